@@ -1,0 +1,67 @@
+"""BOSS: an order-management system for Japanese e-commerce shops."""
+from __future__ import annotations
+
+from flask import Flask, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import Config
+from .extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app.config.from_object(Config())
+    if test_config:
+        app.config.update(test_config)
+        from .config import _engine_options
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    app.json.ensure_ascii = False
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_root() / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_locale)
+
+    from . import models  # noqa: F401  (register the tables)
+    from .orders import models as order_models  # noqa: F401
+    from .api import bp as api_bp
+    from .cli import register_cli
+    from .health import bp as health_bp
+
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)  # bearer tokens, not cookies
+    app.register_blueprint(health_bp)
+    register_cli(app)
+
+    @app.teardown_appcontext
+    def _close_redis(exc):
+        from flask import g
+        redis = g.pop("redis", None)
+        if redis is not None:
+            redis.close()
+
+    return app
+
+
+def _root():
+    from pathlib import Path
+    return Path(__file__).resolve().parent.parent
+
+
+def _locale() -> str:
+    from flask import session
+    chosen = session.get("lang") if request else None
+    return chosen or request.accept_languages.best_match(["ja", "en"]) or "ja"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL lets the web and the worker read while one writes; foreign keys on like PostgreSQL."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()

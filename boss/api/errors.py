@@ -1,0 +1,79 @@
+"""Authentication and the error envelope of api.md."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..errors import ServiceError
+from ..extensions import db
+from ..models import ApiToken, hash_token, utcnow
+from ..orders.rules import Reason
+from ..orders.services import Actor
+from . import bp
+
+PUBLIC_ENDPOINTS = {"api.openapi_document"}
+
+
+def lang() -> str:
+    return request.accept_languages.best_match(["ja", "en"]) or "ja"
+
+
+def error_response(code: str, status: int, message: str, fields: dict | None = None):
+    body = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status
+
+
+def service_error_response(exc: ServiceError):
+    return error_response(exc.code, exc.status, exc.message(lang()), exc.fields or None)
+
+
+def refuse(code: str, ja: str, en: str):
+    return ServiceError(code, Reason(ja, en))
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError):
+    return service_error_response(exc)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "bad_request",
+             413: "bad_request", 415: "bad_request"}
+    code = codes.get(exc.code or 500, "bad_request")
+    return error_response(code, exc.code or 500, exc.description or code)
+
+
+@bp.before_request
+def _authenticate():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    record = None
+    if scheme.lower() == "bearer" and token.strip():
+        record = db.session.query(ApiToken).filter_by(token_hash=hash_token(token.strip()), revoked_at=None).first()
+    if record is None or not record.user.is_active:
+        return error_response("unauthorized", 401, "APIトークンがないか無効です。" if lang() == "ja"
+                              else "The API token is missing or invalid.")
+    user = record.user
+    g.api_user = user
+    g.actor = Actor("token", f"{user.email}（API）", user.account_id, user.id)
+    if record.last_used_at is None or (utcnow() - record.last_used_at).total_seconds() > 300:
+        record.last_used_at = utcnow()
+        db.session.commit()
+    return None
+
+
+def admin_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not g.api_user.is_admin:
+            raise refuse("forbidden", "この操作は管理者のみ行えます。", "Only an admin may do this.")
+        return view(*args, **kwargs)
+
+    return wrapper

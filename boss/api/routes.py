@@ -1,0 +1,352 @@
+"""The endpoints of api.md: parse, call a service, answer."""
+from __future__ import annotations
+
+from flask import g, jsonify, request
+from sqlalchemy import select
+
+from ..errors import not_found
+from ..extensions import db
+from ..jobs import get_job
+from ..models import MALLS, ItemMapping, Product, Shop
+from ..orders import bulk, rules, services
+from ..orders.models import OrderEvent, Tag
+from ..orders.search import BadCursor, OrderFilter, list_orders, status_counts
+from . import bp
+from .errors import admin_required, refuse
+from .idempotency import idempotent
+from .serialize import event_json, job_json, mapping_json, order_json, product_json, shop_json, tag_json
+from .validation import Reader
+
+MAX_LINES = 200
+
+
+def body() -> Reader:
+    data = request.get_json(silent=True)
+    if data is None:
+        raise refuse("bad_request", "リクエスト本文がJSONではありません。", "The request body is not JSON.")
+    return Reader(data)
+
+
+def if_match() -> int | None:
+    value = request.headers.get("If-Match")
+    if value is None:
+        return None
+    try:
+        return int(value.strip().strip('"').removeprefix("W/").strip('"'))
+    except ValueError:
+        raise refuse("validation_error", "If-Match には注文の version（整数）を指定してください。",
+                     "If-Match must be the order's version (an integer).") from None
+
+
+def account_id() -> int:
+    return g.actor.account_id
+
+
+# ---------------------------------------------------------------- shops
+
+@bp.get("/v1/shops")
+def shops_list():
+    shops = db.session.scalars(select(Shop).where(Shop.account_id == account_id()).order_by(Shop.id))
+    return jsonify({"items": [shop_json(s) for s in shops]})
+
+
+def _shop_fields(reader: Reader, creating: bool) -> dict:
+    fields = {}
+    if creating or reader.has("name"):
+        fields["name"] = reader.string("name", required=True, max_len=120)
+    if creating or reader.has("mall"):
+        fields["mall"] = reader.string("mall", required=True, choices=MALLS)
+    for flag in ("auto_confirm", "reflect_cancel_to_rms"):
+        if reader.has(flag) or creating:
+            fields[flag] = reader.boolean(flag, default=False)
+    reader.unknown({"name", "mall", "auto_confirm", "reflect_cancel_to_rms", "rms"})
+    if reader.has("rms"):
+        reader.errors.setdefault("rms", "RMS接続はまだ設定できません")
+    reader.done()
+    return fields
+
+
+@bp.post("/v1/shops")
+@admin_required
+def shops_create():
+    fields = _shop_fields(body(), creating=True)
+    shop = services.create_shop(g.actor, **fields)
+    return jsonify(shop_json(shop)), 201
+
+
+@bp.patch("/v1/shops/<int:id>")
+@admin_required
+def shops_update(id: int):
+    services.get_shop(account_id(), id)
+    fields = _shop_fields(body(), creating=False)
+    return jsonify(shop_json(services.update_shop(g.actor, id, fields)))
+
+
+# ---------------------------------------------------------------- products and mappings
+
+@bp.post("/v1/products")
+def products_create():
+    reader = body()
+    sku = reader.string("sku", required=True, max_len=64)
+    name = reader.string("name", required=True, max_len=255)
+    code = reader.string("code", max_len=64)
+    stock = reader.integer("stock", minimum=0, maximum=10_000_000, default=0)
+    reader.unknown({"sku", "name", "code", "stock"})
+    reader.done()
+    product = services.create_product(g.actor, sku=sku, name=name, code=code, stock=stock)
+    return jsonify(product_json(product)), 201
+
+
+@bp.get("/v1/products")
+def products_list():
+    reader = Reader(request.args.to_dict(), from_query=True)
+    q = reader.string("q", max_len=100)
+    limit = reader.integer("limit", minimum=1, maximum=200, default=50)
+    after = reader.integer("cursor", minimum=0, default=0)
+    reader.done()
+    stmt = select(Product).where(Product.account_id == account_id(), Product.id > after)
+    if q:
+        pattern = f"%{q}%"
+        stmt = stmt.where(Product.sku.ilike(pattern) | Product.name.ilike(pattern) | Product.code.ilike(pattern))
+    products = list(db.session.scalars(stmt.order_by(Product.id).limit(limit + 1)))
+    next_cursor = str(products[limit - 1].id) if len(products) > limit else None
+    return jsonify({"items": [product_json(p) for p in products[:limit]], "next_cursor": next_cursor})
+
+
+@bp.get("/v1/mappings")
+def mappings_list():
+    reader = Reader(request.args.to_dict(), from_query=True)
+    shop_id = reader.integer("shop_id")
+    reader.done()
+    stmt = select(ItemMapping).join(Shop).where(Shop.account_id == account_id()).order_by(ItemMapping.id)
+    if shop_id is not None:
+        stmt = stmt.where(ItemMapping.shop_id == services.get_shop(account_id(), shop_id).id)
+    return jsonify({"items": [mapping_json(m) for m in db.session.scalars(stmt)]})
+
+
+@bp.post("/v1/mappings")
+def mappings_create():
+    reader = body()
+    shop_id = reader.integer("shop_id", required=True)
+    mall_item_id = reader.string("mall_item_id", required=True)
+    sub_code = reader.string("sub_code")
+    sku = reader.string("sku", required=True, max_len=64)
+    reader.unknown({"shop_id", "mall_item_id", "sub_code", "sku"})
+    reader.done()
+    mapping, affected = services.map_item(g.actor, shop_id, mall_item_id, sub_code or "", sku)
+    answer = mapping_json(mapping)
+    answer["orders_mapped"] = affected
+    return jsonify(answer), 201
+
+
+@bp.delete("/v1/mappings/<int:id>")
+def mappings_delete(id: int):
+    services.delete_mapping(g.actor, id)
+    return "", 204
+
+
+# ---------------------------------------------------------------- tags
+
+@bp.get("/v1/tags")
+def tags_list():
+    tags = db.session.scalars(select(Tag).where(Tag.account_id == account_id()).order_by(Tag.system.desc(), Tag.id))
+    return jsonify({"items": [tag_json(t) for t in tags]})
+
+
+@bp.post("/v1/tags")
+def tags_create():
+    reader = body()
+    name = reader.string("name", required=True, max_len=40)
+    color = reader.string("color", default="#5b6b7f", max_len=7)
+    holds = reader.boolean("holds", default=False)
+    if color and not (len(color) == 7 and color.startswith("#") and all(c in "0123456789abcdefABCDEF" for c in color[1:])):
+        reader.errors["color"] = "#RRGGBB 形式で指定してください"
+    reader.unknown({"name", "color", "holds"})
+    reader.done()
+    return jsonify(tag_json(services.create_tag(g.actor, name=name, color=color, holds=holds))), 201
+
+
+@bp.post("/v1/orders/<int:id>/tags/<int:tag_id>")
+def order_tag_add(id: int, tag_id: int):
+    return jsonify(order_json(services.add_tag(g.actor, id, tag_id, if_match())))
+
+
+@bp.delete("/v1/orders/<int:id>/tags/<int:tag_id>")
+def order_tag_remove(id: int, tag_id: int):
+    return jsonify(order_json(services.remove_tag(g.actor, id, tag_id, if_match())))
+
+
+# ---------------------------------------------------------------- orders
+
+PARTY = ("name", "name_kana", "email", "phone", "postal_code", "address")
+PARTY_LIMITS = {"name": 255, "name_kana": 255, "email": 254, "phone": 40, "postal_code": 16, "address": 500}
+
+
+def _party(reader: Reader, name: str, required: bool) -> dict | None:
+    party = reader.obj(name, required=required)
+    if party is None:
+        return None
+    data = {f: party.string(f, required=(f == "name"), max_len=PARTY_LIMITS[f]) for f in PARTY}
+    party.unknown(set(PARTY))
+    return data
+
+
+def read_new_order(reader: Reader) -> services.NewOrder:
+    shop_id = reader.integer("shop_id", required=True)
+    number = reader.string("mall_order_number", required=True, max_len=64)
+    if number and not number.isprintable():
+        reader.errors["mall_order_number"] = "印字可能な文字で指定してください"
+    ordered_at = reader.datetime("ordered_at")
+    buyer = _party(reader, "buyer", required=True)
+    recipient = _party(reader, "recipient", required=False)
+    lines = []
+    for index, raw in enumerate(reader.array("lines", required=True, min_items=1, max_items=MAX_LINES)):
+        item = reader.item("lines", index, raw)
+        lines.append({
+            "mall_item_id": item.string("mall_item_id", required=True),
+            "sub_code": item.string("sub_code"),
+            "name": item.string("name", required=True),
+            "quantity": item.integer("quantity", required=True, minimum=1, maximum=9999),
+            "unit_price": item.integer("unit_price", required=True, minimum=0, maximum=10_000_000),
+        })
+        item.unknown({"mall_item_id", "sub_code", "name", "quantity", "unit_price"})
+    new = services.NewOrder(
+        shop_id=shop_id, mall_order_number=number or "", buyer=buyer or {}, recipient=recipient, lines=lines,
+        ordered_at=ordered_at, payment_method=reader.string("payment_method", max_len=120),
+        remarks=reader.string("remarks", max_len=5000, strip=False) or "",
+        delivery_date=reader.date("delivery_date"), delivery_time_slot=reader.string("delivery_time_slot", max_len=40, default=None),
+        postage=reader.integer("postage", minimum=0, maximum=1_000_000),
+    )
+    reader.unknown({"shop_id", "mall_order_number", "ordered_at", "buyer", "recipient", "payment_method", "remarks",
+                    "delivery_date", "delivery_time_slot", "postage", "lines"})
+    reader.done()
+    return new
+
+
+@bp.post("/v1/orders")
+@idempotent
+def orders_create():
+    order = services.register(g.actor, read_new_order(body()), source="manual")
+    return jsonify(order_json(order)), 201
+
+
+def read_filter(args: dict) -> tuple[OrderFilter, int, str | None]:
+    reader = Reader(args, from_query=True)
+    status = reader.string("status", choices=rules.STATUSES, default=None)
+    shipment_status = reader.string("shipment_status", choices=rules.SHIPMENT_STATUSES, default=None)
+    shop_id = reader.integer("shop_id")
+    tag = reader.string("tag", default=None)
+    flt = OrderFilter(
+        account_id=account_id(), status=status, shipment_status=shipment_status,
+        q=reader.string("q", max_len=200, default=None),
+        mall_order_number=reader.string("mall_order_number", max_len=64, default=None),
+        ordered_from=reader.datetime("ordered_from"), ordered_to=reader.datetime("ordered_to", end_of_day=True),
+        include_deleted=bool(reader.boolean("include_deleted", default=False)),
+    )
+    limit = reader.integer("limit", minimum=1, maximum=200, default=50)
+    cursor = reader.string("cursor", max_len=200, default=None)
+    reader.done()
+    if shop_id is not None:
+        flt.shop_id = services.get_shop(account_id(), shop_id).id
+    if tag:
+        flt.tag_id = _tag_id(tag)
+    return flt, limit, cursor
+
+
+def _tag_id(tag: str) -> int:
+    stmt = select(Tag.id).where(Tag.account_id == account_id())
+    found = db.session.scalar(stmt.where(Tag.id == int(tag)) if tag.isdigit() else stmt.where(Tag.code == tag))
+    if found is None:
+        raise not_found("タグ", "Tag")
+    return found
+
+
+@bp.get("/v1/orders")
+def orders_list():
+    flt, limit, cursor = read_filter(request.args.to_dict())
+    try:
+        orders, next_cursor = list_orders(flt, limit=limit, cursor=cursor)
+    except BadCursor:
+        raise refuse("validation_error", "cursor が不正です。", "The cursor is not valid.") from None
+    return jsonify({"items": [order_json(o) for o in orders], "next_cursor": next_cursor})
+
+
+@bp.get("/v1/orders/counts")
+def orders_counts():
+    reader = Reader(request.args.to_dict(), from_query=True)
+    shop_id = reader.integer("shop_id")
+    reader.done()
+    if shop_id is not None:
+        services.get_shop(account_id(), shop_id)
+    return jsonify(status_counts(account_id(), shop_id))
+
+
+@bp.get("/v1/orders/<int:id>")
+def orders_get(id: int):
+    return jsonify(order_json(services.get_order(account_id(), id)))
+
+
+@bp.post("/v1/orders/<int:id>/confirm")
+def orders_confirm(id: int):
+    return jsonify(order_json(services.confirm(g.actor, id, if_match())))
+
+
+@bp.post("/v1/orders/<int:id>/cancel")
+@idempotent
+def orders_cancel(id: int):
+    data = request.get_json(silent=True)
+    reader = Reader({} if data is None and not request.get_data() else data)
+    if data is None and request.get_data():
+        raise refuse("bad_request", "リクエスト本文がJSONではありません。", "The request body is not JSON.")
+    reason_code = reader.integer("reason_code", default=rules.DEFAULT_CANCEL_REASON)
+    if reason_code is not None and reason_code not in rules.CANCEL_REASONS:
+        reader.errors["reason_code"] = "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"
+    retrieve = reader.boolean("retrieve_parcel", default=False)
+    reader.unknown({"reason_code", "retrieve_parcel"})
+    reader.done()
+    services.get_order(account_id(), id)
+    return jsonify(order_json(services.cancel(g.actor, id, reason_code, bool(retrieve), if_match())))
+
+
+@bp.delete("/v1/orders/<int:id>")
+def orders_delete(id: int):
+    return jsonify(order_json(services.delete(g.actor, id, if_match())))
+
+
+@bp.get("/v1/orders/<int:id>/events")
+def orders_events(id: int):
+    order = services.get_order(account_id(), id)
+    events = db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id))
+    return jsonify({"items": [event_json(e) for e in events]})
+
+
+@bp.post("/v1/orders/bulk")
+def orders_bulk():
+    """Cancel or delete many orders: ids or "all matching a filter"; over the threshold, a job."""
+    reader = body()
+    action = reader.string("action", required=True, choices=bulk.ACTIONS)
+    ids = reader.array("order_ids", max_items=bulk.MAX_ORDERS)
+    if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+        reader.errors["order_ids"] = "注文IDの配列で指定してください"
+    filter_args = reader.obj("filter")
+    reason_code = reader.integer("reason_code", default=rules.DEFAULT_CANCEL_REASON)
+    if reason_code not in rules.CANCEL_REASONS:
+        reader.errors["reason_code"] = "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"
+    if not ids and filter_args is None:
+        reader.errors["order_ids"] = "order_ids か filter のどちらかを指定してください"
+    reader.unknown({"action", "order_ids", "filter", "reason_code"})
+    reader.done()
+    if filter_args is not None:
+        flt, _, _ = read_filter({k: str(v) for k, v in filter_args.data.items()})
+        ids = bulk.select_ids(flt)
+    outcome = bulk.start(g.actor, action, ids, {"reason_code": reason_code})
+    if outcome.job_id:
+        return jsonify({"job_id": outcome.job_id, "count": len(ids)}), 202
+    return jsonify({"result": outcome.result})
+
+
+# ---------------------------------------------------------------- jobs
+
+@bp.get("/v1/jobs/<id>")
+def jobs_get(id: str):
+    return jsonify(job_json(get_job(account_id(), id)))

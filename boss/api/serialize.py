@@ -1,0 +1,73 @@
+"""Objects as api.md shows them."""
+from __future__ import annotations
+
+from ..models import ItemMapping, JobRecord, Product, Shop
+from ..orders import rules
+from ..orders.models import Order, OrderEvent, Tag
+from ..timefmt import iso_jst
+
+
+def shop_json(shop: Shop) -> dict:
+    return {
+        "id": shop.id, "name": shop.name, "mall": shop.mall, "auto_confirm": shop.auto_confirm,
+        "reflect_cancel_to_rms": shop.reflect_cancel_to_rms, "rms_connected": shop.rms_connected,
+        "license_key_last4": shop.rms_license_key_last4,
+        "license_key_expires_on": shop.rms_license_key_expires_on.isoformat() if shop.rms_license_key_expires_on else None,
+    }
+
+
+def product_json(product: Product) -> dict:
+    return {"id": product.id, "sku": product.sku, "code": product.code, "name": product.name,
+            "stock": product.stock, "reserved": product.reserved, "available": product.available}
+
+
+def mapping_json(mapping: ItemMapping) -> dict:
+    return {"id": mapping.id, "shop_id": mapping.shop_id, "mall_item_id": mapping.mall_item_id,
+            "sub_code": mapping.sub_code or None, "sku": mapping.product.sku}
+
+
+def tag_json(tag: Tag) -> dict:
+    return {"id": tag.id, "code": tag.code, "name": tag.name, "color": tag.color, "system": tag.system,
+            "holds": tag.holds}
+
+
+def _party(order: Order, prefix: str) -> dict:
+    return {field: getattr(order, f"{prefix}_{field}") for field in
+            ("name", "name_kana", "email", "phone", "postal_code", "address")}
+
+
+def order_json(order: Order) -> dict:
+    state = order.state()
+    return {
+        "id": order.id, "shop_id": order.shop_id, "mall_order_number": order.mall_order_number,
+        "source": order.source, "mall_linked": order.mall_linked,
+        "status": order.status, "status_label": rules.STATUS_LABELS[order.status],
+        "shipment_status": order.shipment_status,
+        "deleted": order.deleted, "deleted_at": iso_jst(order.deleted_at),
+        "cancelled_at": iso_jst(order.cancelled_at), "ordered_at": iso_jst(order.ordered_at),
+        "buyer": _party(order, "buyer"), "recipient": _party(order, "recipient"),
+        "payment_method": order.payment_method, "remarks": order.remarks,
+        "delivery_date": order.delivery_date.isoformat() if order.delivery_date else None,
+        "delivery_time_slot": order.delivery_time_slot,
+        "postage": order.postage, "total": order.total,
+        "lines": [{"id": line.id, "mall_item_id": line.mall_item_id, "sub_code": line.sub_code or None,
+                   "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
+                   "sku": line.product.sku if line.product else None, "mapped": line.mapped}
+                  for line in order.lines],
+        "tags": [tag_json(tag) for tag in order.tags],
+        "mall_reflection": {"state": order.reflection_state, "message": order.reflection_message},
+        "cancel_reason_code": order.cancel_reason_code,
+        "can_cancel": rules.can_cancel(state).allowed, "can_delete": rules.can_delete(state).allowed,
+        "version": order.version,
+    }
+
+
+def event_json(event: OrderEvent) -> dict:
+    return {"id": event.id, "at": iso_jst(event.at), "actor": {"type": event.actor_type, "name": event.actor_name},
+            "kind": event.kind, "from_status": event.from_status, "to_status": event.to_status,
+            "message": event.message}
+
+
+def job_json(job: JobRecord) -> dict:
+    return {"id": job.id, "kind": job.kind, "state": job.state, "progress": job.progress,
+            "result": job.result, "error": job.error}

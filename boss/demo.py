@@ -1,0 +1,145 @@
+"""Demo data: an account with a login, two shops, products, mappings and ~200 orders in every status.
+
+Statuses past 確認済 belong to the warehouse flow; the demo sets them directly, as the order core's
+issue allows, so the lists show every tab.
+"""
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from .accounts import create_user, get_or_create_account
+from .extensions import db
+from .models import Account, ItemMapping, Product, Shop, User, utcnow
+from .orders import rules, services
+from .orders.models import Shipment
+from .orders.services import Actor, NewOrder
+
+DEMO_ACCOUNT = "デモ商店"
+DEMO_EMAIL = "demo@example.com"
+DEMO_PASSWORD = "demo-pass-2026"
+
+FAMILY = [("山田", "ヤマダ"), ("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"),
+          ("伊藤", "イトウ"), ("渡辺", "ワタナベ"), ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("加藤", "カトウ")]
+GIVEN = [("花子", "ハナコ"), ("太郎", "タロウ"), ("美咲", "ミサキ"), ("健", "ケン"), ("陽菜", "ヒナ"),
+         ("翔太", "ショウタ"), ("結衣", "ユイ"), ("大輔", "ダイスケ")]
+PRODUCTS = [("TEA-001", "静岡煎茶 100g", 1200), ("TEA-002", "玄米茶 200g", 900), ("TEA-003", "抹茶 30g", 2400),
+            ("CUP-001", "有田焼 湯呑み", 3300), ("CUP-002", "波佐見焼 マグカップ", 2800),
+            ("SWT-001", "羊羹 5本入り", 2160), ("SWT-002", "どら焼き 6個入り", 1620),
+            ("TWL-001", "今治タオル フェイス", 1650), ("TWL-002", "今治タオル バス", 4400),
+            ("SOP-001", "米ぬか石けん", 880)]
+PAYMENTS = ["クレジットカード", "楽天ペイ", "銀行振込", "代金引換", "PayPay"]
+# (status, shipment status, how many)
+PLAN = [
+    (rules.AWAITING_CONFIRMATION, None, 50),
+    (rules.CONFIRMED, None, 35),
+    (rules.AWAITING_SHIPMENT, rules.REQUESTED, 30),
+    (rules.SHIPPING_IN_PROGRESS, rules.SHIPPING, 15),
+    (rules.SHIPPING_IN_PROGRESS, rules.WITHDRAWAL_REQUESTED, 5),
+    (rules.SHIPPING_IN_PROGRESS, rules.NOT_SHIPPABLE, 5),
+    (rules.COMPLETED, rules.SHIPPED, 40),
+    (rules.CANCELLED, None, 20),
+]
+
+
+def seed_demo(seed: int = 20261127) -> tuple[str, str]:
+    """Idempotent: a second call finds the demo account and adds nothing."""
+    existing = db.session.scalars(select(Account).where(Account.name == DEMO_ACCOUNT)).first()
+    if existing is not None:
+        return DEMO_EMAIL, DEMO_PASSWORD
+    rng = random.Random(seed)
+    account = get_or_create_account(DEMO_ACCOUNT)
+    db.session.commit()
+    create_user(DEMO_EMAIL, DEMO_PASSWORD, DEMO_ACCOUNT, admin=True, name="デモ管理者")
+    create_user("staff@example.com", DEMO_PASSWORD, DEMO_ACCOUNT, admin=False, name="デモスタッフ")
+    user = db.session.scalars(select(User).where(User.email == DEMO_EMAIL)).one()
+    actor = Actor("user", user.name, account.id, user.id)
+
+    rakuten = services.create_shop(actor, "デモ楽天ショップ", "rakuten", reflect_cancel_to_rms=True)
+    yahoo = services.create_shop(actor, "デモYahoo!ショップ", "yahoo", auto_confirm=False)
+    products = [services.create_product(actor, sku, name, stock=rng.randint(20, 200)) for sku, name, _ in PRODUCTS]
+    prices = {sku: price for sku, _, price in PRODUCTS}
+    # Most items are mapped; the last two of each shop wait for a mapping (商品マッピング shows them).
+    for shop in (rakuten, yahoo):
+        for product in products[:8]:
+            db.session.add(ItemMapping(shop_id=shop.id, mall_item_id=_item_id(shop, product.sku), sub_code="",
+                                       product_id=product.id))
+    db.session.commit()
+    hold = services.create_tag(actor, "要確認（電話）", "#e67e22", holds=True)
+    services.create_tag(actor, "ギフト包装", "#16a085", holds=False)
+
+    now = utcnow()
+    counter = 0
+    for status, shipment_status, count in PLAN:
+        for _ in range(count):
+            counter += 1
+            shop = rakuten if counter % 3 else yahoo
+            ordered_at = now - timedelta(minutes=rng.randint(5, 60 * 24 * 30))
+            unmapped = status == rules.AWAITING_CONFIRMATION and counter % 4 == 0
+            _demo_order(rng, actor, shop, products, prices, counter, ordered_at, status, shipment_status, unmapped)
+    # A few held, a few mall-side cancels, a few several-destination orders, a few deleted ones.
+    waiting = _orders_in(account.id, rules.AWAITING_CONFIRMATION)
+    for order in waiting[:4]:
+        services.add_tag(actor, order.id, hold.id)
+    for order in waiting[4:6]:
+        services.raise_system_tag(order, "mall_cancelled", Actor.system(account.id, "楽天RMS取込"))
+    for order in waiting[6:8]:
+        services.raise_system_tag(order, "multiple_destinations", Actor.system(account.id, "楽天RMS取込"))
+    services.commit()
+    deletable = [o for o in _orders_in(account.id, rules.AWAITING_CONFIRMATION) if not any(l.mapped for l in o.lines)]
+    for order in deletable[:3]:
+        services.delete(actor, order.id)
+    return DEMO_EMAIL, DEMO_PASSWORD
+
+
+def _item_id(shop: Shop, sku: str) -> str:
+    return f"{'r' if shop.mall == 'rakuten' else 'y'}-{sku.lower()}"
+
+
+def _orders_in(account_id: int, status: str):
+    from .orders.models import Order
+    return list(db.session.scalars(select(Order).where(Order.account_id == account_id, Order.status == status,
+                                                       Order.deleted_at.is_(None)).order_by(Order.id)))
+
+
+def _demo_order(rng, actor, shop, products, prices, counter, ordered_at, status, shipment_status, unmapped):
+    family, family_kana = rng.choice(FAMILY)
+    given, given_kana = rng.choice(GIVEN)
+    buyer = {"name": f"{family} {given}", "name_kana": f"{family_kana} {given_kana}",
+             "email": f"buyer{counter}@example.jp", "phone": f"0{rng.randint(3, 9)}0-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
+             "postal_code": f"{rng.randint(100, 999)}-{rng.randint(1000, 9999)}",
+             "address": f"東京都見本区見本町{rng.randint(1, 9)}-{rng.randint(1, 20)}-{rng.randint(1, 30)}"}
+    chosen = rng.sample(products[:8], rng.randint(1, 3))
+    if unmapped:  # some wait on one unmapped item, some on nothing but unmapped items (deletable)
+        chosen = [rng.choice(products[8:])] + ([] if counter % 8 == 0 else chosen[:1])
+    lines = [{"mall_item_id": _item_id(shop, p.sku), "sub_code": "", "name": p.name, "quantity": rng.randint(1, 3),
+              "unit_price": prices[p.sku]} for p in chosen]
+    date_part = ordered_at.strftime("%Y%m%d")
+    number = (f"123456-{date_part}-{counter:010d}" if shop.mall == "rakuten" else f"yahoo-{counter:08d}")
+    new = NewOrder(shop_id=shop.id, mall_order_number=number, buyer=buyer, lines=lines, ordered_at=ordered_at,
+                   payment_method=rng.choice(PAYMENTS), postage=rng.choice([0, 0, 550, 880]))
+    mall_linked = shop.mall == "rakuten"
+    order = services.build_order(shop, new, source="mall_import" if mall_linked else "manual", mall_linked=mall_linked)
+    tags = [] if mall_linked else [services.system_tag(shop.account_id, "not_mall_linked")]
+    system = Actor.system(shop.account_id, "楽天RMS取込" if mall_linked else "デモデータ")
+    services.finish_registration(order, system, "imported" if mall_linked else "registered", "デモデータ", tags)
+    if status != rules.AWAITING_CONFIRMATION:
+        with services.counted(order):
+            order.status = status
+            order.shipment_status = shipment_status
+            if status == rules.CANCELLED:
+                order.cancelled_at = ordered_at + timedelta(hours=2)
+                order.cancelled_by = actor.name
+                order.cancel_reason_code = rules.DEFAULT_CANCEL_REASON
+                order.reflect_cancel_to_rms = False
+            if shipment_status:
+                order.shipments.append(Shipment(status=shipment_status, requested_at=ordered_at + timedelta(hours=3),
+                                                tracking_number=f"4{counter:011d}" if shipment_status == rules.SHIPPED else None))
+            if status == rules.AWAITING_SHIPMENT or shipment_status in (rules.SHIPPING, rules.WITHDRAWAL_REQUESTED):
+                order.stock_reserved = True
+                for line in order.lines:
+                    line.product.reserved += line.quantity
+        services.record_event(order, actor, "status_set", "デモデータの状態", rules.AWAITING_CONFIRMATION, status)
+    services.commit()

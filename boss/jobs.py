@@ -1,0 +1,34 @@
+"""Job records: the state and progress of long work, behind GET /api/v1/jobs/{id}."""
+from __future__ import annotations
+
+import uuid
+from typing import Optional
+
+from .errors import not_found
+from .extensions import db
+from .models import JobRecord, utcnow
+
+
+def create_job(account_id: int, kind: str, params: dict, created_by: str) -> JobRecord:
+    job = JobRecord(id=str(uuid.uuid4()), account_id=account_id, kind=kind, state="queued", progress=0,
+                    params=params, created_by=created_by)
+    db.session.add(job)
+    return job
+
+
+def get_job(account_id: int, job_id: str) -> JobRecord:
+    job = db.session.get(JobRecord, job_id)
+    if job is None or job.account_id != account_id:
+        raise not_found("ジョブ", "Job")
+    return job
+
+
+def set_progress(job: JobRecord, progress: int, state: str = "started", checkpoint=None,
+                 result: Optional[dict] = None) -> None:
+    job.state = state
+    job.progress = max(0, min(100, progress))
+    if checkpoint is not None:
+        job.checkpoint = checkpoint
+    if result is not None:
+        job.result = result
+    job.updated_at = utcnow()

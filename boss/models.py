@@ -1,0 +1,201 @@
+"""Accounts, users, tokens, shops, products, mappings, and the job plumbing (outbox, jobs, idempotency)."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Index, UniqueConstraint
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Naive UTC: both databases store it the same way; the API shows it in Japan time."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+MALLS = ("rakuten", "yahoo", "amazon", "makeshop", "qoo10", "shopify", "other")
+ROLES = ("admin", "staff")
+
+
+class Account(db.Model):
+    __tablename__ = "accounts"
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(120), nullable=False, unique=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False, index=True)
+    email = db.Column(db.String(254), nullable=False, unique=True)
+    name = db.Column(db.String(120), nullable=False, default="")
+    role = db.Column(db.String(10), nullable=False, default="staff")
+    password_hash = db.Column(db.String(255), nullable=False)
+    active = db.Column(db.Boolean, nullable=False, default=True)
+    failed_logins = db.Column(db.Integer, nullable=False, default=0)
+    locked_until = db.Column(db.DateTime)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    account = db.relationship(Account)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return bool(self.active)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(db.Model):
+    """A bearer token; only its hash is stored, the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
+    name = db.Column(db.String(120), nullable=False, default="")
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    last4 = db.Column(db.String(4), nullable=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_used_at = db.Column(db.DateTime)
+    revoked_at = db.Column(db.DateTime)
+
+    user = db.relationship(User)
+
+    @staticmethod
+    def generate() -> str:
+        return "boss_" + secrets.token_urlsafe(32)
+
+
+class Shop(db.Model):
+    __tablename__ = "shops"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False, index=True)
+    name = db.Column(db.String(120), nullable=False)
+    mall = db.Column(db.String(20), nullable=False)
+    auto_confirm = db.Column(db.Boolean, nullable=False, default=False)
+    reflect_cancel_to_rms = db.Column(db.Boolean, nullable=False, default=False)
+    # RMS connection (filled by the Rakuten connection; secrets encrypted there)
+    rms_base_url = db.Column(db.String(255))
+    rms_service_secret_enc = db.Column(db.Text)
+    rms_license_key_enc = db.Column(db.Text)
+    rms_license_key_last4 = db.Column(db.String(4))
+    rms_license_key_expires_on = db.Column(db.Date)
+    rms_connection_error = db.Column(db.Text)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("account_id", "name", name="uq_shops_account_name"),)
+
+    @property
+    def rms_connected(self) -> bool:
+        return self.mall == "rakuten" and bool(self.rms_license_key_enc and self.rms_service_secret_enc)
+
+
+class Product(db.Model):
+    __tablename__ = "products"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    sku = db.Column(db.String(64), nullable=False)
+    code = db.Column(db.String(64), nullable=False, default="")
+    name = db.Column(db.String(255), nullable=False)
+    stock = db.Column(db.Integer, nullable=False, default=0)
+    reserved = db.Column(db.Integer, nullable=False, default=0)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("account_id", "sku", name="uq_products_account_sku"),)
+
+    @property
+    def available(self) -> int:
+        return self.stock - self.reserved
+
+
+class ItemMapping(db.Model):
+    """A mall item (shop, モール商品ID, サブコード) → product. Many mall items may map to one product."""
+
+    __tablename__ = "item_mappings"
+    id = db.Column(db.Integer, primary_key=True)
+    shop_id = db.Column(db.Integer, db.ForeignKey("shops.id"), nullable=False)
+    mall_item_id = db.Column(db.String(255), nullable=False)
+    sub_code = db.Column(db.String(255), nullable=False, default="")  # "" = no サブコード
+    product_id = db.Column(db.Integer, db.ForeignKey("products.id"), nullable=False, index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    shop = db.relationship(Shop)
+    product = db.relationship(Product)
+
+    __table_args__ = (UniqueConstraint("shop_id", "mall_item_id", "sub_code", name="uq_item_mappings_key"),)
+
+
+class OrderCount(db.Model):
+    """Not-deleted orders per shop and status, kept by the services so tab counts never scan orders."""
+
+    __tablename__ = "order_counts"
+    shop_id = db.Column(db.Integer, db.ForeignKey("shops.id"), primary_key=True)
+    status = db.Column(db.String(32), primary_key=True)
+    n = db.Column(db.Integer, nullable=False, default=0)
+
+
+class OutboxMessage(db.Model):
+    """A side effect recorded in the same transaction as the change; dispatched to RQ after commit."""
+
+    __tablename__ = "outbox"
+    id = db.Column(db.Integer, primary_key=True)
+    kind = db.Column(db.String(64), nullable=False)
+    payload = db.Column(JSON, nullable=False, default=dict)
+    job_id = db.Column(db.String(36), index=True)  # the JobRecord this effect reports to, if any
+    state = db.Column(db.String(16), nullable=False, default="pending")  # pending, done, failed
+    dispatches = db.Column(db.Integer, nullable=False, default=0)
+    rq_job_id = db.Column(db.String(80))
+    dispatched_at = db.Column(db.DateTime)
+    run_after = db.Column(db.DateTime)  # a scheduled retry: not re-dispatched before this
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    done_at = db.Column(db.DateTime)
+    error = db.Column(db.Text)
+
+    __table_args__ = (Index("ix_outbox_state", "state", "dispatched_at"),)
+
+
+class JobRecord(db.Model):
+    """What `GET /api/v1/jobs/{id}` shows: the state and progress of a long piece of work."""
+
+    __tablename__ = "jobs"
+    id = db.Column(db.String(36), primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False, index=True)
+    kind = db.Column(db.String(32), nullable=False)
+    state = db.Column(db.String(16), nullable=False, default="queued")
+    progress = db.Column(db.Integer, nullable=False, default=0)
+    params = db.Column(JSON, nullable=False, default=dict)
+    checkpoint = db.Column(JSON)
+    result = db.Column(JSON)
+    error = db.Column(db.Text)
+    created_by = db.Column(db.String(160))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class IdempotencyRecord(db.Model):
+    __tablename__ = "idempotency_keys"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    key = db.Column(db.String(255), nullable=False)
+    request_fingerprint = db.Column(db.String(64), nullable=False)
+    status_code = db.Column(db.Integer)
+    body = db.Column(JSON)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("account_id", "key", name="uq_idempotency_account_key"),)

@@ -1,0 +1,129 @@
+"""Bulk cancel and delete: per order, what was done and what was refused and why (orders.md §6).
+
+Up to BULK_JOB_THRESHOLD orders run in the request; more run as a job in checkpointed chunks that
+resume where they stopped; one run covers at most 10,000 orders.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from flask import current_app
+from sqlalchemy import select
+
+from .. import outbox
+from ..errors import ServiceError
+from ..extensions import db
+from ..jobs import create_job, set_progress
+from ..models import JobRecord
+from . import services
+from .models import Order, OrderEvent
+from .rules import Reason
+from .search import OrderFilter, matching_ids
+from .services import Actor
+
+ACTIONS = ("cancel", "delete")
+MAX_ORDERS = 10_000
+DONE_MESSAGES = {"cancel": "キャンセルしました", "delete": "削除しました"}
+FINAL_KIND = {"cancel": "cancelled", "delete": "deleted"}
+
+
+@dataclass
+class Outcome:
+    job_id: Optional[str] = None
+    result: Optional[dict] = None
+
+
+def select_ids(flt: OrderFilter) -> list[int]:
+    ids = matching_ids(flt, MAX_ORDERS + 1)
+    if len(ids) > MAX_ORDERS:
+        raise ServiceError("validation_error", Reason(
+            f"一度に操作できるのは{MAX_ORDERS:,}件までです（該当{len(ids) - 1:,}件以上）。条件を絞り込んでください。",
+            f"At most {MAX_ORDERS:,} orders per run. Narrow the filter."), {"filter": "too many orders"})
+    return ids
+
+
+def start(actor: Actor, action: str, ids: list[int], params: dict) -> Outcome:
+    ids = list(dict.fromkeys(ids))  # once each, in the order given
+    if len(ids) > MAX_ORDERS:
+        raise ServiceError("validation_error", Reason(f"一度に操作できるのは{MAX_ORDERS:,}件までです。",
+                                                      f"At most {MAX_ORDERS:,} orders per run."))
+    if len(ids) <= current_app.config["BULK_JOB_THRESHOLD"]:
+        return Outcome(result=run_ids(actor, action, ids, params))
+    job = create_job(actor.account_id, f"bulk_{action}", {
+        "action": action, "order_ids": ids, "actor": [actor.type, actor.name, actor.user_id], **params,
+    }, created_by=actor.name)
+    db.session.flush()
+    outbox.record("bulk.run", {"job_id": job.id}, job_id=job.id)
+    services.commit()
+    return Outcome(job_id=job.id)
+
+
+def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> None:
+    if action == "cancel":
+        services.cancel(actor, order_id, params.get("reason_code") or 10)
+    else:
+        services.delete(actor, order_id)
+
+
+def run_one(actor: Actor, action: str, order_id: int, params: dict) -> dict:
+    try:
+        _act_on(actor, action, order_id, params)
+    except ServiceError as exc:
+        db.session.rollback()
+        if _already_done_by(actor, action, order_id):  # a resumed job that did this one before its checkpoint
+            return _item(order_id, True, None, DONE_MESSAGES[action])
+        return _item(order_id, False, exc.code, exc.message("ja"))
+    return _item(order_id, True, None, DONE_MESSAGES[action])
+
+
+def _item(order_id: int, done: bool, code: Optional[str], message: str) -> dict:
+    number = db.session.scalar(select(Order.mall_order_number).where(Order.id == order_id))
+    return {"order_id": order_id, "mall_order_number": number, "done": done, "code": code, "message": message}
+
+
+def _already_done_by(actor: Actor, action: str, order_id: int) -> bool:
+    return db.session.scalar(select(OrderEvent.id).where(
+        OrderEvent.order_id == order_id, OrderEvent.kind == FINAL_KIND[action],
+        OrderEvent.actor_name == actor.name).limit(1)) is not None
+
+
+def summarise(items: list[dict]) -> dict:
+    done = sum(1 for item in items if item["done"])
+    return {"total": len(items), "done": done, "refused": len(items) - done, "items": items}
+
+
+def run_ids(actor: Actor, action: str, ids: list[int], params: dict) -> dict:
+    return summarise([run_one(actor, action, order_id, params) for order_id in ids])
+
+
+@outbox.handler("bulk.run")
+def run_job(message) -> None:
+    """Carry out a bulk job chunk by chunk; the checkpoint (index and items so far) survives a killed worker."""
+    job = db.session.get(JobRecord, message.payload["job_id"])
+    if job is None or job.state in ("finished", "failed"):
+        return
+    params = dict(job.params)
+    ids = params.pop("order_ids")
+    action = params.pop("action")
+    _, actor_name, user_id = params.pop("actor")
+    label = "一括キャンセル" if action == "cancel" else "一括削除"
+    actor = Actor("job", f"{label} {job.id[:8]}（{actor_name}）", job.account_id, user_id)
+    checkpoint = job.checkpoint or {"index": 0, "items": []}
+    index, items = checkpoint["index"], list(checkpoint["items"])
+    chunk = current_app.config["BULK_CHUNK"]
+    set_progress(job, _percent(index, len(ids)))
+    db.session.commit()
+    while index < len(ids):
+        for order_id in ids[index:index + chunk]:
+            items.append(run_one(actor, action, order_id, params))
+        index = min(index + chunk, len(ids))
+        job = db.session.get(JobRecord, job.id)
+        set_progress(job, _percent(index, len(ids)), checkpoint={"index": index, "items": items})
+        db.session.commit()
+    job = db.session.get(JobRecord, job.id)
+    set_progress(job, 100, state="finished", result=summarise(items))
+
+
+def _percent(index: int, total: int) -> int:
+    return int(index * 100 / total) if total else 100

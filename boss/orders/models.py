@@ -1,0 +1,209 @@
+"""Orders, their lines, shipments, tags and history."""
+from __future__ import annotations
+
+from sqlalchemy import Index, UniqueConstraint, text
+
+from ..extensions import db
+from ..models import Shop, utcnow
+from . import rules
+
+order_tags = db.Table(
+    "order_tags",
+    db.Column("order_id", db.Integer, db.ForeignKey("orders.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("tag_id", db.Integer, db.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+NOT_DELETED = text("deleted_at IS NULL")
+
+
+class Tag(db.Model):
+    __tablename__ = "tags"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    code = db.Column(db.String(40))  # system tags only
+    name = db.Column(db.String(40), nullable=False)
+    color = db.Column(db.String(7), nullable=False, default="#5b6b7f")
+    system = db.Column(db.Boolean, nullable=False, default=False)
+    holds = db.Column(db.Boolean, nullable=False, default=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "name", name="uq_tags_account_name"),
+        Index("ix_tags_account_code", "account_id", "code"),
+    )
+
+    @property
+    def meaning(self) -> str:
+        spec = rules.SYSTEM_TAGS_BY_CODE.get(self.code or "")
+        return spec.meaning if spec else ""
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    shop_id = db.Column(db.Integer, db.ForeignKey("shops.id"), nullable=False)
+    mall_order_number = db.Column(db.String(64), nullable=False)
+    source = db.Column(db.String(16), nullable=False, default="manual")  # mall_import, manual, csv
+    mall_linked = db.Column(db.Boolean, nullable=False, default=False)
+    status = db.Column(db.String(32), nullable=False, default=rules.AWAITING_CONFIRMATION)
+    shipment_status = db.Column(db.String(32))  # of the current shipment; None before a shipping request
+    ordered_at = db.Column(db.DateTime, nullable=False)
+
+    buyer_name = db.Column(db.String(255), nullable=False)
+    buyer_name_kana = db.Column(db.String(255), nullable=False, default="")
+    buyer_email = db.Column(db.String(254), nullable=False, default="")
+    buyer_phone = db.Column(db.String(40), nullable=False, default="")
+    buyer_postal_code = db.Column(db.String(16), nullable=False, default="")
+    buyer_address = db.Column(db.String(500), nullable=False, default="")
+    recipient_name = db.Column(db.String(255), nullable=False)
+    recipient_name_kana = db.Column(db.String(255), nullable=False, default="")
+    recipient_email = db.Column(db.String(254), nullable=False, default="")
+    recipient_phone = db.Column(db.String(40), nullable=False, default="")
+    recipient_postal_code = db.Column(db.String(16), nullable=False, default="")
+    recipient_address = db.Column(db.String(500), nullable=False, default="")
+
+    payment_method = db.Column(db.String(120), nullable=False, default="")
+    remarks = db.Column(db.Text, nullable=False, default="")
+    delivery_date = db.Column(db.Date)
+    delivery_time_slot = db.Column(db.String(40))
+    postage = db.Column(db.Integer)
+    total = db.Column(db.Integer, nullable=False, default=0)
+    # Buyer/recipient names and kana (NFKC, no spaces, katakana) and phone digits, for `q`.
+    search_text = db.Column(db.Text, nullable=False, default="")
+
+    stock_reserved = db.Column(db.Boolean, nullable=False, default=False)
+    confirmed_at = db.Column(db.DateTime)
+    cancelled_at = db.Column(db.DateTime)
+    cancelled_by = db.Column(db.String(160))
+    cancel_reason_code = db.Column(db.Integer)
+    retrieve_parcel = db.Column(db.Boolean)
+    # R9: the shop's setting captured at the moment of the cancel (None until cancelled).
+    reflect_cancel_to_rms = db.Column(db.Boolean)
+    reflection_state = db.Column(db.String(16), nullable=False, default="none")
+    reflection_message = db.Column(db.Text)
+    deleted_at = db.Column(db.DateTime)
+    deleted_by = db.Column(db.String(160))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    version = db.Column(db.Integer, nullable=False)
+
+    shop = db.relationship(Shop, lazy="joined", innerjoin=True)
+    lines = db.relationship("OrderLine", order_by="OrderLine.position", lazy="selectin",
+                            cascade="all, delete-orphan", back_populates="order")
+    tags = db.relationship(Tag, secondary=order_tags, lazy="selectin", order_by=Tag.id)
+    shipments = db.relationship("Shipment", order_by="Shipment.id", lazy="select",
+                                cascade="all, delete-orphan", back_populates="order")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # R4: one not-deleted holder per number and shop, enforced by both databases.
+        Index("uq_orders_shop_number_active", "shop_id", "mall_order_number", unique=True,
+              sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED),
+        # R5/R6 look at every holder, deleted ones included.
+        Index("ix_orders_shop_number", "shop_id", "mall_order_number"),
+        Index("ix_orders_account_number", "account_id", "mall_order_number"),
+        # Keyset pagination, newest first, per account or shop and tab.
+        Index("ix_orders_account_list", "account_id", "ordered_at", "id",
+              sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED),
+        Index("ix_orders_account_status_list", "account_id", "status", "ordered_at", "id",
+              sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED),
+        Index("ix_orders_shop_status_list", "shop_id", "status", "ordered_at", "id",
+              sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED),
+        Index("ix_orders_shop_list", "shop_id", "ordered_at", "id",
+              sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED),
+    )
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    @property
+    def status_label(self) -> str:
+        return rules.STATUS_LABELS[self.status]
+
+    @property
+    def shipment_status_label(self) -> str | None:
+        return rules.SHIPMENT_STATUS_LABELS.get(self.shipment_status or "")
+
+    def state(self) -> rules.OrderState:
+        return rules.OrderState(
+            status=self.status,
+            shipment_status=self.shipment_status,
+            deleted=self.deleted,
+            holding_tags=tuple(t.name for t in self.tags if t.holds),
+            mapped_lines=tuple(line.label for line in self.lines if line.product_id is not None),
+            unmapped_lines=tuple(line.label for line in self.lines if line.product_id is None),
+        )
+
+    def decide(self, action: str) -> rules.Decision:
+        return rules.decide(action, self.state())
+
+    def has_tag(self, code: str) -> bool:
+        return any(t.code == code for t in self.tags)
+
+    def recompute_total(self) -> None:
+        self.total = sum(line.quantity * line.unit_price for line in self.lines) + (self.postage or 0)
+
+
+class OrderLine(db.Model):
+    __tablename__ = "order_lines"
+    id = db.Column(db.Integer, primary_key=True)
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    position = db.Column(db.Integer, nullable=False, default=0)
+    mall_item_id = db.Column(db.String(255), nullable=False)
+    sub_code = db.Column(db.String(255), nullable=False, default="")
+    name = db.Column(db.String(255), nullable=False)
+    quantity = db.Column(db.Integer, nullable=False)
+    unit_price = db.Column(db.Integer, nullable=False)
+    product_id = db.Column(db.Integer, db.ForeignKey("products.id"), index=True)
+
+    order = db.relationship(Order, back_populates="lines")
+    product = db.relationship("Product", lazy="joined")
+
+    __table_args__ = (
+        # Mapping looks for unmapped lines by mall item.
+        Index("ix_order_lines_unmapped", "mall_item_id", "sub_code",
+              sqlite_where=text("product_id IS NULL"), postgresql_where=text("product_id IS NULL")),
+    )
+
+    @property
+    def label(self) -> str:
+        return f"{self.mall_item_id}/{self.sub_code}" if self.sub_code else self.mall_item_id
+
+    @property
+    def mapped(self) -> bool:
+        return self.product_id is not None
+
+
+class Shipment(db.Model):
+    __tablename__ = "shipments"
+    id = db.Column(db.Integer, primary_key=True)
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    status = db.Column(db.String(32), nullable=False, default=rules.REQUESTED)
+    tracking_number = db.Column(db.String(64))
+    requested_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    order = db.relationship(Order, back_populates="shipments")
+
+    @property
+    def status_label(self) -> str:
+        return rules.SHIPMENT_STATUS_LABELS[self.status]
+
+
+class OrderEvent(db.Model):
+    """R12: every action and job outcome on an order."""
+
+    __tablename__ = "order_events"
+    id = db.Column(db.Integer, primary_key=True)
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    actor_type = db.Column(db.String(10), nullable=False)  # user, token, job, system
+    actor_name = db.Column(db.String(160), nullable=False)
+    kind = db.Column(db.String(40), nullable=False)
+    from_status = db.Column(db.String(32))
+    to_status = db.Column(db.String(32))
+    message = db.Column(db.Text, nullable=False, default="")
+
+    order = db.relationship(Order)

@@ -1,0 +1,166 @@
+"""Finding orders: the `q` normalisation, filters, keyset cursors and tab counts."""
+from __future__ import annotations
+
+import base64
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import and_, column, exists, func, or_, select, table, tuple_
+
+from ..extensions import db
+from ..models import OrderCount, Shop
+from . import rules
+from .models import Order, Tag, order_tags
+
+_SPACES = re.compile(r"\s+")
+_PHONE_LIKE = re.compile(r"^[\d\-‐－()（）+＋\s]+$")
+# Hiragana → katakana, so ヤマダ, やまだ and ﾔﾏﾀﾞ find each other.
+_HIRAGANA_TO_KATAKANA = {code: code + 0x60 for code in range(0x3041, 0x3097)}
+
+
+def normalise(value: str) -> str:
+    """NFKC (half-width kana to full-width, full-width latin to ASCII), no spaces, katakana, lower case."""
+    value = unicodedata.normalize("NFKC", value or "")
+    value = _SPACES.sub("", value).translate(_HIRAGANA_TO_KATAKANA)
+    return value.lower().replace("|", "")
+
+
+def digits(value: str) -> str:
+    return "".join(ch for ch in unicodedata.normalize("NFKC", value or "") if ch.isdigit())
+
+
+def search_text_for(order: Order) -> str:
+    parts = [order.buyer_name, order.buyer_name_kana, order.recipient_name, order.recipient_name_kana]
+    phones = [digits(order.buyer_phone), digits(order.recipient_phone)]
+    return "|".join([normalise(p) for p in parts if p] + [p for p in phones if p])
+
+
+# SQLite's FTS5 trigram table over orders.search_text (migration 0001).
+ORDERS_FTS = table("orders_fts", column("rowid"), column("search_text"))
+
+
+def _like_pattern(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def q_condition(q: str):
+    """`q` matches a mall order number exactly, a name or kana as a substring, or a phone by its digits."""
+    q = q.strip()
+    term = digits(q) if _PHONE_LIKE.match(q) and digits(q) else normalise(q)
+    conditions = [Order.mall_order_number == q]
+    if term:
+        conditions.append(_substring_condition(term))
+    return or_(*conditions)
+
+
+def _substring_condition(term: str):
+    pattern = _like_pattern(term)
+    if db.engine.dialect.name == "sqlite" and len(term) >= 3:
+        # The FTS5 trigram table answers LIKE '%abc%' from its index (migration 0001).
+        return Order.id.in_(select(ORDERS_FTS.c.rowid).where(ORDERS_FTS.c.search_text.like(pattern, escape="\\")))
+    return Order.search_text.like(pattern, escape="\\")
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(order: Order) -> str:
+    raw = f"{order.ordered_at.isoformat()}|{order.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, order_id = raw.split("|")
+        return datetime.fromisoformat(at), int(order_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor("cursor is not one this API returned") from exc
+
+
+@dataclass
+class OrderFilter:
+    account_id: int
+    shop_id: Optional[int] = None
+    status: Optional[str] = None
+    shipment_status: Optional[str] = None
+    tag_id: Optional[int] = None
+    q: Optional[str] = None
+    mall_order_number: Optional[str] = None
+    ordered_from: Optional[datetime] = None
+    ordered_to: Optional[datetime] = None
+    include_deleted: bool = False
+    sku_product_id: Optional[int] = None
+
+    def conditions(self) -> list:
+        conds = [Order.account_id == self.account_id]
+        if not self.include_deleted:
+            conds.append(Order.deleted_at.is_(None))
+        if self.shop_id is not None:
+            conds.append(Order.shop_id == self.shop_id)
+        if self.status:
+            conds.append(Order.status == self.status)
+        if self.shipment_status:
+            conds.append(Order.shipment_status == self.shipment_status)
+        if self.tag_id is not None:
+            conds.append(exists().where(and_(order_tags.c.order_id == Order.id, order_tags.c.tag_id == self.tag_id)))
+        if self.mall_order_number:
+            conds.append(Order.mall_order_number == self.mall_order_number.strip())
+        if self.ordered_from:
+            conds.append(Order.ordered_at >= self.ordered_from)
+        if self.ordered_to:
+            conds.append(Order.ordered_at < self.ordered_to)
+        if self.q and self.q.strip():
+            conds.append(q_condition(self.q))
+        if self.sku_product_id is not None:
+            from .models import OrderLine
+            conds.append(exists().where(and_(OrderLine.order_id == Order.id, OrderLine.product_id == self.sku_product_id)))
+        return conds
+
+
+def list_orders(flt: OrderFilter, limit: int = 50, cursor: Optional[str] = None) -> tuple[list[Order], Optional[str]]:
+    """One page, newest first by (ordered_at, id); keyset, so page 1,000 costs what page 1 does."""
+    stmt = select(Order).where(*flt.conditions())
+    if cursor:
+        at, order_id = decode_cursor(cursor)
+        stmt = stmt.where(tuple_(Order.ordered_at, Order.id) < tuple_(at, order_id))
+    stmt = stmt.order_by(Order.ordered_at.desc(), Order.id.desc()).limit(limit + 1)
+    orders = list(db.session.scalars(stmt).unique())
+    next_cursor = encode_cursor(orders[limit - 1]) if len(orders) > limit else None
+    return orders[:limit], next_cursor
+
+
+def matching_ids(flt: OrderFilter, cap: int) -> list[int]:
+    stmt = (select(Order.id).where(*flt.conditions())
+            .order_by(Order.ordered_at.desc(), Order.id.desc()).limit(cap))
+    return list(db.session.scalars(stmt))
+
+
+def count_matching(flt: OrderFilter, cap: int) -> int:
+    inner = select(Order.id).where(*flt.conditions()).limit(cap).subquery()
+    return db.session.scalar(select(func.count()).select_from(inner))
+
+
+def status_counts(account_id: int, shop_id: Optional[int] = None) -> dict[str, int]:
+    """Tab and 要対応 counts over not-deleted orders, from the counters the services keep (no scan of
+    orders), plus the shops whose mall connection fails."""
+    stmt = (select(OrderCount.status, func.sum(OrderCount.n))
+            .join(Shop, Shop.id == OrderCount.shop_id)
+            .where(Shop.account_id == account_id).group_by(OrderCount.status))
+    shops = select(func.count(Shop.id)).where(Shop.account_id == account_id, Shop.rms_connection_error.is_not(None))
+    if shop_id is not None:
+        stmt = stmt.where(OrderCount.shop_id == shop_id)
+        shops = shops.where(Shop.id == shop_id)
+    found = {status: int(n or 0) for status, n in db.session.execute(stmt)}
+    counts = {status: found.get(status, 0) for status in rules.STATUSES}
+    counts["all"] = sum(counts.values())
+    counts["attention"] = found.get(ATTENTION, 0) + int(db.session.scalar(shops) or 0)
+    return counts
+
+
+ATTENTION = "attention"  # the counter row of not-deleted orders carrying an attention tag

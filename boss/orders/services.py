@@ -1,0 +1,557 @@
+"""Order services: the only code that commits. Views, the API and jobs call these.
+
+Each action loads the order under a row lock (PostgreSQL) and the optimistic version check
+(both databases), asks the pure rules, changes the order, keeps the tab counters, writes the
+history event and the outbox rows, and commits once.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Iterable, Optional
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import outbox
+from ..errors import REASON_CONFLICT, ServiceError, not_found, validation_error
+from ..extensions import db
+from ..models import ItemMapping, OrderCount, Product, Shop, utcnow
+from . import rules
+from .models import Order, OrderEvent, OrderLine, Tag
+from .rules import Reason
+from .search import ATTENTION, search_text_for
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a signed-in user, an API token, a job or the system (R12)."""
+
+    type: str
+    name: str
+    account_id: int
+    user_id: Optional[int] = None
+
+    @classmethod
+    def system(cls, account_id: int, name: str = "システム") -> "Actor":
+        return cls("system", name, account_id)
+
+    @classmethod
+    def job(cls, account_id: int, name: str) -> "Actor":
+        return cls("job", name, account_id)
+
+
+commit = outbox.commit_and_dispatch
+
+
+# ---------------------------------------------------------------- counters
+
+def _count_key(order: Order):
+    if order.deleted_at is not None:
+        return None
+    return order.shop_id, order.status, any(rules.attention_tag(t.code) for t in order.tags)
+
+
+def _bump_counts(before, after) -> None:
+    deltas: Counter = Counter()
+    for key, sign in ((before, -1), (after, 1)):
+        if key is None:
+            continue
+        shop_id, status, attention = key
+        deltas[(shop_id, status)] += sign
+        if attention:
+            deltas[(shop_id, ATTENTION)] += sign
+    for (shop_id, status), delta in sorted(deltas.items()):  # a fixed order: no deadlock between writers
+        if not delta:
+            continue
+        result = db.session.execute(
+            update(OrderCount).where(OrderCount.shop_id == shop_id, OrderCount.status == status)
+            .values(n=OrderCount.n + delta))
+        if result.rowcount == 0:
+            db.session.add(OrderCount(shop_id=shop_id, status=status, n=delta))
+            db.session.flush()
+
+
+@contextmanager
+def counted(order: Optional[Order]):
+    """Keep order_counts right across a change of status, deletion or attention tags."""
+    before = _count_key(order) if order is not None and order.id is not None else None
+    holder = {"order": order}
+    yield holder
+    _bump_counts(before, _count_key(holder["order"]))
+
+
+def create_count_rows(shop_id: int) -> None:
+    for status in (*rules.STATUSES, ATTENTION):
+        db.session.add(OrderCount(shop_id=shop_id, status=status, n=0))
+
+
+def recount(account_id: Optional[int] = None) -> None:
+    """Rebuild the counters from the orders (after a bulk load that bypassed the services)."""
+    from sqlalchemy import func
+
+    from .models import order_tags
+
+    shops = select(Shop.id)
+    if account_id is not None:
+        shops = shops.where(Shop.account_id == account_id)
+    shop_ids = list(db.session.scalars(shops))
+    db.session.execute(update(OrderCount).where(OrderCount.shop_id.in_(shop_ids)).values(n=0))
+    rows = db.session.execute(
+        select(Order.shop_id, Order.status, func.count()).where(Order.shop_id.in_(shop_ids), Order.deleted_at.is_(None))
+        .group_by(Order.shop_id, Order.status)).all()
+    attention = db.session.execute(
+        select(Order.shop_id, func.count(func.distinct(Order.id)))
+        .join(order_tags, order_tags.c.order_id == Order.id).join(Tag, Tag.id == order_tags.c.tag_id)
+        .where(Order.shop_id.in_(shop_ids), Order.deleted_at.is_(None), Tag.code.in_(rules.ATTENTION_TAG_CODES))
+        .group_by(Order.shop_id)).all()
+    for shop_id, status, n in [*rows, *[(s, ATTENTION, n) for s, n in attention]]:
+        result = db.session.execute(update(OrderCount).where(OrderCount.shop_id == shop_id, OrderCount.status == status).values(n=n))
+        if result.rowcount == 0:
+            db.session.add(OrderCount(shop_id=shop_id, status=status, n=n))
+    db.session.commit()
+
+
+# ---------------------------------------------------------------- lookups
+
+def get_shop(account_id: int, shop_id) -> Shop:
+    shop = db.session.get(Shop, shop_id) if isinstance(shop_id, int) else None
+    if shop is None or shop.account_id != account_id:
+        raise not_found("ショップ", "Shop")
+    return shop
+
+
+def get_order(account_id: int, order_id: int) -> Order:
+    order = db.session.get(Order, order_id)
+    if order is None or order.account_id != account_id:
+        raise not_found("注文", "Order")
+    return order
+
+
+def _lock_order(account_id: int, order_id: int) -> Order:
+    stmt = (select(Order).where(Order.id == order_id, Order.account_id == account_id)
+            .with_for_update(of=Order).execution_options(populate_existing=True))
+    order = db.session.scalars(stmt).unique().one_or_none()
+    if order is None:
+        raise not_found("注文", "Order")
+    return order
+
+
+def system_tag(account_id: int, code: str) -> Tag:
+    tag = db.session.scalars(select(Tag).where(Tag.account_id == account_id, Tag.code == code)).first()
+    if tag is None:
+        spec = rules.SYSTEM_TAGS_BY_CODE[code]
+        tag = Tag(account_id=account_id, code=code, name=spec.name, color=spec.color, system=True, holds=spec.holds)
+        db.session.add(tag)
+        db.session.flush()
+    return tag
+
+
+def ensure_system_tags(account_id: int) -> None:
+    for spec in rules.SYSTEM_TAGS:
+        system_tag(account_id, spec.code)
+
+
+# ---------------------------------------------------------------- events
+
+def record_event(order: Order, actor: Actor, kind: str, message: str = "",
+                 from_status: Optional[str] = None, to_status: Optional[str] = None) -> OrderEvent:
+    event = OrderEvent(order=order, at=utcnow(), actor_type=actor.type, actor_name=actor.name, kind=kind,
+                       from_status=from_status, to_status=to_status, message=message)
+    db.session.add(event)
+    return event
+
+
+def _touch(order: Order) -> None:
+    """Any change to an order bumps its version (R13), lines and tags included."""
+    order.updated_at = utcnow()
+
+
+def _add_tag(order: Order, tag: Tag) -> bool:
+    if any(t.id == tag.id for t in order.tags):
+        return False
+    order.tags.append(tag)
+    _touch(order)
+    return True
+
+
+def _remove_tag(order: Order, code_or_tag) -> bool:
+    for tag in list(order.tags):
+        if tag is code_or_tag or (isinstance(code_or_tag, str) and tag.code == code_or_tag):
+            order.tags.remove(tag)
+            _touch(order)
+            return True
+    return False
+
+
+def raise_system_tag(order: Order, code: str, actor: Actor, message: str = "") -> bool:
+    """Add a system tag (no commit: part of the caller's unit of work)."""
+    with counted(order):
+        added = _add_tag(order, system_tag(order.account_id, code))
+    if added:
+        record_event(order, actor, "tag_added", message or rules.SYSTEM_TAGS_BY_CODE[code].name)
+    return added
+
+
+def clear_system_tag(order: Order, code: str, actor: Actor, message: str = "") -> bool:
+    with counted(order):
+        removed = _remove_tag(order, code)
+    if removed:
+        record_event(order, actor, "tag_removed", message or rules.SYSTEM_TAGS_BY_CODE[code].name)
+    return removed
+
+
+# ---------------------------------------------------------------- the action frame
+
+def _act(actor: Actor, order_id: int, expected_version: Optional[int],
+         decide: Callable[[Order], rules.Decision], apply: Callable[[Order], None]) -> Order:
+    """Lock, check the version, ask the rule, apply, commit; a lost race is refused, never applied twice."""
+    for _ in range(3):
+        order = _lock_order(actor.account_id, order_id)
+        if expected_version is not None and order.version != expected_version:
+            refuse_conflict(order, actor)
+        decision = decide(order)
+        if not decision:
+            db.session.rollback()
+            raise ServiceError(decision.code, decision.reason)
+        with counted(order):
+            apply(order)
+        try:
+            commit()
+            return order
+        except StaleDataError:
+            # SQLite has no row lock: the version check at UPDATE tells the loser. Try again, so
+            # that without If-Match the loser gets the rule's own refusal (R13).
+            outbox.rollback()
+            if expected_version is not None:
+                refuse_conflict(_lock_order(actor.account_id, order_id), actor)
+    raise ServiceError("conflict", REASON_CONFLICT)
+
+
+def refuse_conflict(order: Order, actor: Actor) -> None:
+    record_event(order, actor, "conflict_refused", REASON_CONFLICT.ja)
+    commit()
+    raise ServiceError("conflict", REASON_CONFLICT)
+
+
+# ---------------------------------------------------------------- actions
+
+def confirm(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:
+    def apply(order: Order) -> None:
+        _confirm(order, actor)
+
+    return _act(actor, order_id, expected_version, lambda o: o.decide(rules.CONFIRM), apply)
+
+
+def _confirm(order: Order, actor: Actor, message: str = "") -> None:
+    before = order.status
+    order.status = rules.CONFIRMED
+    order.confirmed_at = utcnow()
+    _touch(order)
+    record_event(order, actor, "confirmed", message, before, rules.CONFIRMED)
+
+
+def cancel(actor: Actor, order_id: int, reason_code: int = rules.DEFAULT_CANCEL_REASON,
+           retrieve_parcel: bool = False, expected_version: Optional[int] = None) -> Order:
+    if reason_code not in rules.CANCEL_REASONS:
+        raise validation_error({"reason_code": "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"})
+
+    def apply(order: Order) -> None:
+        before = order.status
+        order.status = rules.CANCELLED
+        order.cancelled_at = utcnow()
+        order.cancelled_by = actor.name
+        order.cancel_reason_code = reason_code
+        order.retrieve_parcel = bool(retrieve_parcel) if before == rules.COMPLETED else None
+        _touch(order)
+        if order.stock_reserved:  # R10: released before the warehouse ships
+            _release_reservation(order)
+        # R9: the setting is captured now; later changes of it never touch this cancel.
+        shop = order.shop
+        order.reflect_cancel_to_rms = bool(order.mall_linked and shop.rms_connected and shop.reflect_cancel_to_rms)
+        reason_label = rules.CANCEL_REASONS[reason_code][0]
+        message = f"キャンセル理由: {reason_label}"
+        if order.retrieve_parcel:
+            message += "（荷物の引き戻しあり）"
+        record_event(order, actor, "cancelled", message, before, rules.CANCELLED)
+        _remove_tag(order, "mall_cancelled")
+        if order.reflect_cancel_to_rms:
+            order.reflection_state = "pending"
+            record_event(order, actor, "reflection_pending", "楽天RMSへキャンセルを反映します。")
+            outbox.record("rms.reflect_cancel", {"order_id": order.id})
+
+    return _act(actor, order_id, expected_version, lambda o: o.decide(rules.CANCEL), apply)
+
+
+def _release_reservation(order: Order) -> None:
+    for line in order.lines:
+        if line.product_id is not None:
+            db.session.execute(update(Product).where(Product.id == line.product_id)
+                               .values(reserved=Product.reserved - line.quantity))
+    order.stock_reserved = False
+
+
+def delete(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:
+    def apply(order: Order) -> None:
+        order.deleted_at = utcnow()
+        order.deleted_by = actor.name
+        _touch(order)
+        record_event(order, actor, "deleted", "注文を削除しました。モール注文番号は再び登録できます。",
+                     order.status, order.status)
+
+    return _act(actor, order_id, expected_version, lambda o: o.decide(rules.DELETE), apply)
+
+
+def get_tag(account_id: int, tag_id) -> Tag:
+    tag = db.session.get(Tag, tag_id) if isinstance(tag_id, int) else None
+    if tag is None or tag.account_id != account_id:
+        raise not_found("タグ", "Tag")
+    return tag
+
+
+def add_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optional[int] = None) -> Order:
+    tag = get_tag(actor.account_id, tag_id)
+
+    def apply(order: Order) -> None:
+        if _add_tag(order, tag):
+            record_event(order, actor, "tag_added", tag.name)
+
+    return _act(actor, order_id, expected_version,
+                lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=True), apply)
+
+
+def remove_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optional[int] = None) -> Order:
+    tag = get_tag(actor.account_id, tag_id)
+
+    def apply(order: Order) -> None:
+        if _remove_tag(order, tag):
+            record_event(order, actor, "tag_removed", tag.name)
+
+    return _act(actor, order_id, expected_version,
+                lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=False), apply)
+
+
+# ---------------------------------------------------------------- registration
+
+REASON_TAKEN_ACTIVE = Reason(
+    "このモール注文番号は既に登録されています。",
+    "This mall order number is already registered in this shop.",
+)
+REASON_TAKEN_CANCELLED = Reason(
+    "このモール注文番号はキャンセル済みの注文で使用されているため登録できません。別の番号で登録してください。",
+    "This mall order number belongs to a cancelled order and cannot be registered again. Use a different number.",
+)
+
+
+def number_holder(shop_id: int, number: str) -> Optional[Order]:
+    """The not-deleted order holding a number (R4), if any."""
+    return db.session.scalars(select(Order).where(
+        Order.shop_id == shop_id, Order.mall_order_number == number, Order.deleted_at.is_(None))).first()
+
+
+def _refuse_taken(holder: Order) -> ServiceError:
+    reason = REASON_TAKEN_CANCELLED if holder.status == rules.CANCELLED else REASON_TAKEN_ACTIVE
+    return ServiceError("mall_order_number_taken", reason)
+
+
+@dataclass
+class NewOrder:
+    """A validated order to register (from the API, a form, a CSV row or the mall import)."""
+
+    shop_id: int
+    mall_order_number: str
+    buyer: dict
+    lines: list[dict]
+    ordered_at: Optional[datetime] = None
+    recipient: Optional[dict] = None
+    payment_method: str = ""
+    remarks: str = ""
+    delivery_date: Optional[object] = None
+    delivery_time_slot: Optional[str] = None
+    postage: Optional[int] = None
+
+
+PARTY_FIELDS = ("name", "name_kana", "email", "phone", "postal_code", "address")
+
+
+def register(actor: Actor, new: NewOrder, source: str = "manual") -> Order:
+    """R6, R7: a manual (screen, CSV, API) registration; 確認待, or 確認済 by auto_confirm."""
+    shop = get_shop(actor.account_id, new.shop_id)
+    number = new.mall_order_number.strip()
+    holder = number_holder(shop.id, number)
+    if holder is not None:
+        raise _refuse_taken(holder)
+    order = build_order(shop, new, source=source, mall_linked=False)
+    raise_tag_now = [system_tag(shop.account_id, "not_mall_linked")]
+    try:
+        finish_registration(order, actor, "registered", _registration_message(source), raise_tag_now)
+        commit()
+    except IntegrityError:
+        # R4 by the database: another registration or the import took the number meanwhile.
+        outbox.rollback()
+        holder = number_holder(shop.id, number)
+        if holder is None:
+            raise
+        raise _refuse_taken(holder) from None
+    return order
+
+
+def _registration_message(source: str) -> str:
+    return {"manual": "手動で登録しました。", "csv": "CSVで登録しました。"}.get(source, "登録しました。")
+
+
+def build_order(shop: Shop, new: NewOrder, source: str, mall_linked: bool) -> Order:
+    recipient = new.recipient or new.buyer
+    order = Order(
+        account_id=shop.account_id, shop=shop, shop_id=shop.id, mall_order_number=new.mall_order_number.strip(),
+        source=source, mall_linked=mall_linked, status=rules.AWAITING_CONFIRMATION,
+        ordered_at=new.ordered_at or utcnow(), payment_method=new.payment_method or "",
+        remarks=new.remarks or "", delivery_date=new.delivery_date, delivery_time_slot=new.delivery_time_slot,
+        postage=new.postage,
+    )
+    for field in PARTY_FIELDS:
+        setattr(order, f"buyer_{field}", new.buyer.get(field) or "")
+        setattr(order, f"recipient_{field}", recipient.get(field) or "")
+    mappings = _mappings_for(shop.id, [(l["mall_item_id"], l.get("sub_code") or "") for l in new.lines])
+    for position, data in enumerate(new.lines):
+        key = (data["mall_item_id"], data.get("sub_code") or "")
+        order.lines.append(OrderLine(position=position, mall_item_id=key[0], sub_code=key[1], name=data["name"],
+                                     quantity=data["quantity"], unit_price=data["unit_price"],
+                                     product_id=mappings.get(key)))
+    order.recompute_total()
+    order.search_text = search_text_for(order)
+    return order
+
+
+def finish_registration(order: Order, actor: Actor, kind: str, message: str, tags: Iterable[Tag] = ()) -> None:
+    """Add a built order with its tags, counters and event; confirm it when the shop auto-confirms."""
+    db.session.add(order)
+    for tag in tags:
+        order.tags.append(tag)
+    if any(not line.mapped for line in order.lines):
+        order.tags.append(system_tag(order.account_id, "unmapped_items"))
+    db.session.flush()
+    _bump_counts(None, _count_key(order))
+    record_event(order, actor, kind, message, None, order.status)
+    _auto_confirm(order)
+
+
+def _auto_confirm(order: Order) -> None:
+    if order.shop.auto_confirm and order.decide(rules.CONFIRM):
+        with counted(order):
+            _confirm(order, Actor.system(order.account_id, "自動確認"), "ショップの自動確認設定により確認済にしました。")
+
+
+def _mappings_for(shop_id: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    item_ids = {k[0] for k in keys}
+    if not item_ids:
+        return {}
+    rows = db.session.execute(select(ItemMapping.mall_item_id, ItemMapping.sub_code, ItemMapping.product_id)
+                              .where(ItemMapping.shop_id == shop_id, ItemMapping.mall_item_id.in_(item_ids)))
+    return {(m, s): p for m, s, p in rows}
+
+
+# ---------------------------------------------------------------- mapping
+
+def map_item(actor: Actor, shop_id: int, mall_item_id: str, sub_code: str, sku: str) -> tuple[ItemMapping, int]:
+    """Create a mapping and map the matching lines of not-deleted 確認待 orders; returns (mapping, orders)."""
+    shop = get_shop(actor.account_id, shop_id)
+    product = db.session.scalars(select(Product).where(Product.account_id == actor.account_id, Product.sku == sku)).first()
+    if product is None:
+        raise validation_error({"sku": f"SKU「{sku}」の商品が登録されていません"})
+    sub_code = sub_code or ""
+    exists = db.session.scalars(select(ItemMapping).where(
+        ItemMapping.shop_id == shop.id, ItemMapping.mall_item_id == mall_item_id, ItemMapping.sub_code == sub_code)).first()
+    if exists is not None:
+        raise ServiceError("already_exists", Reason(
+            f"このモール商品（{mall_item_id}{'/' + sub_code if sub_code else ''}）は既にマッピングされています。",
+            "This mall item is already mapped."))
+    mapping = ItemMapping(shop_id=shop.id, mall_item_id=mall_item_id, sub_code=sub_code, product_id=product.id)
+    db.session.add(mapping)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        outbox.rollback()
+        raise ServiceError("already_exists", Reason("このモール商品は既にマッピングされています。",
+                                                     "This mall item is already mapped.")) from None
+    affected = apply_mapping(mapping, product, actor)
+    commit()
+    return mapping, affected
+
+
+def apply_mapping(mapping: ItemMapping, product: Product, actor: Actor) -> int:
+    lines = db.session.scalars(
+        select(OrderLine).join(Order, Order.id == OrderLine.order_id)
+        .where(OrderLine.product_id.is_(None), OrderLine.mall_item_id == mapping.mall_item_id,
+               OrderLine.sub_code == mapping.sub_code, Order.shop_id == mapping.shop_id,
+               Order.status == rules.AWAITING_CONFIRMATION, Order.deleted_at.is_(None))).all()
+    orders: dict[int, Order] = {}
+    for line in lines:
+        line.product_id = product.id
+        orders[line.order_id] = line.order
+    for order in orders.values():
+        _touch(order)
+        record_event(order, actor, "mapped", f"{mapping.mall_item_id}{'/' + mapping.sub_code if mapping.sub_code else ''} → {product.sku}")
+        if all(line.mapped for line in order.lines):
+            with counted(order):
+                _remove_tag(order, "unmapped_items")
+        _auto_confirm(order)
+    return len(orders)
+
+
+def delete_mapping(actor: Actor, mapping_id: int) -> None:
+    mapping = db.session.get(ItemMapping, mapping_id) if isinstance(mapping_id, int) else None
+    if mapping is None or mapping.shop.account_id != actor.account_id:
+        raise not_found("マッピング", "Mapping")
+    db.session.delete(mapping)
+    commit()
+
+
+# ---------------------------------------------------------------- catalogue
+
+def create_shop(actor: Actor, name: str, mall: str, auto_confirm: bool = False,
+                reflect_cancel_to_rms: bool = False) -> Shop:
+    if db.session.scalars(select(Shop).where(Shop.account_id == actor.account_id, Shop.name == name)).first():
+        raise ServiceError("already_exists", Reason(f"ショップ「{name}」は既にあります。", f"Shop {name} exists already."))
+    shop = Shop(account_id=actor.account_id, name=name, mall=mall, auto_confirm=auto_confirm,
+                reflect_cancel_to_rms=reflect_cancel_to_rms)
+    db.session.add(shop)
+    db.session.flush()
+    create_count_rows(shop.id)
+    commit()
+    return shop
+
+
+def update_shop(actor: Actor, shop_id: int, changes: dict) -> Shop:
+    """Settings take effect at once (R9: the next cancel captures the new value)."""
+    shop = get_shop(actor.account_id, shop_id)
+    if "name" in changes and changes["name"] != shop.name:
+        if db.session.scalars(select(Shop).where(Shop.account_id == actor.account_id, Shop.name == changes["name"])).first():
+            raise ServiceError("already_exists", Reason(f"ショップ「{changes['name']}」は既にあります。",
+                                                        f"Shop {changes['name']} exists already."))
+    for field in ("name", "mall", "auto_confirm", "reflect_cancel_to_rms"):
+        if field in changes:
+            setattr(shop, field, changes[field])
+    commit()
+    return shop
+
+
+def create_product(actor: Actor, sku: str, name: str, code: str = "", stock: int = 0) -> Product:
+    if db.session.scalars(select(Product).where(Product.account_id == actor.account_id, Product.sku == sku)).first():
+        raise ServiceError("already_exists", Reason(f"SKU「{sku}」は既に登録されています。", f"SKU {sku} exists already."))
+    product = Product(account_id=actor.account_id, sku=sku, name=name, code=code or sku, stock=stock, reserved=0)
+    db.session.add(product)
+    commit()
+    return product
+
+
+def create_tag(actor: Actor, name: str, color: str = "#5b6b7f", holds: bool = False) -> Tag:
+    if db.session.scalars(select(Tag).where(Tag.account_id == actor.account_id, Tag.name == name)).first():
+        raise ServiceError("already_exists", Reason(f"タグ「{name}」は既にあります。", f"Tag {name} exists already."))
+    tag = Tag(account_id=actor.account_id, name=name, color=color, holds=holds, system=False)
+    db.session.add(tag)
+    commit()
+    return tag

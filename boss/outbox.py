@@ -1,0 +1,172 @@
+"""The transactional outbox: side effects recorded with the change, dispatched to RQ after commit.
+
+A row is the record of truth. `dispatch` enqueues rows right after their transaction commits; the
+sweeper (a self-rescheduling RQ job, see jobs/tasks.py) enqueues rows a Redis outage kept back and
+re-enqueues rows whose job vanished (a killed worker) once their kind's timeout has passed. Handlers
+are idempotent, so a second run of the same row changes nothing.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Iterable
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import or_, select
+
+from .extensions import db, get_queue, get_redis
+from .models import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+# Seconds after which a dispatched row that has not finished is dispatched again (architecture.md).
+TIMEOUTS = {"rms.reflect_cancel": 30}
+LIVE_STATES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def record(kind: str, payload: dict, job_id: str | None = None, run_after=None) -> OutboxMessage:
+    """Add an effect to the current transaction; it is dispatched once the transaction commits."""
+    message = OutboxMessage(kind=kind, payload=payload, job_id=job_id, state="pending", run_after=run_after)
+    db.session.add(message)
+    db.session.info.setdefault(_NEW, []).append(message)
+    return message
+
+
+_NEW = "boss_outbox_new"
+
+
+def commit_and_dispatch() -> None:
+    """Commit the unit of work, then enqueue the effects it recorded (never before the commit)."""
+    db.session.commit()
+    messages = db.session.info.pop(_NEW, [])
+    dispatch([m.id for m in messages if m.run_after is None])
+
+
+def rollback() -> None:
+    db.session.rollback()
+    db.session.info.pop(_NEW, None)
+
+
+def timeout_for(kind: str) -> int:
+    return TIMEOUTS.get(kind, current_app.config["OUTBOX_REDISPATCH_SECONDS"])
+
+
+def dispatch(ids: Iterable[int]) -> None:
+    """Enqueue the given rows. A Redis outage only delays them: the sweeper tries again."""
+    ids = list(ids)
+    if not ids:
+        return
+    try:
+        queue = get_queue()
+        for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
+            _enqueue(queue, message)
+        db.session.commit()
+        ensure_sweeper()
+    except RedisError as exc:
+        db.session.rollback()
+        log.warning("outbox: Redis unavailable, %d message(s) wait for the sweeper: %s", len(ids), exc)
+
+
+def _enqueue(queue, message: OutboxMessage) -> None:
+    message.dispatches += 1
+    message.rq_job_id = f"outbox-{message.id}-{message.dispatches}"
+    message.dispatched_at = utcnow()
+    queue.enqueue("jobs.tasks.run_outbox_message", message.id, job_id=message.rq_job_id,
+                  job_timeout=max(timeout_for(message.kind) * 10, 300), result_ttl=3600, failure_ttl=86400)
+
+
+def due_messages(now=None) -> list[OutboxMessage]:
+    now = now or utcnow()
+    return list(db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.state == "pending",
+               or_(OutboxMessage.run_after.is_(None), OutboxMessage.run_after <= now))
+        .order_by(OutboxMessage.id).limit(1000)))
+
+
+def sweep() -> int:
+    """Dispatch what never reached Redis and re-dispatch what a dead worker dropped; returns how many."""
+    now = utcnow()
+    queue = get_queue()
+    redis = get_redis()
+    sent = 0
+    for message in due_messages(now):
+        if message.dispatched_at is not None:
+            if message.dispatched_at > now - timedelta(seconds=timeout_for(message.kind)):
+                continue
+            if _job_alive(redis, message.rq_job_id):
+                continue
+        _enqueue(queue, message)
+        sent += 1
+    db.session.commit()
+    return sent
+
+
+def _job_alive(redis, rq_job_id: str | None) -> bool:
+    if not rq_job_id:
+        return False
+    try:
+        return Job.fetch(rq_job_id, connection=redis).get_status() in LIVE_STATES
+    except NoSuchJobError:
+        return False
+
+
+SWEEPER_KEY = "boss:outbox:sweeper"
+
+
+def ensure_sweeper() -> None:
+    """Keep exactly one sweeper scheduled. The key expires if the chain ever breaks, and any commit
+    with an effect, or a worker start, then schedules a new one."""
+    redis = get_redis()
+    interval = current_app.config["OUTBOX_SWEEP_SECONDS"]
+    if redis.set(SWEEPER_KEY, "1", nx=True, ex=interval * 4):
+        get_queue().enqueue_in(timedelta(seconds=interval), "jobs.tasks.sweep_outbox", result_ttl=60)
+
+
+# ---------------------------------------------------------------- running a message
+
+HANDLERS: dict = {}
+MAX_DISPATCHES = 5
+
+
+def handler(kind: str):
+    """Register the function that carries out an outbox message of `kind` (it must be idempotent)."""
+    def register(fn):
+        HANDLERS[kind] = fn
+        return fn
+    return register
+
+
+def run_message(message_id: int) -> None:
+    """Carry out one message. An error propagates (RQ keeps the failed job); the sweeper tries again
+    after the kind's timeout, and gives up after MAX_DISPATCHES with the message failed."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.state != "pending":
+        return
+    try:
+        HANDLERS[message.kind](message)
+    except Exception as exc:
+        rollback()
+        message = db.session.get(OutboxMessage, message_id)
+        message.error = f"{exc.__class__.__name__}: {exc}"
+        if message.dispatches >= MAX_DISPATCHES:
+            message.state = "failed"
+            _fail_job(message)
+        db.session.commit()
+        raise
+    if message.state == "pending" and (message.run_after is None or message.run_after <= utcnow()):
+        # A handler that scheduled a retry leaves run_after in the future and the message pending.
+        message.state = "done"
+        message.done_at = utcnow()
+    commit_and_dispatch()
+
+
+def _fail_job(message: OutboxMessage) -> None:
+    from .models import JobRecord
+
+    job = db.session.get(JobRecord, message.job_id) if message.job_id else None
+    if job is not None:
+        job.state, job.error, job.updated_at = "failed", message.error, utcnow()
