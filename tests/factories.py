@@ -1,0 +1,60 @@
+"""Making orders and products through the API, the way an integrator would."""
+from __future__ import annotations
+
+import itertools
+
+_numbers = itertools.count(1)
+
+
+def order_body(shop_id: int, number: str | None = None, lines=None, **extra) -> dict:
+    return {
+        "shop_id": shop_id,
+        "mall_order_number": number or f"T-{next(_numbers):06d}",
+        "buyer": {"name": "山田 花子", "name_kana": "ヤマダ ハナコ", "phone": "03-1234-5678", "email": "hanako@example.jp"},
+        "lines": lines or [{"mall_item_id": "item-1", "name": "煎茶", "quantity": 2, "unit_price": 1200}],
+        **extra,
+    }
+
+
+def create_order(client, tenant, **kwargs) -> dict:
+    response = client.post("/api/v1/orders", json=order_body(tenant.shop_id, **kwargs), headers=tenant.headers())
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def create_product(client, tenant, sku: str = "SKU-1", stock: int = 10) -> dict:
+    response = client.post("/api/v1/products", json={"sku": sku, "name": f"商品 {sku}", "stock": stock},
+                           headers=tenant.headers())
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def map_item(client, tenant, mall_item_id: str = "item-1", sku: str = "SKU-1", sub_code: str | None = None) -> dict:
+    body = {"shop_id": tenant.shop_id, "mall_item_id": mall_item_id, "sku": sku}
+    if sub_code:
+        body["sub_code"] = sub_code
+    response = client.post("/api/v1/mappings", json=body, headers=tenant.headers())
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def set_state(app, order_id: int, status: str, shipment_status: str | None = None, reserve: bool = False) -> None:
+    """Put an order into a status the warehouse flow would bring (that flow comes later)."""
+    from boss.extensions import db
+    from boss.orders import services
+    from boss.orders.models import Order, Shipment
+
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        with services.counted(order):
+            order.status = status
+            order.shipment_status = shipment_status
+            if shipment_status:
+                order.shipments.append(Shipment(status=shipment_status))
+            if reserve:
+                order.stock_reserved = True
+                for line in order.lines:
+                    if line.product is not None:
+                        line.product.reserved += line.quantity
+        db.session.commit()
+        db.session.remove()
