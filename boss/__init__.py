@@ -35,6 +35,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health_bp)
     register_cli(app)
 
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def _api_not_found(exc):
+        """Unknown API paths answer in the API's error envelope too."""
+        if request.path.startswith("/api/"):
+            from .api.errors import error_response
+            code = "not_found" if exc.code == 404 else "bad_request"
+            return error_response(code, exc.code, "見つかりません。" if exc.code == 404 else "このメソッドは使えません。")
+        return exc
+
     @app.teardown_appcontext
     def _close_redis(exc):
         from flask import g

@@ -34,6 +34,7 @@ class Config:
         self.BOSS_QUEUE = os.environ.get("BOSS_QUEUE", "boss")
         self.OUTBOX_SWEEP_SECONDS = int(os.environ.get("OUTBOX_SWEEP_SECONDS", "15"))
         self.OUTBOX_REDISPATCH_SECONDS = int(os.environ.get("OUTBOX_REDISPATCH_SECONDS", "60"))
+        self.WORKER_HEARTBEAT_SECONDS = int(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
         self.BULK_JOB_THRESHOLD = int(os.environ.get("BULK_JOB_THRESHOLD", "500"))
         self.BULK_MAX = 10_000
         self.BULK_CHUNK = int(os.environ.get("BULK_CHUNK", "200"))

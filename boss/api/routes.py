@@ -4,15 +4,16 @@ from __future__ import annotations
 from flask import g, jsonify, request
 from sqlalchemy import select
 
-from ..errors import not_found
+from ..errors import ServiceError, not_found
 from ..extensions import db
 from ..jobs import get_job
 from ..models import MALLS, ItemMapping, Product, Shop
 from ..orders import bulk, rules, services
 from ..orders.models import OrderEvent, Tag
+from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, list_orders, status_counts
 from . import bp
-from .errors import admin_required, refuse
+from .errors import admin_required, lang, refuse
 from .idempotency import idempotent
 from .serialize import event_json, job_json, mapping_json, order_json, product_json, shop_json, tag_json
 from .validation import Reader
@@ -102,7 +103,7 @@ def products_list():
     reader = Reader(request.args.to_dict(), from_query=True)
     q = reader.string("q", max_len=100)
     limit = reader.integer("limit", minimum=1, maximum=200, default=50)
-    after = reader.integer("cursor", minimum=0, default=0)
+    after = reader.integer("cursor", minimum=0, maximum=services.MAX_ID, default=0)
     reader.done()
     stmt = select(Product).where(Product.account_id == account_id(), Product.id > after)
     if q:
@@ -255,6 +256,8 @@ def read_filter(args: dict) -> tuple[OrderFilter, int, str | None]:
 
 def _tag_id(tag: str) -> int:
     stmt = select(Tag.id).where(Tag.account_id == account_id())
+    if tag.isdigit() and not services.valid_id(int(tag)):
+        raise not_found("タグ", "Tag")
     found = db.session.scalar(stmt.where(Tag.id == int(tag)) if tag.isdigit() else stmt.where(Tag.code == tag))
     if found is None:
         raise not_found("タグ", "Tag")
@@ -267,7 +270,8 @@ def orders_list():
     try:
         orders, next_cursor = list_orders(flt, limit=limit, cursor=cursor)
     except BadCursor:
-        raise refuse("validation_error", "cursor が不正です。", "The cursor is not valid.") from None
+        raise ServiceError("validation_error", Reason("cursor が不正です。", "The cursor is not valid."),
+                           {"cursor": "このAPIが返した next_cursor を指定してください"}) from None
     return jsonify({"items": [order_json(o) for o in orders], "next_cursor": next_cursor})
 
 
@@ -326,7 +330,7 @@ def orders_bulk():
     reader = body()
     action = reader.string("action", required=True, choices=bulk.ACTIONS)
     ids = reader.array("order_ids", max_items=bulk.MAX_ORDERS)
-    if any(isinstance(i, bool) or not isinstance(i, int) for i in ids):
+    if not all(services.valid_id(i) for i in ids):
         reader.errors["order_ids"] = "注文IDの配列で指定してください"
     filter_args = reader.obj("filter")
     reason_code = reader.integer("reason_code", default=rules.DEFAULT_CANCEL_REASON)
@@ -339,7 +343,7 @@ def orders_bulk():
     if filter_args is not None:
         flt, _, _ = read_filter({k: str(v) for k, v in filter_args.data.items()})
         ids = bulk.select_ids(flt)
-    outcome = bulk.start(g.actor, action, ids, {"reason_code": reason_code})
+    outcome = bulk.start(g.actor, action, ids, {"reason_code": reason_code, "lang": lang()})
     if outcome.job_id:
         return jsonify({"job_id": outcome.job_id, "count": len(ids)}), 202
     return jsonify({"result": outcome.result})

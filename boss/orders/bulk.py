@@ -25,6 +25,7 @@ from .services import Actor
 ACTIONS = ("cancel", "delete")
 MAX_ORDERS = 10_000
 DONE_MESSAGES = {"cancel": "キャンセルしました", "delete": "削除しました"}
+DONE_MESSAGES_EN = {"cancel": "Cancelled", "delete": "Deleted"}
 FINAL_KIND = {"cancel": "cancelled", "delete": "deleted"}
 
 
@@ -67,18 +68,24 @@ def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> None:
 
 
 def run_one(actor: Actor, action: str, order_id: int, params: dict) -> dict:
+    lang = params.get("lang") or "ja"
+    done = (DONE_MESSAGES_EN if lang == "en" else DONE_MESSAGES)[action]
     try:
         _act_on(actor, action, order_id, params)
     except ServiceError as exc:
         db.session.rollback()
-        if _already_done_by(actor, action, order_id):  # a resumed job that did this one before its checkpoint
-            return _item(order_id, True, None, DONE_MESSAGES[action])
-        return _item(order_id, False, exc.code, exc.message("ja"))
-    return _item(order_id, True, None, DONE_MESSAGES[action])
+        # A resumed job that did this one before its checkpoint (job actors are named after their job; a
+        # user's earlier cancel of the same order is a refusal, not "done").
+        if actor.type == "job" and _already_done_by(actor, action, order_id):
+            return _item(actor, order_id, True, None, done)
+        return _item(actor, order_id, False, exc.code, exc.message(lang))
+    return _item(actor, order_id, True, None, done)
 
 
-def _item(order_id: int, done: bool, code: Optional[str], message: str) -> dict:
-    number = db.session.scalar(select(Order.mall_order_number).where(Order.id == order_id))
+def _item(actor: Actor, order_id: int, done: bool, code: Optional[str], message: str) -> dict:
+    # R14: never the number of another account's order (an id sent by mistake or on purpose).
+    number = db.session.scalar(select(Order.mall_order_number).where(
+        Order.id == order_id, Order.account_id == actor.account_id))
     return {"order_id": order_id, "mall_order_number": number, "done": done, "code": code, "message": message}
 
 

@@ -271,6 +271,6 @@ def can_change_tag(order: OrderState, tag_code: Optional[str], system: bool, add
         verb_ja, verb_en = ("付け", "added") if adding else ("外せ", "removed")
         return Decision(False, DEFAULT_REFUSAL_CODE, Reason(
             f"システムタグ「{name}」は手動で{verb_ja}ません。{spec.meaning if spec else ''}",
-            f"The system tag {name} cannot be {verb_en} by hand.",
+            f"The system tag {spec.name_en if spec else name} cannot be {verb_en} by hand.",
         ))
     return ALLOWED

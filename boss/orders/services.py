@@ -117,21 +117,30 @@ def recount(account_id: Optional[int] = None) -> None:
 
 # ---------------------------------------------------------------- lookups
 
+MAX_ID = 2**31 - 1  # ids are 32-bit integers; a larger one names no object (and must not reach the database)
+
+
+def valid_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID <= value <= MAX_ID
+
+
 def get_shop(account_id: int, shop_id) -> Shop:
-    shop = db.session.get(Shop, shop_id) if isinstance(shop_id, int) else None
+    shop = db.session.get(Shop, shop_id) if valid_id(shop_id) else None
     if shop is None or shop.account_id != account_id:
         raise not_found("ショップ", "Shop")
     return shop
 
 
 def get_order(account_id: int, order_id: int) -> Order:
-    order = db.session.get(Order, order_id)
+    order = db.session.get(Order, order_id) if valid_id(order_id) else None
     if order is None or order.account_id != account_id:
         raise not_found("注文", "Order")
     return order
 
 
 def _lock_order(account_id: int, order_id: int) -> Order:
+    if not valid_id(order_id):
+        raise not_found("注文", "Order")
     stmt = (select(Order).where(Order.id == order_id, Order.account_id == account_id)
             .with_for_update(of=Order).execution_options(populate_existing=True))
     order = db.session.scalars(stmt).unique().one_or_none()
@@ -217,9 +226,9 @@ def _act(actor: Actor, order_id: int, expected_version: Optional[int],
         if not decision:
             db.session.rollback()
             raise ServiceError(decision.code, decision.reason)
-        with counted(order):
-            apply(order)
         try:
+            with counted(order):
+                apply(order)  # the counters' UPDATE autoflushes the order: a lost race shows here too
             commit()
             return order
         except StaleDataError:
@@ -306,7 +315,7 @@ def delete(actor: Actor, order_id: int, expected_version: Optional[int] = None) 
 
 
 def get_tag(account_id: int, tag_id) -> Tag:
-    tag = db.session.get(Tag, tag_id) if isinstance(tag_id, int) else None
+    tag = db.session.get(Tag, tag_id) if valid_id(tag_id) else None
     if tag is None or tag.account_id != account_id:
         raise not_found("タグ", "Tag")
     return tag
@@ -503,7 +512,7 @@ def apply_mapping(mapping: ItemMapping, product: Product, actor: Actor) -> int:
 
 
 def delete_mapping(actor: Actor, mapping_id: int) -> None:
-    mapping = db.session.get(ItemMapping, mapping_id) if isinstance(mapping_id, int) else None
+    mapping = db.session.get(ItemMapping, mapping_id) if valid_id(mapping_id) else None
     if mapping is None or mapping.shop.account_id != actor.account_id:
         raise not_found("マッピング", "Mapping")
     db.session.delete(mapping)
