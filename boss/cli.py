@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from .errors import ServiceError
 
 
 def register_cli(app: Flask) -> None:
-    group = click.Group("boss", help="BOSS administration.")
+    group = AppGroup("boss", help="BOSS administration.")
 
     @group.command("create-user")
     @click.argument("email")

@@ -1,0 +1,130 @@
+"""The two-command runtime: `python app.py` on a fresh data directory, and the CLI."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import ROOT, wait_for
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str, token: str | None = None):
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    except (urllib.error.URLError, ConnectionError):
+        return None, None
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if int(fields.get("PPid", "0").strip()) == pid:
+            found.add(int(status.parent.name))
+    return found
+
+
+def _redis_servers() -> set[int]:
+    found = set()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"redis-server" in cmdline.read_bytes():
+                found.add(int(cmdline.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in state
+
+
+def test_python_app_py_serves_the_embedded_default_with_demo_data_and_ctrl_c_stops_every_process(tmp_path):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TEST_DATABASE_URL", "TEST_REDIS_URL")}
+    env.update(BOSS_DATA_DIR=str(tmp_path / "data"), PORT=str(port), PYTHONUNBUFFERED="1")
+    redis_before = _redis_servers()
+    log = open(tmp_path / "app.log", "w+")
+    app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        health = wait_for(lambda: (r := _get(f"{base}/healthz"))[0] == 200 and r[1]["worker"] == "ok" and r[1],
+                          timeout=90, message="the embedded app to be healthy with a worker")
+        assert health == {"database": "ok", "redis": "ok", "worker": "ok"}
+        printed = (tmp_path / "app.log").read_text()
+        assert "Log in as demo@example.com" in printed
+
+        token = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "boss", "create-token", "demo@example.com"],
+                               cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        status, counts = _get(f"{base}/api/v1/orders/counts", token)
+        assert status == 200
+        assert all(counts[s] > 0 for s in ("awaiting_confirmation", "confirmed", "awaiting_shipment",
+                                           "shipping_in_progress", "completed", "cancelled"))
+        assert 150 <= counts["all"] <= 200 and counts["attention"] > 0
+        status, held = _get(f"{base}/api/v1/orders?tag=unmapped_items&limit=5", token)
+        assert status == 200 and held["items"], "the demo has unmapped orders"
+
+        workers = _children(app.pid)
+        redis = _redis_servers() - redis_before
+        assert workers and redis, f"expected a worker ({workers}) and a redis-server ({redis})"
+        started = workers | redis
+    finally:
+        app.send_signal(signal.SIGINT)
+        app.wait(timeout=30)
+    wait_for(lambda: not any(_alive(pid) for pid in started), timeout=20, message="every started process to stop")
+
+
+def test_cli_creates_a_user_and_a_token_that_the_api_accepts(app, client):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["boss", "create-user", "tanaka@example.com", "--password", "secret-pass",
+                                 "--account", "田中商店", "--admin"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["boss", "create-token", "tanaka@example.com"])
+    assert result.exit_code == 0, result.output
+    token = result.output.strip().splitlines()[-1]
+    response = client.get("/api/v1/shops", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200 and response.json == {"items": []}
+
+
+def test_cli_refuses_a_second_user_with_the_same_email_and_a_short_password(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["boss", "create-user", "a@example.com", "--password", "secret-pass", "--account", "A"]).exit_code == 0
+    again = runner.invoke(args=["boss", "create-user", "a@example.com", "--password", "secret-pass", "--account", "A"])
+    assert again.exit_code != 0 and "既に登録されています" in again.output
+    short = runner.invoke(args=["boss", "create-user", "b@example.com", "--password", "short", "--account", "A"])
+    assert short.exit_code != 0 and "8文字以上" in short.output
+
+
+def test_seed_demo_loads_once(app):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["boss", "seed-demo"])
+    assert first.exit_code == 0, first.output
+    client = app.test_client()
+    token = runner.invoke(args=["boss", "create-token", "demo@example.com"]).output.strip().splitlines()[-1]
+    counts = client.get("/api/v1/orders/counts", headers={"Authorization": f"Bearer {token}"}).json
+    assert runner.invoke(args=["boss", "seed-demo"]).exit_code == 0
+    assert client.get("/api/v1/orders/counts", headers={"Authorization": f"Bearer {token}"}).json == counts
