@@ -68,10 +68,11 @@ def build_inputs(bare: Bare, account_id: int, rng: random.Random, count: int) ->
     def name_input(text: str, kind: str):
         term = normalise(text)
         if bare.dialect == "sqlite" and len(term) >= 3:
-            where = "id IN (SELECT rowid FROM orders_fts WHERE search_text LIKE %(p)s ESCAPE '\\')"
-        else:
-            where = "search_text LIKE %(p)s ESCAPE '\\'"
-        return (text, kind, {"q": text}, page_sql(where), {"p": like(term)})
+            # a trigram phrase query: answered from the FTS5 index alone
+            return (text, kind, {"q": text},
+                    page_sql("id IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH %(p)s)"),
+                    {"p": '"' + term.replace('"', '""') + '"'})
+        return (text, kind, {"q": text}, page_sql("search_text LIKE %(p)s ESCAPE '\\'"), {"p": like(term)})
 
     inputs["name3"] = [name_input(t, k) for t, k in NAME3]
     inputs["name2"] = [name_input(t, k) for t, k in NAME2]

@@ -34,6 +34,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(api_bp)  # bearer tokens, not cookies
     app.register_blueprint(health_bp)
     register_cli(app)
+    from .web import register_web
+    register_web(app)
+
+    @app.context_processor
+    def _url_rules():
+        return {"url_rules": app.view_functions}
 
     @app.errorhandler(404)
     @app.errorhandler(405)
@@ -61,9 +67,9 @@ def _root():
 
 
 def _locale() -> str:
+    """Screens are Japanese unless the user picked English (the API reads Accept-Language itself)."""
     from flask import session
-    chosen = session.get("lang") if request else None
-    return chosen or request.accept_languages.best_match(["ja", "en"]) or "ja"
+    return session.get("lang") or "ja"
 
 
 @event.listens_for(Engine, "connect")

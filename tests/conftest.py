@@ -63,7 +63,7 @@ def app(database_url, redis_url, tmp_path_factory):
     application = create_app({
         "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url, "BOSS_SANDBOX": True, "BOSS_DATA_DIR": str(data_dir),
-        "BOSS_QUEUE": f"boss-test-{os.getpid()}",
+        "BOSS_QUEUE": f"boss-test-{os.getpid()}", "LOGIN_DELAY_STEP": 0,
     })
     with application.app_context():
         if database_url.startswith("postgresql"):
@@ -222,3 +222,31 @@ def own_redis(tmp_path):
     server.start()
     yield server
     server.stop()
+
+
+def csrf_token_from(html: str) -> str:
+    import re
+
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(r'"X-CSRFToken": "([^"]+)"', html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def login(client, email: str, password: str = "password-123"):
+    """Sign in through the login form, as a person would; returns the client."""
+    page = client.get("/login")
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": csrf_token_from(page.text)})
+    assert response.status_code == 302, "login failed"
+    client.csrf = csrf_token_from(client.get("/orders").text)
+    return client
+
+
+@pytest.fixture
+def staff_client(app, tenant):
+    return login(app.test_client(), tenant.staff_email)
+
+
+@pytest.fixture
+def admin_client(app, tenant):
+    return login(app.test_client(), tenant.admin_email)

@@ -12,6 +12,7 @@ from ..orders import bulk, rules, services
 from ..orders.models import OrderEvent, Tag
 from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, list_orders, status_counts
+from ..orders.search import _like_pattern as like_pattern
 from . import bp
 from .errors import admin_required, lang, refuse
 from .idempotency import idempotent
@@ -107,8 +108,9 @@ def products_list():
     reader.done()
     stmt = select(Product).where(Product.account_id == account_id(), Product.id > after)
     if q:
-        pattern = f"%{q}%"
-        stmt = stmt.where(Product.sku.ilike(pattern) | Product.name.ilike(pattern) | Product.code.ilike(pattern))
+        pattern = like_pattern(q)  # % and _ in q are literal
+        stmt = stmt.where(Product.sku.ilike(pattern, escape="\\") | Product.name.ilike(pattern, escape="\\")
+                          | Product.code.ilike(pattern, escape="\\"))
     products = list(db.session.scalars(stmt.order_by(Product.id).limit(limit + 1)))
     next_cursor = str(products[limit - 1].id) if len(products) > limit else None
     return jsonify({"items": [product_json(p) for p in products[:limit]], "next_cursor": next_cursor})
@@ -338,6 +340,9 @@ def orders_bulk():
         reader.errors["reason_code"] = "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"
     if not ids and filter_args is None:
         reader.errors["order_ids"] = "order_ids か filter のどちらかを指定してください"
+    if filter_args is not None:  # a misspelt condition must not widen the selection to every order
+        filter_args.unknown({"status", "shipment_status", "shop_id", "tag", "q", "mall_order_number", "ordered_from",
+                             "ordered_to", "include_deleted"})
     reader.unknown({"action", "order_ids", "filter", "reason_code"})
     reader.done()
     if filter_args is not None:

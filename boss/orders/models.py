@@ -68,7 +68,8 @@ class Order(db.Model):
     delivery_date = db.Column(db.Date)
     delivery_time_slot = db.Column(db.String(40))
     postage = db.Column(db.Integer)
-    total = db.Column(db.Integer, nullable=False, default=0)
+    # 200 lines × 9,999 × 10,000,000 yen exceed 2³¹ (migration 0002); SQLite's INTEGER is 64-bit already.
+    total = db.Column(db.BigInteger().with_variant(db.Integer(), "sqlite"), nullable=False, default=0)
     # Buyer/recipient names and kana (NFKC, no spaces, katakana) and phone digits, for `q`.
     search_text = db.Column(db.Text, nullable=False, default="")
 

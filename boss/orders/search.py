@@ -47,22 +47,31 @@ def _like_pattern(term: str) -> str:
     return f"%{escaped}%"
 
 
+# No phone number has more digits (E.164): a longer run of digits, such as a Rakuten order number
+# 123456-20261101-0000012345, can only be a mall order number, so it is not looked for in the phones.
+MAX_PHONE_DIGITS = 15
+
+
 def q_condition(q: str):
     """`q` matches a mall order number exactly, a name or kana as a substring, or a phone by its digits."""
     q = q.strip()
-    term = digits(q) if _PHONE_LIKE.match(q) and digits(q) else normalise(q)
+    phone_like = bool(_PHONE_LIKE.match(q) and digits(q))
+    term = digits(q) if phone_like else normalise(q)
     conditions = [Order.mall_order_number == q]
-    if term:
+    if term and not (phone_like and len(term) > MAX_PHONE_DIGITS):
         conditions.append(_substring_condition(term))
     return or_(*conditions)
 
 
 def _substring_condition(term: str):
-    pattern = _like_pattern(term)
     if db.engine.dialect.name == "sqlite" and len(term) >= 3:
-        # The FTS5 trigram table answers LIKE '%abc%' from its index (migration 0001).
-        return Order.id.in_(select(ORDERS_FTS.c.rowid).where(ORDERS_FTS.c.search_text.like(pattern, escape="\\")))
-    return Order.search_text.like(pattern, escape="\\")
+        # The FTS5 trigram table (migration 0001) finds a substring of 3+ characters as a phrase
+        # query from its index alone. (A LIKE on it would not do: with ESCAPE SQLite hands it to no
+        # virtual table, so FTS5 reads every row; without, FTS5 still re-reads each candidate's text
+        # from orders to re-check the pattern.) Inside "…" every character is literal.
+        phrase = '"' + term.replace('"', '""') + '"'
+        return Order.id.in_(select(ORDERS_FTS.c.rowid).where(ORDERS_FTS.c.search_text.match(phrase)))
+    return Order.search_text.like(_like_pattern(term), escape="\\")
 
 
 class BadCursor(ValueError):

@@ -149,3 +149,24 @@ def test_an_invalid_bulk_request_answers_422_and_changes_nothing(client, tenant,
     error = error_of(_bulk(client, tenant, **body), 422, "validation_error")
     assert field in error["fields"], error
     assert get_order(client, tenant, order["id"])["status"] == "awaiting_confirmation"
+
+
+def test_a_misspelt_filter_condition_is_refused_instead_of_selecting_every_order(client, tenant):
+    orders = [create_order(client, tenant) for _ in range(2)]
+    error = error_of(_bulk(client, tenant, action="cancel", filter={"stauts": "awaiting_confirmation"}),
+                     422, "validation_error")
+    assert any("stauts" in field for field in error["fields"])
+    assert all(get_order(client, tenant, o["id"])["status"] == "awaiting_confirmation" for o in orders)
+
+
+def test_a_filter_with_an_invalid_value_is_refused(client, tenant):
+    order = create_order(client, tenant)
+    error_of(_bulk(client, tenant, action="cancel", filter={"status": "gone"}), 422, "validation_error")
+    assert get_order(client, tenant, order["id"])["status"] == "awaiting_confirmation"
+
+
+def test_a_filter_with_another_accounts_tag_answers_404(client, tenant, other_tenant):
+    order = create_order(client, tenant)
+    theirs = client.post(f"{API}/tags", json={"name": "よそ"}, headers=other_tenant.headers()).json
+    error_of(_bulk(client, tenant, action="cancel", filter={"tag": theirs["id"]}), 404, "not_found")
+    assert get_order(client, tenant, order["id"])["status"] == "awaiting_confirmation"

@@ -100,6 +100,8 @@ def test_auto_confirm_confirms_orders_that_become_fully_mapped_and_are_not_held(
     assert get_order(client, tenant, partial["id"])["status"] == "awaiting_confirmation"
     confirmed = [e for e in events(client, tenant, plain["id"]) if e["kind"] == "confirmed"]
     assert len(confirmed) == 1 and confirmed[0]["actor"]["type"] == "system"
+    now = client.get(f"{API}/orders/counts", headers=tenant.headers()).json
+    assert (now["confirmed"], now["awaiting_confirmation"], now["all"]) == (1, 2, 3)
 
 
 def test_without_auto_confirm_a_fully_mapped_order_waits_for_a_user(client, tenant):

@@ -225,3 +225,23 @@ def test_r13_without_if_match_the_loser_gets_the_rules_own_refusal(client, tenan
     assert client.post(f"{API}/orders/{order['id']}/cancel", json={}, headers=tenant.headers()).status_code == 200
     error_of(client.post(f"{API}/orders/{order['id']}/cancel", json={}, headers=tenant.headers()),
              409, "cannot_cancel")
+
+
+def test_r12_the_history_lists_every_action_oldest_first(client, tenant):
+    tag = create_tag(client, tenant, name="ギフト")
+    order = create_order(client, tenant)
+    client.post(f"{API}/orders/{order['id']}/tags/{tag['id']}", headers=tenant.headers())
+    client.delete(f"{API}/orders/{order['id']}/tags/{tag['id']}", headers=tenant.headers())
+    client.post(f"{API}/orders/{order['id']}/cancel", json={"reason_code": 8}, headers=tenant.headers())
+    history = events(client, tenant, order["id"])
+    assert [e["kind"] for e in history] == ["registered", "tag_added", "tag_removed", "cancelled"]
+    assert [e["id"] for e in history] == sorted(e["id"] for e in history)
+    assert all(e["at"].endswith("+09:00") and e["actor"]["type"] == "token" for e in history)
+    assert "店舗都合（欠品）" in history[-1]["message"]
+
+
+def test_r8_the_history_of_a_deleted_order_can_still_be_read(client, tenant):
+    order = create_order(client, tenant)
+    client.delete(f"{API}/orders/{order['id']}", headers=tenant.headers())
+    history = events(client, tenant, order["id"])
+    assert history[-1]["kind"] == "deleted"

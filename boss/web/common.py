@@ -1,0 +1,93 @@
+"""What every page shares: the actor, the shop filter, page-or-fragment rendering, filters, the header."""
+from __future__ import annotations
+
+from typing import Optional
+
+from flask import Blueprint, Flask, g, make_response, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Shop
+from ..orders import rules
+from ..orders.search import status_counts
+from ..orders.services import Actor
+from ..timefmt import display_jst
+
+bp = Blueprint("common", __name__)
+
+
+def current_actor() -> Actor:
+    user = current_user
+    return Actor("user", user.name or user.email, user.account_id, user.id)
+
+
+def account_shops() -> list[Shop]:
+    if "account_shops" not in g:
+        g.account_shops = list(db.session.scalars(
+            select(Shop).where(Shop.account_id == current_user.account_id).order_by(Shop.id)))
+    return g.account_shops
+
+
+def selected_shop_id() -> Optional[int]:
+    """The header's shop filter (すべてのショップ / one shop), kept in the session."""
+    chosen = session.get("shop_id")
+    if chosen and any(shop.id == chosen for shop in account_shops()):
+        return chosen
+    return None
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+
+
+def page_or_fragment(page: str, fragment: str, status: int = 200, **context):
+    """One URL: the full page normally, the partial when htmx asks for it (Vary: HX-Request)."""
+    response = make_response(render_template(fragment if is_htmx() else page, **context), status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def lang() -> str:
+    return str(get_locale() or "ja")[:2]
+
+
+def yen(value) -> str:
+    return "" if value is None else f"¥{value:,}"
+
+
+@bp.post("/lang/<code>")
+def set_language(code: str):
+    if code in ("ja", "en"):
+        session["lang"] = code
+    return redirect(request.referrer or url_for("orders.index"))
+
+
+@bp.post("/shop-filter")
+def set_shop_filter():
+    value = request.form.get("shop_id", "")
+    session["shop_id"] = int(value) if value.isdigit() else None
+    return redirect(request.referrer or url_for("orders.index"))
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.filters["jst"] = display_jst
+    app.jinja_env.filters["yen"] = yen
+
+    @app.context_processor
+    def _frame():
+        if not current_user.is_authenticated:
+            return {"lang": lang()}
+        shop_id = selected_shop_id()
+        if "header_counts" not in g:
+            g.header_counts = status_counts(current_user.account_id, shop_id)
+        return {
+            "lang": lang(),
+            "shops": account_shops(),
+            "selected_shop_id": shop_id,
+            "attention_count": g.header_counts["attention"],
+            "STATUS_LABELS": rules.STATUS_LABELS if lang() == "ja" else rules.STATUS_LABELS_EN,
+            "SHIPMENT_STATUS_LABELS": rules.SHIPMENT_STATUS_LABELS if lang() == "ja" else rules.SHIPMENT_STATUS_LABELS_EN,
+        }

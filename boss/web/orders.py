@@ -1,0 +1,187 @@
+"""注文一覧: status tabs, the dense table, inline cancel/delete with htmx, bulk actions."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlparse
+
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..errors import ServiceError
+from ..extensions import db
+from ..models import JobRecord
+from ..orders import bulk, rules, services
+from ..orders.models import Order
+from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders, status_counts
+from .common import current_actor, is_htmx, lang, page_or_fragment, selected_shop_id
+
+bp = Blueprint("orders", __name__)
+
+TABS = [(status, status) for status in rules.STATUSES[:5]] + [("cancelled", "cancelled"), ("all", None)]
+PAGE_SIZE = 50
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("orders.index"))
+
+
+def list_filter(args) -> OrderFilter:
+    status = args.get("status") or None
+    return OrderFilter(
+        account_id=current_user.account_id, shop_id=selected_shop_id(),
+        status=status if status in rules.STATUSES else None,
+    )
+
+
+@bp.get("/orders")
+def index():
+    flt = list_filter(request.args)
+    try:
+        orders, next_cursor = list_orders(flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None)
+    except BadCursor:
+        return redirect(url_for("orders.index", status=flt.status))
+    context = dict(orders=orders, next_cursor=next_cursor, status=flt.status or "all",
+                   counts=status_counts(current_user.account_id, flt.shop_id), tabs=TABS,
+                   at_first_page=not request.args.get("cursor"), rows=[row_context(o) for o in orders])
+    fragment = "orders/_rows.html" if request.headers.get("HX-Target") == "order-rows" else "orders/_list.html"
+    return page_or_fragment("orders/index.html", fragment, **context)
+
+
+def row_context(order: Order) -> dict:
+    state = order.state()
+    return {"order": order, "cancel": rules.can_cancel(state), "delete": rules.can_delete(state)}
+
+
+def _order_or_404(order_id: int) -> Order:
+    try:
+        return services.get_order(current_user.account_id, order_id)
+    except ServiceError:
+        abort(404)
+
+
+def _version_from(form) -> int | None:
+    value = form.get("version", "")
+    return int(value) if value.isdigit() else None
+
+
+# ---------------------------------------------------------------- dialogs
+
+@bp.get("/orders/<int:order_id>/cancel")
+def cancel_dialog(order_id: int):
+    order = _order_or_404(order_id)
+    decision = order.decide(rules.CANCEL)
+    shop = order.shop
+    reflect = bool(order.mall_linked and shop.rms_connected and shop.reflect_cancel_to_rms)
+    return render_template("orders/_cancel_dialog.html", order=order, decision=decision, reflect=reflect,
+                           after_request=order.status == rules.AWAITING_SHIPMENT or order.shipment_status is not None,
+                           version=request.args.get("version", order.version), reasons=rules.CANCEL_REASONS,
+                           default_reason=rules.DEFAULT_CANCEL_REASON, target=request.args.get("target", "row"))
+
+
+@bp.get("/orders/<int:order_id>/delete")
+def delete_dialog(order_id: int):
+    order = _order_or_404(order_id)
+    return render_template("orders/_delete_dialog.html", order=order, decision=order.decide(rules.DELETE),
+                           version=request.args.get("version", order.version), target=request.args.get("target", "row"))
+
+
+# ---------------------------------------------------------------- actions
+
+@bp.post("/orders/<int:order_id>/cancel")
+def cancel(order_id: int):
+    _order_or_404(order_id)
+    reason = request.form.get("reason_code", str(rules.DEFAULT_CANCEL_REASON))
+    reason_code = int(reason) if reason.isdigit() else -1
+    return _act(order_id, lambda: services.cancel(current_actor(), order_id, reason_code,
+                                                  request.form.get("retrieve_parcel") == "1",
+                                                  _version_from(request.form)),
+                _("注文「%(n)s」をキャンセルしました。"))
+
+
+@bp.post("/orders/<int:order_id>/delete")
+def delete(order_id: int):
+    _order_or_404(order_id)
+    return _act(order_id, lambda: services.delete(current_actor(), order_id, _version_from(request.form)),
+                _("注文「%(n)s」を削除しました。詳細検索（削除済みを含む）で確認できます。"))
+
+
+def _act(order_id: int, action, done_message: str):
+    """Run an inline action; answer the row in its new state with a message (or, without htmx, redirect)."""
+    try:
+        order = action()
+        message, category, status = done_message % {"n": order.mall_order_number}, "success", 200
+    except ServiceError as exc:
+        db.session.rollback()
+        order = services.get_order(current_user.account_id, order_id)
+        message, category, status = exc.message(lang()), "error", exc.status
+    if request.form.get("target") == "detail" or not is_htmx():
+        flash(message, category)
+        if order.deleted:
+            return redirect(url_for("orders.index"), code=303)
+        return redirect(url_for("detail.show", order_id=order.id) if request.form.get("target") == "detail"
+                        else request.referrer or url_for("orders.index"), code=303)
+    counts = status_counts(current_user.account_id, selected_shop_id())
+    shown_tab = parse_qs(urlparse(request.headers.get("HX-Current-URL", "")).query).get("status", ["all"])[0]
+    response = make_response(render_template("orders/_row_result.html", row=row_context(order), message=message,
+                                             category=category, counts=counts, tabs=TABS, status=shown_tab), status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+# ---------------------------------------------------------------- bulk
+
+def _bulk_ids() -> list[int]:
+    if request.form.get("all_matching") == "1":
+        flt = list_filter(request.form)
+        return bulk.select_ids(flt)
+    return [int(v) for v in request.form.getlist("order_ids") if v.isdigit()]
+
+
+@bp.post("/orders/bulk/confirm")
+def bulk_confirm():
+    action = request.form.get("action")
+    if action not in bulk.ACTIONS:
+        abort(400)
+    try:
+        ids = _bulk_ids()
+    except ServiceError as exc:
+        return render_template("orders/_bulk_result.html", error=exc.message(lang()))
+    return render_template("orders/_bulk_dialog.html", action=action, ids=ids,
+                           all_matching=request.form.get("all_matching") == "1", status=request.form.get("status", ""),
+                           reasons=rules.CANCEL_REASONS, default_reason=rules.DEFAULT_CANCEL_REASON,
+                           runs_as_job=len(ids) > current_app.config["BULK_JOB_THRESHOLD"])
+
+
+@bp.post("/orders/bulk")
+def bulk_run():
+    action = request.form.get("action")
+    if action not in bulk.ACTIONS:
+        abort(400)
+    reason = request.form.get("reason_code", "10")
+    try:
+        ids = _bulk_ids()
+        outcome = bulk.start(current_actor(), action, ids, {"reason_code": int(reason) if reason.isdigit() else 10})
+    except ServiceError as exc:
+        return render_template("orders/_bulk_result.html", error=exc.message(lang()))
+    if outcome.job_id:
+        job = db.session.get(JobRecord, outcome.job_id)
+        return render_template("jobs/_progress.html", job=job)
+    return render_template("orders/_bulk_result.html", action=action, result=outcome.result)
+
+
+@bp.get("/orders/matching-count")
+def matching_count():
+    """「条件に一致する全 N 件を選択」: how many orders the current tab holds (capped past the bulk limit)."""
+    n = count_matching(list_filter(request.args), bulk.MAX_ORDERS + 1)
+    return {"count": n, "over_limit": n > bulk.MAX_ORDERS}
+
+
+@bp.get("/jobs/<job_id>/progress")
+def job_progress(job_id: str):
+    job = db.session.get(JobRecord, job_id)
+    if job is None or job.account_id != current_user.account_id:
+        abort(404)
+    if job.state == "finished" and job.kind.startswith("bulk_"):
+        return render_template("orders/_bulk_result.html", action=job.kind.removeprefix("bulk_"), result=job.result)
+    return render_template("jobs/_progress.html", job=job)
