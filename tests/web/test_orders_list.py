@@ -1,0 +1,186 @@
+"""注文一覧 in the browser app: tabs, rows, inline cancel/delete over htmx, bulk, and the guards."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from boss.extensions import db
+from boss.orders.models import Order
+from tests.conftest import login
+from tests.factories import create_order, create_product, map_item, set_state
+
+HTMX = {"HX-Request": "true"}
+
+
+def _post(client, path, data=None, htmx=True, **headers):
+    data = {"csrf_token": client.csrf, **(data or {})}
+    return client.post(path, data=data, headers={**(HTMX if htmx else {}), **headers})
+
+
+def test_signed_out_visitors_are_sent_to_the_login_form(client):
+    response = client.get("/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    form = client.get("/login").text
+    assert 'name="email"' in form and 'name="password"' in form and 'type="submit"' in form
+
+
+def test_the_list_is_a_full_page_and_its_partial_for_htmx_from_one_url(staff_client, client, tenant):
+    create_order(client, tenant, number="LIST-1")
+    page = staff_client.get("/orders")
+    fragment = staff_client.get("/orders", headers=HTMX)
+    assert "HX-Request" in page.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
+    assert "<html" in page.text and "LIST-1" in page.text
+    assert "<html" not in fragment.text and "LIST-1" in fragment.text and 'id="status-tabs"' in fragment.text
+    rows = staff_client.get("/orders", headers={**HTMX, "HX-Target": "order-rows"})
+    assert rows.text.lstrip().startswith("<tr") and "LIST-1" in rows.text
+
+
+def test_tabs_show_counts_per_status_and_the_list_filters_by_tab(staff_client, client, tenant, app):
+    waiting = create_order(client, tenant, number="TAB-WAIT")
+    done = create_order(client, tenant, number="TAB-DONE")
+    set_state(app, done["id"], "completed", "shipped")
+    page = staff_client.get("/orders?status=completed").text
+    assert "TAB-DONE" in page and "TAB-WAIT" not in page
+    assert 'aria-current="page"' in page
+    assert "確認待 <span class=\"count\">1</span>" in " ".join(page.split())
+    assert waiting["status"] == "awaiting_confirmation"
+
+
+def test_r8_deleted_orders_never_appear_in_the_list_or_its_counts(staff_client, client, tenant):
+    order = create_order(client, tenant, number="GONE-1")
+    client.delete(f"/api/v1/orders/{order['id']}", headers=tenant.headers())
+    page = staff_client.get("/orders").text
+    assert "GONE-1" not in page
+    assert "すべて <span class=\"count\">0</span>" in " ".join(page.split())
+
+
+def test_r1_inline_cancel_swaps_the_row_with_its_new_state_and_a_message(staff_client, client, tenant):
+    order = create_order(client, tenant, number="INLINE-C")
+    dialog = staff_client.get(f"/orders/{order['id']}/cancel?version={order['version']}", headers=HTMX).text
+    assert "キャンセルは取り消せません" in dialog and "INLINE-C" in dialog and "キャンセルする" in dialog
+    assert 'value="10" selected' in dialog
+    response = _post(staff_client, f"/orders/{order['id']}/cancel", {"version": order["version"], "reason_code": "8"})
+    assert response.status_code == 200
+    assert f'id="order-{order["id"]}"' in response.text and "キャンセル</span>" in response.text
+    assert "注文「INLINE-C」をキャンセルしました。" in response.text
+    assert 'hx-swap-oob="true"' in response.text  # tabs and 要対応 refreshed out of band
+    fresh = client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json
+    assert fresh["status"] == "cancelled" and fresh["cancel_reason_code"] == 8
+
+
+def test_r2_inline_delete_replaces_the_row_with_a_notice(staff_client, client, tenant):
+    order = create_order(client, tenant, number="INLINE-D")
+    dialog = staff_client.get(f"/orders/{order['id']}/delete?version={order['version']}", headers=HTMX).text
+    assert "詳細検索（削除済みを含む）で確認できます" in dialog and "削除する" in dialog
+    response = _post(staff_client, f"/orders/{order['id']}/delete", {"version": order["version"]})
+    assert response.status_code == 200 and 'class="gone"' in response.text and "INLINE-D" in response.text
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["deleted"] is True
+
+
+def test_r2_a_refused_delete_is_shown_disabled_with_its_reason_never_hidden(staff_client, client, tenant):
+    create_product(client, tenant, "SKU-1")
+    map_item(client, tenant, "item-1", "SKU-1")
+    order = create_order(client, tenant, number="MAPPED-1")
+    row = staff_client.get("/orders", headers={**HTMX, "HX-Target": "order-rows"}).text
+    reason = "商品がマッピングされているため削除できません（item-1）。キャンセルをご利用ください。"
+    assert f'disabled title="{reason}" aria-describedby="delete-why-{order["id"]}"' in row
+    assert f'<span id="delete-why-{order["id"]}" class="sr-only">{reason}</span>' in row
+
+
+@pytest.mark.parametrize("shipment_status, reason", [
+    ("shipping", "出荷作業中のためキャンセルできません。倉庫へ出荷取下げを依頼し、出荷不可になってからキャンセルしてください。"),
+    ("withdrawal_requested", "出荷取下げの回答待ちです。出荷不可になるとキャンセルできます。"),
+])
+def test_r1_cancel_in_shipping_in_progress_is_disabled_with_the_reason(staff_client, client, tenant, app, shipment_status, reason):
+    order = create_order(client, tenant)
+    set_state(app, order["id"], "shipping_in_progress", shipment_status)
+    row = staff_client.get("/orders", headers={**HTMX, "HX-Target": "order-rows"}).text
+    assert f'disabled title="{reason}"' in row
+    refused = _post(staff_client, f"/orders/{order['id']}/cancel", {"version": "2"})
+    assert refused.status_code == 409 and reason in refused.text
+
+
+def test_r13_a_stale_row_gets_the_conflict_message_and_its_fresh_state(staff_client, client, tenant):
+    order = create_order(client, tenant, number="STALE-1")
+    tag = client.post("/api/v1/tags", json={"name": "確認中"}, headers=tenant.headers()).json
+    client.post(f"/api/v1/orders/{order['id']}/tags/{tag['id']}", headers=tenant.headers())  # someone else acts
+    response = _post(staff_client, f"/orders/{order['id']}/cancel", {"version": order["version"]})
+    assert response.status_code == 409
+    assert "この注文は他の操作で更新されました。最新の状態を表示しています。" in response.text
+    assert "確認中" in response.text  # the fresh row shows the other change
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["status"] == "awaiting_confirmation"
+
+
+def test_r3_a_second_cancel_of_the_same_row_is_refused_with_the_reason(staff_client, client, tenant):
+    order = create_order(client, tenant)
+    assert _post(staff_client, f"/orders/{order['id']}/cancel", {}).status_code == 200
+    again = _post(staff_client, f"/orders/{order['id']}/cancel", {})
+    assert again.status_code == 409 and "キャンセル済みの注文です。キャンセルは取り消せません。" in again.text
+
+
+def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(staff_client, client, tenant):
+    order = create_order(client, tenant)
+    response = staff_client.post(f"/orders/{order['id']}/cancel", data={"version": order["version"]}, headers=HTMX)
+    assert response.status_code == 400
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["status"] == "awaiting_confirmation"
+
+
+def test_r14_an_order_of_another_account_answers_404_on_every_page_and_action(app, client, tenant, other_tenant):
+    theirs = create_order(client, other_tenant, number="THEIRS-1")
+    mine = login(app.test_client(), tenant.staff_email)
+    assert "THEIRS-1" not in mine.get("/orders").text
+    assert mine.get(f"/orders/{theirs['id']}/cancel", headers=HTMX).status_code == 404
+    assert mine.get(f"/orders/{theirs['id']}/delete", headers=HTMX).status_code == 404
+    assert _post(mine, f"/orders/{theirs['id']}/cancel").status_code == 404
+    assert _post(mine, f"/orders/{theirs['id']}/delete").status_code == 404
+    assert client.get(f"/api/v1/orders/{theirs['id']}", headers=other_tenant.headers()).json["status"] == "awaiting_confirmation"
+
+
+@pytest.mark.parametrize("role", ["staff", "admin"])
+def test_both_roles_may_cancel_and_delete_orders(app, client, tenant, role):
+    user = login(app.test_client(), tenant.staff_email if role == "staff" else tenant.admin_email)
+    order = create_order(client, tenant)
+    assert _post(user, f"/orders/{order['id']}/delete", {"version": order["version"]}).status_code == 200
+
+
+def test_user_supplied_text_is_escaped(staff_client, client, tenant):
+    create_order(client, tenant, number="<b>N</b>", buyer={"name": "<script>alert(1)</script>"})
+    page = staff_client.get("/orders").text
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>N</b>" not in page
+
+
+def test_bulk_cancel_reports_per_order_what_was_done_and_what_was_refused(staff_client, client, tenant, app):
+    ok = [create_order(client, tenant, number=f"BULK-{i}") for i in range(3)]
+    busy = create_order(client, tenant, number="BULK-BUSY")
+    set_state(app, busy["id"], "shipping_in_progress", "shipping")
+    ids = [o["id"] for o in ok] + [busy["id"]]
+    dialog = _post(staff_client, "/orders/bulk/confirm", {"action": "cancel", "order_ids": ids})
+    assert "4 件の注文" in dialog.text and "キャンセルする" in dialog.text
+    result = _post(staff_client, "/orders/bulk", {"action": "cancel", "order_ids": ids, "reason_code": "10"})
+    text = " ".join(result.text.split())
+    assert "完了 3 件" in text and "できなかった注文 1 件" in text
+    assert "BULK-BUSY" in text and "出荷作業中のためキャンセルできません" in text
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Order).where(Order.status == "cancelled")) == 3
+        db.session.remove()
+
+
+def test_bulk_over_the_threshold_answers_a_self_polling_progress_bar(staff_client, client, tenant, app, monkeypatch):
+    monkeypatch.setitem(app.config, "BULK_JOB_THRESHOLD", 2)
+    ids = [create_order(client, tenant)["id"] for _ in range(3)]
+    response = _post(staff_client, "/orders/bulk", {"action": "delete", "order_ids": ids})
+    assert "<progress" in response.text and 'hx-trigger="load delay:500ms"' in response.text
+    job_url = response.text.split('hx-get="')[1].split('"')[0]
+    assert staff_client.get(job_url, headers=HTMX).status_code == 200
+
+
+def test_select_all_matching_counts_the_tab_and_bulk_acts_on_the_whole_filter(staff_client, client, tenant, app):
+    for i in range(4):
+        create_order(client, tenant, number=f"ALL-{i}")
+    kept = create_order(client, tenant, number="ALL-KEPT")
+    set_state(app, kept["id"], "confirmed")
+    assert staff_client.get("/orders/matching-count?status=awaiting_confirmation").json == {"count": 4, "over_limit": False}
+    result = _post(staff_client, "/orders/bulk", {"action": "delete", "all_matching": "1", "status": "awaiting_confirmation"})
+    assert "完了 4 件" in " ".join(result.text.split())
+    assert client.get(f"/api/v1/orders/{kept['id']}", headers=tenant.headers()).json["deleted"] is False
