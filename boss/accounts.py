@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .errors import ServiceError
+from .errors import ServiceError, not_found, validation_error
 from .extensions import db
-from .models import Account, ApiToken, User, hash_token, utcnow
+from .models import ROLES, Account, ApiToken, User, hash_token, utcnow
 from .orders.rules import Reason
-from .orders.services import ensure_system_tags
+from .orders.services import Actor, ensure_system_tags, valid_id
 
 
 def get_or_create_account(name: str) -> Account:
@@ -48,3 +48,65 @@ def create_token(user: User, name: str = "") -> str:
 
 def find_user(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == email.strip().lower())).first()
+
+
+# ---------------------------------------------------------------- settings: users and tokens
+
+# An admin may not demote or deactivate themselves: the acting admin always stays, so the account
+# never ends up without anyone who can manage its shops, users and tokens.
+REASON_SELF_ROLE = Reason(
+    "自分自身の権限は変更できません。管理者がいなくなり設定を変更できなくなるのを防ぐため、別の管理者に依頼してください。",
+    "You cannot change your own role: ask another admin, so the account is never left without an admin.")
+REASON_SELF_DEACTIVATE = Reason(
+    "自分自身を無効にすることはできません。管理者がいなくなり設定を変更できなくなるのを防ぐため、別の管理者に依頼してください。",
+    "You cannot deactivate yourself: ask another admin, so the account is never left without an admin.")
+REASON_OTHERS_TOKEN = Reason("他のユーザーのAPIトークンは管理者のみ操作できます。",
+                             "Only an admin may act on another user's API token.")
+
+
+def account_user(account_id: int, user_id) -> User:
+    """A user of the account; another account's user is not found (R14)."""
+    user = db.session.get(User, user_id) if valid_id(user_id) else None
+    if user is None or user.account_id != account_id:
+        raise not_found("ユーザー", "User")
+    return user
+
+
+def account_token(account_id: int, token_id) -> ApiToken:
+    token = db.session.get(ApiToken, token_id) if valid_id(token_id) else None
+    if token is None or token.user.account_id != account_id:
+        raise not_found("APIトークン", "API token")
+    return token
+
+
+def change_role(actor: Actor, user_id: int, role: str) -> User:
+    if role not in ROLES:
+        raise validation_error({"role": "管理者またはスタッフを選んでください"})
+    user = account_user(actor.account_id, user_id)
+    if user.id == actor.user_id and role != user.role:
+        raise ServiceError("invalid_transition", REASON_SELF_ROLE)
+    user.role = role
+    db.session.commit()
+    return user
+
+
+def set_active(actor: Actor, user_id: int, active: bool) -> User:
+    """A deactivated user can no longer sign in (their session ends) and their tokens answer 401."""
+    user = account_user(actor.account_id, user_id)
+    if user.id == actor.user_id and not active:
+        raise ServiceError("invalid_transition", REASON_SELF_DEACTIVATE)
+    user.active = active
+    db.session.commit()
+    return user
+
+
+def revoke_token(actor: Actor, token_id: int) -> ApiToken:
+    """Revoke at once (the next request with it answers 401). Revoking twice changes nothing."""
+    token = account_token(actor.account_id, token_id)
+    acting = db.session.get(User, actor.user_id) if actor.user_id else None
+    if token.user_id != actor.user_id and not (acting and acting.is_admin):
+        raise ServiceError("forbidden", REASON_OTHERS_TOKEN)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+    return token

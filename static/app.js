@@ -21,10 +21,7 @@
     });
     // An action posted from the dialog swaps a row elsewhere: close the dialog once it is answered.
     document.body.addEventListener("htmx:afterRequest", function (event) {
-      const form = event.detail.elt;
-      if (dialog.open && dialog.contains(form) && event.detail.target && !dialog.contains(event.detail.target) && event.detail.target !== dialog) {
-        dialog.close();
-      }
+      if (dialog.open && event.detail.elt.hasAttribute("data-answer-closes-dialog")) dialog.close();
     });
     document.body.addEventListener("click", function (event) {
       if (event.target.closest("[data-close-dialog]")) dialog.close();

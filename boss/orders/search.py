@@ -105,6 +105,11 @@ class OrderFilter:
     ordered_to: Optional[datetime] = None
     include_deleted: bool = False
     sku_product_id: Optional[int] = None
+    # 詳細検索 (web): the 要対応 orders, and one field each instead of the all-in-one `q`.
+    attention: bool = False
+    name: Optional[str] = None  # buyer/recipient name or kana, substring, normalised like `q`
+    phone: Optional[str] = None  # by its digits, substring
+    email: Optional[str] = None  # buyer or recipient e-mail, whole address, case-insensitive
 
     def conditions(self) -> list:
         conds = [Order.account_id == self.account_id]
@@ -129,7 +134,24 @@ class OrderFilter:
         if self.sku_product_id is not None:
             from .models import OrderLine
             conds.append(exists().where(and_(OrderLine.order_id == Order.id, OrderLine.product_id == self.sku_product_id)))
+        if self.attention:
+            conds.append(attention_condition(self.account_id))
+        if self.name and normalise(self.name):
+            conds.append(_substring_condition(normalise(self.name)))
+        if self.phone and digits(self.phone):
+            conds.append(_substring_condition(digits(self.phone)))
+        if self.email and self.email.strip():
+            address = unicodedata.normalize("NFKC", self.email).strip().lower()
+            conds.append(or_(func.lower(Order.buyer_email) == address, func.lower(Order.recipient_email) == address))
         return conds
+
+
+def attention_condition(account_id: int):
+    """要対応: not deleted, with an error or holding system tag (orders.md §6), the orders the badge counts.
+    Looked up from the few tagged orders rather than by testing every order of the account."""
+    tag_ids = select(Tag.id).where(Tag.account_id == account_id, Tag.code.in_(rules.ATTENTION_TAG_CODES))
+    tagged = select(order_tags.c.order_id).where(order_tags.c.tag_id.in_(tag_ids))
+    return and_(Order.deleted_at.is_(None), Order.id.in_(tagged))
 
 
 def list_orders(flt: OrderFilter, limit: int = 50, cursor: Optional[str] = None) -> tuple[list[Order], Optional[str]]:

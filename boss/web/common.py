@@ -42,9 +42,9 @@ def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
 
 
-def page_or_fragment(page: str, fragment: str, status: int = 200, **context):
+def page_or_fragment(page: str, fragment: str, http_status: int = 200, **context):
     """One URL: the full page normally, the partial when htmx asks for it (Vary: HX-Request)."""
-    response = make_response(render_template(fragment if is_htmx() else page, **context), status)
+    response = make_response(render_template(fragment if is_htmx() else page, **context), http_status)
     response.headers["Vary"] = "HX-Request"
     return response
 

@@ -1,0 +1,166 @@
+"""手動注文登録: one order typed in by hand (R6 number rules, R7 not mall-linked)."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from ..errors import ServiceError
+from ..extensions import db
+from ..orders import services
+from ..timefmt import JST
+from .common import account_shops, current_actor, lang, page_or_fragment, selected_shop_id
+
+bp = Blueprint("manual", __name__)
+
+MAX_LINES = 200
+PAYMENT_METHODS = ("クレジットカード", "銀行振込", "代金引換", "楽天ペイ", "PayPay", "コンビニ決済", "後払い")
+R7_WARNING = _l("手動登録した注文はモールと連携されません。出荷情報はモールへ自動で反映されません。")
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+def _printable(form, field):
+    if field.data and not field.data.isprintable():
+        raise ValidationError(_("改行や制御文字は使えません。印字可能な文字で入力してください。"))
+
+
+REQUIRED = _l("入力してください。")
+
+
+class PartyForm(Form):
+    """Buyer or recipient (api.md fields and limits); the name is checked by the order form."""
+
+    name = StringField(_l("氏名"), filters=[_strip], validators=[Optional(), Length(max=255)])
+    name_kana = StringField(_l("フリガナ"), filters=[_strip], validators=[Optional(), Length(max=255)])
+    email = StringField(_l("メールアドレス"), filters=[_strip], validators=[
+        Optional(), Length(max=254), Regexp(r"^[^@\s]+@[^@\s]+$", message=_l("メールアドレスの形式で入力してください。"))])
+    phone = StringField(_l("電話番号"), filters=[_strip], validators=[
+        Optional(), Length(max=40), Regexp(r"^[0-9０-９+＋\-‐－()（） ]+$", message=_l("数字とハイフンで入力してください。"))])
+    postal_code = StringField(_l("郵便番号"), filters=[_strip], validators=[
+        Optional(), Length(max=16), Regexp(r"^[0-9０-９\-‐－ ]+$", message=_l("数字とハイフンで入力してください（例 100-0001）。"))])
+    address = StringField(_l("住所"), filters=[_strip], validators=[Optional(), Length(max=500)])
+
+    def as_dict(self) -> dict:
+        return {name: self[name].data or "" for name in services.PARTY_FIELDS}
+
+
+class LineForm(Form):
+    mall_item_id = StringField(_l("モール商品ID"), filters=[_strip], validators=[InputRequired(REQUIRED), Length(max=255)])
+    sub_code = StringField(_l("サブコード"), filters=[_strip], validators=[Optional(), Length(max=255)])
+    name = StringField(_l("商品名"), filters=[_strip], validators=[InputRequired(REQUIRED), Length(max=255)])
+    quantity = IntegerField(_l("数量"), default=1, validators=[
+        InputRequired(REQUIRED), NumberRange(1, 9999, message=_l("1〜9,999で入力してください。"))])
+    unit_price = IntegerField(_l("単価（円）"), validators=[
+        InputRequired(REQUIRED), NumberRange(0, 10_000_000, message=_l("0〜10,000,000で入力してください。"))])
+
+
+class ManualOrderForm(FlaskForm):
+    shop_id = SelectField(_l("ショップ"), coerce=int, validate_choice=False)
+    mall_order_number = StringField(_l("モール注文番号"), filters=[_strip], validators=[
+        InputRequired(REQUIRED), Length(max=64, message=_l("64文字以内で入力してください。")), _printable])
+    ordered_at = DateTimeLocalField(_l("注文日時"), format="%Y-%m-%dT%H:%M", validators=[
+        InputRequired(_l("日時を入力してください（例 2026/11/27 14:05）。"))])
+    buyer = FormField(PartyForm)
+    recipient_same = BooleanField(_l("購入者と同じ"), default=True)
+    recipient = FormField(PartyForm)
+    payment_method = StringField(_l("支払方法"), filters=[_strip], validators=[Optional(), Length(max=120)])
+    remarks = TextAreaField(_l("備考"), validators=[Optional(), Length(max=5000)])
+    lines = FieldList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
+
+    def validate_buyer(self, field):
+        if not field.form.name.data:
+            field.form.name.errors.append(_("購入者の氏名を入力してください。"))
+            raise ValidationError("")
+
+    def validate_recipient(self, field):
+        if not self.recipient_same.data and not field.form.name.data:
+            field.form.name.errors.append(_("送付先の氏名を入力してください（購入者と同じ場合はチェックを入れてください）。"))
+            raise ValidationError("")
+
+
+def _posted_line_count() -> int:
+    return len({m.group(1) for key in request.form for m in [re.match(r"lines-(\d+)-", key)] if m})
+
+
+def _now_jst() -> datetime:
+    return datetime.now(JST).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _new_order(form: ManualOrderForm) -> services.NewOrder:
+    ordered_at = form.ordered_at.data.replace(tzinfo=JST).astimezone(timezone.utc).replace(tzinfo=None)
+    return services.NewOrder(
+        shop_id=form.shop_id.data, mall_order_number=form.mall_order_number.data, buyer=form.buyer.form.as_dict(),
+        recipient=None if form.recipient_same.data else form.recipient.form.as_dict(),
+        lines=[{"mall_item_id": entry.form.mall_item_id.data, "sub_code": entry.form.sub_code.data or "",
+                "name": entry.form.name.data, "quantity": entry.form.quantity.data, "unit_price": entry.form.unit_price.data}
+               for entry in form.lines],
+        ordered_at=ordered_at, payment_method=form.payment_method.data or "", remarks=form.remarks.data or "",
+    )
+
+
+@bp.route("/orders/new", methods=["GET", "POST"])
+def new():
+    shops = account_shops()
+    form = ManualOrderForm()
+    form.shop_id.choices = [(shop.id, shop.name) for shop in shops]
+    if request.method == "GET":
+        form.shop_id.data = selected_shop_id() or (shops[0].id if shops else None)
+        form.ordered_at.data = _now_jst()
+        return _render(form)
+    if form.shop_id.data not in {shop.id for shop in shops}:
+        abort(404)  # R14: another account's shop is not found
+    if "add_line" in request.form or "remove_line" in request.form:
+        return _render(_change_lines(form))
+    status = 422
+    if _posted_line_count() > MAX_LINES:
+        form.lines.errors = [_("明細は%(n)s件までです。", n=MAX_LINES)]
+    elif form.validate():
+        try:
+            order = services.register(current_actor(), _new_order(form), source="manual")
+        except ServiceError as exc:
+            db.session.rollback()
+            status = exc.status
+            if exc.code == "mall_order_number_taken":
+                form.mall_order_number.errors = [exc.message(lang())]
+            else:
+                form.form_errors.append(exc.message(lang()))
+        else:
+            return _registered(order)
+    return _render(form, status)
+
+
+def _change_lines(form: ManualOrderForm) -> ManualOrderForm:
+    """「明細を追加」 and a line's 「削除」: the same form back with one line more or less, nothing checked yet."""
+    if "add_line" in request.form and len(form.lines) < MAX_LINES:
+        form.lines.append_entry()
+    remove = request.form.get("remove_line", "")
+    if remove.isdigit() and int(remove) < len(form.lines) and len(form.lines) > 1:
+        form.lines.entries.pop(int(remove))
+    return form
+
+
+def _registered(order):
+    message = _("注文「%(n)s」を登録しました。", n=order.mall_order_number)
+    if order.status == "confirmed":
+        message += " " + _("ショップの自動確認設定により確認済になりました。")
+    flash(message, "success")
+    if order.has_tag("unmapped_items"):
+        flash(_("商品がマッピングされていない明細があります。商品マッピングで商品を結び付けてください。"), "warning")
+    if "detail.show" in current_app.view_functions:
+        return redirect(url_for("detail.show", order_id=order.id), code=303)
+    return redirect(url_for("orders.index"), code=303)
+
+
+def _render(form: ManualOrderForm, status: int = 200):
+    return page_or_fragment("manual/new.html", "manual/_form.html", status=status, form=form,
+                            max_lines=MAX_LINES, payment_methods=PAYMENT_METHODS, r7_warning=R7_WARNING)
