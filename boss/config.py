@@ -43,6 +43,7 @@ class Config:
         self.JSON_AS_ASCII = False
         self.BABEL_DEFAULT_LOCALE = "ja"
         self.BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
+        self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent.parent / "translations")
 
 
 def _engine_options(url: str) -> dict:

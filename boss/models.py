@@ -97,6 +97,11 @@ class Shop(db.Model):
     rms_license_key_last4 = db.Column(db.String(4))
     rms_license_key_expires_on = db.Column(db.Date)
     rms_connection_error = db.Column(db.Text)
+    rms_import_interval_minutes = db.Column(db.Integer, nullable=False, default=10)
+    rms_initial_lookback_days = db.Column(db.Integer, nullable=False, default=30)
+    rms_inventory_restore_type = db.Column(db.Integer, nullable=False, default=0)
+    rms_last_window_end = db.Column(db.DateTime)  # end of the last successful import window (naive UTC)
+    rms_last_import_at = db.Column(db.DateTime)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     __table_args__ = (UniqueConstraint("account_id", "name", name="uq_shops_account_name"),)
@@ -177,6 +182,7 @@ class JobRecord(db.Model):
     id = db.Column(db.String(36), primary_key=True)
     account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False, index=True)
     kind = db.Column(db.String(32), nullable=False)
+    shop_id = db.Column(db.Integer, index=True)  # imports: one running per shop
     state = db.Column(db.String(16), nullable=False, default="queued")
     progress = db.Column(db.Integer, nullable=False, default=0)
     params = db.Column(JSON, nullable=False, default=dict)

@@ -201,7 +201,7 @@ def raise_system_tag(order: Order, code: str, actor: Actor, message: str = "") -
     with counted(order):
         added = _add_tag(order, system_tag(order.account_id, code))
     if added:
-        record_event(order, actor, "tag_added", message or rules.SYSTEM_TAGS_BY_CODE[code].name)
+        record_event(order, actor, "tag_added", message or rules.SYSTEM_TAGS_BY_CODE[code].name, order.status, order.status)
     return added
 
 
@@ -209,7 +209,7 @@ def clear_system_tag(order: Order, code: str, actor: Actor, message: str = "") -
     with counted(order):
         removed = _remove_tag(order, code)
     if removed:
-        record_event(order, actor, "tag_removed", message or rules.SYSTEM_TAGS_BY_CODE[code].name)
+        record_event(order, actor, "tag_removed", message or rules.SYSTEM_TAGS_BY_CODE[code].name, order.status, order.status)
     return removed
 
 
@@ -326,7 +326,7 @@ def add_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optional
 
     def apply(order: Order) -> None:
         if _add_tag(order, tag):
-            record_event(order, actor, "tag_added", tag.name)
+            record_event(order, actor, "tag_added", tag.name, order.status, order.status)
 
     return _act(actor, order_id, expected_version,
                 lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=True), apply)
@@ -337,7 +337,7 @@ def remove_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optio
 
     def apply(order: Order) -> None:
         if _remove_tag(order, tag):
-            record_event(order, actor, "tag_removed", tag.name)
+            record_event(order, actor, "tag_removed", tag.name, order.status, order.status)
 
     return _act(actor, order_id, expected_version,
                 lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=False), apply)
@@ -558,6 +558,9 @@ def create_product(actor: Actor, sku: str, name: str, code: str = "", stock: int
 
 
 def create_tag(actor: Actor, name: str, color: str = "#5b6b7f", holds: bool = False) -> Tag:
+    if any(spec.name == name for spec in rules.SYSTEM_TAGS):  # system tags are created lazily under these names
+        raise ServiceError("already_exists", Reason(f"「{name}」はシステムタグの名前です。別の名前にしてください。",
+                                                    f"{name} is the name of a system tag. Choose another name."))
     if db.session.scalars(select(Tag).where(Tag.account_id == actor.account_id, Tag.name == name)).first():
         raise ServiceError("already_exists", Reason(f"タグ「{name}」は既にあります。", f"Tag {name} exists already."))
     tag = Tag(account_id=actor.account_id, name=name, color=color, holds=holds, system=False)
