@@ -1,0 +1,45 @@
+"""Schema changes go through migrations that run on SQLite and PostgreSQL and match the models."""
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from boss.extensions import db
+
+
+def _include(obj, name, type_, reflected, compare_to):
+    return not (name or "").startswith("orders_fts") and name != "ix_orders_search_trgm"
+
+
+def test_the_migrated_schema_matches_the_models(app):
+    with app.app_context():
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"include_object": _include})
+            assert compare_metadata(context, db.metadata) == []
+
+
+def test_r4_the_one_holder_per_number_index_is_partial_on_not_deleted_orders(app):
+    with app.app_context():
+        indexes = {ix["name"]: ix for ix in inspect(db.engine).get_indexes("orders")}
+        assert indexes["uq_orders_shop_number_active"]["unique"]
+        assert indexes["uq_orders_shop_number_active"]["column_names"] == ["shop_id", "mall_order_number"]
+        if db.engine.dialect.name == "postgresql":
+            definition = db.session.scalar(text(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_orders_shop_number_active'"))
+        else:
+            definition = db.session.scalar(text(
+                "SELECT sql FROM sqlite_master WHERE name = 'uq_orders_shop_number_active'"))
+        assert "deleted_at IS NULL" in definition
+        db.session.remove()
+
+
+def test_the_name_search_has_an_index_on_both_databases(app):
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            found = db.session.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_orders_search_trgm'"))
+            assert "gin_trgm_ops" in found
+        else:
+            found = db.session.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'orders_fts'"))
+            assert "trigram" in found
+        db.session.remove()
