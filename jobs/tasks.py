@@ -17,7 +17,8 @@ def app() -> Flask:
 
 
 def load_handlers() -> None:
-    from boss.orders import bulk  # noqa: F401  (registers bulk.run)
+    """Import the modules that register outbox handlers."""
+    from boss.orders import bulk  # noqa: F401  (bulk.run)
 
 
 def run_outbox_message(message_id: int) -> None:
@@ -26,3 +27,16 @@ def run_outbox_message(message_id: int) -> None:
     load_handlers()
     with app().app_context():
         outbox.run_message(message_id)
+
+
+def scheduled_import(shop_id: int) -> None:
+    """RQ's scheduler calls this every N minutes per connected shop (see boss.malls.importer)."""
+    from boss.malls.importer import start_import
+    from boss.models import Shop
+    from boss.extensions import db
+    from boss.orders.services import Actor
+
+    with app().app_context():
+        shop = db.session.get(Shop, shop_id)
+        if shop is not None and shop.rms_connected:
+            start_import(Actor.job(shop.account_id, "定期取込"), shop.id)
