@@ -62,6 +62,8 @@ REASON_SELF_DEACTIVATE = Reason(
     "You cannot deactivate yourself: ask another admin, so the account is never left without an admin.")
 REASON_OTHERS_TOKEN = Reason("他のユーザーのAPIトークンは管理者のみ操作できます。",
                              "Only an admin may act on another user's API token.")
+REASON_INACTIVE_OWNER = Reason("無効なユーザーのトークンは作成できません。先にユーザーを有効に戻してください。",
+                               "No token can be made for a deactivated user: reactivate the user first.")
 
 
 def account_user(account_id: int, user_id) -> User:
@@ -100,11 +102,29 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
     return user
 
 
+def _may_act_on_tokens_of(actor: Actor, owner_id: int) -> bool:
+    """A user manages their own tokens; an admin also those of the other users of the account."""
+    if owner_id == actor.user_id:
+        return True
+    acting = db.session.get(User, actor.user_id) if actor.user_id else None
+    return bool(acting and acting.is_admin)
+
+
+def create_token_for(actor: Actor, user_id: int, name: str) -> tuple[ApiToken, str]:
+    """The settings page's token: for oneself, or (an admin) for another active user of the account."""
+    owner = account_user(actor.account_id, user_id)
+    if not _may_act_on_tokens_of(actor, owner.id):
+        raise ServiceError("forbidden", REASON_OTHERS_TOKEN)
+    if not owner.active:
+        raise ServiceError("invalid_transition", REASON_INACTIVE_OWNER)
+    token = create_token(owner, name)
+    return db.session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).one(), token
+
+
 def revoke_token(actor: Actor, token_id: int) -> ApiToken:
     """Revoke at once (the next request with it answers 401). Revoking twice changes nothing."""
     token = account_token(actor.account_id, token_id)
-    acting = db.session.get(User, actor.user_id) if actor.user_id else None
-    if token.user_id != actor.user_id and not (acting and acting.is_admin):
+    if not _may_act_on_tokens_of(actor, token.user_id):
         raise ServiceError("forbidden", REASON_OTHERS_TOKEN)
     if token.revoked_at is None:
         token.revoked_at = utcnow()

@@ -39,6 +39,12 @@ class Config:
         self.BULK_MAX = 10_000
         self.BULK_CHUNK = int(os.environ.get("BULK_CHUNK", "200"))
         self.IDEMPOTENCY_TTL_HOURS = 24
+        self.RMS_MIN_INTERVAL = float(os.environ.get("RMS_MIN_INTERVAL", "1.05"))  # seconds between RMS calls per shop
+        self.RMS_TIMEOUT = float(os.environ.get("RMS_TIMEOUT", "30"))
+        self.RMS_RETRY_BACKOFF = os.environ.get("RMS_RETRY_BACKOFF", "10,30,90,270")
+        self.RMS_SANDBOX_BASE_URL = os.environ.get("RMS_SANDBOX_BASE_URL")  # default: this app's /sandbox/rms
+        self.REFLECTION_REDISPATCH_SECONDS = int(os.environ.get("REFLECTION_REDISPATCH_SECONDS", "30"))
+        self.RMS_SANDBOX_RATE_PER_SECOND = float(os.environ.get("RMS_SANDBOX_RATE_PER_SECOND", "1"))
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.JSON_AS_ASCII = False
         self.BABEL_DEFAULT_LOCALE = "ja"

@@ -58,6 +58,7 @@ def run() -> None:
     port = int(os.environ.get("PORT", "5000"))
     print(f"\nBOSS is running on http://{host}:{port}/  (data: {directory})", flush=True)
     print(f"Log in as {email} / {password}   (Ctrl-C stops everything)\n", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain kill cleans up like Ctrl-C
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:

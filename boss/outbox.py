@@ -22,8 +22,9 @@ from .models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
-# Seconds after which a dispatched row that has not finished is dispatched again (architecture.md).
-TIMEOUTS = {"rms.reflect_cancel": 30}
+# Seconds after which a dispatched row that has not finished is dispatched again (architecture.md):
+# the kind's own setting, else OUTBOX_REDISPATCH_SECONDS.
+TIMEOUT_SETTINGS = {"rms.reflect_cancel": "REFLECTION_REDISPATCH_SECONDS"}
 LIVE_STATES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
@@ -51,7 +52,7 @@ def rollback() -> None:
 
 
 def timeout_for(kind: str) -> int:
-    return TIMEOUTS.get(kind, current_app.config["OUTBOX_REDISPATCH_SECONDS"])
+    return current_app.config[TIMEOUT_SETTINGS.get(kind, "OUTBOX_REDISPATCH_SECONDS")]
 
 
 def dispatch(ids: Iterable[int]) -> None:
@@ -105,7 +106,8 @@ def sweep() -> int:
 
 
 def _job_alive(redis, rq_job_id: str | None) -> bool:
-    """Queued or scheduled, or started by a worker that still beats (a killed worker stops beating)."""
+    """Waiting in its queue or scheduled, or started by a worker that still beats (a killed worker stops
+    beating, and a job it had popped but not started is in no queue)."""
     if not rq_job_id:
         return False
     try:
@@ -113,6 +115,8 @@ def _job_alive(redis, rq_job_id: str | None) -> bool:
     except NoSuchJobError:
         return False
     status = job.get_status()
+    if status == JobStatus.QUEUED:
+        return job.get_position() is not None  # popped by a worker that died before starting it: gone
     if status != JobStatus.STARTED:
         return status in LIVE_STATES
     beat = job.last_heartbeat or job.started_at

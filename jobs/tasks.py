@@ -18,6 +18,7 @@ def app() -> Flask:
 
 def load_handlers() -> None:
     """Import the modules that register outbox handlers."""
+    from boss.malls import importer, reflection  # noqa: F401  (rms.import, rms.reflect_cancel)
     from boss.orders import bulk  # noqa: F401  (bulk.run)
 
 

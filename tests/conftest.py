@@ -160,7 +160,8 @@ def worker(app, database_url, redis_url):
     env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "test-secret",
            "BOSS_SANDBOX": "1", "BOSS_QUEUE": app.config["BOSS_QUEUE"], "PYTHONPATH": str(ROOT),
            "OUTBOX_SWEEP_SECONDS": "1", "OUTBOX_REDISPATCH_SECONDS": "3", "WORKER_HEARTBEAT_SECONDS": "1",
-           "BULK_CHUNK": "5"}
+           "BULK_CHUNK": "5", "RMS_MIN_INTERVAL": "0.05", "RMS_RETRY_BACKOFF": "1,1,1,1",
+           "REFLECTION_REDISPATCH_SECONDS": "4", "RMS_TIMEOUT": "2"}
     processes = []
 
     def start(url: str = redis_url, **more_env):

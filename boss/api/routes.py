@@ -61,9 +61,21 @@ def _shop_fields(reader: Reader, creating: bool) -> dict:
     for flag in ("auto_confirm", "reflect_cancel_to_rms"):
         if reader.has(flag) or creating:
             fields[flag] = reader.boolean(flag, default=False)
-    reader.unknown({"name", "mall", "auto_confirm", "reflect_cancel_to_rms", "rms"})
-    if reader.has("rms"):
-        reader.errors.setdefault("rms", "RMS接続はまだ設定できません")
+    for number, (low, high) in (("import_interval_minutes", (1, 1440)), ("initial_lookback_days", (1, 730)),
+                                 ("inventory_restore_type", (0, 2))):
+        if reader.has(number):
+            fields[number] = reader.integer(number, minimum=low, maximum=high)
+    rms = reader.obj("rms")
+    if rms is not None:
+        fields["rms"] = {
+            "service_secret": rms.string("service_secret", required=True, max_len=255),
+            "license_key": rms.string("license_key", required=True, max_len=255),
+            "license_key_expires_on": rms.date("license_key_expires_on"),
+            "base_url": rms.string("base_url", max_len=255, default=None),
+        }
+        rms.unknown({"service_secret", "license_key", "license_key_expires_on", "base_url"})
+    reader.unknown({"name", "mall", "auto_confirm", "reflect_cancel_to_rms", "rms", "import_interval_minutes",
+                    "initial_lookback_days", "inventory_restore_type"})
     reader.done()
     return fields
 
@@ -82,6 +94,15 @@ def shops_update(id: int):
     services.get_shop(account_id(), id)
     fields = _shop_fields(body(), creating=False)
     return jsonify(shop_json(services.update_shop(g.actor, id, fields)))
+
+
+@bp.post("/v1/shops/<int:id>/import")
+def shops_import(id: int):
+    """Start the shop's mall import now; while one runs, its job id."""
+    from ..malls.importer import start_import
+
+    services.get_shop(account_id(), id)
+    return jsonify({"job_id": start_import(g.actor, id).id}), 202
 
 
 # ---------------------------------------------------------------- products and mappings
@@ -317,6 +338,13 @@ def orders_cancel(id: int):
 @bp.delete("/v1/orders/<int:id>")
 def orders_delete(id: int):
     return jsonify(order_json(services.delete(g.actor, id, if_match())))
+
+
+@bp.post("/v1/orders/<int:id>/retry-reflection")
+def orders_retry_reflection(id: int):
+    from ..malls.reflection import retry
+
+    return jsonify(order_json(retry(g.actor, id)))
 
 
 @bp.get("/v1/orders/<int:id>/events")

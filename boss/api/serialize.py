@@ -13,6 +13,11 @@ def shop_json(shop: Shop) -> dict:
         "reflect_cancel_to_rms": shop.reflect_cancel_to_rms, "rms_connected": shop.rms_connected,
         "license_key_last4": shop.rms_license_key_last4,
         "license_key_expires_on": shop.rms_license_key_expires_on.isoformat() if shop.rms_license_key_expires_on else None,
+        "rms_connection_error": shop.rms_connection_error, "rms_base_url": shop.rms_base_url,
+        "import_interval_minutes": shop.rms_import_interval_minutes,
+        "initial_lookback_days": shop.rms_initial_lookback_days,
+        "inventory_restore_type": shop.rms_inventory_restore_type,
+        "last_import_at": iso_jst(shop.rms_last_import_at),
     }
 
 

@@ -522,7 +522,7 @@ def delete_mapping(actor: Actor, mapping_id: int) -> None:
 # ---------------------------------------------------------------- catalogue
 
 def create_shop(actor: Actor, name: str, mall: str, auto_confirm: bool = False,
-                reflect_cancel_to_rms: bool = False) -> Shop:
+                reflect_cancel_to_rms: bool = False, **settings) -> Shop:
     if db.session.scalars(select(Shop).where(Shop.account_id == actor.account_id, Shop.name == name)).first():
         raise ServiceError("already_exists", Reason(f"ショップ「{name}」は既にあります。", f"Shop {name} exists already."))
     shop = Shop(account_id=actor.account_id, name=name, mall=mall, auto_confirm=auto_confirm,
@@ -530,8 +530,38 @@ def create_shop(actor: Actor, name: str, mall: str, auto_confirm: bool = False,
     db.session.add(shop)
     db.session.flush()
     create_count_rows(shop.id)
+    connected = _apply_shop_settings(shop, settings)
     commit()
+    if connected:
+        _first_import(actor, shop)
     return shop
+
+
+SHOP_SETTINGS = {"import_interval_minutes": "rms_import_interval_minutes",
+                 "initial_lookback_days": "rms_initial_lookback_days",
+                 "inventory_restore_type": "rms_inventory_restore_type"}
+
+
+def _apply_shop_settings(shop: Shop, settings: dict) -> bool:
+    """Import settings and RMS credentials; True when credentials were (re)set."""
+    for name, column in SHOP_SETTINGS.items():
+        if settings.get(name) is not None:
+            setattr(shop, column, settings[name])
+    rms = settings.get("rms")
+    if not rms:
+        return False
+    from ..malls.connection import set_credentials
+
+    set_credentials(shop, rms["service_secret"], rms["license_key"], rms.get("license_key_expires_on"),
+                    rms.get("base_url"))
+    return True
+
+
+def _first_import(actor: Actor, shop: Shop) -> None:
+    """A shop just connected to RMS imports at once, then every N minutes."""
+    from ..malls.importer import start_import
+
+    start_import(actor, shop.id)
 
 
 def update_shop(actor: Actor, shop_id: int, changes: dict) -> Shop:
@@ -544,7 +574,10 @@ def update_shop(actor: Actor, shop_id: int, changes: dict) -> Shop:
     for field in ("name", "mall", "auto_confirm", "reflect_cancel_to_rms"):
         if field in changes:
             setattr(shop, field, changes[field])
+    connected = _apply_shop_settings(shop, changes)
     commit()
+    if connected:
+        _first_import(actor, shop)
     return shop
 
 

@@ -15,13 +15,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 
 from .. import accounts
 from ..errors import ServiceError
 from ..extensions import db
-from ..models import MALLS, ROLES, ApiToken, Shop, User, hash_token, utcnow
+from ..models import MALLS, ROLES, ApiToken, Shop, User, utcnow
 from ..orders import services
 from ..timefmt import to_jst
 from .common import account_shops, current_actor, is_htmx, lang, page_or_fragment
@@ -51,8 +51,7 @@ class ShopForm(SettingsForm):
 
 
 class NewShopForm(ShopForm):
-    mall = SelectField(_l("モール"), choices=list(MALL_LABELS.items()), validate_choice=False,
-                       validators=[AnyOf(MALLS, message=_l("モールを選んでください。"))])
+    mall = StringField(_l("モール"), validators=[AnyOf(MALLS, message=_l("モールを選んでください。"))])
 
 
 class NewUserForm(SettingsForm):
@@ -64,7 +63,7 @@ class NewUserForm(SettingsForm):
     password = PasswordField(_l("パスワード"), validators=[
         DataRequired(_l("パスワードを入力してください。")),
         Length(min=8, max=200, message=_l("パスワードは8文字以上（200文字以内）にしてください。"))])
-    role = SelectField(_l("権限"), choices=list(ROLE_LABELS.items()), default="staff", validate_choice=False,
+    role = StringField(_l("権限"), default="staff",
                        validators=[AnyOf(ROLES, message=_l("管理者またはスタッフを選んでください。"))])
 
 
@@ -118,7 +117,7 @@ def license_state(shop: Shop) -> tuple[str, int] | None:
 # ---------------------------------------------------------------- ショップ
 
 def _shops_page(new_form: NewShopForm | None = None, status: int = 200):
-    return page_or_fragment("settings/index.html", "settings/_shops.html", status=status, shops=account_shops(),
+    return page_or_fragment("settings/index.html", "settings/_shops.html", http_status=status, shops=account_shops(),
                             new_form=new_form or NewShopForm(formdata=None), license_state=license_state,
                             section="shops")
 
@@ -155,7 +154,7 @@ def edit_shop(shop_id: int):
 
 def _shop_form(shop: Shop, form: ShopForm, status: int = 200):
     """The edit form: a dialog over the shop table (htmx), or a page of its own."""
-    response = page_or_fragment("settings/shop_edit.html", "settings/_shop_dialog.html", status=status, shop=shop,
+    response = page_or_fragment("settings/shop_edit.html", "settings/_shop_dialog.html", http_status=status, shop=shop,
                                 form=form, in_dialog=is_htmx(), section="shops")
     if status != 200 and is_htmx():  # the form was posted from the dialog: show the errors there
         response.headers["HX-Retarget"] = "#dialog"
@@ -198,7 +197,7 @@ def _account_users() -> list[User]:
 
 
 def _users_page(new_form: NewUserForm | None = None, status: int = 200):
-    return page_or_fragment("settings/users.html", "settings/_users.html", status=status, users=_account_users(),
+    return page_or_fragment("settings/users.html", "settings/_users.html", http_status=status, users=_account_users(),
                             new_form=new_form or NewUserForm(formdata=None), now=utcnow(), section="users")
 
 
@@ -282,7 +281,7 @@ def _token_owners() -> list[User]:
 
 def _tokens_page(form: TokenForm | None = None, status: int = 200, created: dict | None = None):
     mine, others = _token_lists()
-    response = page_or_fragment("settings/tokens.html", "settings/_tokens.html", status=status, mine=mine,
+    response = page_or_fragment("settings/tokens.html", "settings/_tokens.html", http_status=status, mine=mine,
                                 others=others, form=form or TokenForm(formdata=None), created=created,
                                 owners=_token_owners() if current_user.is_admin else [],
                                 chosen_owner=request.form.get("user_id", ""), section="tokens")
@@ -298,26 +297,29 @@ def tokens():
 
 @bp.post("/settings/tokens")
 def create_token():
-    owner = current_user
     chosen = request.form.get("user_id", "")
+    owner_id = current_user.id
     if chosen and chosen != str(current_user.id):
-        if not current_user.is_admin:
+        if not current_user.is_admin:  # only admins make tokens for others
             return render_template("settings/forbidden.html"), 403
-        owner = _or_404(accounts.account_user, int(chosen) if chosen.isdigit() else None)
+        owner_id = int(chosen) if chosen.isdigit() else None
     form = TokenForm()
     if not form.validate():
         return _tokens_page(form, status=422)
-    if not owner.active:
-        form.name.errors.append(_("無効なユーザーのトークンは作成できません。先にユーザーを有効に戻してください。"))
+    try:
+        record, token = accounts.create_token_for(current_actor(), owner_id, form.name.data)
+    except ServiceError as exc:
+        db.session.rollback()
+        if exc.code == "not_found":
+            abort(404)
+        form.name.errors.append(exc.message(lang()))
         return _tokens_page(form, status=422)
-    token = accounts.create_token(owner, form.name.data)
-    record = db.session.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).one()
-    return _tokens_page(status=201, created={"token": token, "record": record, "owner": owner})
+    return _tokens_page(status=201, created={"token": token, "record": record, "owner": record.user})
 
 
 @bp.post("/settings/tokens/<int:token_id>/revoke")
 def revoke_token(token_id: int):
-    token = _or_404(accounts.account_token, token_id)
+    _or_404(accounts.account_token, token_id)
     try:
         token = accounts.revoke_token(current_actor(), token_id)
     except ServiceError as exc:

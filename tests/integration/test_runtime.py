@@ -95,7 +95,7 @@ def test_python_app_py_serves_the_embedded_default_with_demo_data_and_ctrl_c_sto
     finally:
         app.send_signal(signal.SIGINT)
         app.wait(timeout=30)
-    wait_for(lambda: not any(_alive(pid) for pid in started), timeout=20, message="every started process to stop")
+    wait_for(lambda: not any(_alive(pid) for pid in started), timeout=45, message="every started process to stop")
 
 
 def test_cli_creates_a_user_and_a_token_that_the_api_accepts(app, client):

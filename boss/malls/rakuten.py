@@ -1,0 +1,646 @@
+"""Client for Rakuten RMS RakutenPayOrderAPI es/2.0 (see rakuten-rms.md), paced across worker processes.
+
+Error kinds, so that jobs can decide without reading HTTP:
+- `RmsTransientError` — timeout, connection error, 5xx, 429, or our own pacer asking to wait: try later.
+- `RmsAuthError` — the gateway refused the shop's credentials (ES04-xx, 401/403): a connection problem of
+  the shop, not of an order.
+- `RmsRequestError` — RMS refused the request itself (HTTP 400 with _009/_010/_011 and the like): final.
+- `RmsProtocolError` — the answer is not the contract (not JSON, no MessageModelList, odd types): final.
+An ERROR message about one order is not an exception: results carry it (`CancelResult.error`,
+`GetOrderResult.error_for(number)`), because for RMS it is an answer about that order.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Iterator, Optional, Protocol, Sequence
+
+import requests
+from cryptography.fernet import Fernet, InvalidToken
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.rms.rakuten.co.jp"
+JST = timezone(timedelta(hours=9))
+RMS_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S+0900"
+MAX_WINDOW = timedelta(days=63)
+SEARCH_CAP = 15_000
+MAX_PAGE_AMOUNT = 1000
+GET_ORDER_BATCH = 100
+GET_ORDER_VERSION = 7
+OPEN_PROGRESS = (100, 200, 300, 400)
+CANCELLED_PROGRESS = (800, 900)
+ORDER_PROGRESSES = (100, 200, 300, 400, 500, 600, 700, 800, 900)
+VALIDATION_SUFFIXES = ("_009", "_010", "_011")
+SINGLE_ORDER_FUNCTIONS = ("cancelOrder", "cancelOrderAfterShipping", "updateOrderShipping")
+ONE_SECOND = timedelta(seconds=1)
+
+
+# --------------------------------------------------------------------------------------------- errors
+
+class RmsError(Exception):
+    final = True
+
+    def __init__(self, text: str, *, function: Optional[str] = None, http_status: Optional[int] = None):
+        super().__init__(text)
+        self.function = function
+        self.http_status = http_status
+
+
+class RmsTransientError(RmsError):
+    """Try again later; `retry_after` (seconds) when the answer or the pacer said how long."""
+
+    final = False
+
+    def __init__(self, text: str, *, retry_after: Optional[float] = None, **context):
+        super().__init__(text, **context)
+        self.retry_after = retry_after
+
+
+class RmsPacingDelay(RmsTransientError):
+    """The shared pacer has no free slot within the wait this client may spend; nothing was sent."""
+
+
+class RmsAuthError(RmsError):
+    def __init__(self, text: str, *, code: Optional[str] = None, **context):
+        super().__init__(text, **context)
+        self.code = code
+
+
+class RmsRequestError(RmsError):
+    def __init__(self, text: str, *, messages: Sequence["RmsMessage"] = (), **context):
+        super().__init__(text, **context)
+        self.messages = list(messages)
+
+    @property
+    def codes(self) -> list[str]:
+        return [message.code for message in self.messages]
+
+
+class RmsProtocolError(RmsError):
+    pass
+
+
+# --------------------------------------------------------------------------------------------- datetimes
+
+def format_rms_datetime(value: datetime) -> str:
+    """`YYYY-MM-DDThh:mm:ss+0900`. A naive value is UTC, as BOSS stores times."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(JST).strftime(RMS_DATETIME_FORMAT)
+
+
+def parse_rms_datetime(text: str) -> datetime:
+    """An aware datetime (Japan time) from `YYYY-MM-DDThh:mm:ss+0900`; ValueError for anything else."""
+    if not isinstance(text, str) or not text.endswith("+0900"):
+        raise ValueError(f"not an RMS datetime: {text!r}")
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
+
+
+def format_rms_date(value) -> str:
+    """`YYYY-MM-DD` (a date, or a datetime taken in Japan time)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(JST).date()
+    return value.isoformat()
+
+
+def _jst(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(JST).replace(microsecond=0)
+
+
+def split_search_window(start: datetime, end: datetime, span: timedelta = MAX_WINDOW) -> Iterator[tuple[datetime, datetime]]:
+    """Consecutive inclusive windows of at most `span` covering [start, end], second-granular, no overlap."""
+    start, end = _jst(start), _jst(end)
+    while start <= end:
+        window_end = min(start + span, end)
+        yield start, window_end
+        start = window_end + ONE_SECOND
+
+
+# --------------------------------------------------------------------------------------------- results
+
+@dataclass(frozen=True)
+class RmsMessage:
+    type: str  # INFO | WARNING | ERROR
+    code: str
+    message: str
+    order_number: Optional[str] = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.type == "ERROR"
+
+
+@dataclass(frozen=True)
+class RmsPerson:
+    """An OrdererModel (the buyer) or SenderModel (the recipient)."""
+
+    family_name: str
+    first_name: str
+    family_name_kana: str
+    first_name_kana: str
+    zip_code: str
+    prefecture: str
+    city: str
+    sub_address: str
+    phone: str
+    email: Optional[str]
+
+    @property
+    def name(self) -> str:
+        return f"{self.family_name} {self.first_name}".strip()
+
+    @property
+    def kana(self) -> str:
+        return f"{self.family_name_kana} {self.first_name_kana}".strip()
+
+    @property
+    def address(self) -> str:
+        return f"{self.prefecture}{self.city}{self.sub_address}"
+
+    @classmethod
+    def from_model(cls, model, what: str) -> "RmsPerson":
+        model = _dict(model, what)
+        zip_code = "-".join(part for part in (_text(model, "zipCode1"), _text(model, "zipCode2")) if part)
+        phone = "-".join(part for part in (_text(model, f"phoneNumber{i}") for i in (1, 2, 3)) if part)
+        return cls(family_name=_text(model, "familyName"), first_name=_text(model, "firstName"),
+                   family_name_kana=_text(model, "familyNameKana"), first_name_kana=_text(model, "firstNameKana"),
+                   zip_code=zip_code, prefecture=_text(model, "prefecture"), city=_text(model, "city"),
+                   sub_address=_text(model, "subAddress"), phone=phone, email=_text(model, "emailAddress") or None)
+
+
+@dataclass(frozen=True)
+class RmsItem:
+    manage_number: str  # the shop's item management number: our モール商品ID
+    item_name: str
+    price: int
+    units: int
+    variant_id: Optional[str]  # our サブコード; None for an item without SKU
+    item_number: str
+    item_detail_id: Optional[int]
+    selected_choice: str
+    raw: dict = field(repr=False, compare=False)
+
+    @classmethod
+    def from_model(cls, model) -> "RmsItem":
+        model = _dict(model, "ItemModel")
+        skus = model.get("SkuModelList") or []
+        if not isinstance(skus, list):
+            raise RmsProtocolError("SkuModelList is not a list")
+        variant = _text(_dict(skus[0], "SkuModel"), "variantId") if skus else ""
+        return cls(manage_number=_text(model, "manageNumber"), item_name=_text(model, "itemName"),
+                   price=_int(model, "price"), units=_int(model, "units"), variant_id=variant or None,
+                   item_number=_text(model, "itemNumber"), item_detail_id=_int(model, "itemDetailId", None),
+                   selected_choice=_text(model, "selectedChoice"), raw=model)
+
+
+@dataclass(frozen=True)
+class RmsPackage:
+    basket_id: Optional[int]
+    sender: RmsPerson
+    items: tuple[RmsItem, ...]
+    postage_price: int
+    raw: dict = field(repr=False, compare=False)
+
+    @classmethod
+    def from_model(cls, model) -> "RmsPackage":
+        model = _dict(model, "PackageModel")
+        items = model.get("ItemModelList") or []
+        if not isinstance(items, list):
+            raise RmsProtocolError("ItemModelList is not a list")
+        return cls(basket_id=_int(model, "basketId", None), sender=RmsPerson.from_model(model.get("SenderModel"), "SenderModel"),
+                   items=tuple(RmsItem.from_model(item) for item in items),
+                   postage_price=_int(model, "postagePrice", 0), raw=model)
+
+
+@dataclass(frozen=True)
+class RmsOrder:
+    """One OrderModel: `raw` keeps the whole dict; the fields are what BOSS reads."""
+
+    number: str
+    progress: int
+    ordered_at: datetime  # aware, Japan time
+    orderer: RmsPerson
+    settlement_method: str
+    remarks: str
+    goods_price: int
+    postage_price: int
+    total_price: int
+    request_price: Optional[int]  # None while RMS shows -9999 (not yet fixed)
+    packages: tuple[RmsPackage, ...]
+    raw: dict = field(repr=False, compare=False)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.progress in CANCELLED_PROGRESS
+
+    @property
+    def is_open(self) -> bool:
+        """100–400: what the import takes."""
+        return self.progress in OPEN_PROGRESS
+
+    @property
+    def recipient(self) -> Optional[RmsPerson]:
+        """The first package's SenderModel (BOSS imports several packages as one order)."""
+        return self.packages[0].sender if self.packages else None
+
+    @property
+    def items(self) -> list[RmsItem]:
+        return [item for package in self.packages for item in package.items]
+
+    @classmethod
+    def from_model(cls, model) -> "RmsOrder":
+        model = _dict(model, "OrderModel")
+        number = model.get("orderNumber")
+        if not isinstance(number, str) or not number:
+            raise RmsProtocolError("an OrderModel without orderNumber")
+        progress = _int(model, "orderProgress")
+        if progress not in ORDER_PROGRESSES:
+            raise RmsProtocolError(f"order {number}: unknown orderProgress {progress}")
+        try:
+            ordered_at = parse_rms_datetime(model.get("orderDatetime"))
+        except ValueError as exc:
+            raise RmsProtocolError(f"order {number}: {exc}") from exc
+        packages = model.get("PackageModelList") or []
+        if not isinstance(packages, list):
+            raise RmsProtocolError(f"order {number}: PackageModelList is not a list")
+        settlement = model.get("SettlementModel") or {}
+        request_price = _int(model, "requestPrice", None)
+        return cls(number=number, progress=progress, ordered_at=ordered_at,
+                   orderer=RmsPerson.from_model(model.get("OrdererModel"), "OrdererModel"),
+                   settlement_method=_text(_dict(settlement, "SettlementModel"), "settlementMethod"),
+                   remarks=_text(model, "remarks"), goods_price=_int(model, "goodsPrice", 0),
+                   postage_price=_int(model, "postagePrice", 0), total_price=_int(model, "totalPrice", 0),
+                   request_price=None if request_price == -9999 else request_price,
+                   packages=tuple(RmsPackage.from_model(package) for package in packages), raw=model)
+
+
+def _dict(value, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise RmsProtocolError(f"{what} is not an object")
+    return value
+
+
+def _text(model: dict, key: str) -> str:
+    value = model.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int)) or isinstance(value, bool):
+        raise RmsProtocolError(f"{key} is not text: {value!r}")
+    return str(value)
+
+
+_REQUIRED = object()
+
+
+def _int(model: dict, key: str, default=_REQUIRED):
+    value = model.get(key)
+    if value is None:
+        if default is _REQUIRED:
+            raise RmsProtocolError(f"{key} is missing")
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or (isinstance(value, float) and not value.is_integer()):
+        raise RmsProtocolError(f"{key} is not an integer: {value!r}")
+    return int(value)
+
+
+@dataclass
+class RmsResult:
+    messages: list[RmsMessage]
+
+    @property
+    def errors(self) -> list[RmsMessage]:
+        return [message for message in self.messages if message.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class SearchResult(RmsResult):
+    order_numbers: list[str]
+    total_records: int
+    total_pages: int
+    page: int
+
+    @property
+    def capped(self) -> bool:
+        """RMS serves at most 15,000 results per search: a window this full must be split."""
+        return self.total_records >= SEARCH_CAP
+
+
+@dataclass
+class SearchWindow:
+    """All numbers of one window of a walk. `complete` is False only for a one-second window over the cap."""
+
+    start: datetime
+    end: datetime
+    order_numbers: list[str]
+    complete: bool = True
+
+
+@dataclass
+class GetOrderResult(RmsResult):
+    orders: list[RmsOrder]
+
+    def order(self, number: str) -> Optional[RmsOrder]:
+        return next((order for order in self.orders if order.number == number), None)
+
+    def error_for(self, number: str) -> Optional[RmsMessage]:
+        """RMS's ERROR about this order (e.g. unknown number), or None."""
+        return next((message for message in self.errors if message.order_number == number), None)
+
+
+@dataclass
+class CancelResult(RmsResult):
+    order_number: str
+
+    @property
+    def error(self) -> Optional[RmsMessage]:
+        return self.errors[0] if self.errors else None
+
+
+# --------------------------------------------------------------------------------------------- pacing
+
+class Pacer(Protocol):
+    def try_acquire(self) -> float: ...
+
+    def acquire_blocking(self, timeout: Optional[float] = None) -> float: ...
+
+
+class RedisPacer:
+    """One request slot per `interval_seconds` for everyone sharing `key` (all workers of one shop).
+
+    The slot is taken atomically in Redis with Redis's own clock, so processes on different machines
+    agree. `try_acquire` never waits: jobs reschedule; `acquire_blocking` waits, for the import.
+    """
+
+    SCRIPT = """
+    local now = redis.call('TIME')
+    local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
+    local free_at = tonumber(redis.call('GET', KEYS[1]) or '0')
+    if micros >= free_at then
+      local interval = tonumber(ARGV[1])
+      redis.call('SET', KEYS[1], string.format('%.0f', micros + interval), 'PX', math.ceil(interval / 1000) + 1000)
+      return 0
+    end
+    return free_at - micros
+    """
+
+    def __init__(self, redis, key: str, interval_seconds: float, step_seconds: float = 0.1):
+        self.key = key
+        self.interval_seconds = interval_seconds
+        self.step_seconds = step_seconds
+        self._script = redis.register_script(self.SCRIPT)
+
+    def try_acquire(self) -> float:
+        """0.0 when the slot was free and is now taken; otherwise the seconds until it frees (nothing taken)."""
+        micros = int(self._script(keys=[self.key], args=[int(self.interval_seconds * 1_000_000)]))
+        return micros / 1_000_000
+
+    def acquire_blocking(self, timeout: Optional[float] = None) -> float:
+        """Wait (in steps of at most `step_seconds`) until a slot is taken; returns the seconds waited.
+        TimeoutError when the slot cannot be had within `timeout`."""
+        started = time.monotonic()
+        while True:
+            wait = self.try_acquire()
+            if wait == 0:
+                return time.monotonic() - started
+            if timeout is not None and time.monotonic() - started + wait > timeout:
+                raise TimeoutError(f"no RMS request slot within {timeout}s")
+            time.sleep(min(wait, self.step_seconds))
+
+
+# --------------------------------------------------------------------------------------------- client
+
+def esa_header(service_secret: str, license_key: str) -> str:
+    token = base64.b64encode(f"{service_secret}:{license_key}".encode("utf-8")).decode("ascii")
+    return f"ESA {token}"
+
+
+class RmsClient:
+    """RakutenPayOrderAPI over one requests.Session. `pacer` (shared per shop) spaces the requests;
+    `max_pace_wait` is how long one request may wait for its slot (None: as long as it takes, for the
+    import; 0: never, for jobs that reschedule) — beyond it RmsPacingDelay is raised and nothing is sent."""
+
+    def __init__(self, base_url: str, service_secret: str, license_key: str, timeout: float = 30.0,
+                 pacer: Optional[Pacer] = None, max_pace_wait: Optional[float] = None,
+                 session: Optional[requests.Session] = None):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.pacer = pacer
+        self.max_pace_wait = max_pace_wait
+        self.session = session or requests.Session()
+        self.session.headers.update({"Authorization": esa_header(service_secret, license_key),
+                                     "Content-Type": "application/json; charset=utf-8",
+                                     "Accept": "application/json"})
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "RmsClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- functions
+
+    def search_order(self, start: datetime, end: datetime, progress: Optional[Iterable[int]] = OPEN_PROGRESS,
+                     page: int = 1, amount: int = MAX_PAGE_AMOUNT) -> SearchResult:
+        """One page of searchOrder by order date (dateType 1), oldest first. Naive datetimes are UTC."""
+        start, end = _jst(start), _jst(end)
+        if end < start or end - start > MAX_WINDOW:
+            raise ValueError("a search window runs forwards and spans at most 63 days")
+        if not 1 <= amount <= MAX_PAGE_AMOUNT or page < 1:
+            raise ValueError("amount is 1..1000 and page starts at 1")
+        body = {"dateType": 1, "startDatetime": format_rms_datetime(start), "endDatetime": format_rms_datetime(end),
+                "PaginationRequestModel": {"requestRecordsAmount": amount, "requestPage": page,
+                                           "SortModelList": [{"sortColumn": 1, "sortDirection": 1}]}}
+        if progress:
+            body["orderProgressList"] = list(progress)
+        payload, messages = self.call("searchOrder", body)
+        errors = [message for message in messages if message.is_error]
+        if errors:
+            raise RmsRequestError(f"searchOrder: {errors[0].code} {errors[0].message}", messages=messages,
+                                  function="searchOrder", http_status=200)
+        numbers = payload.get("orderNumberList") or []
+        if not isinstance(numbers, list) or not all(isinstance(number, str) for number in numbers):
+            raise RmsProtocolError("searchOrder: orderNumberList is not a list of numbers", function="searchOrder")
+        pagination = _dict(payload.get("PaginationResponseModel") or {}, "PaginationResponseModel")
+        return SearchResult(messages=messages, order_numbers=numbers,
+                            total_records=_int(pagination, "totalRecordsAmount", 0),
+                            total_pages=_int(pagination, "totalPages", 0),
+                            page=_int(pagination, "requestPage", page))
+
+    def search_all(self, start: datetime, end: datetime, progress: Optional[Iterable[int]] = OPEN_PROGRESS,
+                   amount: int = MAX_PAGE_AMOUNT) -> Iterator[SearchWindow]:
+        """Every order number from start to end, one SearchWindow at a time in date order, so the
+        import can checkpoint after each. Windows are ≤ 63 days and split in halves while RMS reports
+        15,000 or more results for them."""
+        progress = tuple(progress) if progress else None
+        for window_start, window_end in split_search_window(start, end):
+            yield from self._walk(window_start, window_end, progress, amount)
+
+    def _walk(self, start: datetime, end: datetime, progress, amount: int) -> Iterator[SearchWindow]:
+        first = self.search_order(start, end, progress, 1, amount)
+        if first.capped and end > start:
+            middle = start + timedelta(seconds=int((end - start).total_seconds()) // 2)
+            log.info("RMS search %s..%s holds %s results: splitting", start, end, first.total_records)
+            yield from self._walk(start, middle, progress, amount)
+            yield from self._walk(middle + ONE_SECOND, end, progress, amount)
+            return
+        numbers = list(first.order_numbers)
+        for page in range(2, first.total_pages + 1):
+            numbers.extend(self.search_order(start, end, progress, page, amount).order_numbers)
+        yield SearchWindow(start, end, list(dict.fromkeys(numbers)), complete=not first.capped)
+
+    def get_order_batches(self, numbers: Iterable[str]) -> Iterator[GetOrderResult]:
+        """getOrder (version 7) in batches of at most 100 numbers, one result per batch."""
+        numbers = list(dict.fromkeys(numbers))
+        for index in range(0, len(numbers), GET_ORDER_BATCH):
+            batch = numbers[index:index + GET_ORDER_BATCH]
+            payload, messages = self.call("getOrder", {"orderNumberList": batch, "version": GET_ORDER_VERSION})
+            models = payload.get("OrderModelList") or []
+            if not isinstance(models, list):
+                raise RmsProtocolError("getOrder: OrderModelList is not a list", function="getOrder")
+            yield GetOrderResult(messages=messages, orders=[RmsOrder.from_model(model) for model in models])
+
+    def get_order(self, numbers: Iterable[str]) -> GetOrderResult:
+        """All orders of `numbers` (any count; sent in batches of 100). ERRORs about single orders are
+        in the result, not raised."""
+        result = GetOrderResult(messages=[], orders=[])
+        for batch in self.get_order_batches(numbers):
+            result.messages.extend(batch.messages)
+            result.orders.extend(batch.orders)
+        return result
+
+    def cancel_order(self, number: str, inventory_restore_type: int = 0, reason_code: int = 10,
+                     after_shipping: bool = False) -> CancelResult:
+        """cancelOrder (orderProgress 100–300) or cancelOrderAfterShipping (500–700). An ERROR from RMS
+        (e.g. the order has moved on) comes back as `result.error`."""
+        if inventory_restore_type not in (0, 1, 2):
+            raise ValueError("inventory_restore_type is 0 (item setting), 1 (restore) or 2 (do not restore)")
+        function = "cancelOrderAfterShipping" if after_shipping else "cancelOrder"
+        _, messages = self.call(function, {"orderNumber": number, "inventoryRestoreType": inventory_restore_type,
+                                           "changeReasonDetailApply": reason_code}, order_number=number)
+        return CancelResult(messages=messages, order_number=number)
+
+    # -- transport
+
+    def call(self, function: str, body: dict, order_number: Optional[str] = None) -> tuple[dict, list[RmsMessage]]:
+        """POST one function and check the answer against the contract; returns (document, messages).
+        `order_number` names the order of a single-order function, so its ERRORs count as the order's."""
+        self._pace(function)
+        url = f"{self.base_url}/es/2.0/order/{function}/"
+        data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+        try:
+            response = self.session.post(url, data=data, timeout=self.timeout)
+        except requests.Timeout as exc:
+            raise RmsTransientError(f"{function}: no answer within {self.timeout}s", function=function) from exc
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
+            raise RmsTransientError(f"{function}: connection failed ({exc.__class__.__name__})",
+                                    function=function) from exc
+        return self._read(function, response, order_number)
+
+    def _pace(self, function: str) -> None:
+        if self.pacer is None:
+            return
+        wait = self.pacer.try_acquire()
+        if wait == 0:
+            return
+        if self.max_pace_wait is not None and wait > self.max_pace_wait:
+            raise RmsPacingDelay(f"{function}: next RMS slot in {wait:.2f}s", retry_after=wait, function=function)
+        try:
+            self.pacer.acquire_blocking(timeout=self.max_pace_wait)
+        except TimeoutError as exc:
+            raise RmsPacingDelay(f"{function}: {exc}", retry_after=self.max_pace_wait, function=function) from exc
+
+    def _read(self, function: str, response: requests.Response, order_number: Optional[str]):
+        status = response.status_code
+        context = {"function": function, "http_status": status}
+        if status == 429:
+            raise RmsTransientError(f"{function}: rate limited (HTTP 429)",
+                                    retry_after=_retry_after(response.headers.get("Retry-After")), **context)
+        if status >= 500:
+            raise RmsTransientError(f"{function}: RMS answered HTTP {status}", **context)
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        results = payload.get("Results") if isinstance(payload, dict) else None
+        if isinstance(results, dict) and (str(results.get("errorCode", "")).startswith("ES04") or status in (401, 403)):
+            code = str(results.get("errorCode"))
+            raise RmsAuthError(f"{function}: RMS refused the shop's credentials ({code} {results.get('message')})",
+                               code=code, **context)
+        if status in (401, 403):
+            raise RmsAuthError(f"{function}: RMS refused the shop's credentials (HTTP {status})", **context)
+        if payload is None:
+            raise RmsProtocolError(f"{function}: the answer is not JSON (HTTP {status}, "
+                                   f"{response.headers.get('Content-Type', 'no content type')})", **context)
+        if not isinstance(payload, dict) or not isinstance(payload.get("MessageModelList"), list):
+            raise RmsProtocolError(f"{function}: the answer has no MessageModelList (HTTP {status})", **context)
+        messages = [_message(entry, order_number) for entry in payload["MessageModelList"]]
+        errors = [message for message in messages if message.is_error]
+        if status == 400:
+            request_level = (not errors or any(message.code.endswith(VALIDATION_SUFFIXES) for message in errors)
+                             or any(message.order_number is None for message in errors))
+            if request_level:
+                first = errors[0] if errors else None
+                raise RmsRequestError(f"{function}: RMS refused the request"
+                                      + (f" ({first.code} {first.message})" if first else ""),
+                                      messages=messages, **context)
+        elif status != 200:
+            raise RmsProtocolError(f"{function}: unexpected HTTP {status}", **context)
+        for message in errors:
+            log.info("RMS %s: %s %s %s", function, message.code, message.order_number or "", message.message)
+        return payload, messages
+
+
+def _message(entry, order_number: Optional[str]) -> RmsMessage:
+    if not isinstance(entry, dict) or not isinstance(entry.get("messageType"), str) \
+            or not isinstance(entry.get("messageCode"), str):
+        raise RmsProtocolError(f"a message that is not a MessageModel: {entry!r}")
+    number = entry.get("orderNumber")
+    if number is not None and not isinstance(number, str):
+        raise RmsProtocolError(f"a message with an odd orderNumber: {number!r}")
+    text = entry.get("message")
+    return RmsMessage(type=entry["messageType"], code=entry["messageCode"],
+                      message=text if isinstance(text, str) else "", order_number=number or order_number)
+
+
+def _retry_after(value: Optional[str]) -> Optional[float]:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------- credentials
+
+def _fernet(app_secret_key) -> Fernet:
+    raw = app_secret_key.encode("utf-8") if isinstance(app_secret_key, str) else bytes(app_secret_key)
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(raw).digest()))
+
+
+def encrypt_secret(app_secret_key, text: str) -> str:
+    """serviceSecret / licenseKey for the database, encrypted with a key derived from SECRET_KEY."""
+    return _fernet(app_secret_key).encrypt(text.encode("utf-8")).decode("ascii")
+
+
+def decrypt_secret(app_secret_key, token: str) -> str:
+    try:
+        return _fernet(app_secret_key).decrypt(token.encode("ascii")).decode("utf-8")
+    except (InvalidToken, UnicodeError) as exc:
+        raise ValueError("the stored RMS credential cannot be decrypted with this SECRET_KEY") from exc
