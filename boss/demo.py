@@ -6,8 +6,9 @@ issue allows, so the lists show every tab.
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta, timezone
 
+from flask import current_app
 from sqlalchemy import select
 
 from .accounts import create_user, get_or_create_account
@@ -16,6 +17,7 @@ from .models import Account, ItemMapping, Product, Shop, User, utcnow
 from .orders import rules, services
 from .orders.models import Shipment
 from .orders.services import Actor, NewOrder
+from .timefmt import JST
 
 DEMO_ACCOUNT = "デモ商店"
 DEMO_EMAIL = "demo@example.com"
@@ -91,7 +93,50 @@ def seed_demo(seed: int = 20261127) -> tuple[str, str]:
     deletable = [o for o in _orders_in(account.id, rules.AWAITING_CONFIRMATION) if not any(l.mapped for l in o.lines)]
     for order in deletable[:3]:
         services.delete(actor, order.id)
+    if current_app.config["BOSS_SANDBOX"] and current_app.config.get("REDIS_URL"):
+        connect_to_sandbox(actor, rakuten)
     return DEMO_EMAIL, DEMO_PASSWORD
+
+
+# The Rakuten order progress that matches each demo status, for the sandbox's copy of the order.
+PROGRESS_OF = {rules.AWAITING_CONFIRMATION: 100, rules.CONFIRMED: 100, rules.AWAITING_SHIPMENT: 300,
+               rules.SHIPPING_IN_PROGRESS: 300, rules.COMPLETED: 500, rules.CANCELLED: 900}
+DEMO_LICENSE_KEY = "SL000000DEMO0001"
+
+
+def _rms_person(order, prefix: str) -> dict:
+    family, _, first = getattr(order, f"{prefix}_name").partition(" ")
+    family_kana, _, first_kana = getattr(order, f"{prefix}_name_kana").partition(" ")
+    phone = getattr(order, f"{prefix}_phone").split("-") + ["", "", ""]
+    postal = getattr(order, f"{prefix}_postal_code").split("-") + [""]
+    return {"familyName": family, "firstName": first, "familyNameKana": family_kana, "firstNameKana": first_kana,
+            "phoneNumber1": phone[0], "phoneNumber2": phone[1], "phoneNumber3": phone[2],
+            "zipCode1": postal[0], "zipCode2": postal[1], "prefecture": "東京都", "city": "見本区",
+            "subAddress": getattr(order, f"{prefix}_address").removeprefix("東京都見本区")}
+
+
+def connect_to_sandbox(actor: Actor, shop: Shop) -> None:
+    """The demo Rakuten shop talks to the RMS sandbox for real: the sandbox holds a copy of each of its
+    orders, plus new ones that the first import brings in; cancels are reflected there."""
+    from .extensions import get_redis
+    from .malls.sandbox import Store, complete_order, generate_orders
+
+    store = Store(get_redis(), DEMO_LICENSE_KEY)
+    copies = []
+    from .orders.models import Order
+    for order in db.session.scalars(select(Order).where(Order.shop_id == shop.id)):
+        copies.append(complete_order(store, {
+            "orderNumber": order.mall_order_number, "orderProgress": PROGRESS_OF[order.status],
+            "orderDatetime": order.ordered_at.replace(tzinfo=timezone.utc).astimezone(JST).strftime("%Y-%m-%dT%H:%M:%S+0900"),
+            "OrdererModel": _rms_person(order, "buyer"),
+            "PackageModelList": [{"basketId": order.id, "SenderModel": _rms_person(order, "recipient"), "ItemModelList": [
+                {"manageNumber": line.mall_item_id, "itemName": line.name, "price": line.unit_price,
+                 "units": line.quantity, "SkuModelList": []} for line in order.lines]}],
+        }))
+    store.save(copies + generate_orders(store, 15, 100, days=2))
+    services.update_shop(actor, shop.id, {"rms": {"service_secret": "demo-service-secret",
+                                                  "license_key": DEMO_LICENSE_KEY,
+                                                  "license_key_expires_on": date.today() + timedelta(days=80)}})
 
 
 def _item_id(shop: Shop, sku: str) -> str:

@@ -42,6 +42,12 @@ def run() -> None:
         redis_server, url = start_embedded_redis(directory)
         os.environ["REDIS_URL"] = url
 
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    # The demo Rakuten shop and every worker reach the RMS sandbox mounted in this very app.
+    os.environ.setdefault("RMS_SANDBOX_BASE_URL",
+                          f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/sandbox/rms")
+
     from flask_migrate import upgrade
 
     from . import create_app
@@ -54,8 +60,6 @@ def run() -> None:
     root = Path(__file__).resolve().parent.parent
     worker = subprocess.Popen(worker_command(os.environ["REDIS_URL"], app.config["BOSS_QUEUE"]), cwd=root,
                               env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True)
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "5000"))
     print(f"\nBOSS is running on http://{host}:{port}/  (data: {directory})", flush=True)
     print(f"Log in as {email} / {password}   (Ctrl-C stops everything)\n", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain kill cleans up like Ctrl-C

@@ -130,11 +130,11 @@ def _job_alive(redis, rq_job_id: str | None) -> bool:
 SWEEP_LOCK = "boss:outbox:sweep-lock"
 
 
-def sweep_if_due() -> int:
-    """Sweep unless another worker swept within the interval (a Redis lock that expires)."""
+def sweep_if_due() -> int | None:
+    """Sweep unless another worker swept within the interval (a Redis lock that expires); None when not due."""
     interval = current_app.config["OUTBOX_SWEEP_SECONDS"]
     if not get_redis().set(SWEEP_LOCK, "1", nx=True, ex=interval):
-        return 0
+        return None
     return sweep()
 
 

@@ -15,20 +15,26 @@ log = logging.getLogger("jobs.sweeper")
 
 def main(parent_pid: int) -> None:
     from boss import outbox
+    from boss.malls.importer import start_due_imports
 
-    from .tasks import app
+    from .tasks import app, load_handlers
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s outbox-sweeper %(message)s")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     application = app()
+    load_handlers()
     interval = application.config["OUTBOX_SWEEP_SECONDS"]
     while not stop.is_set() and os.getppid() == parent_pid:  # a killed worker takes its sweeper along
         with application.app_context():
             try:
                 sent = outbox.sweep_if_due()
-                if sent:
-                    log.info("dispatched %d message(s)", sent)
+                if sent is not None:
+                    if sent:
+                        log.info("dispatched %d message(s)", sent)
+                    started = start_due_imports()
+                    if started:
+                        log.info("started %d overdue import(s)", started)
             except (RedisError, SQLAlchemyError) as exc:
                 log.warning("sweep failed, next try in %ss: %s", interval, exc)
         stop.wait(interval)

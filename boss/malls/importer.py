@@ -245,7 +245,8 @@ def detect_mall_cancels(shop: Shop, client) -> int:
     actor = Actor.job(shop.account_id, ACTOR_NAME)
     for index in range(0, len(open_numbers), BATCH):
         batch = open_numbers[index:index + BATCH]
-        cancelled = {order.number for order in client.get_order(batch).orders if order.is_cancelled}
+        cancelled = {model.get("orderNumber") for model in _raw_models(client, batch)
+                     if isinstance(model, dict) and model.get("orderProgress") in (800, 900)}
         for order in db.session.scalars(select(Order).where(Order.shop_id == shop.id, Order.mall_order_number.in_(cancelled),
                                                             Order.deleted_at.is_(None), Order.status.in_(OPEN_STATUSES))):
             if services.raise_system_tag(order, "mall_cancelled", actor, "楽天RMSでキャンセルされています。内容を確認してこの注文をキャンセルしてください。"):
@@ -255,6 +256,23 @@ def detect_mall_cancels(shop: Shop, client) -> int:
 
 
 # ---------------------------------------------------------------- schedule
+
+def start_due_imports() -> int:
+    """The safety net under RQ's schedule (a Redis flush loses scheduled jobs): start the import of any
+    connected shop whose last import began more than twice its interval ago."""
+    from sqlalchemy import func
+
+    now = utcnow()
+    started = 0
+    last_jobs = dict(db.session.execute(select(JobRecord.shop_id, func.max(JobRecord.created_at))
+                                        .where(JobRecord.kind == "import").group_by(JobRecord.shop_id)).all())
+    for shop in db.session.scalars(select(Shop).where(Shop.mall == "rakuten", Shop.rms_license_key_enc.is_not(None))):
+        last = last_jobs.get(shop.id)
+        if last is None or last < now - timedelta(minutes=2 * shop.rms_import_interval_minutes):
+            start_import(Actor.system(shop.account_id, "定期取込"), shop.id)
+            started += 1
+    return started
+
 
 def schedule_next_import(shop_id: int) -> None:
     """RQ's scheduler starts the shop's next import after its interval (setting, default 10 minutes)."""
