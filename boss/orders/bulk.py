@@ -22,11 +22,11 @@ from .rules import Reason
 from .search import OrderFilter, matching_ids
 from .services import Actor
 
-ACTIONS = ("cancel", "delete")
+ACTIONS = ("cancel", "delete", "retry_reflection")
 MAX_ORDERS = 10_000
-DONE_MESSAGES = {"cancel": "キャンセルしました", "delete": "削除しました"}
-DONE_MESSAGES_EN = {"cancel": "Cancelled", "delete": "Deleted"}
-FINAL_KIND = {"cancel": "cancelled", "delete": "deleted"}
+DONE_MESSAGES = {"cancel": "キャンセルしました", "delete": "削除しました", "retry_reflection": "再反映を開始しました"}
+DONE_MESSAGES_EN = {"cancel": "Cancelled", "delete": "Deleted", "retry_reflection": "Reflection retried"}
+FINAL_KIND = {"cancel": "cancelled", "delete": "deleted", "retry_reflection": "reflection_pending"}
 
 
 @dataclass
@@ -63,6 +63,10 @@ def start(actor: Actor, action: str, ids: list[int], params: dict) -> Outcome:
 def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> None:
     if action == "cancel":
         services.cancel(actor, order_id, params.get("reason_code") or 10)
+    elif action == "retry_reflection":
+        from ..malls.reflection import retry
+
+        retry(actor, order_id)
     else:
         services.delete(actor, order_id)
 
@@ -114,7 +118,7 @@ def run_job(message) -> None:
     ids = params.pop("order_ids")
     action = params.pop("action")
     _, actor_name, user_id = params.pop("actor")
-    label = "一括キャンセル" if action == "cancel" else "一括削除"
+    label = {"cancel": "一括キャンセル", "delete": "一括削除", "retry_reflection": "一括再反映"}[action]
     actor = Actor("job", f"{label} {job.id[:8]}（{actor_name}）", job.account_id, user_id)
     checkpoint = job.checkpoint or {"index": 0, "items": []}
     index, items = checkpoint["index"], list(checkpoint["items"])

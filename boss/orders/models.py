@@ -188,6 +188,12 @@ class Shipment(db.Model):
 
     order = db.relationship(Order, back_populates="shipments")
 
+    __table_args__ = (
+        # 出荷一覧: keyset pages newest first, in all and per shipment status (migration 0004).
+        Index("ix_shipments_list", "requested_at", "id"),
+        Index("ix_shipments_status_list", "status", "requested_at", "id"),
+    )
+
     @property
     def status_label(self) -> str:
         return rules.SHIPMENT_STATUS_LABELS[self.status]

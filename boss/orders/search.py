@@ -148,9 +148,10 @@ class OrderFilter:
 
 def attention_condition(account_id: int):
     """要対応: not deleted, with an error or holding system tag (orders.md §6), the orders the badge counts.
-    Looked up from the few tagged orders rather than by testing every order of the account."""
-    tag_ids = select(Tag.id).where(Tag.account_id == account_id, Tag.code.in_(rules.ATTENTION_TAG_CODES))
-    tagged = select(order_tags.c.order_id).where(order_tags.c.tag_id.in_(tag_ids))
+    Looked up from the tagged orders (tags by code, then order_tags by tag_id) rather than by testing every
+    order of the account: the cost follows the number of 要対応 orders, which are few."""
+    tagged = (select(order_tags.c.order_id).join(Tag, Tag.id == order_tags.c.tag_id)
+              .where(Tag.account_id == account_id, Tag.code.in_(rules.ATTENTION_TAG_CODES)))
     return and_(Order.deleted_at.is_(None), Order.id.in_(tagged))
 
 

@@ -6,12 +6,13 @@ from urllib.parse import parse_qs, urlparse
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import select
 
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import JobRecord
 from ..orders import bulk, rules, services
-from ..orders.models import Order
+from ..orders.models import Order, Tag
 from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders, status_counts
 from .common import current_actor, is_htmx, lang, page_or_fragment, selected_shop_id
 
@@ -28,10 +29,26 @@ def home():
 
 def list_filter(args) -> OrderFilter:
     status = args.get("status") or None
+    tag = selected_tag(args)
     return OrderFilter(
         account_id=current_user.account_id, shop_id=selected_shop_id(),
-        status=status if status in rules.STATUSES else None,
+        status=status if status in rules.STATUSES else None, tag_id=tag.id if tag else None,
     )
+
+
+def selected_tag(args) -> Tag | None:
+    """The list's tag filter: a tag id, or a system tag's code (e.g. mall_reflection_error)."""
+    value = (args.get("tag") or "").strip()
+    if not value:
+        return None
+    stmt = select(Tag).where(Tag.account_id == current_user.account_id)
+    return db.session.scalars(stmt.where(Tag.id == int(value)) if value.isdigit() and len(value) < 10
+                              else stmt.where(Tag.code == value)).first()
+
+
+def account_tags() -> list[Tag]:
+    return list(db.session.scalars(select(Tag).where(Tag.account_id == current_user.account_id)
+                                   .order_by(Tag.system.desc(), Tag.id)))
 
 
 @bp.get("/orders")
@@ -42,6 +59,7 @@ def index():
     except BadCursor:
         return redirect(url_for("orders.index", status=flt.status))
     context = dict(orders=orders, next_cursor=next_cursor, status=flt.status or "all",
+                   tag=selected_tag(request.args), tags=account_tags(),
                    counts=status_counts(current_user.account_id, flt.shop_id), tabs=TABS,
                    at_first_page=not request.args.get("cursor"), rows=[row_context(o) for o in orders])
     fragment = "orders/_rows.html" if request.headers.get("HX-Target") == "order-rows" else "orders/_list.html"
@@ -117,7 +135,7 @@ def _act(order_id: int, action, done_message: str):
         message, category, status = exc.message(lang()), "error", exc.status
     if request.form.get("target") == "detail" or not is_htmx():
         flash(message, category)
-        if order.deleted:
+        if order.deleted and category == "success":  # a refusal on a deleted order stays on its (read-only) page
             return redirect(url_for("orders.index"), code=303)
         return redirect(url_for("detail.show", order_id=order.id) if request.form.get("target") == "detail"
                         else request.referrer or url_for("orders.index"), code=303)
@@ -149,6 +167,7 @@ def bulk_confirm():
         return render_template("orders/_bulk_result.html", error=exc.message(lang()))
     return render_template("orders/_bulk_dialog.html", action=action, ids=ids,
                            all_matching=request.form.get("all_matching") == "1", status=request.form.get("status", ""),
+                           tag=request.form.get("tag", ""),
                            reasons=rules.CANCEL_REASONS, default_reason=rules.DEFAULT_CANCEL_REASON,
                            runs_as_job=len(ids) > current_app.config["BULK_JOB_THRESHOLD"])
 
@@ -182,6 +201,10 @@ def job_progress(job_id: str):
     job = db.session.get(JobRecord, job_id)
     if job is None or job.account_id != current_user.account_id:
         abort(404)
+    if job.kind == "import":  # 設定 › ショップ's 今すぐ取込
+        from .settings import import_progress
+
+        return import_progress(job)
     if job.state == "finished" and job.kind.startswith("bulk_"):
         return render_template("orders/_bulk_result.html", action=job.kind.removeprefix("bulk_"), result=job.result)
     return render_template("jobs/_progress.html", job=job)

@@ -22,7 +22,7 @@ from ..orders import rules
 from ..orders.models import Tag
 from ..orders.search import BadCursor, OrderFilter, count_matching, digits, list_orders, normalise
 from ..timefmt import jst_day_start
-from .common import account_shops, page_or_fragment
+from .common import account_shops, lang, page_or_fragment
 from .orders import row_context
 
 bp = Blueprint("search", __name__)
@@ -63,8 +63,11 @@ class SearchForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.shop_id.choices = [("", _("すべてのショップ"))] + [(str(s.id), s.name) for s in account_shops()]
-        self.status.choices = [("", _("すべて"))] + [(s, rules.STATUS_LABELS[s]) for s in rules.STATUSES]
-        self.shipment_status.choices = [("", _("すべて"))] + [(s, rules.SHIPMENT_STATUS_LABELS[s]) for s in rules.SHIPMENT_STATUSES]
+        english = lang() == "en"
+        statuses = rules.STATUS_LABELS_EN if english else rules.STATUS_LABELS
+        shipment_statuses = rules.SHIPMENT_STATUS_LABELS_EN if english else rules.SHIPMENT_STATUS_LABELS
+        self.status.choices = [("", _("すべて"))] + [(s, statuses[s]) for s in rules.STATUSES]
+        self.shipment_status.choices = [("", _("すべて"))] + [(s, shipment_statuses[s]) for s in rules.SHIPMENT_STATUSES]
         tags = list(db.session.scalars(select(Tag).where(Tag.account_id == current_user.account_id)
                                        .order_by(Tag.system.desc(), Tag.name)))
         self.tag.choices = [("", _("すべて"))] + [(str(t.id), t.name) for t in tags]
@@ -112,8 +115,11 @@ class SearchForm(FlaskForm):
             raise ValidationError(_("電話番号は数字で入力してください（ハイフンは省略できます）。"))
 
     def validate_name(self, field):
-        if (field.data or "").strip() and not normalise(field.data):
+        term = normalise(field.data or "")
+        if (field.data or "").strip() and not term:
             raise ValidationError(_("氏名またはカナを入力してください。"))
+        if term.isdigit():  # only phone numbers are made of digits: they have their own field
+            raise ValidationError(_("数字だけでは氏名を検索できません。電話番号は「電話番号」欄で検索してください。"))
 
     def validate_sku(self, field):
         sku = (field.data or "").strip()

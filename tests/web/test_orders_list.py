@@ -184,3 +184,42 @@ def test_select_all_matching_counts_the_tab_and_bulk_acts_on_the_whole_filter(st
     result = _post(staff_client, "/orders/bulk", {"action": "delete", "all_matching": "1", "status": "awaiting_confirmation"})
     assert "完了 4 件" in " ".join(result.text.split())
     assert client.get(f"/api/v1/orders/{kept['id']}", headers=tenant.headers()).json["deleted"] is False
+
+
+def _fail_reflection(app, order_id):
+    """A cancel whose reflection to RMS failed finally (the reflection job itself is tested with the sandbox)."""
+    from boss.malls.reflection import _fail
+    from boss.orders import services
+
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        with services.counted(order):
+            _fail(order, "ORDER_EXT_API_CANCEL_ORDER_ERROR_102: テスト")
+        db.session.commit()
+        db.session.remove()
+
+
+def test_r9_the_list_filters_on_mall_reflection_error_and_offers_a_bulk_retry(staff_client, client, tenant, app):
+    failed = create_order(client, tenant, number="RF-FAILED")
+    create_order(client, tenant, number="RF-OTHER")
+    client.post(f"/api/v1/orders/{failed['id']}/cancel", json={}, headers=tenant.headers())
+    _fail_reflection(app, failed["id"])
+    page = staff_client.get("/orders?tag=mall_reflection_error").text
+    assert "RF-FAILED" in page and "RF-OTHER" not in page and "件を再反映" in page
+    result = _post(staff_client, "/orders/bulk", {"action": "retry_reflection", "order_ids": [failed["id"]]})
+    assert "完了 1 件" in " ".join(result.text.split())
+    assert client.get(f"/api/v1/orders/{failed['id']}", headers=tenant.headers()).json["mall_reflection"]["state"] == "pending"
+
+
+def test_r9_the_order_page_offers_a_retry_of_a_failed_reflection(staff_client, client, tenant, app):
+    order = create_order(client, tenant, number="RF-DETAIL")
+    client.post(f"/api/v1/orders/{order['id']}/cancel", json={}, headers=tenant.headers())
+    _fail_reflection(app, order["id"])
+    page = staff_client.get(f"/orders/{order['id']}").text
+    assert "ERROR_102" in page and "再反映" in page
+    response = staff_client.post(f"/orders/{order['id']}/retry-reflection", data={"csrf_token": staff_client.csrf})
+    assert response.status_code == 303
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["mall_reflection"]["state"] == "pending"
+    again = staff_client.post(f"/orders/{order['id']}/retry-reflection", data={"csrf_token": staff_client.csrf},
+                              follow_redirects=True)
+    assert "反映に失敗した注文のみ再反映できます。" in again.text
