@@ -142,6 +142,7 @@ def sweep_if_due() -> int | None:
 
 HANDLERS: dict = {}
 MAX_DISPATCHES = 5
+RESCHEDULED = "rescheduled"  # what a handler returns when it scheduled itself again: the message stays pending
 
 
 def handler(kind: str):
@@ -159,7 +160,7 @@ def run_message(message_id: int) -> None:
     if message is None or message.state != "pending":
         return
     try:
-        HANDLERS[message.kind](message)
+        outcome = HANDLERS[message.kind](message)
     except Exception as exc:
         rollback()
         message = db.session.get(OutboxMessage, message_id)
@@ -169,8 +170,7 @@ def run_message(message_id: int) -> None:
             _fail_job(message)
         db.session.commit()
         raise
-    if message.state == "pending" and (message.run_after is None or message.run_after <= utcnow()):
-        # A handler that scheduled a retry leaves run_after in the future and the message pending.
+    if outcome is not RESCHEDULED and message.state == "pending":
         message.state = "done"
         message.done_at = utcnow()
     commit_and_dispatch()

@@ -41,7 +41,10 @@ def backoff() -> list[int]:
 
 
 @outbox.handler("rms.reflect_cancel")
-def reflect_cancel(message: OutboxMessage) -> None:
+def reflect_cancel(message: OutboxMessage) -> Optional[str]:
+    """One step of a reflection. A step that needs a request slot books the shop's next one and, when it
+    is not now, reschedules itself for it: workers never sit waiting for a shop's rate limit, and the
+    shop's jobs line up one slot each instead of waking together."""
     order = db.session.get(Order, message.payload["order_id"])
     if order is None or order.reflection_state != "pending":
         return  # done already (idempotent), or retried into a new message
@@ -49,13 +52,25 @@ def reflect_cancel(message: OutboxMessage) -> None:
     if not shop.rms_connected:
         _fail(order, "楽天RMSの接続情報がないため反映できません。")
         return
-    client = connection.client_for(shop, max_pace_wait=0)  # the first call of a try never waits for its slot
+    # A step that died while sending its cancel starts over with getOrder: RMS may have taken it.
+    phase = "check" if message.payload.get("phase") in (None, "sending") else message.payload["phase"]
+    book = connection.slot_book(shop)
+    wait = book.reserve()
+    if wait > SLOT_SLACK:
+        return _reschedule(message, wait, phase=phase)
+    client = connection.client_for(shop, max_pace_wait=FOLLOW_UP_PACE_WAIT)
     try:
-        outcome = _try_once(client, order)
-    except RmsPacingDelay as delay:  # pacing reschedules rather than blocks
-        db.session.rollback()
-        _reschedule(db.session.get(OutboxMessage, message.id), delay.retry_after or 1.0)
-        return
+        if phase == "check":
+            decision = _check(client, order)
+            if decision != "cancel" and decision != "cancel_after_shipping":
+                _finish(order, decision)
+                return
+            phase = decision
+            wait = book.reserve()
+            if wait > SLOT_SLACK:
+                return _reschedule(message, wait, phase=phase)
+        _set_phase(message, "sending")
+        outcome = _send_cancel(client, order, after_shipping=phase == "cancel_after_shipping")
     except (RmsRequestError, RmsProtocolError) as exc:  # RMS refused the request itself, or broke the contract
         db.session.rollback()
         _fail(db.session.get(Order, message.payload["order_id"]), f"楽天RMSの応答エラー: {exc}")
@@ -63,55 +78,78 @@ def reflect_cancel(message: OutboxMessage) -> None:
     except RmsAuthError as exc:
         db.session.rollback()
         connection.mark_connection_failed(shop.id, str(exc))
-        message = db.session.get(OutboxMessage, message.id)
-        _reschedule(message, AUTH_WAIT_SECONDS)
-        return
-    except (RmsTransientError, _Transient) as exc:
+        return _reschedule(db.session.get(OutboxMessage, message.id), AUTH_WAIT_SECONDS, phase="check")
+    except (RmsTransientError, _Transient) as exc:  # RmsPacingDelay included: try again later
         db.session.rollback()
-        message = db.session.get(OutboxMessage, message.id)
-        order = db.session.get(Order, message.payload["order_id"])
-        tries = int(message.payload.get("tries", 0)) + 1
-        message.payload = {**message.payload, "tries": tries}
-        flag_modified(message, "payload")
-        if tries >= TRIES:
-            _fail(order, f"楽天RMSが{TRIES}回続けて応答しませんでした: {exc}")
-            return
-        delays = backoff()
-        _reschedule(message, delays[min(tries - 1, len(delays) - 1)])
-        services.record_event(order, Actor.job(order.account_id, ACTOR_NAME), "reflection_retry",
-                              f"一時的なエラーのため再試行します（{tries}/{TRIES}回目）: {exc}")
-        return
+        return _transient(db.session.get(OutboxMessage, message.id), exc)
     connection.mark_connection_ok(shop.id)
-    if outcome is None:
-        _done(order)
-    else:
-        _fail(order, outcome)
+    _finish(order, outcome)
 
 
-def _try_once(client, order: Order) -> Optional[str]:
-    """One try; None when RMS shows the order cancelled, else the final failure's message."""
+SLOT_SLACK = 0.5  # a booked slot this close is taken now (the client's pacer keeps the exact spacing)
+DONE = None
+
+
+def _check(client, order: Order):
+    """getOrder first: DONE (already cancelled at RMS), "cancel", "cancel_after_shipping", or a final failure's message."""
     progress = _progress(client, order.mall_order_number)
     if progress is None:
         return "楽天RMSにこの注文が見つかりません。"
     if progress in (800, 900):
-        return None
+        return DONE
     if progress == 400:
         raise _Transient("注文が変更確定待ち（400）です")
-    if not (100 <= progress <= 300 or 500 <= progress <= 700):
-        return f"楽天RMSの注文ステータス（{progress}）ではキャンセルできません。"
-    client.max_pace_wait = FOLLOW_UP_PACE_WAIT  # the rest of this try waits briefly for its slots
+    if 100 <= progress <= 300:
+        return "cancel"
+    if 500 <= progress <= 700:
+        return "cancel_after_shipping"
+    return f"楽天RMSの注文ステータス（{progress}）ではキャンセルできません。"
+
+
+def _send_cancel(client, order: Order, after_shipping: bool) -> Optional[str]:
+    """cancelOrder / cancelOrderAfterShipping. INFO: DONE; ERROR: done if RMS now shows it cancelled (R9), else
+    a final failure with RMS's message."""
     result = client.cancel_order(order.mall_order_number, order.shop.rms_inventory_restore_type,
-                                 order.cancel_reason_code or 10, after_shipping=progress >= 500)
+                                 order.cancel_reason_code or 10, after_shipping=after_shipping)
     if result.ok:
-        return None
+        return DONE
     if _progress(client, order.mall_order_number) in (800, 900):
-        return None  # RMS already shows it cancelled: success (R9)
+        return DONE
     return "; ".join(f"{m.code}: {m.message}" for m in result.errors)
 
 
 def _progress(client, number: str) -> Optional[int]:
     found = client.get_order([number]).order(number)
     return found.progress if found else None
+
+
+def _finish(order: Order, outcome: Optional[str]) -> None:
+    if outcome is DONE:
+        _done(order)
+    else:
+        _fail(order, outcome)
+
+
+def _set_phase(message: OutboxMessage, phase: str) -> None:
+    """Committed before the cancel is sent, so a worker killed mid-send is followed by a getOrder."""
+    message.payload = {**message.payload, "phase": phase}
+    flag_modified(message, "payload")
+    db.session.commit()
+
+
+def _transient(message: OutboxMessage, exc: Exception):
+    order = db.session.get(Order, message.payload["order_id"])
+    if isinstance(exc, RmsPacingDelay):  # our own pacer had no slot in time: not a failure of RMS
+        return _reschedule(message, exc.retry_after or 1.0, phase="check")
+    tries = int(message.payload.get("tries", 0)) + 1
+    message.payload = {**message.payload, "tries": tries}
+    if tries >= TRIES:
+        _fail(order, f"楽天RMSが{TRIES}回続けて応答しませんでした: {exc}")
+        return None
+    delays = backoff()
+    services.record_event(order, Actor.job(order.account_id, ACTOR_NAME), "reflection_retry",
+                          f"一時的なエラーのため再試行します（{tries}/{TRIES}回目）: {exc}")
+    return _reschedule(message, delays[min(tries - 1, len(delays) - 1)], phase="check")
 
 
 def _done(order: Order) -> None:
@@ -131,8 +169,10 @@ def _fail(order: Order, message: str) -> None:
     services.raise_system_tag(order, "mall_reflection_error", actor, message)
 
 
-def _reschedule(message: OutboxMessage, seconds: float) -> None:
+def _reschedule(message: OutboxMessage, seconds: float, phase: str = "check") -> str:
     """Keep the message pending and let RQ's scheduler run it again later (the sweeper is the safety net)."""
+    message.payload = {**message.payload, "phase": phase}
+    flag_modified(message, "payload")
     message.run_after = utcnow() + timedelta(seconds=seconds)
     message.dispatches += 1
     message.rq_job_id = f"outbox-{message.id}-{message.dispatches}"
@@ -140,6 +180,7 @@ def _reschedule(message: OutboxMessage, seconds: float) -> None:
     db.session.commit()
     get_queue().enqueue_in(timedelta(seconds=seconds), "jobs.tasks.run_outbox_message", message.id,
                            job_id=message.rq_job_id, result_ttl=3600, failure_ttl=86400)
+    return outbox.RESCHEDULED
 
 
 def retry(actor: Actor, order_id: int) -> Order:

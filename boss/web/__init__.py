@@ -40,7 +40,7 @@ def _optional_pages():
     import importlib
 
     modules = []
-    for name in ("shipments", "search", "detail", "mapping", "manual", "tags", "settings", "jobs"):
+    for name in ("shipments", "search", "detail", "mapping", "manual", "products", "tags", "settings", "jobs"):
         try:
             modules.append(importlib.import_module(f"{__name__}.{name}"))
         except ModuleNotFoundError as exc:

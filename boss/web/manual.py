@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+from wtforms import (BooleanField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError
 
 from ..errors import ServiceError
 from ..extensions import db
@@ -37,6 +37,37 @@ def _printable(form, field):
 REQUIRED = _l("入力してください。")
 
 
+class WholeNumberField(IntegerField):
+    """An integer typed by a person: full-width digits and thousands separators are fine; one message if not a number."""
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        text = (valuelist[0] if valuelist else "").strip().replace(",", "").replace("，", "")
+        if text:
+            try:
+                self.data = int(text)
+            except ValueError:
+                raise ValueError(_("整数で入力してください。")) from None
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
+class JapanTimeField(DateTimeLocalField):
+    """注文日時 as the browser's datetime-local sends it, read as Japan time."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_("日時を正しく入力してください（例 2026/11/27 14:05）。")) from None
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
 class PartyForm(Form):
     """Buyer or recipient (api.md fields and limits); the name is checked by the order form."""
 
@@ -55,20 +86,20 @@ class PartyForm(Form):
 
 
 class LineForm(Form):
-    mall_item_id = StringField(_l("モール商品ID"), filters=[_strip], validators=[InputRequired(REQUIRED), Length(max=255)])
+    mall_item_id = StringField(_l("モール商品ID"), filters=[_strip], validators=[DataRequired(REQUIRED), Length(max=255)])
     sub_code = StringField(_l("サブコード"), filters=[_strip], validators=[Optional(), Length(max=255)])
-    name = StringField(_l("商品名"), filters=[_strip], validators=[InputRequired(REQUIRED), Length(max=255)])
-    quantity = IntegerField(_l("数量"), default=1, validators=[
+    name = StringField(_l("商品名"), filters=[_strip], validators=[DataRequired(REQUIRED), Length(max=255)])
+    quantity = WholeNumberField(_l("数量"), default=1, validators=[
         InputRequired(REQUIRED), NumberRange(1, 9999, message=_l("1〜9,999で入力してください。"))])
-    unit_price = IntegerField(_l("単価（円）"), validators=[
+    unit_price = WholeNumberField(_l("単価（円）"), validators=[
         InputRequired(REQUIRED), NumberRange(0, 10_000_000, message=_l("0〜10,000,000で入力してください。"))])
 
 
 class ManualOrderForm(FlaskForm):
     shop_id = SelectField(_l("ショップ"), coerce=int, validate_choice=False)
     mall_order_number = StringField(_l("モール注文番号"), filters=[_strip], validators=[
-        InputRequired(REQUIRED), Length(max=64, message=_l("64文字以内で入力してください。")), _printable])
-    ordered_at = DateTimeLocalField(_l("注文日時"), format="%Y-%m-%dT%H:%M", validators=[
+        DataRequired(REQUIRED), Length(max=64, message=_l("64文字以内で入力してください。")), _printable])
+    ordered_at = JapanTimeField(_l("注文日時"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[
         InputRequired(_l("日時を入力してください（例 2026/11/27 14:05）。"))])
     buyer = FormField(PartyForm)
     recipient_same = BooleanField(_l("購入者と同じ"), default=True)
@@ -77,15 +108,16 @@ class ManualOrderForm(FlaskForm):
     remarks = TextAreaField(_l("備考"), validators=[Optional(), Length(max=5000)])
     lines = FieldList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
 
-    def validate_buyer(self, field):
-        if not field.form.name.data:
-            field.form.name.errors.append(_("購入者の氏名を入力してください。"))
-            raise ValidationError("")
-
-    def validate_recipient(self, field):
-        if not self.recipient_same.data and not field.form.name.data:
-            field.form.name.errors.append(_("送付先の氏名を入力してください（購入者と同じ場合はチェックを入れてください）。"))
-            raise ValidationError("")
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not self.buyer.form.name.data:
+            self.buyer.form.name.errors = [*self.buyer.form.name.errors, _("購入者の氏名を入力してください。")]
+            valid = False
+        if not self.recipient_same.data and not self.recipient.form.name.data:
+            self.recipient.form.name.errors = [*self.recipient.form.name.errors,
+                                               _("送付先の氏名を入力してください（購入者と同じ場合はチェックを入れてください）。")]
+            valid = False
+        return valid
 
 
 def _posted_line_count() -> int:
@@ -120,10 +152,10 @@ def new():
     if form.shop_id.data not in {shop.id for shop in shops}:
         abort(404)  # R14: another account's shop is not found
     if "add_line" in request.form or "remove_line" in request.form:
-        return _render(_change_lines(form))
-    status = 422
+        return _render(*_change_lines(form))
+    status, errors = 422, []
     if _posted_line_count() > MAX_LINES:
-        form.lines.errors = [_("明細は%(n)s件までです。", n=MAX_LINES)]
+        errors.append(_("明細は%(n)s件までです。", n=MAX_LINES))
     elif form.validate():
         try:
             order = services.register(current_actor(), _new_order(form), source="manual")
@@ -133,20 +165,24 @@ def new():
             if exc.code == "mall_order_number_taken":
                 form.mall_order_number.errors = [exc.message(lang())]
             else:
-                form.form_errors.append(exc.message(lang()))
+                errors.append(exc.message(lang()))
         else:
             return _registered(order)
-    return _render(form, status)
+    if status == 422 and not errors:
+        errors.append(_("入力内容を確認してください。赤字の項目を直してから登録してください。"))
+    return _render(form, status, errors)
 
 
-def _change_lines(form: ManualOrderForm) -> ManualOrderForm:
+def _change_lines(form: ManualOrderForm) -> tuple[ManualOrderForm, int, list, int | None]:
     """「明細を追加」 and a line's 「削除」: the same form back with one line more or less, nothing checked yet."""
+    focus = None
     if "add_line" in request.form and len(form.lines) < MAX_LINES:
         form.lines.append_entry()
+        focus = len(form.lines) - 1
     remove = request.form.get("remove_line", "")
     if remove.isdigit() and int(remove) < len(form.lines) and len(form.lines) > 1:
         form.lines.entries.pop(int(remove))
-    return form
+    return form, 200, [], focus
 
 
 def _registered(order):
@@ -161,6 +197,7 @@ def _registered(order):
     return redirect(url_for("orders.index"), code=303)
 
 
-def _render(form: ManualOrderForm, status: int = 200):
-    return page_or_fragment("manual/new.html", "manual/_form.html", status=status, form=form,
-                            max_lines=MAX_LINES, payment_methods=PAYMENT_METHODS, r7_warning=R7_WARNING)
+def _render(form: ManualOrderForm, status: int = 200, errors: list | None = None, focus_line: int | None = None):
+    return page_or_fragment("manual/new.html", "manual/_form.html", http_status=status, form=form, errors=errors or [],
+                            focus_line=focus_line, max_lines=MAX_LINES, payment_methods=PAYMENT_METHODS,
+                            r7_warning=R7_WARNING, has_shops=bool(account_shops()))

@@ -103,7 +103,7 @@ def _page_context() -> dict:
     page, mpage, q = _page("page"), _page("mpage"), (request.args.get("q") or "").strip()[:100]
     groups, total = unmapped_groups(page)
     mappings, more_mappings = mappings_page(mpage, q)
-    return dict(groups=groups, total_groups=total, page=page, has_next=page * GROUPS_PER_PAGE < total,
+    return dict(groups=groups, total_groups=total, group_page=page, has_next=page * GROUPS_PER_PAGE < total,
                 mappings=mappings, mpage=mpage, more_mappings=more_mappings, q=q)
 
 

@@ -1,0 +1,163 @@
+"""タグ: what each system tag means, the account's custom tags, and adding/removing a tag on many orders."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import BooleanField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Regexp
+
+from ..errors import ServiceError
+from ..extensions import db
+from ..orders import bulk, rules, services
+from ..orders.models import Order, Tag, order_tags
+from .common import current_actor, lang, page_or_fragment
+from .orders import list_filter
+
+bp = Blueprint("tags", __name__)
+
+# orders.md §5: when the system raises and clears each tag (the meaning itself lives in rules.SYSTEM_TAGS).
+SYSTEM_TAG_LIFECYCLE = {
+    "mall_reflection_error": (_l("RMSへのキャンセル反映が最終的に失敗したとき"), _l("再反映に成功したとき")),
+    "mall_cancelled": (_l("モール側でキャンセルされた注文がBOSSでは未キャンセルのとき"), _l("この注文をキャンセルしたとき")),
+    "not_mall_linked": (_l("手動・CSVで登録したとき"), _l("外れません")),
+    "multiple_destinations": (_l("モール注文に送付先が複数あるとき"), _l("確認後にユーザーが外したとき")),
+    "warehouse_notice_pending": (_l("出荷依頼後にキャンセルしたとき"), _l("倉庫が受け付けたとき")),
+    "warehouse_cancel_refused": (_l("倉庫から「既に出荷済み」と回答があったとき"), _l("対応後にユーザーが外したとき")),
+    "shipping_reflection_error": (_l("出荷情報（追跡番号）をモールへ反映できなかったとき"), _l("再反映に成功したとき")),
+    "unmapped_items": (_l("商品が未マッピングの明細があるとき"), _l("すべての明細がマッピングされたとき")),
+}
+# A bulk tag change runs in the request, one order at a time (each with its own history event).
+MAX_BULK_TAG_ORDERS = 500
+
+
+class TagForm(FlaskForm):
+    name = StringField(_l("タグ名"), filters=[lambda v: v.strip() if isinstance(v, str) else v], validators=[
+        DataRequired(_l("タグ名を入力してください。")), Length(max=40, message=_l("40文字以内で入力してください。"))])
+    color = StringField(_l("色"), default="#5b6b7f", validators=[
+        InputRequired(_l("色を選んでください。")),
+        Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("#RRGGBB の形式で指定してください。"))])
+    holds = BooleanField(_l("出荷指示を制限する（保留）"))
+
+
+def _order_counts() -> dict[int, int]:
+    """Not-deleted orders per tag of the account (one GROUP BY over order_tags)."""
+    rows = db.session.execute(
+        select(order_tags.c.tag_id, func.count()).join(Order, Order.id == order_tags.c.order_id)
+        .where(Order.account_id == current_user.account_id, Order.deleted_at.is_(None)).group_by(order_tags.c.tag_id))
+    return dict(rows.all())
+
+
+def _account_tags() -> list[Tag]:
+    return list(db.session.scalars(select(Tag).where(Tag.account_id == current_user.account_id).order_by(Tag.id)))
+
+
+def tag_link(tag_id: int) -> str:
+    if "search.index" in current_app.view_functions:
+        return url_for("search.index", tag=tag_id)
+    return url_for("orders.index")
+
+
+@bp.get("/tags")
+def index():
+    return _page(TagForm())
+
+
+def _page(form: TagForm, status: int = 200):
+    tags = _account_tags()
+    by_code = {tag.code: tag for tag in tags if tag.system}
+    system = [{"spec": spec, "tag": by_code.get(spec.code), "raised": SYSTEM_TAG_LIFECYCLE[spec.code][0],
+               "cleared": SYSTEM_TAG_LIFECYCLE[spec.code][1]} for spec in rules.SYSTEM_TAGS]
+    return page_or_fragment("tags/index.html", "tags/_content.html", http_status=status, form=form, system_tags=system,
+                            custom_tags=[tag for tag in tags if not tag.system], counts=_order_counts(),
+                            tag_link=tag_link, searchable="search.index" in current_app.view_functions)
+
+
+@bp.post("/tags")
+def create():
+    form = TagForm()
+    if form.validate():
+        try:
+            tag = services.create_tag(current_actor(), form.name.data, form.color.data.lower(), bool(form.holds.data))
+        except ServiceError as exc:
+            db.session.rollback()
+            form.name.errors = [exc.message(lang())]
+            return _page(form, exc.status)
+        flash(_("タグ「%(name)s」を作成しました。", name=tag.name), "success")
+        return redirect(url_for("tags.index"), code=303)
+    return _page(form, 422)
+
+
+# ---------------------------------------------------------------- bulk
+
+def _selected_ids() -> list[int]:
+    """The order list's selection: the ticked rows, or every order of the tab (「条件に一致する全件」)."""
+    if request.form.get("all_matching") == "1":
+        return bulk.select_ids(list_filter(request.form))
+    return list(dict.fromkeys(int(v) for v in request.form.getlist("order_ids") if v.isdigit()))
+
+
+def _dialog_context() -> dict:
+    return dict(all_matching=request.form.get("all_matching") == "1", status=request.form.get("status", ""),
+                custom_tags=[tag for tag in _account_tags() if not tag.system], max_orders=MAX_BULK_TAG_ORDERS)
+
+
+@bp.post("/tags/bulk-add")
+def bulk_add():
+    """The dialog of the bulk bar's 「タグを追加」: pick a custom tag, add it to (or remove it from) the selection."""
+    try:
+        ids = _selected_ids()
+    except ServiceError as exc:
+        return render_template("tags/_bulk_result.html", error=exc.message(lang()))
+    return render_template("tags/_bulk_dialog.html", ids=ids, **_dialog_context())
+
+
+@bp.post("/tags/bulk-apply")
+def bulk_apply():
+    mode = request.form.get("mode")
+    if mode not in ("add", "remove"):
+        abort(400)
+    try:
+        ids = _selected_ids()
+    except ServiceError as exc:
+        return render_template("tags/_bulk_result.html", error=exc.message(lang()))
+    tag_id = request.form.get("tag_id", "")
+    tag = db.session.get(Tag, int(tag_id)) if tag_id.isdigit() and services.valid_id(int(tag_id)) else None
+    if tag is None or tag.account_id != current_user.account_id:
+        if tag_id:
+            abort(404)  # R14
+        return render_template("tags/_bulk_dialog.html", ids=ids, error=_("タグを選んでください。"), **_dialog_context()), 422
+    if len(ids) > MAX_BULK_TAG_ORDERS:
+        return render_template("tags/_bulk_result.html", error=_(
+            "タグの一括変更は一度に%(n)s件までです（選択 %(s)s 件）。条件を絞り込んでください。",
+            n=f"{MAX_BULK_TAG_ORDERS:,}", s=f"{len(ids):,}"))
+    items = [_change_tag(tag, order_id, mode) for order_id in ids]
+    done = sum(1 for item in items if item["done"])
+    return render_template("tags/_bulk_result.html", tag=tag, mode=mode, result={
+        "done": done, "refused": len(items) - done, "items": items})
+
+
+def _change_tag(tag: Tag, order_id: int, mode: str) -> dict:
+    """One order: what was done, or why not (a deleted order, another account's id, a system tag)."""
+    try:
+        order = services.get_order(current_user.account_id, order_id)
+    except ServiceError as exc:
+        return {"mall_order_number": None, "done": False, "message": exc.message(lang())}
+    number = order.mall_order_number
+    had = any(t.id == tag.id for t in order.tags)
+    try:
+        if mode == "add":
+            services.add_tag(current_actor(), order_id, tag.id)
+        else:
+            services.remove_tag(current_actor(), order_id, tag.id)
+    except ServiceError as exc:
+        db.session.rollback()
+        return {"mall_order_number": number, "done": False, "message": exc.message(lang())}
+    if mode == "add":
+        message = _("既に付いていました（変更なし）") if had else _("追加しました")
+    else:
+        message = _("外しました") if had else _("付いていませんでした（変更なし）")
+    return {"mall_order_number": number, "done": True, "message": message}

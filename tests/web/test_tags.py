@@ -1,0 +1,216 @@
+"""タグ: system tags explained, custom tags made, and one tag added to (or removed from) many orders."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from boss.extensions import db
+from boss.orders import rules
+from boss.orders.models import Tag
+from tests.factories import create_order
+
+HTMX = {"HX-Request": "true"}
+
+
+def _make_tag(client, tenant, name="ギフト包装", color="#16a085", holds=False) -> dict:
+    response = client.post("/api/v1/tags", json={"name": name, "color": color, "holds": holds}, headers=tenant.headers())
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def _custom_tags(app) -> list[tuple[str, str, bool]]:
+    with app.app_context():
+        return [(t.name, t.color, t.holds) for t in db.session.scalars(select(Tag).where(Tag.system.is_(False)).order_by(Tag.id))]
+
+
+def _tag_names(client, tenant, order_id) -> list[str]:
+    return [t["name"] for t in client.get(f"/api/v1/orders/{order_id}", headers=tenant.headers()).json["tags"]]
+
+
+def _create(client, csrf=True, **fields):
+    data = {"name": "要確認", "color": "#e67e22", **fields}
+    if csrf:
+        data["csrf_token"] = client.csrf
+    return client.post("/tags", data=data)
+
+
+def test_the_page_and_its_htmx_fragment_come_from_one_url(staff_client):
+    page = staff_client.get("/tags")
+    fragment = staff_client.get("/tags", headers=HTMX)
+    assert page.status_code == 200 and "<html" in page.text and "<html" not in fragment.text
+    assert "システムタグ" in fragment.text and "カスタムタグを作成" in fragment.text
+    assert "HX-Request" in page.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
+
+
+def test_every_system_tag_is_listed_with_its_meaning_when_it_is_cleared_and_whether_it_holds(staff_client):
+    page = staff_client.get("/tags").text
+    system = page[page.index('id="system-title"'):]
+    for spec in rules.SYSTEM_TAGS:
+        assert spec.name in system and spec.meaning in system
+    assert "外れません" in system and "すべての明細がマッピングされたとき" in system
+    held_rows = [row for row in system.split("<tr") if "hold-chip" in row]
+    assert len(held_rows) == sum(1 for spec in rules.SYSTEM_TAGS if spec.holds)
+
+
+def test_custom_tags_show_name_colour_holds_and_how_many_orders_carry_them(staff_client, client, tenant):
+    tag = _make_tag(client, tenant, "要確認（電話）", "#e67e22", holds=True)
+    order = create_order(client, tenant)
+    client.post(f"/api/v1/orders/{order['id']}/tags/{tag['id']}", headers=tenant.headers())
+    page = staff_client.get("/tags").text
+    custom = page[page.index('id="custom-title"'):page.index('id="system-title"')]
+    assert "要確認（電話）" in custom and "#e67e22" in custom and "hold-chip" in custom
+    assert f'href="/search?tag={tag["id"]}"' in custom and "1 件" in custom
+
+
+def test_r14_custom_tags_of_another_account_are_not_listed(staff_client, client, other_tenant):
+    _make_tag(client, other_tenant, "よその秘密タグ")
+    assert "よその秘密タグ" not in staff_client.get("/tags").text
+
+
+def test_creating_a_custom_tag_with_colour_and_hold(staff_client, app):
+    response = _create(staff_client, name="  要確認  ", color="#E67E22", holds="y")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/tags")
+    assert _custom_tags(app) == [("要確認", "#e67e22", True)]
+    assert "タグ「要確認」を作成しました。" in staff_client.get("/tags").text
+    assert _create(staff_client, name="ギフト").status_code == 303
+    assert _custom_tags(app)[1] == ("ギフト", "#e67e22", False)
+
+
+def test_bad_input_shows_errors_next_to_the_fields_and_creates_nothing(staff_client, app):
+    empty = _create(staff_client, name="   ")
+    assert empty.status_code == 422 and "タグ名を入力してください。" in empty.text
+    too_long = _create(staff_client, name="長" * 41)
+    assert too_long.status_code == 422 and "40文字以内で入力してください。" in too_long.text
+    bad_colour = _create(staff_client, color="red")
+    assert bad_colour.status_code == 422 and "#RRGGBB" in bad_colour.text
+    assert 'aria-invalid="true"' in bad_colour.text
+    assert _custom_tags(app) == []
+    assert _create(staff_client, name="長" * 40).status_code == 303
+
+
+def test_a_duplicate_name_or_a_system_tags_name_is_refused_on_the_name_field(staff_client, client, tenant, app):
+    _make_tag(client, tenant, "ギフト包装")
+    duplicate = _create(staff_client, name="ギフト包装")
+    assert duplicate.status_code == 409 and "タグ「ギフト包装」は既にあります。" in duplicate.text
+    system_name = _create(staff_client, name="商品未マッピング")
+    assert system_name.status_code == 409 and "システムタグの名前です" in system_name.text
+    assert _custom_tags(app) == [("ギフト包装", "#16a085", False)]
+
+
+def test_csrf_creating_without_the_token_is_refused_and_creates_nothing(staff_client, app):
+    assert _create(staff_client, csrf=False).status_code == 400
+    assert _custom_tags(app) == []
+
+
+def test_tag_names_are_shown_as_text_never_as_markup(staff_client, client, tenant):
+    _make_tag(client, tenant, "<script>x()</script>")
+    page = staff_client.get("/tags").text
+    assert "<script>x()</script>" not in page and "&lt;script&gt;x()&lt;/script&gt;" in page
+    order = create_order(client, tenant)
+    dialog = staff_client.post("/tags/bulk-add", data={"order_ids": order["id"], "csrf_token": staff_client.csrf},
+                               headers=HTMX).text
+    assert "<script>x()</script>" not in dialog and "&lt;script&gt;x()&lt;/script&gt;" in dialog
+
+
+# ---------------------------------------------------------------- bulk
+
+def test_the_bulk_bar_offers_add_tag_and_its_dialog_lists_the_custom_tags(staff_client, client, tenant):
+    gift = _make_tag(client, tenant, "ギフト包装")
+    orders = [create_order(client, tenant) for _ in range(2)]
+    assert 'hx-post="/tags/bulk-add"' in staff_client.get("/orders").text
+    response = staff_client.post("/tags/bulk-add", data={"order_ids": [o["id"] for o in orders], "csrf_token": staff_client.csrf},
+                                 headers=HTMX)
+    dialog = response.text
+    assert response.status_code == 200 and "<html" not in dialog
+    assert 'class="dialog-body"' in dialog and 'id="dialog-title"' in dialog and "data-close-dialog" in dialog
+    assert "2 件の注文" in dialog and f'name="tag_id" value="{gift["id"]}"' in dialog
+    assert "商品未マッピング" not in dialog  # system tags are not offered
+    assert dialog.count('name="order_ids"') == 2
+
+
+def test_the_dialog_says_so_when_nothing_is_selected_or_there_is_no_custom_tag(staff_client, client, tenant):
+    nothing = staff_client.post("/tags/bulk-add", data={"csrf_token": staff_client.csrf}, headers=HTMX).text
+    assert "注文が選択されていません。" in nothing
+    order = create_order(client, tenant)
+    no_tags = staff_client.post("/tags/bulk-add", data={"order_ids": order["id"], "csrf_token": staff_client.csrf},
+                                headers=HTMX).text
+    assert "カスタムタグがありません。" in no_tags and 'href="/tags"' in no_tags
+
+
+def test_adding_a_tag_to_many_orders_reports_per_order_what_was_done_or_refused(staff_client, client, tenant, other_tenant):
+    tag = _make_tag(client, tenant, "ギフト包装")
+    fresh = create_order(client, tenant, number="ADD-1")
+    tagged = create_order(client, tenant, number="ADD-2")
+    client.post(f"/api/v1/orders/{tagged['id']}/tags/{tag['id']}", headers=tenant.headers())
+    deleted = create_order(client, tenant, number="ADD-DEL")
+    client.delete(f"/api/v1/orders/{deleted['id']}", headers=tenant.headers())
+    theirs = create_order(client, other_tenant, number="THEIRS-1")
+    ids = [fresh["id"], tagged["id"], deleted["id"], theirs["id"]]
+    response = staff_client.post("/tags/bulk-apply", data={"order_ids": ids, "tag_id": tag["id"], "mode": "add",
+                                                            "csrf_token": staff_client.csrf}, headers=HTMX)
+    result = response.text
+    assert response.status_code == 200 and 'class="dialog-body bulk-result" data-refresh-list' in result
+    assert "完了 2 件" in result and "できなかった注文 2 件" in result
+    assert "追加しました" in result and "既に付いていました（変更なし）" in result
+    assert "ADD-DEL" in result and "削除済みの注文は操作できません。" in result
+    assert "THEIRS-1" not in result and "注文が見つかりません。" in result  # R14: not even its number
+    assert "ギフト包装" in _tag_names(client, tenant, fresh["id"])
+    assert "ギフト包装" not in _tag_names(client, tenant, deleted["id"])
+    assert "ギフト包装" not in _tag_names(client, other_tenant, theirs["id"])
+
+
+def test_removing_a_tag_from_many_orders(staff_client, client, tenant):
+    tag = _make_tag(client, tenant, "要確認", holds=True)
+    tagged, plain = create_order(client, tenant, number="RM-1"), create_order(client, tenant, number="RM-2")
+    client.post(f"/api/v1/orders/{tagged['id']}/tags/{tag['id']}", headers=tenant.headers())
+    result = staff_client.post("/tags/bulk-apply", data={"order_ids": [tagged["id"], plain["id"]], "tag_id": tag["id"],
+                                                          "mode": "remove", "csrf_token": staff_client.csrf}, headers=HTMX).text
+    assert "タグ「要確認」を外す" in result and "外しました" in result and "付いていませんでした（変更なし）" in result
+    assert "要確認" not in _tag_names(client, tenant, tagged["id"])
+
+
+def test_select_all_matching_covers_every_order_of_the_tab(staff_client, client, tenant):
+    tag = _make_tag(client, tenant)
+    orders = [create_order(client, tenant) for _ in range(3)]
+    dialog = staff_client.post("/tags/bulk-add", data={"all_matching": "1", "status": "awaiting_confirmation",
+                                                        "csrf_token": staff_client.csrf}, headers=HTMX).text
+    assert "3 件の注文" in dialog and 'name="all_matching" value="1"' in dialog
+    result = staff_client.post("/tags/bulk-apply", data={"all_matching": "1", "status": "awaiting_confirmation", "mode": "add",
+                                                          "tag_id": tag["id"], "csrf_token": staff_client.csrf}, headers=HTMX).text
+    assert "完了 3 件" in result
+    assert all("ギフト包装" in _tag_names(client, tenant, o["id"]) for o in orders)
+
+
+def test_r14_a_tag_of_another_account_is_not_found(staff_client, client, tenant, other_tenant):
+    theirs = _make_tag(client, other_tenant, "よそのタグ")
+    order = create_order(client, tenant)
+    response = staff_client.post("/tags/bulk-apply", data={"order_ids": order["id"], "tag_id": theirs["id"], "mode": "add",
+                                                            "csrf_token": staff_client.csrf}, headers=HTMX)
+    assert response.status_code == 404 and "よそのタグ" not in _tag_names(client, tenant, order["id"])
+
+
+def test_applying_without_a_tag_chosen_asks_for_one(staff_client, client, tenant):
+    _make_tag(client, tenant)
+    order = create_order(client, tenant)
+    response = staff_client.post("/tags/bulk-apply", data={"order_ids": order["id"], "mode": "add",
+                                                            "csrf_token": staff_client.csrf}, headers=HTMX)
+    assert response.status_code == 422 and "タグを選んでください。" in response.text
+
+
+def test_csrf_a_bulk_change_without_the_token_is_refused_and_changes_nothing(staff_client, client, tenant):
+    tag = _make_tag(client, tenant)
+    order = create_order(client, tenant)
+    response = staff_client.post("/tags/bulk-apply", data={"order_ids": order["id"], "tag_id": tag["id"], "mode": "add"},
+                                 headers=HTMX)
+    assert response.status_code == 400 and "ギフト包装" not in _tag_names(client, tenant, order["id"])
+
+
+def test_a_bulk_change_over_the_limit_is_refused_whole(staff_client, client, tenant, monkeypatch):
+    from boss.web import tags as tags_view
+
+    monkeypatch.setattr(tags_view, "MAX_BULK_TAG_ORDERS", 1)
+    tag = _make_tag(client, tenant)
+    orders = [create_order(client, tenant) for _ in range(2)]
+    result = staff_client.post("/tags/bulk-apply", data={"order_ids": [o["id"] for o in orders], "tag_id": tag["id"],
+                                                          "mode": "add", "csrf_token": staff_client.csrf}, headers=HTMX).text
+    assert "一度に1件までです" in result
+    assert all("ギフト包装" not in _tag_names(client, tenant, o["id"]) for o in orders)
