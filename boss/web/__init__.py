@@ -9,7 +9,7 @@ from ..models import User
 
 
 def register_web(app: Flask) -> None:
-    from . import auth, common, orders
+    from . import auth, common, detail, manual, mapping, orders, products, search, settings, shipments, tags
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください。"
@@ -19,10 +19,8 @@ def register_web(app: Flask) -> None:
     def _load_user(user_id: str):
         return db.session.get(User, int(user_id))
 
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(orders.bp)
-    for module in _optional_pages():
-        app.register_blueprint(module.bp)
+    for page in (auth, orders, detail, search, shipments, mapping, manual, products, tags, settings):
+        app.register_blueprint(page.bp)
     common.init_app(app)
 
     @app.before_request
@@ -33,17 +31,3 @@ def register_web(app: Flask) -> None:
         if not public and not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         return None
-
-
-def _optional_pages():
-    """Page blueprints beyond the order list, each in its own module."""
-    import importlib
-
-    modules = []
-    for name in ("shipments", "search", "detail", "mapping", "manual", "products", "tags", "settings", "jobs"):
-        try:
-            modules.append(importlib.import_module(f"{__name__}.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-    return modules

@@ -138,7 +138,7 @@ def test_r8_deleted_orders_are_found_only_with_include_deleted_marked_and_withou
     assert _found(staff_client, mall_order_number="S-DEL") == []
     page = staff_client.get("/search?mall_order_number=S-DEL&include_deleted=1").text
     assert _numbers(page) == ["S-DEL"]
-    row = re.search(rf'<tr id="order-{order["id"]}" class="is-deleted">.*?</tr>', page, re.S).group(0)
+    row = re.search(rf'<tr id="order-{order["id"]}"[^>]*class="is-deleted">.*?</tr>', page, re.S).group(0)
     assert "削除済" in row and "削除済みの注文は操作できません。" in row
     assert "/cancel" not in row and "/delete" not in row and 'type="checkbox"' not in row
 
