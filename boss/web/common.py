@@ -9,11 +9,11 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Shop
+from ..models import Shop, utcnow
 from ..orders import rules
 from ..orders.search import status_counts
 from ..orders.services import Actor
-from ..timefmt import display_jst
+from ..timefmt import display_jst, to_jst
 
 bp = Blueprint("common", __name__)
 
@@ -28,6 +28,32 @@ def account_shops() -> list[Shop]:
         g.account_shops = list(db.session.scalars(
             select(Shop).where(Shop.account_id == current_user.account_id).order_by(Shop.id)))
     return g.account_shops
+
+
+LICENSE_WARN_DAYS = 14  # rakuten-rms.md: the licenseKey expires every 90 days; warn 14 days ahead
+
+
+def license_state(shop: Shop) -> Optional[tuple[str, int]]:
+    """('expired' | 'soon' | 'ok', days left) for a shop whose RMS licenseKey has an expiry date."""
+    if shop.rms_license_key_expires_on is None:
+        return None
+    days = (shop.rms_license_key_expires_on - to_jst(utcnow()).date()).days
+    return ("expired" if days < 0 else "soon" if days <= LICENSE_WARN_DAYS else "ok"), days
+
+
+def shop_alerts() -> list[dict]:
+    """The banner over every page: connected shops whose RMS connection fails or whose licenseKey expires
+    within 14 days. From the account's shops the header loads anyway: no further query."""
+    alerts = []
+    for shop in account_shops():
+        if not shop.rms_connected:
+            continue
+        if shop.rms_connection_error:
+            alerts.append({"shop": shop, "kind": "error", "days": None})
+        state = license_state(shop)
+        if state and state[0] != "ok":
+            alerts.append({"shop": shop, "kind": state[0], "days": state[1]})
+    return alerts
 
 
 def selected_shop_id() -> Optional[int]:
@@ -88,6 +114,7 @@ def init_app(app: Flask) -> None:
             "shops": account_shops(),
             "selected_shop_id": shop_id,
             "attention_count": g.header_counts["attention"],
+            "shop_alerts": shop_alerts(),
             "STATUS_LABELS": rules.STATUS_LABELS if lang() == "ja" else rules.STATUS_LABELS_EN,
             "SHIPMENT_STATUS_LABELS": rules.SHIPMENT_STATUS_LABELS if lang() == "ja" else rules.SHIPMENT_STATUS_LABELS_EN,
         }
