@@ -37,6 +37,11 @@ class Tag(db.Model):
         spec = rules.SYSTEM_TAGS_BY_CODE.get(self.code or "")
         return spec.meaning if spec else ""
 
+    def label(self, lang: str = "ja") -> str:
+        """A system tag's name in the user's language; a custom tag's name as its users wrote it."""
+        spec = rules.SYSTEM_TAGS_BY_CODE.get(self.code or "")
+        return spec.name_en if spec and lang == "en" else self.name
+
 
 class Order(db.Model):
     __tablename__ = "orders"
