@@ -69,6 +69,8 @@
     bar.hidden = !n;
     form.querySelectorAll(".bulkbar .n").forEach(function (el) { el.textContent = n.toLocaleString(); });
     const label = form.querySelector(".selected-count");
-    label.textContent = all ? (overLimit ? "条件に一致する注文が10,000件を超えています。条件を絞り込んでください。" : "条件に一致する全 " + n.toLocaleString() + " 件を選択中") : n + " 件選択中";
+    // The wording comes from the template (translated there): data-selected, data-all, data-over-limit.
+    const text = all ? (overLimit ? label.dataset.overLimit : label.dataset.all) : label.dataset.selected;
+    label.textContent = (text || "").replace("%(n)s", n.toLocaleString());
   }
 })();
