@@ -346,3 +346,16 @@ def test_two_imports_of_one_shop_never_run_at_once(rakuten, app):
             JobRecord.shop_id == rakuten.tenant.shop_id, JobRecord.state.in_(("queued", "started"))))
         db.session.remove()
     assert running == 1
+
+
+def test_r5_an_import_that_fails_is_run_again_and_makes_no_duplicate(rakuten, worker):
+    numbers = rakuten.generate(3)
+    rakuten.control("faults", {"function": "getOrder", "times": 1, "http_status": 500})
+    rakuten.connect(reflect=False)
+    first = rakuten.first_import()  # the 500 fails the first run; the outbox runs the job again
+    assert first["state"] == "finished" and first["result"]["created"] == 3, first
+    again = rakuten.import_now()
+    assert again["result"]["created"] == 0 and again["result"]["skipped"] == again["result"]["fetched"]
+    orders = [o for o in rakuten.orders() if o["mall_order_number"] in numbers]
+    assert sorted(o["mall_order_number"] for o in orders) == sorted(numbers)  # each number once
+    assert [c["http_status"] for c in rakuten.calls("getOrder")][:1] == [500]
