@@ -55,9 +55,8 @@ def reflect_cancel(message: OutboxMessage) -> Optional[str]:
     # A step that died while sending its cancel starts over with getOrder: RMS may have taken it.
     phase = "check" if message.payload.get("phase") in (None, "sending") else message.payload["phase"]
     book = connection.slot_book(shop)
-    wait = book.reserve()
-    if wait > SLOT_SLACK:
-        return _reschedule(message, wait, phase=phase)
+    if _book_slot(message, book, phase):
+        return outbox.RESCHEDULED
     client = connection.client_for(shop, max_pace_wait=FOLLOW_UP_PACE_WAIT)
     try:
         if phase == "check":
@@ -66,9 +65,8 @@ def reflect_cancel(message: OutboxMessage) -> Optional[str]:
                 _finish(order, decision)
                 return
             phase = decision
-            wait = book.reserve()
-            if wait > SLOT_SLACK:
-                return _reschedule(message, wait, phase=phase)
+            if _book_slot(message, book, phase):
+                return outbox.RESCHEDULED
         _set_phase(message, "sending")
         outcome = _send_cancel(client, order, after_shipping=phase == "cancel_after_shipping")
     except (RmsRequestError, RmsProtocolError) as exc:  # RMS refused the request itself, or broke the contract
@@ -87,6 +85,20 @@ def reflect_cancel(message: OutboxMessage) -> Optional[str]:
 
 
 SLOT_SLACK = 0.5  # a booked slot this close is taken now (the client's pacer keeps the exact spacing)
+
+
+def _book_slot(message: OutboxMessage, book, phase: str) -> bool:
+    """Before a request: True when the step was rescheduled for a slot booked later. A run that is the
+    one its slot was booked for goes ahead (it must not book again, or it would never get its turn)."""
+    if message.payload.get("slot_booked"):
+        message.payload = {**message.payload, "slot_booked": False}
+        flag_modified(message, "payload")
+        return False
+    wait = book.reserve()
+    if wait <= SLOT_SLACK:
+        return False
+    _reschedule(message, wait, phase=phase, slot_booked=True)
+    return True
 DONE = None
 
 
@@ -169,9 +181,9 @@ def _fail(order: Order, message: str) -> None:
     services.raise_system_tag(order, "mall_reflection_error", actor, message)
 
 
-def _reschedule(message: OutboxMessage, seconds: float, phase: str = "check") -> str:
+def _reschedule(message: OutboxMessage, seconds: float, phase: str = "check", slot_booked: bool = False) -> str:
     """Keep the message pending and let RQ's scheduler run it again later (the sweeper is the safety net)."""
-    message.payload = {**message.payload, "phase": phase}
+    message.payload = {**message.payload, "phase": phase, "slot_booked": slot_booked}
     flag_modified(message, "payload")
     message.run_after = utcnow() + timedelta(seconds=seconds)
     message.dispatches += 1
