@@ -12,7 +12,6 @@ import json
 import os
 import platform
 import re
-import sqlite3
 import sys
 import time
 from datetime import datetime, timezone
@@ -74,7 +73,33 @@ def make_app(url: str, redis_url: Optional[str] = None):
     from boss import create_app
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url, "BOSS_QUEUE": BENCH_QUEUE})
+    ensure_schema(app)
     return app
+
+
+def ensure_schema(app) -> None:
+    """Bring a benchmark database made by an older checkout to the migrations' head (then ANALYZE),
+    so the app's models and the tables agree. Only our own benchmark databases get here."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from boss.extensions import db
+
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config()
+        head = ScriptDirectory.from_config(config).get_current_head()
+        with db.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current is None or current == head:
+            return
+        print(f"(schema at {current}, migrating the benchmark database to {head} first)", flush=True)
+        upgrade()
+        with db.engine.connect() as conn:
+            conn.execute(text("ANALYZE"))
+            conn.commit()
+        db.engine.dispose()
 
 
 def start_redis(directory: Optional[Path] = None):

@@ -27,7 +27,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from .common import (BENCH_ACCOUNT, BENCH_EMAIL, BENCH_PASSWORD, add_target_args, make_app, machine_info,
-                     size_label, target_url, write_results)
+                     target_url, write_results)
 
 # ---------------------------------------------------------------- names (common family names come first)
 

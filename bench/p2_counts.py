@@ -86,7 +86,7 @@ def main() -> None:
     print(f"counters agree with COUNT(*): {agree}" + ("" if agree else f"  (COUNT(*) says {naive})"))
     path = write_results("p2", machine, {
         "requests": args.requests, "bar_p95_ms": BAR_P95_MS,
-        "cases": {"counts": {"path": PATH, "api": api_stats, "floor": floor_stats, "queries_per_request": len(queries),
+        "cases": {"counts": {"path": PATH, "bar_p95_ms": BAR_P95_MS, "api": api_stats, "floor": floor_stats, "queries_per_request": len(queries),
                              "ratio_p95_to_floor": ratio(api_stats["p95"], floor_stats["p95"]),
                              "pass_bar": passed, "busy_cores": load.cores}},
         "naive_count_ms": naive_stats, "answer": answer, "naive_answer": naive, "counters_agree": agree})

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 
-from .common import (Api, Bare, Load, QueryLog, bench_account_id, bench_token, base_parser, explain_sql, machine_info,
+from .common import (Api, Bare, Load, QueryLog, bench_account_id, bench_token, base_parser, machine_info,
                      make_app, nominal_size, print_machine, print_table, ratio, settle, short_sql, start_redis, stats,
                      target_url, timed, verdict, write_results)
 
