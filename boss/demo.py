@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from .accounts import create_user, get_or_create_account
 from .extensions import db
-from .models import Account, ItemMapping, Product, Shop, User, utcnow
+from .models import Account, ItemMapping, Shop, User, utcnow
 from .orders import rules, services
 from .orders.models import Shipment
 from .orders.services import Actor, NewOrder

@@ -251,3 +251,22 @@ def staff_client(app, tenant):
 @pytest.fixture
 def admin_client(app, tenant):
     return login(app.test_client(), tenant.admin_email)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served over real HTTP on 127.0.0.1 (the browser's pages, the RMS sandbox for the client)."""
+    import threading
+
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs):
+            pass
+
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

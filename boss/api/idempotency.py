@@ -4,7 +4,6 @@ repeats cannot both do it."""
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import timedelta
 from functools import wraps
 

@@ -5,40 +5,23 @@ from __future__ import annotations
 import json
 import os
 import signal
-import threading
 from uuid import uuid4
 
 import pytest
 import requests
 from sqlalchemy import func, select
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from boss.extensions import db
 from boss.models import JobRecord, Shop
 from tests.conftest import wait_for
-from tests.factories import create_order
-
-
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):
-        pass
-
-
-@pytest.fixture(scope="module")
-def live_url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
 
 
 class Rakuten:
     """The tenant's Rakuten shop connected to the sandbox, and the sandbox's control API."""
 
-    def __init__(self, app, client, tenant, live_url):
+    def __init__(self, app, client, tenant, base_url):
         self.app, self.client, self.tenant = app, client, tenant
-        self.rms_url = f"{live_url}/sandbox/rms"
+        self.rms_url = f"{base_url}/sandbox/rms"
         self.license_key = f"lk-{uuid4().hex[:16]}"
 
     def control(self, path: str, body: dict) -> dict:
@@ -109,9 +92,9 @@ class Rakuten:
 
 
 @pytest.fixture
-def rakuten(app, client, tenant, live_url, monkeypatch):
+def rakuten(app, client, tenant, live_server, monkeypatch):
     monkeypatch.setitem(app.config, "RMS_SANDBOX_RATE_PER_SECOND", 1000)
-    return Rakuten(app, client, tenant, live_url)
+    return Rakuten(app, client, tenant, live_server)
 
 
 def _imported(rakuten, numbers):

@@ -6,14 +6,12 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from uuid import uuid4
 
 import pytest
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from boss.extensions import redis_connection
 from boss.malls.rakuten import (
@@ -26,19 +24,9 @@ NUMBER_PATTERN = re.compile(r"^\d+-\d{8}-\d{8,10}$")
 KATAKANA = re.compile(r"^[ァ-ヶー]+$")
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):
-        pass
-
-
-@pytest.fixture(scope="module")
-def sandbox_url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/sandbox/rms"
-    server.shutdown()
-    thread.join(timeout=10)
+@pytest.fixture
+def sandbox_url(live_server):
+    return f"{live_server}/sandbox/rms"
 
 
 class Sandbox:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 from datetime import datetime, timedelta
 from uuid import uuid4
 
 import pytest
 import requests
 from sqlalchemy import func, select
-from werkzeug.serving import WSGIRequestHandler, make_server
 
 from boss.extensions import db
 from boss.malls.rakuten import decrypt_secret
@@ -443,24 +441,10 @@ def test_a_failed_import_shows_its_error_and_what_to_do(staff_client, app, tenan
 
 # ---------------------------------------------------------------- a real import, end to end
 
-class QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args, **kwargs):
-        pass
-
-
-@pytest.fixture(scope="module")
-def live_url(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
 def test_connecting_in_the_dialog_imports_from_the_sandbox_and_the_result_shows_the_counts(
-        admin_client, app, tenant, live_url, worker, monkeypatch):
+        admin_client, app, tenant, live_server, worker, monkeypatch):
     monkeypatch.setitem(app.config, "RMS_SANDBOX_RATE_PER_SECOND", 1000)
-    rms_url, license_key = f"{live_url}/sandbox/rms", f"SL-{uuid4().hex[:12]}"
+    rms_url, license_key = f"{live_server}/sandbox/rms", f"SL-{uuid4().hex[:12]}"
 
     def control(body):
         answer = requests.post(f"{rms_url}/_control/orders", json={"service_secret": SECRET, "license_key": license_key, **body},
