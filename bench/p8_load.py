@@ -88,13 +88,15 @@ class Load8:
         self.results: list[dict] = []
         self.lock = threading.Lock()
 
-    def record(self, kind: str, scheduled: float, sent: float, done: float, status, error: str | None) -> None:
+    def record(self, kind: str, scheduled: float, sent: float, done: float, status, error: str | None,
+               detail: str = "") -> None:
         with self.lock:
             self.results.append({"kind": kind, "latency_ms": (done - scheduled) * 1000, "service_ms": (done - sent) * 1000,
                                  "queued_ms": (sent - scheduled) * 1000, "status": status, "error": error,
-                                 "at": scheduled})
+                                 "at": scheduled, "detail": detail})
 
-    def request(self, kind: str, method: str, path: str, scheduled: float, check=None, **kwargs) -> bool:
+    def request(self, kind: str, method: str, path: str, scheduled: float, check=None, detail: str = "",
+                **kwargs) -> bool:
         sent = time.perf_counter()
         status, error = None, None
         try:
@@ -107,16 +109,16 @@ class Load8:
                 error = check(response.text)
         except requests.RequestException as exc:
             error = exc.__class__.__name__
-        self.record(kind, scheduled, sent, time.perf_counter(), status, error)
+        self.record(kind, scheduled, sent, time.perf_counter(), status, error, detail)
         return error is None
 
     def run_one(self, kind: str, scheduled: float, params) -> None:
         if kind == "list":
             tab = params
-            self.request("list", "GET", "/orders" + (f"?status={tab}" if tab != "all" else ""), scheduled,
+            self.request("list", "GET", "/orders" + (f"?status={tab}" if tab != "all" else ""), scheduled, detail=tab,
                          check=lambda text: None if 'id="order-rows"' in text else "not the list page")
         elif kind == "search_name":
-            self.request("search_name", "GET", "/search", scheduled, params={"name": params})
+            self.request("search_name", "GET", "/search", scheduled, params={"name": params}, detail=params)
         elif kind == "search_number":
             self.request("search_number", "GET", "/search", scheduled, params={"mall_order_number": params},
                          check=lambda text: None if 'id="order-' in text else "the order was not found")
@@ -177,6 +179,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds of the same load first, not counted (default 5)")
     parser.add_argument("--threads", type=int, default=64, help="client threads (default 64)")
     parser.add_argument("--server-workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--server-threads", type=int, default=1,
+                        help="threads per gunicorn worker (default 1: sync workers; >1: gthread, for comparison)")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"the benchmark's own Redis db (default {DEFAULT_REDIS})")
     args = parser.parse_args()
     url = target_url(args)
@@ -196,7 +200,9 @@ def run(args, url: str, processes: Processes) -> None:
 
     app = make_app(url, redis_url=args.redis_url)
     machine = machine_info(app)
-    machine.update(redis=args.redis_url, server=f"gunicorn app:app -w {args.server_workers} (sync), 127.0.0.1",
+    server = f"gunicorn app:app -w {args.server_workers}" + (
+        f" --threads {args.server_threads} (gthread)" if args.server_threads > 1 else " (sync)")
+    machine.update(redis=args.redis_url, server=server + ", 127.0.0.1",
                    client_threads=args.threads)
     print_machine(machine)
     size = nominal_size(machine["orders"])
@@ -229,11 +235,11 @@ def run(args, url: str, processes: Processes) -> None:
         db.engine.dispose()
 
     base = start_gunicorn(processes, app_env(url, args.redis_url, QUEUE), workers=args.server_workers,
-                          label="gunicorn")
+                          threads=args.server_threads, label="gunicorn")
     client = Client(base)
     load = Load8(client, tabs, names, numbers, cancels, rng)
     planned = load.plan(warm_arrivals + arrivals)
-    print(f"server {base} (gunicorn -w {args.server_workers}); open loop: {arrival_rate:.1f} arrivals/s "
+    print(f"server {base} ({server}); open loop: {arrival_rate:.1f} arrivals/s "
           f"= {args.rate:g} requests/s, {args.warmup:g}s warm-up then {args.duration:g}s measured; "
           f"{args.threads} client threads", flush=True)
     load.drive(planned[:warm_arrivals], interval, args.threads)
@@ -258,7 +264,7 @@ def run(args, url: str, processes: Processes) -> None:
         seconds_bins[int(r["at"] - run_info["t0"])] = seconds_bins.get(int(r["at"] - run_info["t0"]), 0) + 1
     achieved = len(results) / args.duration
 
-    print(f"\nP8 web under load, {machine['dialect']} {size}, gunicorn -w {args.server_workers}, open loop "
+    print(f"\nP8 web under load, {machine['dialect']} {size}, {server}, open loop "
           f"{args.rate:g} req/s for {args.duration:g}s: {len(results):,} requests ({achieved:.1f}/s), "
           f"{len(errors)} errors (ms; client-observed over 127.0.0.1, from the scheduled time)")
     rows = [[kind, k["requests"], k["errors"], k["latency_ms"].get("median"), k["latency_ms"].get("p95"),
@@ -271,16 +277,24 @@ def run(args, url: str, processes: Processes) -> None:
     print(f"dispatch lateness (the scheduler's own delay) p95 {run_info['dispatch_lateness_ms']['p95']:.2f} ms, "
           f"max {run_info['dispatch_lateness_ms']['max']:.2f} ms; all answered {run_info['finished_s']:.1f}s after "
           f"the first arrival; busy cores {machine_load.cores} (server, database and this client)")
+    by_detail: dict[tuple[str, str], list[float]] = {}
+    for r in results:
+        if r["kind"] in ("list", "search_name"):
+            by_detail.setdefault((r["kind"], r["detail"]), []).append(r["service_ms"])
+    slowest = sorted(((stats(v)["median"], k, len(v)) for k, v in by_detail.items()), reverse=True)[:8]
+    print("slowest inputs by median time from send to answer (ms): "
+          + ", ".join(f"{kind} {detail!r} {median:.0f} (n={n})" for median, (kind, detail), n in slowest))
     if errors:
         print("errors (first 10):", [(e["kind"], e["status"], e["error"]) for e in errors[:10]])
     machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     path = write_results("p8", machine, {
         "rate": args.rate, "duration_s": args.duration, "warmup_s": args.warmup, "threads": args.threads,
-        "server_workers": args.server_workers, "requests": len(results), "achieved_rate": round(achieved, 2),
+        "server_workers": args.server_workers, "server_threads": args.server_threads, "requests": len(results), "achieved_rate": round(achieved, 2),
         "errors": len(errors), "error_samples": [(e["kind"], e["status"], e["error"]) for e in errors[:20]],
         "latency_ms": overall, "bar_p95_ms": BAR_P95_MS, "pass_bar": passed, "per_kind": per_kind,
         "dispatch": {k: v for k, v in run_info.items() if k != "t0"}, "busy_cores": machine_load.cores,
         "requests_per_second": [seconds_bins.get(i, 0) for i in range(int(args.duration) + 1)],
+        "by_input_service_ms": {f"{kind} {detail}": stats(v) for (kind, detail), v in by_detail.items()},
     })
     print(f"results: {path}")
 
