@@ -2,6 +2,7 @@
 
     python -m bench.p8_load --database-url postgresql://postgres@127.0.0.1/boss_bench_web_1m
     options: --rate 40 --duration 60 --warmup 5 --threads 64 --redis-url redis://127.0.0.1:6379/9
+             --server-threads 4   (gthread workers instead of sync ones, for comparison; the bar's set-up is sync)
 
 The server: `gunicorn app:app -w 2` (sync workers, 127.0.0.1, a free port) with DATABASE_URL = the target
 (data made by bench.generate: 10k or 1M orders) and REDIS_URL = --redis-url (default db 9, flushed before
