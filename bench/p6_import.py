@@ -362,13 +362,9 @@ class CallLog:
         return found
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_target_args(parser)
-    parser.add_argument("--orders", type=int, default=10_000, help="orders to import (default 10,000)")
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"the benchmark's own Redis db (default {DEFAULT_REDIS})")
-    parser.add_argument("--server-workers", type=int, default=2, help="gunicorn workers serving the sandbox")
-    args = parser.parse_args()
+def run_bench(args, run) -> None:
+    """Run `run(args, url, processes)` on the bench's own Redis db; every process it started is stopped
+    and that db flushed afterwards, also on Ctrl-C or kill."""
     url = target_url(args)
     own_redis(args.redis_url)
     stop_on_sigterm()
@@ -379,6 +375,16 @@ def main() -> None:
     finally:
         processes.stop_all()
         flush_own_redis(args.redis_url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_target_args(parser)
+    parser.add_argument("--orders", type=int, default=10_000, help="orders to import (default 10,000)")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"the benchmark's own Redis db (default {DEFAULT_REDIS})")
+    parser.add_argument("--server-workers", type=int, default=2, help="gunicorn workers serving the sandbox")
+    args = parser.parse_args()
+    run_bench(args, run)
 
 
 def run(args, url: str, processes: Processes) -> None:

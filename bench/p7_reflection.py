@@ -44,9 +44,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .common import (ROOT, Api, Load, add_target_args, machine_info, print_machine, print_table, ratio, stats,
-                     target_url, verdict, write_results)
-from .p6_import import (Processes, Sandbox, app_env, connect_shop, flush_own_redis, fresh_database, own_redis,
-                        seconds, seed_rakuten_account, start_gunicorn, stop_on_sigterm)
+                     verdict, write_results)
+from .p6_import import (Processes, run_bench, Sandbox, app_env, connect_shop, fresh_database, own_redis,
+                        seconds, seed_rakuten_account, start_gunicorn)
 
 BAR_S = 150.0
 DEFAULT_REDIS = "redis://127.0.0.1:6379/11"
@@ -68,16 +68,7 @@ def main() -> None:
                         "exported by `git archive`), to compare reflection designs; default: this checkout")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"the benchmark's own Redis db (default {DEFAULT_REDIS})")
     args = parser.parse_args()
-    url = target_url(args)
-    own_redis(args.redis_url)
-    stop_on_sigterm()
-    flush_own_redis(args.redis_url)
-    processes = Processes()
-    try:
-        run(args, url, processes)
-    finally:
-        processes.stop_all()
-        flush_own_redis(args.redis_url)
+    run_bench(args, run)
 
 
 def code_version(root: Path) -> str:

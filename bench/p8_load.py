@@ -41,11 +41,11 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 from .common import (BENCH_EMAIL, BENCH_PASSWORD, Bare, Load, add_target_args, bench_account_id, machine_info,
-                     make_app, nominal_size, print_machine, print_table, settle, stats, target_url, verdict,
+                     make_app, nominal_size, print_machine, print_table, settle, stats, verdict,
                      write_results)
 from .p3_search import NAME2, NAME3
 from .p4_action import CANCELLABLE, pick
-from .p6_import import Processes, app_env, flush_own_redis, own_redis, start_gunicorn, stop_on_sigterm
+from .p6_import import Processes, run_bench, app_env, start_gunicorn
 
 BAR_P95_MS = 100.0
 DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
@@ -184,16 +184,7 @@ def main() -> None:
                         help="threads per gunicorn worker (default 1: sync workers; >1: gthread, for comparison)")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"the benchmark's own Redis db (default {DEFAULT_REDIS})")
     args = parser.parse_args()
-    url = target_url(args)
-    own_redis(args.redis_url)
-    stop_on_sigterm()
-    flush_own_redis(args.redis_url)
-    processes = Processes()
-    try:
-        run(args, url, processes)
-    finally:
-        processes.stop_all()
-        flush_own_redis(args.redis_url)
+    run_bench(args, run)
 
 
 def run(args, url: str, processes: Processes) -> None:
