@@ -21,7 +21,7 @@ and the sandbox's limit.
 
 What is timed (instrumentation wraps, the code is unchanged): every RmsClient.call, and inside it
 the pacer's wait (_pace) and the HTTP round trip (requests.Session.post); also _read (our parsing
-of the answer), importer._create_one (building one order) and services.commit. OUR cost of a getOrder
+of the answer), importer._create_batch (reading and creating a batch's orders) and services.commit. OUR cost of a getOrder
 batch = the time from the start of its call to the start of the next batch's call (or the next
 phase), minus that call's pacer wait and HTTP round trip: parsing, building the 100 orders,
 commit (and outbox dispatch), the job's progress update. The batches of the mall-side-cancel check
@@ -281,7 +281,7 @@ class CallLog:
         log = self
         original_call, original_pace, original_read = rakuten.RmsClient.call, rakuten.RmsClient._pace, rakuten.RmsClient._read
         original_post = requests.Session.post
-        original_create, original_commit = importer._create_one, services.commit
+        original_create, original_commit = importer._create_batch, services.commit
         original_detect = importer.detect_mall_cancels
 
         def call(client, function, body, order_number=None):
@@ -341,7 +341,7 @@ class CallLog:
         rakuten.RmsClient._pace = timed_into("pace", original_pace)
         rakuten.RmsClient._read = timed_into("read", original_read)
         requests.Session.post = post
-        importer._create_one = create
+        importer._create_batch = create
         services.commit = commit
         importer.detect_mall_cancels = detect
 
@@ -352,13 +352,17 @@ class CallLog:
             boundary = calls[index + 1]["start"] if index + 1 < len(calls) else end
             span = boundary - call["start"]
             ours = span - call["pace"] - call["http"]
-            create = sum(b - a for a, b in self.creates if call["start"] <= a < boundary)
-            commit = sum(b - a for a, b in self.commits if call["start"] <= a < boundary)
+            creates = [(a, b) for a, b in self.creates if call["start"] <= a < boundary]
+            commits = [(a, b) for a, b in self.commits if call["start"] <= a < boundary]
+            commit = sum(b - a for a, b in commits)
+            # the batch's own commit runs inside _create_batch (the service commits): counted once, as commit
+            inner = sum(b - a for a, b in commits if any(ca <= a < cb for ca, cb in creates))
+            create = sum(b - a for a, b in creates) - inner
             found.append({"numbers": call["numbers"], "ours_ms": ours * 1000, "parse_ms": call["read"] * 1000,
                           "create_ms": create * 1000, "commit_ms": commit * 1000,
                           "other_ms": (ours - call["read"] - create - commit) * 1000,
                           "pace_ms": call["pace"] * 1000, "http_ms": call["http"] * 1000, "status": call["status"],
-                          "orders": sum(1 for a, _ in self.creates if call["start"] <= a < boundary)})
+                          "create_calls": len(creates)})
         return found
 
 

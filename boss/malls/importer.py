@@ -12,7 +12,6 @@ from typing import Iterable, Optional
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from .. import outbox
 from ..errors import ServiceError, not_found
@@ -32,6 +31,7 @@ MAX_WINDOW = timedelta(days=63)
 OVERLAP = timedelta(hours=1)
 BATCH = 100
 ACTOR_NAME = "楽天RMS取込"
+IMPORTED_MESSAGE = "楽天RMSから取り込みました。"
 
 
 class BadOrderModel(ValueError):
@@ -102,15 +102,14 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
     numbers = list(dict.fromkeys(_search_all(client, start, now)))
     connection.mark_connection_ok(shop.id)
     counts = {"fetched": len(numbers), "created": 0, "skipped": 0, "failed": 0, "errors": []}
-    known = held_numbers(shop.id, numbers)
+    known = services.numbers_ever_held(shop.id, numbers)
     counts["skipped"] = len(known)
     fresh = [n for n in numbers if n not in known]
     actor = Actor.job(shop.account_id, ACTOR_NAME)
+    services.commit()  # no transaction (on SQLite: no write lock) stays open across the getOrder calls
     for index in range(0, len(fresh), BATCH):
         batch = fresh[index:index + BATCH]
-        for model in _raw_models(client, batch):
-            _create_one(db.session.get(Shop, shop.id), model, actor, counts)
-        services.commit()
+        _create_batch(shop.id, _raw_models(client, batch), actor, counts)
         if job is not None:
             _progress(job.id, 5 + int(85 * (index + len(batch)) / max(len(fresh), 1)))
     detect_mall_cancels(db.session.get(Shop, shop.id), client)
@@ -141,35 +140,22 @@ def _raw_models(client, numbers: list[str]) -> list:
     return models if isinstance(models, list) else []
 
 
-def held_numbers(shop_id: int, numbers: list[str]) -> set[str]:
-    """R5: every number the shop has ever had — active, cancelled or deleted."""
-    found: set[str] = set()
-    for index in range(0, len(numbers), 500):
-        chunk = numbers[index:index + 500]
-        found.update(db.session.scalars(select(Order.mall_order_number).where(
-            Order.shop_id == shop_id, Order.mall_order_number.in_(chunk))))
-    return found
-
-
-def _create_one(shop: Shop, model: dict, actor: Actor, counts: dict) -> None:
-    try:
-        new, several = order_from_model(shop.id, model)
-    except BadOrderModel as exc:
-        counts["failed"] += 1
-        counts["errors"].append({"order_number": model.get("orderNumber") if isinstance(model, dict) else None,
-                                 "message": str(exc)})
-        return
-    savepoint = db.session.begin_nested()
-    try:
-        order = services.build_order(shop, new, source="mall_import", mall_linked=True)
-        tags = [services.system_tag(shop.account_id, "multiple_destinations")] if several else []
-        services.finish_registration(order, actor, "imported", "楽天RMSから取り込みました。", tags)
-        savepoint.commit()
-        counts["created"] += 1
-    except IntegrityError:
-        # R4/R13: a manual registration took the number meanwhile; the import never makes a second one.
-        savepoint.rollback()
-        counts["skipped"] += 1
+def _create_batch(shop_id: int, models: list, actor: Actor, counts: dict) -> None:
+    """One getOrder answer: each model is read alone (an unreadable one fails alone and is counted with
+    its message), the readable ones are created together (services.import_mall_orders commits)."""
+    readable = []
+    for model in models:
+        try:
+            new, several = order_from_model(shop_id, model)
+        except BadOrderModel as exc:
+            counts["failed"] += 1
+            counts["errors"].append({"order_number": model.get("orderNumber") if isinstance(model, dict) else None,
+                                     "message": str(exc)})
+            continue
+        readable.append(services.MallOrder(new, several))
+    batch = services.import_mall_orders(actor, shop_id, readable, IMPORTED_MESSAGE)
+    counts["created"] += len(batch.created)
+    counts["skipped"] += len(batch.skipped)
 
 
 # ---------------------------------------------------------------- reading an OrderModel
@@ -237,17 +223,25 @@ def order_from_model(shop_id: int, model: dict) -> tuple[NewOrder, bool]:
 # ---------------------------------------------------------------- mall-side cancels
 
 def detect_mall_cancels(shop: Shop, client) -> int:
-    """Ask getOrder for the shop's open mall-linked orders; those RMS shows at 800/900 get 「モール側キャンセル」."""
+    """Ask getOrder for the shop's open mall-linked orders; those RMS shows at 800/900 get 「モール側キャンセル」.
+
+    A batch in which RMS shows none cancelled (nearly all) costs no query and no commit; one that shows
+    some loads just those orders, in one query, and raises their tags in one transaction. No transaction
+    stays open across the getOrder calls."""
     open_numbers = list(db.session.scalars(select(Order.mall_order_number).where(
         Order.shop_id == shop.id, Order.mall_linked.is_(True), Order.deleted_at.is_(None),
         Order.status.in_(OPEN_STATUSES))))
-    raised = 0
+    shop_id = shop.id
     actor = Actor.job(shop.account_id, ACTOR_NAME)
+    services.commit()
+    raised = 0
     for index in range(0, len(open_numbers), BATCH):
         batch = open_numbers[index:index + BATCH]
         cancelled = {model.get("orderNumber") for model in _raw_models(client, batch)
                      if isinstance(model, dict) and model.get("orderProgress") in (800, 900)}
-        for order in db.session.scalars(select(Order).where(Order.shop_id == shop.id, Order.mall_order_number.in_(cancelled),
+        if not cancelled:
+            continue
+        for order in db.session.scalars(select(Order).where(Order.shop_id == shop_id, Order.mall_order_number.in_(cancelled),
                                                             Order.deleted_at.is_(None), Order.status.in_(OPEN_STATUSES))):
             if services.raise_system_tag(order, "mall_cancelled", actor, "楽天RMSでキャンセルされています。内容を確認してこの注文をキャンセルしてください。"):
                 raised += 1

@@ -10,9 +10,11 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Callable, Iterable, Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,7 +23,7 @@ from ..errors import REASON_CONFLICT, ServiceError, not_found, validation_error
 from ..extensions import db
 from ..models import ItemMapping, OrderCount, Product, Shop, utcnow
 from . import rules
-from .models import Order, OrderEvent, OrderLine, Tag
+from .models import Order, OrderEvent, OrderLine, Tag, order_tags
 from .rules import Reason
 from .search import ATTENTION, search_text_for
 
@@ -64,6 +66,11 @@ def _bump_counts(before, after) -> None:
         deltas[(shop_id, status)] += sign
         if attention:
             deltas[(shop_id, ATTENTION)] += sign
+    _apply_count_deltas(deltas)
+
+
+def _apply_count_deltas(deltas: Counter) -> None:
+    """Add {(shop_id, status): delta} to the counters, one UPDATE per counter."""
     for (shop_id, status), delta in sorted(deltas.items()):  # a fixed order: no deadlock between writers
         if not delta:
             continue
@@ -413,26 +420,39 @@ def _registration_message(source: str) -> str:
 
 
 def build_order(shop: Shop, new: NewOrder, source: str, mall_linked: bool) -> Order:
+    order = Order(shop=shop, **_order_columns(shop, new, source, mall_linked))
+    mappings = _mappings_for(shop.id, _line_keys(new))
+    order.lines.extend(OrderLine(**columns) for columns in _line_columns(new, mappings))
+    order.recompute_total()
+    order.search_text = search_text_for(order)
+    return order
+
+
+def _order_columns(shop: Shop, new: NewOrder, source: str, mall_linked: bool) -> dict:
+    """The columns a new order starts with, for build_order and the batch import alike."""
     recipient = new.recipient or new.buyer
-    order = Order(
-        account_id=shop.account_id, shop=shop, shop_id=shop.id, mall_order_number=new.mall_order_number.strip(),
+    columns = dict(
+        account_id=shop.account_id, shop_id=shop.id, mall_order_number=new.mall_order_number.strip(),
         source=source, mall_linked=mall_linked, status=rules.AWAITING_CONFIRMATION,
         ordered_at=new.ordered_at or utcnow(), payment_method=new.payment_method or "",
         remarks=new.remarks or "", delivery_date=new.delivery_date, delivery_time_slot=new.delivery_time_slot,
         postage=new.postage,
     )
-    for field in PARTY_FIELDS:
-        setattr(order, f"buyer_{field}", new.buyer.get(field) or "")
-        setattr(order, f"recipient_{field}", recipient.get(field) or "")
-    mappings = _mappings_for(shop.id, [(l["mall_item_id"], l.get("sub_code") or "") for l in new.lines])
-    for position, data in enumerate(new.lines):
-        key = (data["mall_item_id"], data.get("sub_code") or "")
-        order.lines.append(OrderLine(position=position, mall_item_id=key[0], sub_code=key[1], name=data["name"],
-                                     quantity=data["quantity"], unit_price=data["unit_price"],
-                                     product_id=mappings.get(key)))
-    order.recompute_total()
-    order.search_text = search_text_for(order)
-    return order
+    for name in PARTY_FIELDS:
+        columns[f"buyer_{name}"] = new.buyer.get(name) or ""
+        columns[f"recipient_{name}"] = recipient.get(name) or ""
+    return columns
+
+
+def _line_keys(new: NewOrder) -> list[tuple[str, str]]:
+    return [(line["mall_item_id"], line.get("sub_code") or "") for line in new.lines]
+
+
+def _line_columns(new: NewOrder, mappings: dict[tuple[str, str], int]) -> list[dict]:
+    """The order's lines, each mapped when the shop maps its mall item (§1)."""
+    return [dict(position=position, mall_item_id=key[0], sub_code=key[1], name=data["name"], quantity=data["quantity"],
+                 unit_price=data["unit_price"], product_id=mappings.get(key))
+            for position, (key, data) in enumerate(zip(_line_keys(new), new.lines))]
 
 
 def finish_registration(order: Order, actor: Actor, kind: str, message: str, tags: Iterable[Tag] = ()) -> None:
@@ -461,6 +481,144 @@ def _mappings_for(shop_id: int, keys: list[tuple[str, str]]) -> dict[tuple[str, 
     rows = db.session.execute(select(ItemMapping.mall_item_id, ItemMapping.sub_code, ItemMapping.product_id)
                               .where(ItemMapping.shop_id == shop_id, ItemMapping.mall_item_id.in_(item_ids)))
     return {(m, s): p for m, s, p in rows}
+
+
+# ---------------------------------------------------------------- the mall import, a batch at a time
+
+@dataclass(frozen=True)
+class MallOrder:
+    """An order read from the mall, to import (R7), and whether it has several shipping destinations."""
+
+    new: NewOrder
+    several_destinations: bool = False
+
+
+@dataclass(frozen=True)
+class ImportedBatch:
+    created: list[str]  # mall order numbers
+    skipped: list[str]  # R5: numbers the shop has ever had, or a registration took meanwhile (R4, R13)
+
+
+def numbers_ever_held(shop_id: int, numbers: list[str]) -> set[str]:
+    """R5: every number the shop has ever had — active, cancelled or deleted."""
+    found: set[str] = set()
+    for index in range(0, len(numbers), 500):
+        chunk = numbers[index:index + 500]
+        found.update(db.session.scalars(select(Order.mall_order_number).where(
+            Order.shop_id == shop_id, Order.mall_order_number.in_(chunk))))
+    return found
+
+
+def import_mall_orders(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -> ImportedBatch:
+    """R4, R5, R7: create one getOrder batch of mall orders together and commit.
+
+    Each order comes out as build_order + finish_registration would make it — mall-linked 確認待 (確認済
+    when the shop auto-confirms and nothing holds it), lines mapped by the shop's mappings, 「複数送付先」
+    for several destinations, 「商品未マッピング」, the tab counters, the history event — but with a few
+    statements for the whole batch instead of a savepoint, flush and counter UPDATE per order: one
+    mappings query, bulk INSERTs of orders (RETURNING their ids), lines, tags and events, one counter
+    UPDATE per tab. On SQLite the orders_fts triggers index each inserted order as the ORM's INSERT would.
+
+    A number the shop has ever had is skipped (R5); a number a manual registration took meanwhile is
+    skipped by the database (ON CONFLICT on R4's unique index), so the race ends with one order (R13).
+    """
+    shop = get_shop(actor.account_id, shop_id)
+    held = numbers_ever_held(shop.id, [o.new.mall_order_number.strip() for o in orders])
+    fresh: dict[str, MallOrder] = {}
+    skipped: list[str] = []
+    for mall_order in orders:
+        number = mall_order.new.mall_order_number.strip()
+        if number in held or number in fresh:
+            skipped.append(number)
+        else:
+            fresh[number] = mall_order
+    if not fresh:
+        commit()
+        return ImportedBatch([], skipped)
+
+    now = utcnow()
+    mappings = _mappings_for(shop.id, [key for o in fresh.values() for key in _line_keys(o.new)])
+    order_rows, lines, codes, confirmed = [], {}, {}, set()
+    for number, mall_order in fresh.items():
+        row = _order_columns(shop, mall_order.new, "mall_import", mall_linked=True)
+        lines[number] = _line_columns(mall_order.new, mappings)
+        row["total"] = sum(line["quantity"] * line["unit_price"] for line in lines[number]) + (row["postage"] or 0)
+        row["search_text"] = search_text_for(SimpleNamespace(**row))
+        row.update(created_at=now, updated_at=now, confirmed_at=None, version=1)
+        codes[number] = (["multiple_destinations"] if mall_order.several_destinations else []) + \
+            (["unmapped_items"] if any(line["product_id"] is None for line in lines[number]) else [])
+        if shop.auto_confirm and _confirmable(lines[number], codes[number]):
+            # As _auto_confirm right after the INSERT: 確認済, and the version its UPDATE would give.
+            row.update(status=rules.CONFIRMED, confirmed_at=now, version=2)
+            confirmed.add(number)
+        order_rows.append(row)
+
+    table = Order.__table__
+    statement = _insert_unless_held(table).returning(table.c.id, table.c.mall_order_number)
+    ids = {number: order_id for order_id, number in db.session.execute(statement, order_rows)}
+    skipped.extend(number for number in fresh if number not in ids)
+    created = [number for number in fresh if number in ids]
+    if not created:
+        commit()
+        return ImportedBatch([], skipped)
+
+    tag_ids = _system_tag_ids(shop.account_id, sorted({code for n in created for code in codes[n]}))
+    auto = Actor.system(shop.account_id, "自動確認")
+    line_rows, tag_rows, event_rows, deltas = [], [], [], Counter()
+    for number in created:
+        order_id = ids[number]
+        line_rows.extend({**line, "order_id": order_id} for line in lines[number])
+        tag_rows.extend({"order_id": order_id, "tag_id": tag_ids[code]} for code in codes[number])
+        event_rows.append(_event_row(order_id, now, actor, "imported", message, None, rules.AWAITING_CONFIRMATION))
+        if number in confirmed:
+            event_rows.append(_event_row(order_id, now, auto, "confirmed", "ショップの自動確認設定により確認済にしました。",
+                                         rules.AWAITING_CONFIRMATION, rules.CONFIRMED))
+        status = rules.CONFIRMED if number in confirmed else rules.AWAITING_CONFIRMATION
+        deltas[(shop.id, status)] += 1
+        if any(rules.attention_tag(code) for code in codes[number]):
+            deltas[(shop.id, ATTENTION)] += 1
+    db.session.execute(insert(OrderLine.__table__), line_rows)
+    if tag_rows:
+        db.session.execute(insert(order_tags), tag_rows)
+    db.session.execute(insert(OrderEvent.__table__), event_rows)
+    _apply_count_deltas(deltas)
+    commit()
+    return ImportedBatch(created, skipped)
+
+
+def _confirmable(lines: list[dict], codes: list[str]) -> bool:
+    """The rule's own answer (rules.decide) for a new 確認待 order with these lines and system tags."""
+    state = rules.OrderState(
+        status=rules.AWAITING_CONFIRMATION,
+        holding_tags=tuple(rules.SYSTEM_TAGS_BY_CODE[c].name for c in codes if rules.SYSTEM_TAGS_BY_CODE[c].holds),
+        mapped_lines=tuple(line["mall_item_id"] for line in lines if line["product_id"] is not None),
+        unmapped_lines=tuple(line["mall_item_id"] for line in lines if line["product_id"] is None))
+    return bool(rules.decide(rules.CONFIRM, state))
+
+
+def _insert_unless_held(table):
+    """INSERT … ON CONFLICT (shop_id, mall_order_number) WHERE deleted_at IS NULL DO NOTHING: a row whose
+    number has an active holder (R4's partial unique index) is left out, and only that case."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing(
+        index_elements=[table.c.shop_id, table.c.mall_order_number], index_where=table.c.deleted_at.is_(None))
+
+
+def _system_tag_ids(account_id: int, codes: list[str]) -> dict[str, int]:
+    if not codes:
+        return {}
+    found = dict(db.session.execute(select(Tag.code, Tag.id).where(Tag.account_id == account_id, Tag.code.in_(codes))).all())
+    for code in codes:
+        if code not in found:
+            found[code] = system_tag(account_id, code).id
+    return found
+
+
+def _event_row(order_id: int, at: datetime, actor: Actor, kind: str, message: str,
+               from_status: Optional[str], to_status: Optional[str]) -> dict:
+    """An OrderEvent row, as record_event writes it."""
+    return dict(order_id=order_id, at=at, actor_type=actor.type, actor_name=actor.name, kind=kind,
+                from_status=from_status, to_status=to_status, message=message)
 
 
 # ---------------------------------------------------------------- mapping
