@@ -29,9 +29,9 @@ Bar (performance.md): drained within 150 s = 1.5 × the floor of 100 s (a getOrd
 cancel, 50 cancels per shop, at 1 request/s per shop). Ratio = drain / floor.
 
 Analysis printed after the figures (from the sandbox's call log, the outbox rows and RQ's finished
-jobs): RMS calls per second overall and per shop, how long a job waits between its getOrder and its
-cancelOrder (the worker sleeps for the shop's next slot), how many job runs were only rescheduled by
-the pacer, and the workers' busy time.
+jobs): RMS calls per second overall and per shop, how long a cancel waits between its (batched)
+getOrder and its cancelOrder, how often the sweeper handed messages to a lane again, and the workers'
+busy time.
 """
 from __future__ import annotations
 
@@ -231,13 +231,6 @@ def run(args, url: str, processes: Processes) -> None:
         waited = time.perf_counter() - t0
 
     redis = own_redis(args.redis_url)
-    redis_now = redis.time()
-    now_micros = redis_now[0] * 1_000_000 + redis_now[1]
-    slot_lead = {}
-    for shop_id in shop_ids:  # how far ahead each shop's slot book (RedisSlotBook, reflection.py) is booked
-        booked = redis.get(f"rms-slots:{shop_id}")
-        if booked is not None:
-            slot_lead[shop_id] = round((int(float(booked)) - now_micros) / 1_000_000, 2)
     with app.app_context():
         first_cancel = db.session.scalar(select(func.min(OrderEvent.at)).where(
             OrderEvent.order_id.in_(cancel_ids), OrderEvent.kind == "cancelled"))
@@ -285,7 +278,7 @@ def run(args, url: str, processes: Processes) -> None:
     sent_to_pre_cancelled = sorted(n for n in cancel_numbers if n in pre_cancelled)
     sent_twice = sorted(n for n, k in Counter(cancel_numbers).items() if k > 1)
     expected_cancels = len(cancel_ids) - len(pre_cancelled)
-    # the wait inside one try: getOrder of an order → its cancelOrder (the worker sleeps for the shop's slot)
+    # the wait inside one try: the (batched) getOrder of an order → its cancelOrder
     last_get: dict[str, float] = {}
     follow_up_waits = []
     gets_per_order = Counter()
@@ -362,19 +355,16 @@ def run(args, url: str, processes: Processes) -> None:
         ["RMS calls per second per shop (median)", f"{stats(per_shop_rate).get('median', 0):.3f} (limit 1)"],
         ["most calls one shop needed", f"{calls_needed} → its own floor {calls_needed:.0f} s"],
         ["getOrder → cancelOrder of one try (s)", f"median {stats(follow_up_waits).get('median', 0):.2f}, p95 "
-                                                  f"{stats(follow_up_waits).get('p95', 0):.2f} (the worker sleeps for the shop's next slot)"],
+                                                  f"{stats(follow_up_waits).get('p95', 0):.2f} (checks are batched: a cancel waits for the ones before it)"],
         ["getOrder calls per order (median / max)", f"{stats(gets_per_order.values()).get('median', 0):.0f} / "
                                                     f"{stats(gets_per_order.values()).get('max', 0):.0f}"],
-        ["outbox: runs rescheduled (pacer 'slot taken' or transient)", f"{reschedules:,} over {len(dispatches):,} messages"],
+        ["outbox: messages handed to a lane again by the sweeper", f"{reschedules:,} over {len(dispatches):,} messages"],
         ["reflection_retry events (transient failures)", retries],
         ["RQ jobs finished in the window", f"{len(job_durations):,}, busy {busy:.0f} s of {args.workers} × "
                                            f"{(drain or waited):.0f} s = {busy / (args.workers * (drain or waited)) * 100:.0f} %; "
                                            f"job p50 {stats(job_durations).get('median', 0):.2f} s, "
                                            f"p95 {stats(job_durations).get('p95', 0):.2f} s"],
         ["busy cores (whole machine) while measuring", load.cores],
-        ["shops' slot books (rms-slots) booked ahead at the end (s)",
-         f"median {stats(slot_lead.values()).get('median', 0):.1f}, max {stats(slot_lead.values()).get('max', 0):.1f}"
-         if slot_lead else "-"],
         ["outbox dispatches per message (median / max)",
          f"{stats(dispatches).get('median', 0):.0f} / {stats(dispatches).get('max', 0):.0f}" if dispatches else "-"],
     ])
@@ -401,7 +391,7 @@ def run(args, url: str, processes: Processes) -> None:
         "outbox_messages": len(dispatches), "outbox_reschedules": reschedules, "reflection_retries": retries,
         "rq_jobs": len(job_durations), "rq_busy_s": seconds(busy), "rq_job_s": stats(job_durations),
         "busy_cores": load.cores, "timeline": timeline[::4], "failures": [list(f) for f in failures[:20]],
-        "lost_reflections": lost, "stalled": stalled, "slot_book_lead_s": slot_lead,
+        "lost_reflections": lost, "stalled": stalled,
         "outbox_dispatches": stats(dispatches),
     })
     print(f"results: {path}")

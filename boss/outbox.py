@@ -17,6 +17,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import or_, select
 
+from . import lanes
 from .extensions import db, get_queue, get_redis
 from .models import OutboxMessage, utcnow
 
@@ -61,21 +62,29 @@ def dispatch(ids: Iterable[int]) -> None:
     if not ids:
         return
     try:
-        queue = get_queue()
-        for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids))):
-            _enqueue(queue, message)
+        _enqueue(list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))))
         db.session.commit()
     except RedisError as exc:
         db.session.rollback()
         log.warning("outbox: Redis unavailable, %d message(s) wait for the sweeper: %s", len(ids), exc)
 
 
-def _enqueue(queue, message: OutboxMessage) -> None:
-    message.dispatches += 1
-    message.rq_job_id = f"outbox-{message.id}-{message.dispatches}"
-    message.dispatched_at = utcnow()
-    queue.enqueue("jobs.tasks.run_outbox_message", message.id, job_id=message.rq_job_id,
-                  job_timeout=max(timeout_for(message.kind) * 10, 300), result_ttl=3600, failure_ttl=86400)
+def _enqueue(messages: list[OutboxMessage]) -> None:
+    """One job per message, except for kinds with a dispatcher of their own (e.g. handed to a lane)."""
+    queue = None
+    by_dispatcher: dict = {}
+    for message in messages:
+        message.dispatches += 1
+        message.dispatched_at = utcnow()
+        if message.kind in DISPATCHERS:
+            by_dispatcher.setdefault(message.kind, []).append(message)
+            continue
+        queue = queue or get_queue()
+        message.rq_job_id = f"outbox-{message.id}-{message.dispatches}"
+        queue.enqueue("jobs.tasks.run_outbox_message", message.id, job_id=message.rq_job_id,
+                      job_timeout=max(timeout_for(message.kind) * 10, 300), result_ttl=3600, failure_ttl=86400)
+    for kind, batch in by_dispatcher.items():
+        DISPATCHERS[kind](batch)
 
 
 def due_messages(now=None) -> list[OutboxMessage]:
@@ -90,26 +99,31 @@ def due_messages(now=None) -> list[OutboxMessage]:
 def sweep() -> int:
     """Dispatch what never reached Redis and re-dispatch what a dead worker dropped; returns how many."""
     now = utcnow()
-    queue = get_queue()
     redis = get_redis()
-    sent = 0
+    alive: dict = {}
+    stale = []
     for message in due_messages(now):
         if message.dispatched_at is not None:
             if message.dispatched_at > now - timedelta(seconds=timeout_for(message.kind)):
                 continue
-            if _job_alive(redis, message.rq_job_id):
+            if message.rq_job_id not in alive:
+                alive[message.rq_job_id] = _job_alive(redis, message.rq_job_id)
+            if alive[message.rq_job_id]:
                 continue
-        _enqueue(queue, message)
-        sent += 1
+        stale.append(message)
+    _enqueue(stale)
     db.session.commit()
-    return sent
+    return len(stale)
 
 
 def _job_alive(redis, rq_job_id: str | None) -> bool:
     """Waiting in its queue or scheduled, or started by a worker that still beats (a killed worker stops
-    beating, and a job it had popped but not started is in no queue)."""
+    beating, and a job it had popped but not started is in no queue); for a message handed to a lane,
+    a run of the lane booked or under way."""
     if not rq_job_id:
         return False
+    if rq_job_id.startswith(lanes.PREFIX):
+        return lanes.alive(redis, rq_job_id)
     try:
         job = Job.fetch(rq_job_id, connection=redis)
     except NoSuchJobError:
@@ -141,6 +155,7 @@ def sweep_if_due() -> int | None:
 # ---------------------------------------------------------------- running a message
 
 HANDLERS: dict = {}
+DISPATCHERS: dict = {}  # kind -> fn(messages): hands them to a runner of the kind's own instead of a job each
 MAX_DISPATCHES = 5
 RESCHEDULED = "rescheduled"  # what a handler returns when it scheduled itself again: the message stays pending
 
@@ -149,6 +164,15 @@ def handler(kind: str):
     """Register the function that carries out an outbox message of `kind` (it must be idempotent)."""
     def register(fn):
         HANDLERS[kind] = fn
+        return fn
+    return register
+
+
+def dispatcher(kind: str):
+    """Register the function that hands messages of `kind` to their runner; it sets each one's rq_job_id
+    to what `_job_alive` can check."""
+    def register(fn):
+        DISPATCHERS[kind] = fn
         return fn
     return register
 

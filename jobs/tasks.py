@@ -1,18 +1,26 @@
 """RQ job functions: thin wrappers that open an app context and call a service."""
 from __future__ import annotations
 
+import os
+
 from flask import Flask
 
 _app: Flask | None = None
 
 
 def app() -> Flask:
-    """One app per worker process, configured from the environment like the web process."""
+    """One app per worker process, configured from the environment like the web process. A forked work
+    horse must not use the connections its parent's pool holds (jobs/worker.py runs some jobs in the
+    worker itself): it drops them, unclosed, and opens its own."""
     global _app
     if _app is None:
         from boss import create_app
+        from boss.extensions import db
 
         _app = create_app()
+        with _app.app_context():
+            engines = list(db.engines.values())
+        os.register_at_fork(after_in_child=lambda: [engine.dispose(close=False) for engine in engines])
     return _app
 
 
@@ -28,6 +36,14 @@ def run_outbox_message(message_id: int) -> None:
     load_handlers()
     with app().app_context():
         outbox.run_message(message_id)
+
+
+def run_reflection_lane(shop_id: int, token: str) -> None:
+    """One step of a shop's cancel-reflection lane (see boss.malls.reflection)."""
+    from boss.malls.reflection import run_lane
+
+    with app().app_context():
+        run_lane(shop_id, token)
 
 
 def scheduled_import(shop_id: int) -> None:

@@ -12,7 +12,7 @@ from ..errors import ServiceError, validation_error
 from ..extensions import db, get_redis
 from ..models import Shop
 from ..orders.rules import Reason
-from .rakuten import RedisPacer, RedisSlotBook, RmsClient, decrypt_secret, encrypt_secret
+from .rakuten import RedisPacer, RmsClient, decrypt_secret, encrypt_secret
 
 RAKUTEN_BASE_URL = "https://api.rms.rakuten.co.jp"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -61,11 +61,6 @@ def client_for(shop: Shop, max_pace_wait: Optional[float] = None) -> RmsClient:
     pacer = RedisPacer(get_redis(), f"rms-pace:{shop.rms_license_key_last4}:{shop.id}", current_app.config["RMS_MIN_INTERVAL"])
     return RmsClient(shop.rms_base_url or default_base_url(), decrypt_secret(key, shop.rms_service_secret_enc),
                      license_key, timeout=current_app.config["RMS_TIMEOUT"], pacer=pacer, max_pace_wait=max_pace_wait)
-
-
-def slot_book(shop: Shop) -> RedisSlotBook:
-    """Where a shop's reflection jobs book their future request slots (see reflection.py)."""
-    return RedisSlotBook(get_redis(), f"rms-slots:{shop.id}", current_app.config["RMS_MIN_INTERVAL"])
 
 
 def mark_connection_failed(shop_id: int, message: str) -> None:

@@ -422,30 +422,6 @@ class RedisPacer:
             time.sleep(min(wait, self.step_seconds))
 
 
-class RedisSlotBook:
-    """Books a shop's future request slots, one per `interval_seconds`, so that many jobs of one shop
-    are each scheduled for their own slot instead of all waking at once and fighting for the next.
-    `reserve()` books the next free slot and returns the seconds until it (0.0: now)."""
-
-    SCRIPT = """
-    local now = redis.call('TIME')
-    local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
-    local free_at = math.max(micros, tonumber(redis.call('GET', KEYS[1]) or '0'))
-    local interval = tonumber(ARGV[1])
-    redis.call('SET', KEYS[1], string.format('%.0f', free_at + interval), 'PX',
-               math.ceil((free_at + interval - micros) / 1000) + 1000)
-    return free_at - micros
-    """
-
-    def __init__(self, redis, key: str, interval_seconds: float):
-        self.key = key
-        self.interval_seconds = interval_seconds
-        self._script = redis.register_script(self.SCRIPT)
-
-    def reserve(self) -> float:
-        return int(self._script(keys=[self.key], args=[int(self.interval_seconds * 1_000_000)])) / 1_000_000
-
-
 # --------------------------------------------------------------------------------------------- client
 
 def esa_header(service_secret: str, license_key: str) -> str:

@@ -1,24 +1,36 @@
 """Cancel reflection to Rakuten RMS (R9, rakuten-rms.md §Reflection).
 
-Each try begins with getOrder, so a cancel RMS accepted is never sent again, whichever worker runs
-the job and however often: 800/900 is done; 100–300 sends cancelOrder, 500–700 cancelOrderAfterShipping;
-400 is transient. An INFO answer is done; an ERROR asks getOrder again (800/900: done, else a final
-failure with RMS's message). Timeouts, 5xx and 429 are transient: 5 tries in all, waiting
-RMS_RETRY_BACKOFF seconds between them — scheduled, never slept. A gateway auth error marks the shop
-「RMS接続エラー」 and the reflection waits for the connection without using up its tries.
+A shop's reflections run in the shop's lane (boss.lanes): one RMS request per step, each step booked for
+the shop's next request slot, so the shop's pending cancels go out at the rate limit without a worker
+ever sleeping for it, and twenty shops' lanes share two workers.
+
+Each try of a cancel begins with getOrder — asked for up to 100 of the shop's pending cancels at once,
+when none checked waits to be sent — so a cancel RMS accepted is never sent again, whichever worker runs the step and however often:
+800/900 is done; 100–300 is sent cancelOrder, 500–700 cancelOrderAfterShipping (one per step, in
+order); 400 is transient. An INFO answer is done; an ERROR asks getOrder again in the next step
+(800/900: done, else a final failure with RMS's message). Timeouts, 5xx and 429 are transient: 5 tries
+in all, waiting RMS_RETRY_BACKOFF seconds between them — scheduled, never slept. A gateway auth error
+marks the shop 「RMS接続エラー」 and the lane waits for the connection without using up anyone's tries.
+
+The state of each reflection is its outbox message's payload: `phase` (check → cancel /
+cancel_after_shipping → sending → done, or verify after an ERROR) and `tries`; `run_after` holds a
+retry's time. A step that died while sending starts over with getOrder: RMS may have taken the cancel.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import timedelta, timezone
 from typing import Optional
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
 from .. import outbox
 from ..errors import ServiceError
-from ..extensions import db, get_queue
-from ..models import OutboxMessage, utcnow
+from ..extensions import db
+from ..lanes import Lane
+from ..models import OutboxMessage, Shop, utcnow
 from ..orders import services
 from ..orders.models import Order
 from ..orders.rules import Reason
@@ -28,171 +40,188 @@ from .rakuten import RmsAuthError, RmsPacingDelay, RmsProtocolError, RmsRequestE
 
 TRIES = 5
 AUTH_WAIT_SECONDS = 300
-FOLLOW_UP_PACE_WAIT = 3.0
+CHECK_BATCH = 100  # getOrder takes at most 100 numbers
 ACTOR_NAME = "楽天RMS反映"
-
-
-class _Transient(Exception):
-    pass
+KIND = "rms.reflect_cancel"
+SENDS = ("cancel", "cancel_after_shipping")
 
 
 def backoff() -> list[int]:
     return [int(x) for x in current_app.config["RMS_RETRY_BACKOFF"].split(",") if x.strip()]
 
 
-@outbox.handler("rms.reflect_cancel")
-def reflect_cancel(message: OutboxMessage) -> Optional[str]:
-    """One step of a reflection. A step that needs a request slot books the shop's next one and, when it
-    is not now, reschedules itself for it: workers never sit waiting for a shop's rate limit, and the
-    shop's jobs line up one slot each instead of waking together."""
-    order = db.session.get(Order, message.payload["order_id"])
-    if order is None or order.reflection_state != "pending":
-        return  # done already (idempotent), or retried into a new message
-    shop = order.shop
+def lane(shop_id: int) -> Lane:
+    return Lane(f"rms-reflect:{shop_id}", "jobs.tasks.run_reflection_lane", shop_id)
+
+
+@outbox.dispatcher(KIND)
+def hand_to_lanes(messages: list[OutboxMessage]) -> None:
+    """Reflections are carried out by their shop's lane: mark each message with it and wake the lanes."""
+    order_ids = {m.id: m.payload["order_id"] for m in messages}
+    shop_of = dict(db.session.execute(select(Order.id, Order.shop_id).where(Order.id.in_(set(order_ids.values())))).all())
+    for message in messages:
+        message.rq_job_id = lane(shop_of[order_ids[message.id]]).marker
+    for shop_id in set(shop_of.values()):
+        lane(shop_id).wake()
+
+
+def run_lane(shop_id: int, token: str) -> None:
+    lane(shop_id).run(token, lambda: step(shop_id))
+
+
+def step(shop_id: int) -> Optional[float]:
+    """One step of the shop's lane: one cancel of those checked, else a getOrder for up to 100 of the others
+    (cancels that arrive meanwhile wait for the next check together, so a burst costs one getOrder per 100).
+    Returns when the lane should run next (epoch seconds), or None when nothing is pending."""
+    pending = _pending(shop_id)
+    if not pending:
+        return None
+    now = utcnow()
+    due = [(m, o) for m, o in pending if m.run_after is None or m.run_after <= now]
+    if not due:
+        return _epoch(min(m.run_after for m, _ in pending))
+    shop = db.session.get(Shop, shop_id)
     if not shop.rms_connected:
-        _fail(order, "楽天RMSの接続情報がないため反映できません。")
-        return
-    # A step that died while sending its cancel starts over with getOrder: RMS may have taken it.
-    phase = "check" if message.payload.get("phase") in (None, "sending") else message.payload["phase"]
-    book = connection.slot_book(shop)
-    if _book_slot(message, book, phase):
-        return outbox.RESCHEDULED
-    client = connection.client_for(shop, max_pace_wait=FOLLOW_UP_PACE_WAIT)
+        for message, order in due:
+            _fail(message, order, "楽天RMSの接続情報がないため反映できません。")
+        db.session.commit()
+        return time.time()
+    client = connection.client_for(shop, max_pace_wait=0)
+    sends = [(m, o) for m, o in due if _phase(m) in SENDS]
     try:
-        if phase == "check":
-            decision = _check(client, order)
-            if decision != "cancel" and decision != "cancel_after_shipping":
-                _finish(order, decision)
-                return
-            phase = decision
-            if _book_slot(message, book, phase):
-                return outbox.RESCHEDULED
-        _set_phase(message, "sending")
-        outcome = _send_cancel(client, order, after_shipping=phase == "cancel_after_shipping")
-    except (RmsRequestError, RmsProtocolError) as exc:  # RMS refused the request itself, or broke the contract
+        if sends:
+            _send(client, *sends[0])
+        else:
+            _check(client, due[:CHECK_BATCH])
+    except RmsPacingDelay as exc:  # the shop's slot is taken (an import, say): nothing was sent
         db.session.rollback()
-        _fail(db.session.get(Order, message.payload["order_id"]), f"楽天RMSの応答エラー: {exc}")
-        return
+        return time.time() + (exc.retry_after or 1.0)
     except RmsAuthError as exc:
         db.session.rollback()
-        connection.mark_connection_failed(shop.id, str(exc))
-        return _reschedule(db.session.get(OutboxMessage, message.id), AUTH_WAIT_SECONDS, phase="check")
-    except (RmsTransientError, _Transient) as exc:  # RmsPacingDelay included: try again later
-        db.session.rollback()
-        return _transient(db.session.get(OutboxMessage, message.id), exc)
-    connection.mark_connection_ok(shop.id)
-    _finish(order, outcome)
-
-
-SLOT_SLACK = 0.5  # a booked slot this close is taken now (the client's pacer keeps the exact spacing)
-
-
-def _book_slot(message: OutboxMessage, book, phase: str) -> bool:
-    """Before a request: True when the step was rescheduled for a slot booked later. A run that is the
-    one its slot was booked for goes ahead (it must not book again, or it would never get its turn)."""
-    if message.payload.get("slot_booked"):
-        message.payload = {**message.payload, "slot_booked": False}
-        flag_modified(message, "payload")
-        return False
-    wait = book.reserve()
-    if wait <= SLOT_SLACK:
-        return False
-    _reschedule(message, wait, phase=phase, slot_booked=True)
-    return True
-DONE = None
-
-
-def _check(client, order: Order):
-    """getOrder first: DONE (already cancelled at RMS), "cancel", "cancel_after_shipping", or a final failure's message."""
-    progress = _progress(client, order.mall_order_number)
-    if progress is None:
-        return "楽天RMSにこの注文が見つかりません。"
-    if progress in (800, 900):
-        return DONE
-    if progress == 400:
-        raise _Transient("注文が変更確定待ち（400）です")
-    if 100 <= progress <= 300:
-        return "cancel"
-    if 500 <= progress <= 700:
-        return "cancel_after_shipping"
-    return f"楽天RMSの注文ステータス（{progress}）ではキャンセルできません。"
-
-
-def _send_cancel(client, order: Order, after_shipping: bool) -> Optional[str]:
-    """cancelOrder / cancelOrderAfterShipping. INFO: DONE; ERROR: done if RMS now shows it cancelled (R9), else
-    a final failure with RMS's message."""
-    result = client.cancel_order(order.mall_order_number, order.shop.rms_inventory_restore_type,
-                                 order.cancel_reason_code or 10, after_shipping=after_shipping)
-    if result.ok:
-        return DONE
-    if _progress(client, order.mall_order_number) in (800, 900):
-        return DONE
-    return "; ".join(f"{m.code}: {m.message}" for m in result.errors)
-
-
-def _progress(client, number: str) -> Optional[int]:
-    found = client.get_order([number]).order(number)
-    return found.progress if found else None
-
-
-def _finish(order: Order, outcome: Optional[str]) -> None:
-    if outcome is DONE:
-        _done(order)
-    else:
-        _fail(order, outcome)
-
-
-def _set_phase(message: OutboxMessage, phase: str) -> None:
-    """Committed before the cancel is sent, so a worker killed mid-send is followed by a getOrder."""
-    message.payload = {**message.payload, "phase": phase}
-    flag_modified(message, "payload")
+        connection.mark_connection_failed(shop_id, str(exc))
+        return time.time() + AUTH_WAIT_SECONDS
+    connection.mark_connection_ok(shop_id)
     db.session.commit()
+    return time.time() + current_app.config["RMS_MIN_INTERVAL"]
 
 
-def _transient(message: OutboxMessage, exc: Exception):
-    order = db.session.get(Order, message.payload["order_id"])
-    if isinstance(exc, RmsPacingDelay):  # our own pacer had no slot in time: not a failure of RMS
-        return _reschedule(message, exc.retry_after or 1.0, phase="check")
+def _pending(shop_id: int) -> list[tuple[OutboxMessage, Order]]:
+    """The shop's pending reflections, oldest first (their orders still pending: others are closed here)."""
+    rows = db.session.execute(
+        select(OutboxMessage, Order).join(Order, Order.id == OutboxMessage.payload["order_id"].as_integer())
+        .where(OutboxMessage.kind == KIND, OutboxMessage.state == "pending", Order.shop_id == shop_id)
+        .order_by(OutboxMessage.id)).all()
+    for message, order in rows:
+        if order.reflection_state != "pending":  # ended by an earlier message of the same order
+            _close(message)
+    return [(m, o) for m, o in rows if o.reflection_state == "pending"]
+
+
+def _phase(message: OutboxMessage) -> str:
+    phase = message.payload.get("phase") or "check"
+    return "check" if phase == "sending" else phase
+
+
+def _check(client, batch: list[tuple[OutboxMessage, Order]]) -> None:
+    """getOrder for the batch; each order is done (800/900), failed, retried later, or due for its cancel."""
+    try:
+        answer = client.get_order([order.mall_order_number for _, order in batch])
+    except RmsPacingDelay:
+        raise
+    except RmsTransientError as exc:
+        for message, order in batch:
+            _transient(message, order, exc)
+        return
+    except (RmsRequestError, RmsProtocolError) as exc:  # RMS refused the request itself, or broke the contract
+        for message, order in batch:
+            _fail(message, order, f"楽天RMSの応答エラー: {exc}")
+        return
+    for message, order in batch:
+        found = answer.order(order.mall_order_number)
+        progress = found.progress if found else None
+        if progress in (800, 900):
+            _done(message, order)
+        elif _phase(message) == "verify":  # RMS answered ERROR to the cancel and does not show it cancelled
+            _fail(message, order, message.payload.get("error") or "楽天RMSがキャンセルを受け付けませんでした。")
+        elif progress is None:
+            _fail(message, order, "楽天RMSにこの注文が見つかりません。")
+        elif progress == 400:
+            _transient(message, order, "注文が変更確定待ち（400）です")
+        elif 100 <= progress <= 300:
+            _set(message, phase="cancel")
+        elif 500 <= progress <= 700:
+            _set(message, phase="cancel_after_shipping")
+        else:
+            _fail(message, order, f"楽天RMSの注文ステータス（{progress}）ではキャンセルできません。")
+
+
+def _send(client, message: OutboxMessage, order: Order) -> None:
+    """cancelOrder / cancelOrderAfterShipping. INFO: done; ERROR: verified by getOrder in the next step."""
+    phase = _phase(message)
+    _set(message, phase="sending")
+    db.session.commit()  # before the request: a step killed mid-send is followed by a getOrder
+    try:
+        result = client.cancel_order(order.mall_order_number, order.shop.rms_inventory_restore_type,
+                                     order.cancel_reason_code or 10, after_shipping=phase == "cancel_after_shipping")
+    except RmsPacingDelay:
+        _set(message, phase=phase)
+        db.session.commit()
+        raise
+    except RmsTransientError as exc:
+        _transient(message, order, exc)
+        return
+    except (RmsRequestError, RmsProtocolError) as exc:
+        _fail(message, order, f"楽天RMSの応答エラー: {exc}")
+        return
+    if result.ok:
+        _done(message, order)
+    else:
+        _set(message, phase="verify", error="; ".join(f"{m.code}: {m.message}" for m in result.errors))
+
+
+def _set(message: OutboxMessage, **values) -> None:
+    message.payload = {**message.payload, **values}
+    flag_modified(message, "payload")
+
+
+def _transient(message: OutboxMessage, order: Order, exc) -> None:
     tries = int(message.payload.get("tries", 0)) + 1
-    message.payload = {**message.payload, "tries": tries}
     if tries >= TRIES:
-        _fail(order, f"楽天RMSが{TRIES}回続けて応答しませんでした: {exc}")
-        return None
+        _fail(message, order, f"楽天RMSが{TRIES}回続けて応答しませんでした: {exc}")
+        return
     delays = backoff()
     services.record_event(order, Actor.job(order.account_id, ACTOR_NAME), "reflection_retry",
                           f"一時的なエラーのため再試行します（{tries}/{TRIES}回目）: {exc}")
-    return _reschedule(message, delays[min(tries - 1, len(delays) - 1)], phase="check")
+    _set(message, phase="verify" if _phase(message) == "verify" else "check", tries=tries)
+    message.run_after = utcnow() + timedelta(seconds=delays[min(tries - 1, len(delays) - 1)])
 
 
-def _done(order: Order) -> None:
+def _done(message: OutboxMessage, order: Order) -> None:
     actor = Actor.job(order.account_id, ACTOR_NAME)
     order.reflection_state = "done"
     order.reflection_message = None
     services.record_event(order, actor, "reflection_done", "楽天RMSにキャンセルを反映しました。")
     services.clear_system_tag(order, "mall_reflection_error", actor, "再反映に成功したためタグを外しました。")
+    _close(message)
 
 
-def _fail(order: Order, message: str) -> None:
+def _fail(message: OutboxMessage, order: Order, text: str) -> None:
     """Final failure: 「モール反映エラー」 with RMS's message in the history, and a retry button."""
     actor = Actor.job(order.account_id, ACTOR_NAME)
     order.reflection_state = "failed"
-    order.reflection_message = message
-    services.record_event(order, actor, "reflection_failed", message)
-    services.raise_system_tag(order, "mall_reflection_error", actor, message)
+    order.reflection_message = text
+    services.record_event(order, actor, "reflection_failed", text)
+    services.raise_system_tag(order, "mall_reflection_error", actor, text)
+    _close(message)
 
 
-def _reschedule(message: OutboxMessage, seconds: float, phase: str = "check", slot_booked: bool = False) -> str:
-    """Keep the message pending and let RQ's scheduler run it again later (the sweeper is the safety net)."""
-    message.payload = {**message.payload, "phase": phase, "slot_booked": slot_booked}
-    flag_modified(message, "payload")
-    message.run_after = utcnow() + timedelta(seconds=seconds)
-    message.dispatches += 1
-    message.rq_job_id = f"outbox-{message.id}-{message.dispatches}"
-    message.dispatched_at = utcnow()
-    db.session.commit()
-    get_queue().enqueue_in(timedelta(seconds=seconds), "jobs.tasks.run_outbox_message", message.id,
-                           job_id=message.rq_job_id, result_ttl=3600, failure_ttl=86400)
-    return outbox.RESCHEDULED
+def _close(message: OutboxMessage) -> None:
+    message.state = "done"
+    message.done_at = utcnow()
+
+
+def _epoch(moment) -> float:
+    return moment.replace(tzinfo=timezone.utc).timestamp()
 
 
 def retry(actor: Actor, order_id: int) -> Order:

@@ -342,3 +342,19 @@ def test_r5_an_import_that_fails_is_run_again_and_makes_no_duplicate(rakuten, wo
     orders = [o for o in rakuten.orders() if o["mall_order_number"] in numbers]
     assert sorted(o["mall_order_number"] for o in orders) == sorted(numbers)  # each number once
     assert [c["http_status"] for c in rakuten.calls("getOrder")][:1] == [500]
+
+
+def test_r9_cancels_of_one_shop_are_checked_together_and_each_is_sent_once(rakuten, worker):
+    numbers = rakuten.generate(6)
+    rakuten.connect()
+    rakuten.first_import()
+    orders = _imported(rakuten, numbers)
+    rakuten.control("progress", {"order_number": numbers[0], "order_progress": 900})
+    response = rakuten.client.post("/api/v1/orders/bulk", json={"action": "cancel", "order_ids": [o["id"] for o in orders]},
+                                   headers=rakuten.tenant.headers())
+    assert response.status_code == 200, response.json
+    for order in orders:
+        assert rakuten.reflected(order["id"])["mall_reflection"]["state"] == "done"
+    checks = [c for c in rakuten.calls("getOrder") if set(c["body"]["orderNumberList"]) & set(numbers)]
+    assert [sorted(c["body"]["orderNumberList"]) for c in checks[-1:]] == [sorted(numbers)]  # one getOrder for all six
+    assert sorted(c["body"]["orderNumber"] for c in rakuten.calls("cancelOrder")) == sorted(numbers[1:])

@@ -1,0 +1,127 @@
+"""Lanes: one serial runner per key — e.g. one per shop for its RMS requests, which RMS takes one per second.
+
+A lane run is an RQ job that takes the lane's lock, does one step and books its successor for the time
+the step names (the shop's next request slot, or a scheduled retry): work waits in Redis, never in a
+sleeping worker. Booked runs wait in a sorted set of their own, which every worker's sweeper process
+polls every TICK_SECONDS and enqueues when due — RQ's scheduler counts in whole seconds, too coarse for
+a lane that may send a request every 1.05 s. The booking (`<lane>:next`, holding the time and the token of the one
+scheduled run) makes wake-ups cheap to repeat: a wake-up finds a run already booked no later and does
+nothing, so however many arrive, one run at a time is scheduled. A run that finds the lock taken books a
+retry instead of vanishing, so a wake-up that arrives while a step runs is never lost.
+
+`marker` names the lane for the outbox: `alive(redis, marker)` says whether a run is booked or under
+way, which is what the sweeper asks before it hands a lane's messages to it again.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from typing import Optional
+
+from flask import current_app
+
+from .extensions import get_queue, get_redis
+
+PREFIX = "boss:lane:"
+DUE = "boss:lanes:due"  # booked runs: member = JSON [job, args, token], score = when (epoch seconds)
+TICK_SECONDS = 0.1
+GRACE_SECONDS = 60      # a booking outlives its time by this much, in case its job is slow to start
+LOCKED_RETRY_SECONDS = 1.0
+
+_BOOK = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local at = tonumber(string.match(current, '^[^|]+'))
+  if at <= tonumber(ARGV[1]) + 0.01 then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'PX', ARGV[3])
+return 1
+"""
+_CLAIM = """
+local current = redis.call('GET', KEYS[1])
+if current and string.sub(current, -string.len(ARGV[1]) - 1) == '|' .. ARGV[1] then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+class Lane:
+    def __init__(self, name: str, job: str, *args):
+        self.marker = PREFIX + name
+        self.job, self.args = job, args
+        self.redis = get_redis()
+
+    def wake(self, at: Optional[float] = None) -> bool:
+        """Book a run for `at` (epoch seconds; now when None) unless one is booked no later; True if booked."""
+        now = time.time()
+        at = max(at or now, now)
+        token = uuid.uuid4().hex
+        ttl_ms = int((at - now + GRACE_SECONDS) * 1000)
+        if not self.redis.eval(_BOOK, 1, self.marker + ":next", f"{at:.3f}", token, ttl_ms):
+            return False
+        if at - now < TICK_SECONDS:
+            _enqueue(get_queue(), self.job, list(self.args), token)
+        else:
+            self.redis.zadd(DUE, {json.dumps([self.job, list(self.args), token]): at})
+        return True
+
+    def claim(self, token: str) -> None:
+        """The run booked with `token` has started: the booking is used up (a newer one stays)."""
+        self.redis.eval(_CLAIM, 1, self.marker + ":next", token)
+
+    def lock(self, token: str) -> bool:
+        return bool(self.redis.set(self.marker + ":lock", token, nx=True, ex=self.lock_seconds()))
+
+    def unlock(self, token: str) -> None:
+        self.redis.eval(_UNLOCK, 1, self.marker + ":lock", token)
+
+    @staticmethod
+    def lock_seconds() -> int:
+        """Longer than any one step (one RMS request and its bookkeeping); a killed run's lock expires then."""
+        return int(current_app.config["RMS_TIMEOUT"]) + 15
+
+    def run(self, token: str, step) -> None:
+        """Carry out one step, then book the next run for the time it returns (None: the lane is idle)."""
+        self.claim(token)
+        if not self.lock(token):
+            self.wake(time.time() + LOCKED_RETRY_SECONDS)
+            return
+        try:
+            next_at = step()
+        finally:
+            self.unlock(token)
+        if next_at is not None:
+            self.wake(next_at)
+
+
+_POP_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 500)
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
+"""
+
+
+def enqueue_due() -> int:
+    """Enqueue the booked runs whose time has come (each taken by one sweeper only); returns how many."""
+    due = get_redis().eval(_POP_DUE, 1, DUE, f"{time.time():.3f}")
+    queue = get_queue()
+    for member in due:
+        job, args, token = json.loads(member)
+        _enqueue(queue, job, args, token)
+    return len(due)
+
+
+def _enqueue(queue, job: str, args: list, token: str) -> None:
+    queue.enqueue(job, *args, token, job_id=f"lane-{token}", result_ttl=60, failure_ttl=86400,
+                  job_timeout=Lane.lock_seconds() * 2)
+
+
+def alive(redis, marker: str) -> bool:
+    """A run of the lane is booked or under way."""
+    return bool(redis.exists(marker + ":next", marker + ":lock"))
