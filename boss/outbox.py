@@ -1,9 +1,10 @@
 """The transactional outbox: side effects recorded with the change, dispatched to RQ after commit.
 
-A row is the record of truth. `dispatch` enqueues rows right after their transaction commits; the
-sweeper (a thread of every worker, see jobs/worker.py) enqueues rows a Redis outage kept back and
-re-enqueues rows whose job vanished (a killed worker) once their kind's timeout has passed. Handlers
-are idempotent, so a second run of the same row changes nothing.
+A row is the record of truth. `dispatch` enqueues rows right after their transaction commits (one job
+each, or handed to a runner of their kind's own: reflections go to their shop's lane); the sweeper (a
+process beside every worker, see jobs/worker.py) enqueues rows a Redis outage kept back and re-enqueues
+rows whose job or lane vanished (a killed worker) once their kind's timeout has passed. Handlers are
+idempotent, so a second run of the same row changes nothing.
 """
 from __future__ import annotations
 
