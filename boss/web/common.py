@@ -1,7 +1,7 @@
 """What every page shares: the actor, the shop filter, page-or-fragment rendering, filters, the header."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 from flask import Blueprint, Flask, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
@@ -75,6 +75,24 @@ def page_or_fragment(page: str, fragment: str, http_status: int = 200, **context
     return response
 
 
+# Stand-ins for the values a URL pattern leaves open: integers (they pass `<int:…>` converters) that no
+# real path or query holds, each replaced by a str.format field once url_for has built the URL.
+_URL_MARKERS = (9_876_543_210_001, 9_876_543_210_002, 9_876_543_210_003)
+
+
+def url_pattern(endpoint: str, *names: str) -> Callable[..., str]:
+    """The URL of `endpoint` as a function of the integer values `names` (in that order), built by one
+    url_for per page instead of one per row: a page of 50 rows with three links each spent ~1.5 ms in
+    url_for. Only for integer values (ids, versions), which need no quoting."""
+    url = url_for(endpoint, **dict(zip(names, _URL_MARKERS)))
+    template = url.replace("{", "{{").replace("}", "}}")
+    for index, marker in enumerate(_URL_MARKERS[:len(names)]):
+        if template.count(str(marker)) != 1:
+            raise ValueError(f"url_pattern: {endpoint} does not hold {names[index]} exactly once: {url}")
+        template = template.replace(str(marker), "{%d}" % index)
+    return template.format
+
+
 def lang() -> str:
     return str(get_locale() or "ja")[:2]
 
@@ -101,6 +119,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.filters["jst"] = display_jst
     app.jinja_env.filters["yen"] = yen
+    app.jinja_env.globals["url_pattern"] = url_pattern
 
     @app.context_processor
     def _frame():
