@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import and_, column, exists, func, or_, select, table, tuple_
+from sqlalchemy import Text, and_, column, exists, func, or_, select, table, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..extensions import db
 from ..models import OrderCount, Shop
@@ -38,8 +39,10 @@ def search_text_for(order: Order) -> str:
     return "|".join([normalise(p) for p in parts if p] + [p for p in phones if p])
 
 
-# SQLite's FTS5 trigram table over orders.search_text (migration 0001).
+# SQLite's FTS5 trigram table over orders.search_text (migration 0001), and the FTS5 table of the
+# text's bigrams, each a hex token (migration 0006; detail=none takes its MATCH on the table-named column).
 ORDERS_FTS = table("orders_fts", column("rowid"), column("search_text"))
+ORDERS_FTS_BIGRAM = table("orders_fts_bigram", column("rowid"), column("orders_fts_bigram"))
 
 
 def _like_pattern(term: str) -> str:
@@ -64,6 +67,8 @@ def q_condition(q: str):
 
 
 def _substring_condition(term: str):
+    if len(term) == 2:
+        return _bigram_condition(term)
     if db.engine.dialect.name == "sqlite" and len(term) >= 3:
         # The FTS5 trigram table (migration 0001) finds a substring of 3+ characters as a phrase
         # query from its index alone. (A LIKE on it would not do: with ESCAPE SQLite hands it to no
@@ -84,6 +89,28 @@ def _substring_condition(term: str):
 # Above this many FTS hits a name search walks the list index instead (measured crossover at 1M
 # orders on SQLite: ~3,000 hits, where both plans take ~15 ms; bench/p3_search).
 FTS_WALK_HITS = 3000
+
+
+def _bigram_condition(term: str):
+    """A needle of 2 characters, which no trigram index can serve: the bigram index of migration 0006
+    finds the orders holding it and a substring test re-checks each, so the answer is exactly the
+    substring match's. A common needle walks the list index newest first instead, testing each order,
+    and fills a page within a few thousand orders, where fetching and sorting every hit costs more."""
+    if db.engine.dialect.name == "postgresql":
+        # The planner chooses between the GIN index on search_bigrams(search_text) and the walk. The
+        # re-check is strpos, not LIKE: PostgreSQL multiplies the selectivities of the two tests, which
+        # say the same thing, and with a LIKE thought 佐藤 (18,000 orders) matched 119 and fetched them
+        # all; it estimates strpos(…) > 0 as a plain one-in-three. search_bigrams is COST 1000, so a
+        # walk tests strpos first and computes the bigrams only of the orders that hold the needle.
+        return and_(func.search_bigrams(Order.search_text, type_=ARRAY(Text)).contains([term]),
+                    func.strpos(Order.search_text, term) > 0)
+    like = Order.search_text.like(_like_pattern(term), escape="\\")
+    token = '"' + term.encode().hex().upper() + '"'  # the bigram as migration 0006 wrote it
+    hits = select(ORDERS_FTS_BIGRAM.c.rowid).where(ORDERS_FTS_BIGRAM.c.orders_fts_bigram.match(token))
+    found = db.session.scalar(select(func.count()).select_from(hits.limit(FTS_WALK_HITS + 1).subquery()))
+    if found > FTS_WALK_HITS:
+        return like
+    return and_(Order.id.in_(hits), like)
 
 
 class BadCursor(ValueError):

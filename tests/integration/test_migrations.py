@@ -9,7 +9,7 @@ from boss.extensions import db
 
 
 def _include(obj, name, type_, reflected, compare_to):
-    return not (name or "").startswith("orders_fts") and name != "ix_orders_search_trgm"
+    return not (name or "").startswith("orders_fts") and name not in ("ix_orders_search_trgm", "ix_orders_search_bigrams")
 
 
 def test_the_migrated_schema_matches_the_models(app):
@@ -42,4 +42,18 @@ def test_the_name_search_has_an_index_on_both_databases(app):
         else:
             found = db.session.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'orders_fts'"))
             assert "trigram" in found
+        db.session.remove()
+
+
+def test_two_character_name_searches_have_a_bigram_index_on_both_databases(app):
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            found = db.session.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_orders_search_bigrams'"))
+            assert "gin" in found and "search_bigrams(search_text)" in found
+        else:
+            found = db.session.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'orders_fts_bigram'"))
+            assert "fts5" in found and "detail='none'" in found
+            triggers = set(db.session.scalars(text(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'orders_fts_bigram_%'")))
+            assert triggers == {"orders_fts_bigram_insert", "orders_fts_bigram_delete", "orders_fts_bigram_update"}
         db.session.remove()

@@ -109,6 +109,8 @@ def test_finds_by_buyer_or_recipient_name_and_kana_as_a_normalised_substring(sta
     assert _found(staff_client, name="山田　花子") == ["S-NAME-Y"]     # full-width space
     assert _found(staff_client, name="タナカ") == ["S-NAME-S"]         # the recipient
     assert _found(staff_client, name="花") == ["S-NAME-Y"]             # one character
+    assert _found(staff_client, name="田中") == ["S-NAME-S"]           # two: the bigram index (migration 0006)
+    assert _found(staff_client, name="ﾀﾞﾊ") == ["S-NAME-Y"]           # two once normalised (ダハ)
     digits_only = staff_client.get("/search?name=0000").text             # names only: phones have their field
     assert "電話番号は「電話番号」欄で検索してください。" in digits_only and 'id="order-rows"' not in digits_only
 
