@@ -22,7 +22,7 @@ from ..orders import rules, services
 from ..orders.models import Order
 from ..orders.rules import Reason
 from ..orders.services import Actor, NewOrder
-from . import connection
+from . import connection, reflection
 from .rakuten import RmsAuthError
 
 IMPORT_PROGRESS = [100, 200, 300, 400]
@@ -101,6 +101,7 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
         now - timedelta(days=shop.rms_initial_lookback_days)
     numbers = list(dict.fromkeys(_search_all(client, start, now)))
     connection.mark_connection_ok(shop.id)
+    reflection.lane(shop.id).wake()  # RMS answers: cancels that waited for the connection go now
     counts = {"fetched": len(numbers), "created": 0, "skipped": 0, "failed": 0, "errors": []}
     known = services.numbers_ever_held(shop.id, numbers)
     counts["skipped"] = len(known)

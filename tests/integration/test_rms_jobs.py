@@ -244,7 +244,7 @@ def test_r9_no_cancel_is_sent_for_an_order_rms_already_shows_cancelled(rakuten, 
     assert rakuten.calls("cancelOrder") == []
 
 
-def test_an_auth_failure_marks_the_shop_and_the_reflection_waits_for_the_connection(rakuten, worker):
+def test_an_auth_failure_marks_the_shop_and_the_reflection_waits_for_the_connection_then_resumes_at_once(rakuten, worker):
     number = rakuten.generate(1)[0]
     rakuten.connect()
     rakuten.first_import()
@@ -257,6 +257,10 @@ def test_an_auth_failure_marks_the_shop_and_the_reflection_waits_for_the_connect
     assert rakuten.order(order["id"])["mall_reflection"]["state"] == "pending"  # waits, not failed order by order
     counts = rakuten.client.get("/api/v1/orders/counts", headers=rakuten.tenant.headers()).json
     assert counts["attention"] >= 1
+
+    rakuten.connect()  # the staff enter the credentials again: the import that follows works, and so the cancel goes
+    assert rakuten.reflected(order["id"], timeout=60)["mall_reflection"]["state"] == "done"  # not after the 300 s wait
+    assert rakuten.client.get("/api/v1/shops", headers=rakuten.tenant.headers()).json["items"][0]["rms_connection_error"] is None
 
 
 def test_an_import_of_a_shop_without_an_rms_connection_is_refused(client, tenant):
