@@ -64,6 +64,14 @@ def selected_shop_id() -> Optional[int]:
     return None
 
 
+def header_counts() -> dict[str, int]:
+    """The status counts of the account (and the header's shop), once per request: the header's 要対応
+    badge and 注文一覧's tabs show the same numbers. After an action, first asked after its commit."""
+    if "header_counts" not in g:
+        g.header_counts = status_counts(current_user.account_id, selected_shop_id())
+    return g.header_counts
+
+
 def is_htmx() -> bool:
     return request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
 
@@ -125,14 +133,11 @@ def init_app(app: Flask) -> None:
     def _frame():
         if not current_user.is_authenticated:
             return {"lang": lang()}
-        shop_id = selected_shop_id()
-        if "header_counts" not in g:
-            g.header_counts = status_counts(current_user.account_id, shop_id)
         return {
             "lang": lang(),
             "shops": account_shops(),
-            "selected_shop_id": shop_id,
-            "attention_count": g.header_counts["attention"],
+            "selected_shop_id": selected_shop_id(),
+            "attention_count": header_counts()["attention"],
             "shop_alerts": shop_alerts(),
             "STATUS_LABELS": rules.STATUS_LABELS if lang() == "ja" else rules.STATUS_LABELS_EN,
             "SHIPMENT_STATUS_LABELS": rules.SHIPMENT_STATUS_LABELS if lang() == "ja" else rules.SHIPMENT_STATUS_LABELS_EN,

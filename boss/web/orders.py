@@ -13,8 +13,8 @@ from ..extensions import db
 from ..models import JobRecord
 from ..orders import bulk, rules, services
 from ..orders.models import Order, Tag
-from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders, status_counts
-from .common import current_actor, is_htmx, lang, page_or_fragment, selected_shop_id
+from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders
+from .common import current_actor, header_counts, is_htmx, lang, page_or_fragment, selected_shop_id
 
 bp = Blueprint("orders", __name__)
 
@@ -60,7 +60,7 @@ def index():
         return redirect(url_for("orders.index", status=flt.status))
     context = dict(orders=orders, next_cursor=next_cursor, status=flt.status or "all",
                    tag=selected_tag(request.args), tags=account_tags(),
-                   counts=status_counts(current_user.account_id, flt.shop_id), tabs=TABS,
+                   counts=header_counts(), tabs=TABS,
                    at_first_page=not request.args.get("cursor"), rows=[row_context(o) for o in orders])
     fragment = "orders/_rows.html" if request.headers.get("HX-Target") == "order-rows" else "orders/_list.html"
     return page_or_fragment("orders/index.html", fragment, **context)
@@ -108,7 +108,6 @@ def delete_dialog(order_id: int):
 
 @bp.post("/orders/<int:order_id>/cancel")
 def cancel(order_id: int):
-    _order_or_404(order_id)
     reason = request.form.get("reason_code", str(rules.DEFAULT_CANCEL_REASON))
     reason_code = int(reason) if reason.isdigit() else -1
     return _act(order_id, lambda: services.cancel(current_actor(), order_id, reason_code,
@@ -119,19 +118,19 @@ def cancel(order_id: int):
 
 @bp.post("/orders/<int:order_id>/delete")
 def delete(order_id: int):
-    _order_or_404(order_id)
     return _act(order_id, lambda: services.delete(current_actor(), order_id, _version_from(request.form)),
                 _("注文「%(n)s」を削除しました。詳細検索（削除済みを含む）で確認できます。"))
 
 
 def _act(order_id: int, action, done_message: str):
-    """Run an inline action; answer the row in its new state with a message (or, without htmx, redirect)."""
+    """Run an inline action; answer the row in its new state with a message (or, without htmx, redirect).
+    The service looks the order up itself; an order that is not the account's is a 404 after its refusal."""
     try:
         order = action()
         message, category, status = done_message % {"n": order.mall_order_number}, "success", 200
     except ServiceError as exc:
         db.session.rollback()
-        order = services.get_order(current_user.account_id, order_id)
+        order = _order_or_404(order_id)
         message, category, status = exc.message(lang()), "error", exc.status
     if request.form.get("target") == "detail" or not is_htmx():
         flash(message, category)
@@ -139,7 +138,7 @@ def _act(order_id: int, action, done_message: str):
             return redirect(url_for("orders.index"), code=303)
         return redirect(url_for("detail.show", order_id=order.id) if request.form.get("target") == "detail"
                         else request.referrer or url_for("orders.index"), code=303)
-    counts = status_counts(current_user.account_id, selected_shop_id())
+    counts = header_counts()
     shown_tab = parse_qs(urlparse(request.headers.get("HX-Current-URL", "")).query).get("status", ["all"])[0]
     response = make_response(render_template("orders/_row_result.html", row=row_context(order), message=message,
                                              category=category, counts=counts, tabs=TABS, status=shown_tab), status)
