@@ -7,6 +7,7 @@ numbers (R5), so nothing is lost and nothing is created twice.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional
 
@@ -96,6 +97,7 @@ def _finish(job_id: str, state: str, result: Optional[dict] = None, error: Optio
 def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
     """One import run: returns {fetched, created, skipped, failed, errors}."""
     client = connection.client_for(shop)
+    job_id = job.id if job is not None else None
     now = utcnow()
     start = (shop.rms_last_window_end - OVERLAP) if shop.rms_last_window_end else \
         now - timedelta(days=shop.rms_initial_lookback_days)
@@ -110,9 +112,10 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
     services.commit()  # no transaction (on SQLite: no write lock) stays open across the getOrder calls
     for index in range(0, len(fresh), BATCH):
         batch = fresh[index:index + BATCH]
-        _create_batch(shop.id, _raw_models(client, batch), actor, counts)
-        if job is not None:
-            _progress(job.id, 5 + int(85 * (index + len(batch)) / max(len(fresh), 1)))
+        models = _raw_models(client, batch)
+        if job_id is not None:  # committed with the batch's orders
+            set_progress(db.session.get(JobRecord, job_id), 5 + int(85 * (index + len(batch)) / max(len(fresh), 1)))
+        _create_batch(shop.id, models, actor, counts)
     detect_mall_cancels(db.session.get(Shop, shop.id), client)
     shop = db.session.get(Shop, shop.id)
     shop.rms_last_window_end = now
@@ -120,12 +123,6 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
     services.commit()
     counts["errors"] = counts["errors"][:50]
     return counts
-
-
-def _progress(job_id: str, percent: int) -> None:
-    job = db.session.get(JobRecord, job_id)
-    set_progress(job, percent)
-    db.session.commit()
 
 
 def _search_all(client, start: datetime, end: datetime) -> Iterable[str]:
@@ -161,6 +158,17 @@ def _create_batch(shop_id: int, models: list, actor: Actor, counts: dict) -> Non
 
 # ---------------------------------------------------------------- reading an OrderModel
 
+_RMS_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}")
+
+
+def _rms_datetime(text: str) -> datetime:
+    """`YYYY-MM-DDThh:mm:ss+0900` as RMS writes it, read by fromisoformat (50 times faster than
+    strptime); anything else as strptime reads it."""
+    if _RMS_DATETIME.fullmatch(text):
+        return datetime.fromisoformat(text)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
+
+
 def _text(value) -> str:
     return "" if value is None else str(value).strip()
 
@@ -187,7 +195,7 @@ def order_from_model(shop_id: int, model: dict) -> tuple[NewOrder, bool]:
     if not number or len(number) > 64:
         raise BadOrderModel("orderNumber がありません")
     try:
-        ordered_at = datetime.strptime(_text(model.get("orderDatetime")), "%Y-%m-%dT%H:%M:%S%z")
+        ordered_at = _rms_datetime(_text(model.get("orderDatetime")))
     except ValueError:
         raise BadOrderModel(f"{number}: orderDatetime の形式が不正です") from None
     packages = model.get("PackageModelList") or []

@@ -101,22 +101,23 @@ def test_r4_r5_r7_a_batch_mixing_good_bad_several_destinations_held_and_raced_nu
     services.register(actor, _manual(shop.id, held))
     services.delete(actor, services.register(actor, _manual(shop.id, deleted)).id)
 
-    calls = []
-    original = services._insert_unless_held
+    inserts = []
+    original = services._insert_rows
 
-    def registered_meanwhile(table):
-        """A manual registration of `raced` commits after the batch was read and checked, before its INSERT."""
-        if not calls:
+    def registered_meanwhile(table, rows, **options):
+        """A manual registration of `raced` commits after the batch was read, before its orders' INSERT."""
+        if table is Order.__table__ and not inserts:
             with app.app_context():  # another session and connection, as another process would have
                 services.register(actor, _manual(shop.id, raced, name="先着 登録"))
                 db.session.remove()
-        calls.append(table)
-        return original(table)
+        inserts.append((table.name, len(rows)))
+        return original(table, rows, **options)
 
-    monkeypatch.setattr(services, "_insert_unless_held", registered_meanwhile)
+    monkeypatch.setattr(services, "_insert_rows", registered_meanwhile)
     result = importer.import_shop(db.session.get(Shop, shop.id))
 
-    assert len(calls) == 1, "one INSERT of orders for the batch"
+    assert [name for name, _ in inserts] == ["orders", "order_lines", "order_tags", "order_events"], "one INSERT each"
+    assert inserts[0] == ("orders", 4)  # mapped, unmapped, several, raced: the bad one failed alone
     assert result | {"errors": []} == {"fetched": 7, "created": 3, "skipped": 3, "failed": 1, "errors": []}
     assert result["errors"] == [{"order_number": bad, "message": "氏名がありません"}]
     assert _order(shop.id, bad) == []
