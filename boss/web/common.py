@@ -1,7 +1,7 @@
 """What every page shares: the actor, the shop filter, page-or-fragment rendering, filters, the header."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 from flask import Blueprint, Flask, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
@@ -101,6 +101,12 @@ def url_pattern(endpoint: str, *names: str) -> Callable[..., str]:
     return template.format
 
 
+def macro_table(macro: Callable, values: Iterable) -> dict:
+    """macro(value) for each value, rendered once: a page of rows looks its chips up instead of calling
+    a macro twice per row."""
+    return {value: macro(value) for value in values}
+
+
 def lang() -> str:
     return str(get_locale() or "ja")[:2]
 
@@ -128,6 +134,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["jst"] = display_jst
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.globals["url_pattern"] = url_pattern
+    app.jinja_env.globals["macro_table"] = macro_table
 
     @app.context_processor
     def _frame():
