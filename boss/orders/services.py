@@ -498,7 +498,7 @@ class MallOrder:
 @dataclass(frozen=True)
 class ImportedBatch:
     created: list[str]  # mall order numbers
-    skipped: list[str]  # R5: numbers the shop has ever had, or a registration took meanwhile (R4, R13)
+    skipped: list[str]  # numbers a registration took meanwhile (R4, R13), or twice in the batch
 
 
 def numbers_ever_held(shop_id: int, numbers: list[str]) -> set[str]:
