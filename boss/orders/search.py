@@ -67,7 +67,7 @@ def q_condition(q: str):
 
 
 def _substring_condition(term: str):
-    if len(term) == 2:
+    if len(term) == 2 and not (term.isascii() and term.isdigit()):  # 2 digits: common, not indexed (0006)
         return _bigram_condition(term)
     if db.engine.dialect.name == "sqlite" and len(term) >= 3:
         # The FTS5 trigram table (migration 0001) finds a substring of 3+ characters as a phrase
@@ -217,20 +217,26 @@ def count_matching(flt: OrderFilter, cap: int) -> int:
     return db.session.scalar(select(func.count()).select_from(inner))
 
 
-def status_counts(account_id: int, shop_id: Optional[int] = None) -> dict[str, int]:
+def status_counts(account_id: int, shop_id: Optional[int] = None,
+                  account_shops: Optional[list[Shop]] = None) -> dict[str, int]:
     """Tab and 要対応 counts over not-deleted orders, from the counters the services keep (no scan of
-    orders), plus the shops whose mall connection fails."""
+    orders), plus the shops whose mall connection fails — counted from `account_shops` (all the
+    account's shops) when the caller has them loaded, as every web page does for its header."""
     stmt = (select(OrderCount.status, func.sum(OrderCount.n))
             .join(Shop, Shop.id == OrderCount.shop_id)
             .where(Shop.account_id == account_id).group_by(OrderCount.status))
-    shops = select(func.count(Shop.id)).where(Shop.account_id == account_id, Shop.rms_connection_error.is_not(None))
     if shop_id is not None:
         stmt = stmt.where(OrderCount.shop_id == shop_id)
-        shops = shops.where(Shop.id == shop_id)
     found = {status: int(n or 0) for status, n in db.session.execute(stmt)}
     counts = {status: found.get(status, 0) for status in rules.STATUSES}
     counts["all"] = sum(counts.values())
-    counts["attention"] = found.get(ATTENTION, 0) + int(db.session.scalar(shops) or 0)
+    if account_shops is not None:
+        failing = sum(1 for shop in account_shops if shop.rms_connection_error is not None
+                      and (shop_id is None or shop.id == shop_id))
+    else:
+        shops = select(func.count(Shop.id)).where(Shop.account_id == account_id, Shop.rms_connection_error.is_not(None))
+        failing = db.session.scalar(shops.where(Shop.id == shop_id) if shop_id is not None else shops) or 0
+    counts["attention"] = found.get(ATTENTION, 0) + int(failing)
     return counts
 
 

@@ -68,7 +68,7 @@ def header_counts() -> dict[str, int]:
     """The status counts of the account (and the header's shop), once per request: the header's 要対応
     badge and 注文一覧's tabs show the same numbers. After an action, first asked after its commit."""
     if "header_counts" not in g:
-        g.header_counts = status_counts(current_user.account_id, selected_shop_id())
+        g.header_counts = status_counts(current_user.account_id, selected_shop_id(), account_shops())
     return g.header_counts
 
 

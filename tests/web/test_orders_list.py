@@ -223,3 +223,19 @@ def test_r9_the_order_page_offers_a_retry_of_a_failed_reflection(staff_client, c
     again = staff_client.post(f"/orders/{order['id']}/retry-reflection", data={"csrf_token": staff_client.csrf},
                               follow_redirects=True)
     assert "反映に失敗した注文のみ再反映できます。" in again.text
+
+
+def test_the_attention_badge_counts_a_shop_whose_connection_fails_on_pages_and_after_an_action(staff_client, client, tenant, app):
+    from boss.models import Shop
+
+    order = create_order(client, tenant, number="BADGE-1")
+    with app.app_context():
+        db.session.get(Shop, tenant.shop_id).rms_connection_error = "ES04-01"
+        db.session.commit()
+        db.session.remove()
+    assert '要対応 <b>1</b>' in staff_client.get("/orders").text
+    response = _post(staff_client, f"/orders/{order['id']}/cancel", {"version": order["version"]})
+    assert response.status_code == 200 and '要対応 <b>1</b>' in response.text
+    other = client.post("/api/v1/shops", json={"name": "二号店", "mall": "yahoo"}, headers=tenant.headers("admin")).json
+    staff_client.post("/shop-filter", data={"shop_id": other["id"], "csrf_token": staff_client.csrf})
+    assert '要対応 <b>0</b>' in staff_client.get("/orders").text
