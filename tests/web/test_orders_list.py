@@ -188,13 +188,16 @@ def test_select_all_matching_counts_the_tab_and_bulk_acts_on_the_whole_filter(st
 
 def _fail_reflection(app, order_id):
     """A cancel whose reflection to RMS failed finally (the reflection job itself is tested with the sandbox)."""
-    from boss.malls.reflection import _fail
+    from boss.malls.reflection import KIND, _fail
+    from boss.models import OutboxMessage
     from boss.orders import services
 
     with app.app_context():
         order = db.session.get(Order, order_id)
+        message = OutboxMessage(kind=KIND, payload={"order_id": order_id}, state="pending")  # as a reflected cancel records it
+        db.session.add(message)
         with services.counted(order):
-            _fail(order, "ORDER_EXT_API_CANCEL_ORDER_ERROR_102: テスト")
+            _fail(message, order, "ORDER_EXT_API_CANCEL_ORDER_ERROR_102: テスト")
         db.session.commit()
         db.session.remove()
 
