@@ -28,7 +28,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from .. import outbox
 from ..errors import ServiceError
-from ..extensions import db
+from ..extensions import db, get_redis
 from ..lanes import Lane
 from ..models import OutboxMessage, Shop, utcnow
 from ..orders import services
@@ -86,6 +86,9 @@ def step(shop_id: int) -> Optional[float]:
             _fail(message, order, "楽天RMSの接続情報がないため反映できません。")
         db.session.commit()
         return time.time()
+    waiting = _auth_wait(shop_id)
+    if shop.rms_connection_error is not None and waiting > 0:  # new cancels wait with the others
+        return time.time() + waiting
     client = connection.client_for(shop, max_pace_wait=0)
     sends = [(m, o) for m, o in due if _phase(m) in SENDS]
     try:
@@ -99,10 +102,21 @@ def step(shop_id: int) -> Optional[float]:
     except RmsAuthError as exc:
         db.session.rollback()
         connection.mark_connection_failed(shop_id, str(exc))
+        get_redis().set(_auth_wait_key(shop_id), "1", ex=AUTH_WAIT_SECONDS)
         return time.time() + AUTH_WAIT_SECONDS
     connection.mark_connection_ok(shop_id)
     db.session.commit()
     return time.time() + current_app.config["RMS_MIN_INTERVAL"]
+
+
+def _auth_wait_key(shop_id: int) -> str:
+    return lane(shop_id).marker + ":auth-wait"
+
+
+def _auth_wait(shop_id: int) -> float:
+    """Seconds left of the wait after a gateway auth error (0: none). Clearing 「RMS接続エラー」 — new
+    credentials, or an import that RMS answers — ends it at once."""
+    return max(get_redis().pttl(_auth_wait_key(shop_id)), 0) / 1000
 
 
 def _pending(shop_id: int) -> list[tuple[OutboxMessage, Order]]:
