@@ -8,8 +8,9 @@ GET /api/v1/orders?q=…&limit=50 (first page, newest first). Each case cycles t
 inputs (common and rare names, kanji, katakana, hiragana and half-width input, a name that matches
 nothing; 1-day to 1-month ranges), interleaved with its floor: the bare SQL that answers the same
 question most directly (number: an equality; names: LIKE on search_text — through the FTS5 trigram
-table on SQLite for 3+ characters, as the app does; dates: a range), same rows, fetched, own
-transaction. Every input's first page is checked against its floor's rows.
+table on SQLite for 3+ characters, through the bigram index of migration 0006 for 2, as the app does;
+dates: a range), same rows, fetched, own transaction. Every input's first page is checked against its
+floor's rows.
 
 Bars (performance.md): p95 ≤ 10 / 150 / 500 / 50 ms.
 """
@@ -76,6 +77,20 @@ def build_inputs(bare: Bare, account_id: int, rng: random.Random, count: int) ->
             probe = "id + 0" if hits > 3000 else "id"
             return (text, kind, {"q": text},
                     page_sql(f"{probe} IN (SELECT rowid FROM orders_fts WHERE orders_fts MATCH %(p)s)"), {"p": phrase})
+        if len(term) == 2 and not (term.isascii() and term.isdigit()):
+            # the bigram index of migration 0006: PostgreSQL's GIN on search_bigrams(search_text) (the
+            # planner picks it or the list index, as for the app); SQLite's FTS5 table of hex bigrams, its
+            # hits re-checked, or for a common needle (> 3,000 hits) the LIKE walking the list index
+            if bare.dialect == "postgresql":
+                return (text, kind, {"q": text},
+                        page_sql("search_bigrams(search_text) @> ARRAY[%(t)s]::text[] AND strpos(search_text, %(t)s) > 0"),
+                        {"t": term})
+            token = '"' + term.encode().hex().upper() + '"'
+            hits = bare.scalar("SELECT COUNT(*) FROM orders_fts_bigram WHERE orders_fts_bigram MATCH %(g)s", {"g": token})
+            if hits <= 3000:
+                return (text, kind, {"q": text},
+                        page_sql("id IN (SELECT rowid FROM orders_fts_bigram WHERE orders_fts_bigram MATCH %(g)s) "
+                                 "AND search_text LIKE %(p)s ESCAPE '\\'"), {"g": token, "p": like(term)})
         return (text, kind, {"q": text}, page_sql("search_text LIKE %(p)s ESCAPE '\\'"), {"p": like(term)})
 
     inputs["name3"] = [name_input(t, k) for t, k in NAME3]

@@ -82,17 +82,29 @@ def test_every_two_character_needle_finds_what_a_substring_scan_finds(app, tenan
         assert _found(app, tenant.account_id, needle, index_only=plan == "index") == _substring_scan(population, needle), needle
 
 
-def test_on_postgresql_the_bigram_index_serves_the_needle(app, tenant, population):
+def _postgresql_plan(app, condition_of) -> str:
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("SQLite asks its FTS5 bigram table by name (the test above)")
         db.session.execute(text("SET LOCAL enable_seqscan = off"))
         db.session.execute(text("SET LOCAL enable_indexscan = off"))
-        stmt = select(Order.id).where(search._substring_condition("柳岡"))
-        compiled = stmt.compile(db.engine)
+        compiled = select(Order.id).where(condition_of()).compile(db.engine)
         plan = "\n".join(db.session.connection().exec_driver_sql(f"EXPLAIN {compiled}", compiled.params).scalars())
         db.session.remove()
+    return plan
+
+
+def test_on_postgresql_the_bigram_index_serves_the_needle(app, tenant, population):
+    plan = _postgresql_plan(app, lambda: search._substring_condition("柳岡"))
     assert "ix_orders_search_bigrams" in plan, plan
+
+
+def test_on_postgresql_q_leaves_the_bigram_test_to_the_index_and_rechecks_by_strpos(app, tenant, population):
+    """With the number's OR, a filter holding search_bigrams would compute it again for every order fetched."""
+    plan = _postgresql_plan(app, lambda: search.q_condition("柳岡"))
+    filters = [line for line in plan.splitlines() if "Filter:" in line]
+    assert "BitmapOr" in plan and "ix_orders_search_bigrams" in plan, plan
+    assert filters and not any("search_bigrams" in line for line in filters) and any("strpos" in line for line in filters), plan
 
 
 def test_typed_forms_are_normalised_before_the_lookup(app, tenant, population):
