@@ -3,8 +3,10 @@
 The trigram indexes of 0001 (pg_trgm, FTS5 trigram) cannot answer a needle of 2 characters, so 柳岡,
 服部 or ゾゾ read the whole table: ~400 ms on PostgreSQL and 640 ms (p95) on SQLite at 1M orders,
 holding a web worker meanwhile (bench/README.md, P3 and P8). This indexes the bigrams of search_text,
-leaving out those that span the '|' between its parts (a needle never holds '|': `normalise` drops it).
-The app still re-checks each hit with the LIKE, so the answer is exactly the substring match's.
+leaving out those that span the '|' between its parts (a needle never holds '|': `normalise` drops it)
+and those of two ASCII digits: the phones give ~20 of an order's ~40 bigrams, and each of the 100 digit
+pairs is in a good part of all orders, so such a needle walks the list index anyway (search.py). The
+app re-checks each hit with a substring test, so the answer is exactly the substring match's.
 
 - PostgreSQL: `search_bigrams(text)`, the list of its bigrams, and a GIN index on that expression;
   a search asks `search_bigrams(search_text) @> ARRAY[needle]`. The index follows every write.
@@ -31,19 +33,20 @@ def _sqlite_grams(value: str) -> str:
     """The bigram tokens of `value` (an SQL expression) as one text, NULL when it has none."""
     return (f"(WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < length({value}) - 1) "
             f"SELECT group_concat(hex(substr({value}, i, 2)), ' ') FROM n "
-            f"WHERE length({value}) > 1 AND instr(substr({value}, i, 2), '|') = 0)")
+            f"WHERE length({value}) > 1 AND instr(substr({value}, i, 2), '|') = 0 "
+            f"AND substr({value}, i, 2) NOT GLOB '[0-9][0-9]')")
 
 
 def upgrade():
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        # COST: ~30-60 µs a call, so the planner tests the cheap LIKE first when it walks a list index.
+        # COST: ~30-60 µs a call, so the planner tests the cheap substring test first when it walks a list index.
         op.execute("""
             CREATE FUNCTION search_bigrams(value text) RETURNS text[]
             LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE COST 1000 AS $$
               SELECT coalesce(array_agg(gram), '{}')
               FROM (SELECT substr(value, i, 2) AS gram FROM generate_series(1, length(value) - 1) AS i) AS grams
-              WHERE strpos(gram, '|') = 0
+              WHERE strpos(gram, '|') = 0 AND translate(gram, '0123456789', '') <> ''
             $$""")
         op.execute("CREATE INDEX ix_orders_search_bigrams ON orders USING gin (search_bigrams(search_text))")
     elif bind.dialect.name == "sqlite":
