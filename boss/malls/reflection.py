@@ -86,8 +86,7 @@ def step(shop_id: int) -> Optional[float]:
             _fail(message, order, "楽天RMSの接続情報がないため反映できません。")
         db.session.commit()
         return time.time()
-    waiting = _auth_wait(shop_id)
-    if shop.rms_connection_error is not None and waiting > 0:  # new cancels wait with the others
+    if shop.rms_connection_error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
         return time.time() + waiting
     client = connection.client_for(shop, max_pace_wait=0)
     sends = [(m, o) for m, o in due if _phase(m) in SENDS]

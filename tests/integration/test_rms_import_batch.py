@@ -7,10 +7,8 @@ HTTP against the sandbox served here, so that a test can step in between reading
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import uuid4
 
 import pytest
-import requests
 from sqlalchemy import select
 
 from boss.extensions import db
@@ -21,6 +19,7 @@ from boss.orders import rules, services
 from boss.orders.models import Order, OrderEvent, OrderLine, Tag, order_tags
 from boss.orders.search import OrderFilter, list_orders, status_counts
 from boss.orders.services import Actor, MallOrder, NewOrder
+from tests.integration.rms_sandbox import RmsSandbox
 
 MAPPED = ("mug-002", "mug-002-ai", "MUG-AI")  # mall item, its サブコード, our SKU
 IMPORTED = "楽天RMSから取り込みました。"
@@ -38,27 +37,12 @@ def _buyer(family: str, first: str, kana: str = "") -> dict:
                              "phoneNumber1": "03", "phoneNumber2": "1234", "phoneNumber3": "5678"}}
 
 
-class Sandbox:
-    def __init__(self, base_url: str):
-        self.rms_url = f"{base_url}/sandbox/rms"
-        self.license_key = f"lk-{uuid4().hex[:16]}"
-
-    def control(self, path: str, body: dict) -> dict:
-        response = requests.post(f"{self.rms_url}/_control/{path}", json={"license_key": self.license_key,
-                                                                          "service_secret": "secret", **body}, timeout=30)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
-
-    def add(self, *orders: dict) -> list[str]:
-        return self.control("orders", {"orders": list(orders)})["order_numbers"]
-
-
 @pytest.fixture
 def shop(app, ctx, tenant, live_server, monkeypatch):
     """The tenant's Rakuten shop connected to the sandbox, MAPPED mapped; no pacing, no sandbox limit."""
     monkeypatch.setitem(app.config, "RMS_SANDBOX_RATE_PER_SECOND", 1000)
     monkeypatch.setitem(app.config, "RMS_MIN_INTERVAL", 0.001)
-    sandbox = Sandbox(live_server)
+    sandbox = RmsSandbox(live_server)
     actor = _user(tenant)
     services.create_product(actor, MAPPED[2], "波佐見焼 マグカップ 藍")
     services.map_item(actor, tenant.shop_id, *MAPPED)

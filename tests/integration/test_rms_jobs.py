@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-from uuid import uuid4
 
 import pytest
 import requests
@@ -14,27 +13,18 @@ from sqlalchemy import func, select
 from boss.extensions import db
 from boss.models import JobRecord, Shop
 from tests.conftest import wait_for
+from tests.integration.rms_sandbox import RmsSandbox
 
 
-class Rakuten:
+class Rakuten(RmsSandbox):
     """The tenant's Rakuten shop connected to the sandbox, and the sandbox's control API."""
 
     def __init__(self, app, client, tenant, base_url):
+        super().__init__(base_url)
         self.app, self.client, self.tenant = app, client, tenant
-        self.rms_url = f"{base_url}/sandbox/rms"
-        self.license_key = f"lk-{uuid4().hex[:16]}"
-
-    def control(self, path: str, body: dict) -> dict:
-        response = requests.post(f"{self.rms_url}/_control/{path}", json={"license_key": self.license_key,
-                                                                          "service_secret": "secret", **body}, timeout=30)
-        assert response.status_code in (200, 201), response.text
-        return response.json()
 
     def generate(self, count: int, progress: int = 100) -> list[str]:
         return self.control("orders", {"generate": count, "order_progress": progress})["order_numbers"]
-
-    def add(self, *orders: dict) -> list[str]:
-        return self.control("orders", {"orders": list(orders)})["order_numbers"]
 
     def calls(self, function: str) -> list[dict]:
         items = requests.get(f"{self.rms_url}/_control/calls", params={"license_key": self.license_key}, timeout=30).json()["items"]
