@@ -1,6 +1,8 @@
 """Orders, their lines, shipments, tags and history."""
 from __future__ import annotations
 
+from typing import Iterable, NamedTuple, Optional
+
 from sqlalchemy import Index, UniqueConstraint, text
 
 from ..extensions import db
@@ -132,14 +134,19 @@ class Order(db.Model):
     def shipment_status_label(self) -> str | None:
         return rules.SHIPMENT_STATUS_LABELS.get(self.shipment_status or "")
 
-    def state(self) -> rules.OrderState:
+    def state(self, tags: Optional[Iterable[Tag]] = None,
+              lines: Optional[Iterable[OrderLine | LineKey]] = None) -> rules.OrderState:
+        """The rules' view of the order; `tags` and `lines` stand in for the collections when a caller has
+        read them itself (注文一覧's rows)."""
+        tags = self.tags if tags is None else tags
+        lines = self.lines if lines is None else lines
         return rules.OrderState(
             status=self.status,
             shipment_status=self.shipment_status,
             deleted=self.deleted,
-            holding_tags=tuple(t.name for t in self.tags if t.holds),
-            mapped_lines=tuple(line.label for line in self.lines if line.product_id is not None),
-            unmapped_lines=tuple(line.label for line in self.lines if line.product_id is None),
+            holding_tags=tuple(t.name for t in tags if t.holds),
+            mapped_lines=tuple(line.label for line in lines if line.product_id is not None),
+            unmapped_lines=tuple(line.label for line in lines if line.product_id is None),
         )
 
     def decide(self, action: str) -> rules.Decision:
@@ -175,11 +182,26 @@ class OrderLine(db.Model):
 
     @property
     def label(self) -> str:
-        return f"{self.mall_item_id}/{self.sub_code}" if self.sub_code else self.mall_item_id
+        return line_label(self.mall_item_id, self.sub_code)
 
     @property
     def mapped(self) -> bool:
         return self.product_id is not None
+
+
+def line_label(mall_item_id: str, sub_code: str) -> str:
+    return f"{mall_item_id}/{sub_code}" if sub_code else mall_item_id
+
+
+class LineKey(NamedTuple):
+    """What the rules read of a line (its label, mapped or not), without the line's ORM object."""
+    mall_item_id: str
+    sub_code: str
+    product_id: Optional[int]
+
+    @property
+    def label(self) -> str:
+        return line_label(self.mall_item_id, self.sub_code)
 
 
 class Shipment(db.Model):

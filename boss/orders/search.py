@@ -211,9 +211,11 @@ def attention_condition(account_id: int):
     return and_(Order.deleted_at.is_(None), Order.id.in_(tagged))
 
 
-def list_orders(flt: OrderFilter, limit: int = 50, cursor: Optional[str] = None) -> tuple[list[Order], Optional[str]]:
-    """One page, newest first by (ordered_at, id); keyset, so page 1,000 costs what page 1 does."""
-    stmt = select(Order).where(*flt.conditions())
+def list_orders(flt: OrderFilter, limit: int = 50, cursor: Optional[str] = None,
+                options: tuple = ()) -> tuple[list[Order], Optional[str]]:
+    """One page, newest first by (ordered_at, id); keyset, so page 1,000 costs what page 1 does.
+    `options`: loader options of a caller that needs less than whole orders (the web list's rows)."""
+    stmt = select(Order).where(*flt.conditions()).options(*options)
     if cursor:
         at, order_id = decode_cursor(cursor)
         stmt = stmt.where(tuple_(Order.ordered_at, Order.id) < tuple_(at, order_id))

@@ -1,18 +1,20 @@
 """注文一覧: status tabs, the dense table, inline cancel/delete with htmx, bulk actions."""
 from __future__ import annotations
 
+from collections import defaultdict
 from urllib.parse import parse_qs, urlparse
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import raiseload
 
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import JobRecord
 from ..orders import bulk, rules, services
-from ..orders.models import Order, Tag
+from ..orders.models import LineKey, Order, OrderLine, Tag, order_tags
 from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders
 from .common import current_actor, header_counts, is_htmx, lang, page_or_fragment, selected_shop_id
 
@@ -20,6 +22,8 @@ bp = Blueprint("orders", __name__)
 
 TABS = [(status, status) for status in rules.STATUSES[:5]] + [("cancelled", "cancelled"), ("all", None)]
 PAGE_SIZE = 50
+# The list's orders come without their lines and tags: list_rows reads those with two plain queries.
+ROW_LOAD = (raiseload(Order.lines), raiseload(Order.tags))
 
 
 @bp.get("/")
@@ -47,28 +51,54 @@ def selected_tag(args) -> Tag | None:
 
 
 def account_tags() -> list[Tag]:
-    return list(db.session.scalars(select(Tag).where(Tag.account_id == current_user.account_id)
-                                   .order_by(Tag.system.desc(), Tag.id)))
+    """The account's tags, system tags first; read once per request (the filter and the rows share them)."""
+    if "account_tags" not in g:
+        g.account_tags = list(db.session.scalars(select(Tag).where(Tag.account_id == current_user.account_id)
+                                                 .order_by(Tag.system.desc(), Tag.id)))
+    return g.account_tags
 
 
 @bp.get("/orders")
 def index():
     flt = list_filter(request.args)
+    tags = account_tags()
     try:
-        orders, next_cursor = list_orders(flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None)
+        orders, next_cursor = list_orders(flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None,
+                                          options=ROW_LOAD)
     except BadCursor:
         return redirect(url_for("orders.index", status=flt.status))
     context = dict(orders=orders, next_cursor=next_cursor, status=flt.status or "all",
-                   tag=selected_tag(request.args), tags=account_tags(),
+                   tag=selected_tag(request.args), tags=tags,
                    counts=header_counts(), tabs=TABS,
-                   at_first_page=not request.args.get("cursor"), rows=[row_context(o) for o in orders])
+                   at_first_page=not request.args.get("cursor"), rows=list_rows(orders, tags))
     fragment = "orders/_rows.html" if request.headers.get("HX-Target") == "order-rows" else "orders/_list.html"
     return page_or_fragment("orders/index.html", fragment, **context)
 
 
-def row_context(order: Order) -> dict:
-    state = order.state()
-    return {"order": order, "cancel": rules.can_cancel(state), "delete": rules.can_delete(state)}
+def row_context(order: Order, tags: list[Tag] | None = None, lines: list[LineKey] | None = None) -> dict:
+    """An order's row: the order, its tags, and whether cancel and delete are allowed (with the reason)."""
+    tags = order.tags if tags is None else tags
+    state = order.state(tags, lines)
+    return {"order": order, "tags": tags, "cancel": rules.can_cancel(state), "delete": rules.can_delete(state)}
+
+
+def list_rows(orders: list[Order], account_tags: list[Tag]) -> list[dict]:
+    """The rows of a page of orders loaded with ROW_LOAD: their tags (the account's, already loaded) and the
+    lines the decisions read, by two plain queries — as ORM collections (selectin loads of ~100 lines and
+    their products) they cost about 4 ms a page."""
+    ids = [order.id for order in orders]
+    if not ids:
+        return []
+    tag_by_id = {tag.id: tag for tag in account_tags}
+    tags, lines = defaultdict(list), defaultdict(list)
+    for order_id, tag_id in db.session.execute(select(order_tags.c.order_id, order_tags.c.tag_id)
+                                               .where(order_tags.c.order_id.in_(ids)).order_by(order_tags.c.tag_id)):
+        tags[order_id].append(tag_by_id[tag_id])
+    for order_id, *key in db.session.execute(
+            select(OrderLine.order_id, OrderLine.mall_item_id, OrderLine.sub_code, OrderLine.product_id)
+            .where(OrderLine.order_id.in_(ids)).order_by(OrderLine.order_id, OrderLine.position)):
+        lines[order_id].append(LineKey(*key))
+    return [row_context(order, tags[order.id], lines[order.id]) for order in orders]
 
 
 def _order_or_404(order_id: int) -> Order:

@@ -23,7 +23,7 @@ from ..orders.models import Tag
 from ..orders.search import BadCursor, OrderFilter, count_matching, digits, list_orders, normalise
 from ..timefmt import jst_day_start
 from .common import account_shops, lang, page_or_fragment
-from .orders import row_context
+from .orders import ROW_LOAD, account_tags, list_rows
 
 bp = Blueprint("search", __name__)
 
@@ -68,8 +68,7 @@ class SearchForm(FlaskForm):
         shipment_statuses = rules.SHIPMENT_STATUS_LABELS_EN if english else rules.SHIPMENT_STATUS_LABELS
         self.status.choices = [("", _("すべて"))] + [(s, statuses[s]) for s in rules.STATUSES]
         self.shipment_status.choices = [("", _("すべて"))] + [(s, shipment_statuses[s]) for s in rules.SHIPMENT_STATUSES]
-        tags = list(db.session.scalars(select(Tag).where(Tag.account_id == current_user.account_id)
-                                       .order_by(Tag.system.desc(), Tag.name)))
+        tags = sorted(account_tags(), key=lambda t: (not t.system, t.name))
         self.tag.choices = [("", _("すべて"))] + [(str(t.id), t.name) for t in tags]
         self.product: Optional[Product] = None
 
@@ -163,14 +162,15 @@ def index():
     if criteria and form.validate():
         flt = form.order_filter()
         try:
-            orders, next_cursor = list_orders(flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None)
+            orders, next_cursor = list_orders(flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None,
+                                              options=ROW_LOAD)
         except BadCursor:
             return redirect(url_for("search.index", **criteria))
         if context["at_first_page"] and next_cursor is None:
             count = len(orders)  # the whole answer is on this page: nothing more to count
         else:
             count = count_matching(flt, COUNT_CAP + 1)
-        context.update(rows=[row_context(o) for o in orders], next_cursor=next_cursor, count=count,
+        context.update(rows=list_rows(orders, account_tags()), next_cursor=next_cursor, count=count,
                        count_cap=COUNT_CAP)
     elif criteria:
         context["searched"] = False  # field errors: show the form with its messages, no results

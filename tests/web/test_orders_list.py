@@ -87,6 +87,40 @@ def test_r2_a_refused_delete_is_shown_disabled_with_its_reason_never_hidden(staf
     assert f'<span id="delete-why-{order["id"]}" class="sr-only">{reason}</span>' in row
 
 
+def _statements_of(app, client, path) -> tuple[int, str]:
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+    seen = []
+    listener = lambda *args: seen.append(args[2])  # noqa: E731 — (conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        text = client.get(path).text
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(seen), text
+
+
+def test_a_list_page_costs_the_same_statements_however_many_rows_lines_and_tags_it_shows(staff_client, client, tenant, app):
+    create_product(client, tenant, "SKU-1")
+    map_item(client, tenant, "item-1", "SKU-1")
+    tag = client.post("/api/v1/tags", json={"name": "要確認", "color": "#aa3300", "holds": True}, headers=tenant.headers()).json
+    first = create_order(client, tenant, number="ROWS-1")
+    client.post(f"/api/v1/orders/{first['id']}/tags/{tag['id']}", headers=tenant.headers())
+    one, _page = _statements_of(app, staff_client, "/orders")
+    for n in range(2, 13):
+        order = create_order(client, tenant, number=f"ROWS-{n}", lines=[
+            {"mall_item_id": "item-1", "name": "煎茶", "quantity": 1, "unit_price": 1200},
+            {"mall_item_id": f"free-{n}", "name": "番茶", "quantity": 1, "unit_price": 800}])
+        client.post(f"/api/v1/orders/{order['id']}/tags/{tag['id']}", headers=tenant.headers())
+    twelve, page = _statements_of(app, staff_client, "/orders")
+    assert twelve == one
+    # the rows still show each order's tags and decide with its lines (R2: mapped lines refuse a delete)
+    assert page.count('title="要確認 (保留)"') == 12
+    assert "商品がマッピングされているため削除できません（item-1）" in page
+
+
 @pytest.mark.parametrize("shipment_status, reason", [
     ("shipping", "出荷作業中のためキャンセルできません。倉庫へ出荷取下げを依頼し、出荷不可になってからキャンセルしてください。"),
     ("withdrawal_requested", "出荷取下げの回答待ちです。出荷不可になるとキャンセルできます。"),
