@@ -9,6 +9,7 @@ idempotent, so a second run of the same row changes nothing.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from datetime import timedelta, timezone
 from typing import Iterable
 
@@ -41,11 +42,32 @@ def record(kind: str, payload: dict, job_id: str | None = None, run_after=None) 
 _NEW = "boss_outbox_new"
 
 
-def commit_and_dispatch() -> None:
-    """Commit the unit of work, then enqueue the effects it recorded (never before the commit)."""
-    db.session.commit()
-    messages = db.session.info.pop(_NEW, [])
-    dispatch([m.id for m in messages if m.run_after is None])
+def commit_and_dispatch(keep: Iterable[object] = ()) -> None:
+    """Commit the unit of work, then enqueue the effects it recorded (never before the commit).
+    `keep`: objects that hold what was just committed and are to stay loaded (not expired by the commit)."""
+    session = db.session()
+    session.flush()
+    ids = [m.id for m in session.info.pop(_NEW, []) if m.run_after is None]
+    with _keeping(session, keep):
+        session.commit()
+        dispatch(ids)
+
+
+@contextmanager
+def _keeping(session, keep: Iterable[object]):
+    """Commits inside expire only what is not in `keep` (everything, when it is empty)."""
+    kept = {id(obj) for obj in keep if obj is not None}
+    if not kept:
+        yield
+        return
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = True
+        for obj in list(session.identity_map.values()):
+            if id(obj) not in kept:
+                session.expire(obj)
 
 
 def rollback() -> None:

@@ -42,7 +42,7 @@ TRIES = 5
 AUTH_WAIT_SECONDS = 300
 CHECK_BATCH = 100  # getOrder takes at most 100 numbers
 ACTOR_NAME = "楽天RMS反映"
-KIND = "rms.reflect_cancel"
+KIND = services.REFLECTION_KIND
 SENDS = ("cancel", "cancel_after_shipping")
 
 
@@ -56,12 +56,16 @@ def lane(shop_id: int) -> Lane:
 
 @outbox.dispatcher(KIND)
 def hand_to_lanes(messages: list[OutboxMessage]) -> None:
-    """Reflections are carried out by their shop's lane: mark each message with it and wake the lanes."""
-    order_ids = {m.id: m.payload["order_id"] for m in messages}
-    shop_of = dict(db.session.execute(select(Order.id, Order.shop_id).where(Order.id.in_(set(order_ids.values())))).all())
+    """Reflections are carried out by their shop's lane: mark each message with it and wake the lanes.
+    The payload names the shop (messages recorded before it did are looked up)."""
+    unnamed = [m.payload["order_id"] for m in messages if "shop_id" not in m.payload]
+    shop_of = dict(db.session.execute(select(Order.id, Order.shop_id).where(Order.id.in_(unnamed))).all()) if unnamed else {}
+    shops = set()
     for message in messages:
-        message.rq_job_id = lane(shop_of[order_ids[message.id]]).marker
-    for shop_id in set(shop_of.values()):
+        shop_id = message.payload.get("shop_id") or shop_of[message.payload["order_id"]]
+        message.rq_job_id = lane(shop_id).marker
+        shops.add(shop_id)
+    for shop_id in shops:
         lane(shop_id).wake()
 
 
@@ -246,6 +250,6 @@ def retry(actor: Actor, order_id: int) -> Order:
     order.reflection_state = "pending"
     order.reflection_message = None
     services.record_event(order, actor, "reflection_pending", "楽天RMSへの反映を再試行します。")
-    outbox.record("rms.reflect_cancel", {"order_id": order.id})
+    services.record_reflection(order)
     services.commit()
     return order

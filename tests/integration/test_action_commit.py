@@ -1,0 +1,76 @@
+"""What a single-order action leaves loaded after its commit: the order, its lines, tags and shop as just
+committed (the caller answers with them without reading them again), everything else re-read on use."""
+from __future__ import annotations
+
+from sqlalchemy import event, select
+
+from boss import outbox
+from boss.extensions import db
+from boss.malls import reflection
+from boss.models import OutboxMessage, Product
+from boss.orders import services
+from boss.orders.models import Order
+from boss.orders.services import Actor
+from tests.factories import create_order, create_product, map_item, set_state
+
+
+def _actor(tenant) -> Actor:
+    return Actor("user", "テスト担当", tenant.account_id, None)
+
+
+class Statements:
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def __enter__(self):
+        event.listen(db.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(db.engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, *args):
+        self.seen.append(statement)
+
+
+def test_a_cancel_answers_with_the_committed_order_its_lines_and_tags_without_reading_them_again(app, client, tenant):
+    created = create_order(client, tenant, number="KEEP-1")
+    with app.app_context():
+        order = services.cancel(_actor(tenant), created["id"], expected_version=created["version"])
+        with Statements() as during:
+            shown = (order.status, order.version, order.cancel_reason_code, order.shop.name,
+                     [line.mall_item_id for line in order.lines], [tag.name for tag in order.tags])
+        assert during.seen == []
+        db.session.remove()
+        fresh = db.session.get(Order, created["id"])
+        assert shown == (fresh.status, fresh.version, fresh.cancel_reason_code, fresh.shop.name,
+                         [line.mall_item_id for line in fresh.lines], [tag.name for tag in fresh.tags])
+        assert shown[0] == "cancelled" and shown[1] == created["version"] + 1
+        db.session.remove()
+
+
+def test_r10_what_the_action_changed_by_statement_is_read_again_after_the_commit(app, client, tenant):
+    create_product(client, tenant, "SKU-KEEP", stock=5)
+    map_item(client, tenant, "item-1", "SKU-KEEP")
+    created = create_order(client, tenant, number="KEEP-2")
+    set_state(app, created["id"], "awaiting_shipment", None, reserve=True)
+    with app.app_context():
+        product = db.session.scalars(select(Product).where(Product.sku == "SKU-KEEP")).one()
+        assert product.reserved == 2
+        order = services.cancel(_actor(tenant), created["id"])
+        assert order.stock_reserved is False
+        assert product.reserved == 0  # released by an UPDATE statement: not kept, so read again
+        db.session.remove()
+
+
+def test_r9_a_reflection_recorded_before_messages_named_their_shop_still_goes_to_its_shops_lane(app, client, tenant):
+    created = create_order(client, tenant, number="KEEP-3")
+    with app.app_context():
+        message = OutboxMessage(kind=reflection.KIND, payload={"order_id": created["id"]}, state="pending")
+        db.session.add(message)
+        db.session.commit()
+        outbox.dispatch([message.id])
+        message = db.session.get(OutboxMessage, message.id)
+        assert message.rq_job_id == reflection.lane(tenant.shop_id).marker
+        assert message.dispatches == 1
+        db.session.remove()
