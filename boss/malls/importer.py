@@ -170,17 +170,20 @@ def _rms_datetime(text: str) -> datetime:
 
 
 def _text(value) -> str:
+    if value.__class__ is str:  # nearly every value: a JSON string
+        return value.strip()
     return "" if value is None else str(value).strip()
 
 
 def _party(model: dict) -> dict:
     if not isinstance(model, dict):
         raise BadOrderModel("住所情報がありません")
-    name = " ".join(p for p in (_text(model.get("familyName")), _text(model.get("firstName"))) if p)
-    kana = " ".join(p for p in (_text(model.get("familyNameKana")), _text(model.get("firstNameKana"))) if p)
-    phone = "-".join(p for p in (_text(model.get(f"phoneNumber{i}")) for i in (1, 2, 3)) if p)
-    postal = "-".join(p for p in (_text(model.get("zipCode1")), _text(model.get("zipCode2"))) if p)
-    address = "".join(_text(model.get(k)) for k in ("prefecture", "city", "subAddress"))
+    get = model.get  # filter(None, …): the non-empty parts (this runs 200 times a getOrder batch)
+    name = " ".join(filter(None, (_text(get("familyName")), _text(get("firstName")))))
+    kana = " ".join(filter(None, (_text(get("familyNameKana")), _text(get("firstNameKana")))))
+    phone = "-".join(filter(None, (_text(get("phoneNumber1")), _text(get("phoneNumber2")), _text(get("phoneNumber3")))))
+    postal = "-".join(filter(None, (_text(get("zipCode1")), _text(get("zipCode2")))))
+    address = _text(get("prefecture")) + _text(get("city")) + _text(get("subAddress"))
     if not name:
         raise BadOrderModel("氏名がありません")
     return {"name": name[:255], "name_kana": kana[:255], "email": _text(model.get("emailAddress"))[:254],
