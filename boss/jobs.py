@@ -4,6 +4,8 @@ from __future__ import annotations
 import uuid
 from typing import Optional
 
+from sqlalchemy import update
+
 from .errors import not_found
 from .extensions import db
 from .models import JobRecord, utcnow
@@ -32,3 +34,12 @@ def set_progress(job: JobRecord, progress: int, state: str = "started", checkpoi
     if result is not None:
         job.result = result
     job.updated_at = utcnow()
+
+
+def set_progress_of(job_id: str, progress: int) -> None:
+    """set_progress(job, progress) of a started job by its id, without loading it: one UPDATE in the caller's
+    transaction. For work that commits chunk by chunk (the import's batches), where the job object would
+    be read again after every commit only to be written."""
+    jobs = JobRecord.__table__
+    db.session.connection().execute(update(jobs).where(jobs.c.id == job_id).values(
+        state="started", progress=max(0, min(100, progress)), updated_at=utcnow()))

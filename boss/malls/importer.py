@@ -17,7 +17,7 @@ from sqlalchemy import select
 from .. import outbox
 from ..errors import ServiceError, not_found
 from ..extensions import db
-from ..jobs import create_job, set_progress
+from ..jobs import create_job, set_progress, set_progress_of
 from ..models import JobRecord, Shop, utcnow
 from ..orders import rules, services
 from ..orders.models import Order
@@ -114,7 +114,7 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
         batch = fresh[index:index + BATCH]
         models = _raw_models(client, batch)
         if job_id is not None:  # committed with the batch's orders
-            set_progress(db.session.get(JobRecord, job_id), 5 + int(85 * (index + len(batch)) / max(len(fresh), 1)))
+            set_progress_of(job_id, 5 + int(85 * (index + len(batch)) / max(len(fresh), 1)))
         _create_batch(shop.id, models, actor, counts)
     detect_mall_cancels(db.session.get(Shop, shop.id), client)
     shop = db.session.get(Shop, shop.id)

@@ -540,7 +540,7 @@ def import_mall_orders(actor: Actor, shop_id: int, orders: list[MallOrder], mess
     asks the mall for them. A number that a manual registration took since is left out by the database
     (ON CONFLICT on R4's unique index) and counted as skipped: the race ends with one order (R13).
     """
-    shop = get_shop(actor.account_id, shop_id)
+    shop = _shop_for_import(actor.account_id, shop_id)
     fresh: dict[str, MallOrder] = {}
     skipped: list[str] = []
     for mall_order in orders:
@@ -597,9 +597,30 @@ def import_mall_orders(actor: Actor, shop_id: int, orders: list[MallOrder], mess
     _insert_rows(OrderLine.__table__, line_rows)
     _insert_rows(order_tags, tag_rows)
     _insert_rows(OrderEvent.__table__, event_rows)
-    _apply_count_deltas(deltas)
+    _add_to_counters(deltas)
     commit()
     return ImportedBatch(created, skipped)
+
+
+def _shop_for_import(account_id: int, shop_id):
+    """What a batch needs of its shop (id, account, auto_confirm), checked as get_shop checks it. A plain row:
+    each batch commits, so the Shop object would be read again, column by column, for every batch."""
+    row = db.session.execute(select(Shop.id, Shop.account_id, Shop.auto_confirm)
+                             .where(Shop.id == shop_id)).first() if valid_id(shop_id) else None
+    if row is None or row.account_id != account_id:
+        raise not_found("ショップ", "Shop")
+    return row
+
+
+def _add_to_counters(deltas: Counter) -> None:
+    """_apply_count_deltas for the import: the same UPDATEs, sent as plain statements (no ORM objects of
+    counters to keep in step); a counter row that is missing is made by _apply_count_deltas."""
+    counts = OrderCount.__table__
+    connection = db.session.connection()
+    for (shop_id, status), delta in sorted(deltas.items()):  # the same fixed order as _apply_count_deltas
+        if delta and not connection.execute(update(counts).where(counts.c.shop_id == shop_id, counts.c.status == status)
+                                            .values(n=counts.c.n + delta)).rowcount:
+            _apply_count_deltas(Counter({(shop_id, status): delta}))
 
 
 def _confirmable(lines: list[dict], codes: list[str]) -> bool:
@@ -631,14 +652,14 @@ def _insert_rows(table, rows: list[dict], unless_held: bool = False, returning: 
     names = tuple(rows[0])
     if db.session.get_bind().dialect.name == "postgresql":
         statement = _json_insert(table, names, unless_held, tuple(returning))
-        result = db.session.execute(statement, {"rows": orjson.dumps(rows).decode()})
+        result = db.session.connection().execute(statement, {"rows": orjson.dumps(rows).decode()})
     else:
         statement = sqlite.insert(table)
         if unless_held:
             statement = _unless_held(statement, table)
         if returning:
             statement = statement.returning(*returning)
-        result = db.session.execute(statement, rows)
+        result = db.session.connection().execute(statement, rows)
     return result.all() if returning else []
 
 
