@@ -134,20 +134,8 @@ class Order(db.Model):
     def shipment_status_label(self) -> str | None:
         return rules.SHIPMENT_STATUS_LABELS.get(self.shipment_status or "")
 
-    def state(self, tags: Optional[Iterable[Tag]] = None,
-              lines: Optional[Iterable[OrderLine | LineKey]] = None) -> rules.OrderState:
-        """The rules' view of the order; `tags` and `lines` stand in for the collections when a caller has
-        read them itself (注文一覧's rows)."""
-        tags = self.tags if tags is None else tags
-        lines = self.lines if lines is None else lines
-        return rules.OrderState(
-            status=self.status,
-            shipment_status=self.shipment_status,
-            deleted=self.deleted,
-            holding_tags=tuple(t.name for t in tags if t.holds),
-            mapped_lines=tuple(line.label for line in lines if line.product_id is not None),
-            unmapped_lines=tuple(line.label for line in lines if line.product_id is None),
-        )
+    def state(self) -> rules.OrderState:
+        return state_of(self, self.tags, self.lines)
 
     def decide(self, action: str) -> rules.Decision:
         return rules.decide(action, self.state())
@@ -187,6 +175,19 @@ class OrderLine(db.Model):
     @property
     def mapped(self) -> bool:
         return self.product_id is not None
+
+
+def state_of(order, tags: Iterable[Tag], lines: Iterable[OrderLine | LineKey]) -> rules.OrderState:
+    """The rules' view of an order (or of a row with its status, shipment_status and deleted_at), with its
+    tags and lines — read by the caller when it has no ORM collections (注文一覧's rows)."""
+    return rules.OrderState(
+        status=order.status,
+        shipment_status=order.shipment_status,
+        deleted=order.deleted_at is not None,
+        holding_tags=tuple(t.name for t in tags if t.holds),
+        mapped_lines=tuple(line.label for line in lines if line.product_id is not None),
+        unmapped_lines=tuple(line.label for line in lines if line.product_id is None),
+    )
 
 
 def line_label(mall_item_id: str, sub_code: str) -> str:

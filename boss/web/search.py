@@ -23,7 +23,7 @@ from ..orders.models import Tag
 from ..orders.search import BadCursor, OrderFilter, count_matching, digits, list_orders, normalise
 from ..timefmt import jst_day_start
 from .common import account_shops, lang, page_or_fragment
-from .orders import ROW_LOAD, account_tags, list_rows
+from .orders import ROW_COLUMNS, account_tags, list_rows
 
 bp = Blueprint("search", __name__)
 
@@ -163,7 +163,7 @@ def index():
         flt = form.order_filter()
         try:
             orders, next_cursor = list_orders(flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None,
-                                              options=ROW_LOAD)
+                                              columns=ROW_COLUMNS)
         except BadCursor:
             return redirect(url_for("search.index", **criteria))
         if context["at_first_page"] and next_cursor is None:
