@@ -1,5 +1,6 @@
-"""The import's batch statements that skip the ORM objects: the job's progress written by its id, and the
-tab counters raised by plain UPDATEs (a missing counter row made as _apply_count_deltas makes it)."""
+"""The import's batch statements that skip the ORM objects: the job's progress written by its id, the tab
+counters raised by plain UPDATEs (a missing counter row made as _apply_count_deltas makes it), and the rows
+of the batch INSERTs stored as executemany stores them."""
 from __future__ import annotations
 
 from sqlalchemy import delete, select
@@ -46,3 +47,51 @@ def test_an_imported_batch_raises_the_counters_and_makes_a_missing_one(ctx, tena
     assert made == 2
     services.recount(tenant.account_id)
     assert status_counts(tenant.account_id)[rules.AWAITING_CONFIRMATION] == 5
+
+
+def _raw(table_name: str, ids: list[int]) -> list[tuple]:
+    """Every column of the rows as the database holds it (SQLite: with its storage class), id and number left out."""
+    from sqlalchemy import text
+
+    columns = [c for c in db.metadata.tables[table_name].columns.keys() if c not in ("id", "mall_order_number", "order_id")]
+    if db.engine.dialect.name == "sqlite":
+        exprs = ", ".join(f"typeof({c}), {c}" for c in columns)
+    else:
+        exprs = ", ".join(f"{c}::text" for c in columns)
+    return [tuple(row) for row in db.session.execute(text(f"SELECT {exprs} FROM {table_name} WHERE id IN ({', '.join(map(str, ids))}) ORDER BY id"))]
+
+
+def test_the_json_insert_stores_what_executemany_stores(ctx, tenant):
+    """services._insert_rows sends a batch to PostgreSQL as one JSON parameter: the rows must come out as
+    SQLAlchemy's executemany of the same dicts writes them (datetimes, dates, booleans, NULLs, big totals)."""
+    from datetime import date, datetime
+
+    from sqlalchemy import insert
+
+    from boss.orders.models import Order, OrderEvent
+
+    now = datetime(2026, 11, 28, 0, 0, 4, 302443)
+    def order(number: str, at: datetime) -> dict:
+        columns = services._order_columns(services.get_shop(tenant.account_id, tenant.shop_id), NewOrder(
+            shop_id=tenant.shop_id, mall_order_number=number, buyer={"name": "山田 花子", "phone": "03-1234-5678"},
+            lines=[], ordered_at=at, remarks="[配送日時指定:]\n午前中 \"x\" \\ \u3000", postage=None,
+            delivery_date=date(2026, 12, 1), delivery_time_slot="14:00～16:00"), "mall_import", mall_linked=True)
+        return {**columns, "total": 2 ** 40, "search_text": "山田花子|0312345678", "created_at": now, "updated_at": now,
+                "confirmed_at": None, "version": 1}
+
+    times = [datetime(2026, 11, 27, 23, 59, 59), now]
+    table = Order.__table__
+    ours = [order_id for order_id, _ in services._insert_rows(
+        table, [order(f"JSON-{i}", at) for i, at in enumerate(times)], unless_held=True, returning=(table.c.id, table.c.mall_order_number))]
+    theirs = [db.session.execute(insert(table).returning(table.c.id), order(f"MANY-{i}", at)).scalar_one()
+              for i, at in enumerate(times)]
+    assert _raw("orders", ours) == _raw("orders", theirs)
+
+    events = [services._event_row(ours[0], now, Actor.job(tenant.account_id, "取込"), "imported", "取り込みました。", None, "x"),
+              services._event_row(ours[1], times[0], Actor.job(tenant.account_id, "取込"), "confirmed", "", "x", "y")]
+    services._insert_rows(OrderEvent.__table__, events)
+    event_ids = list(db.session.scalars(select(OrderEvent.id).order_by(OrderEvent.id)))
+    db.session.execute(insert(OrderEvent.__table__), events)
+    all_ids = list(db.session.scalars(select(OrderEvent.id).order_by(OrderEvent.id)))
+    assert _raw("order_events", event_ids) == _raw("order_events", [i for i in all_ids if i not in event_ids])
+    db.session.rollback()
