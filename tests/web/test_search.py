@@ -188,6 +188,17 @@ def test_the_next_page_link_keeps_the_query_and_pages_do_not_overlap(staff_clien
     assert seen == [f"S-PAGE-{i}" for i in (4, 3, 2, 1, 0)]
 
 
+def test_past_the_count_cap_the_hint_says_so_instead_of_counting_everything(staff_client, client, tenant, monkeypatch):
+    monkeypatch.setattr(search_view, "PAGE_SIZE", 2)
+    monkeypatch.setattr(search_view, "COUNT_CAP", 3)
+    for i in range(5):
+        create_order(client, tenant, number=f"S-CAP-{i}")
+    page = staff_client.get("/search?name=ヤマダ").text
+    assert "3 件以上が見つかりました" in page and len(_numbers(page)) == 2
+    monkeypatch.setattr(search_view, "COUNT_CAP", 5)
+    assert "5 件が見つかりました" in staff_client.get("/search?name=ヤマダ").text
+
+
 def test_invalid_values_show_a_field_error_not_a_500(staff_client, client, tenant):
     create_order(client, tenant, number="S-BAD")
     for query, message in (("ordered_from=2026-13-45", "日付は 2026-11-01 の形式で入力してください。"),
