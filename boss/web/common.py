@@ -1,9 +1,9 @@
 """What every page shares: the actor, the shop filter, page-or-fragment rendering, filters, the header."""
 from __future__ import annotations
 
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional
 
-from flask import Blueprint, Flask, g, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
@@ -101,10 +101,20 @@ def url_pattern(endpoint: str, *names: str) -> Callable[..., str]:
     return template.format
 
 
-def macro_table(macro: Callable, values: Iterable) -> dict:
-    """macro(value) for each value, rendered once: a page of rows looks its chips up instead of calling
-    a macro twice per row."""
-    return {value: macro(value) for value in values}
+def chip_tables(lang_code: str) -> tuple[dict, dict]:
+    """The chips of partials/_status.html for every status and shipment status in one language, rendered
+    once per process (they depend on the labels alone): a page of rows looks its chips up instead of
+    importing the macros and calling them twice per row."""
+    tables = current_app.extensions.setdefault("boss_chip_tables", {})
+    if lang_code not in tables:
+        english = lang_code == "en"
+        labels = rules.STATUS_LABELS_EN if english else rules.STATUS_LABELS
+        shipment_labels = rules.SHIPMENT_STATUS_LABELS_EN if english else rules.SHIPMENT_STATUS_LABELS
+        macros = current_app.jinja_env.get_template("partials/_status.html").make_module(
+            {"STATUS_LABELS": labels, "SHIPMENT_STATUS_LABELS": shipment_labels})
+        tables[lang_code] = ({status: macros.status_chip(status) for status in labels},
+                             {status: macros.shipment_chip(status) for status in [None, *shipment_labels]})
+    return tables[lang_code]
 
 
 def lang() -> str:
@@ -134,7 +144,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["jst"] = display_jst
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.globals["url_pattern"] = url_pattern
-    app.jinja_env.globals["macro_table"] = macro_table
+    app.jinja_env.globals["chip_tables"] = chip_tables
 
     @app.context_processor
     def _frame():
