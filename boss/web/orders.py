@@ -68,7 +68,7 @@ def index():
                                           columns=ROW_COLUMNS)
     except BadCursor:
         return redirect(url_for("orders.index", status=flt.status))
-    context = dict(orders=orders, next_cursor=next_cursor, status=flt.status or "all",
+    context = dict(next_cursor=next_cursor, status=flt.status or "all",
                    tag=selected_tag(request.args), tags=tags,
                    counts=header_counts(), tabs=TABS,
                    at_first_page=not request.args.get("cursor"), rows=list_rows(orders, tags))
