@@ -63,6 +63,9 @@ def run() -> None:
     print(f"\nBOSS is running on http://{host}:{port}/  (data: {directory})", flush=True)
     print(f"Log in as {email} / {password}   (Ctrl-C stops everything)\n", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain kill cleans up like Ctrl-C
+    # Ctrl-C stops everything even when this was started where SIGINT is ignored (a shell's `… &`, nohup):
+    # Python then installs no KeyboardInterrupt handler of its own, and the app would outlive its Ctrl-C.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
