@@ -14,7 +14,7 @@ from sqlalchemy import select
 from .accounts import create_user, get_or_create_account
 from .extensions import db
 from .models import Account, ItemMapping, Shop, User, utcnow
-from .orders import rules, services
+from .orders import history, rules, services
 from .orders.models import Shipment
 from .orders.services import Actor, NewOrder
 from .timefmt import JST
@@ -86,9 +86,9 @@ def seed_demo(seed: int = 20261127) -> tuple[str, str]:
     for order in waiting[:4]:
         services.add_tag(actor, order.id, hold.id)
     for order in waiting[4:6]:
-        services.raise_system_tag(order, "mall_cancelled", Actor.system(account.id, "楽天RMS取込"))
+        services.raise_system_tag(order, "mall_cancelled", Actor.system(account.id, history.IMPORT_ACTOR.ja))
     for order in waiting[6:8]:
-        services.raise_system_tag(order, "multiple_destinations", Actor.system(account.id, "楽天RMS取込"))
+        services.raise_system_tag(order, "multiple_destinations", Actor.system(account.id, history.IMPORT_ACTOR.ja))
     services.commit()
     deletable = [o for o in _orders_in(account.id, rules.AWAITING_CONFIRMATION) if not any(l.mapped for l in o.lines)]
     for order in deletable[:3]:
@@ -168,8 +168,8 @@ def _demo_order(rng, actor, shop, products, prices, counter, ordered_at, status,
     mall_linked = shop.mall == "rakuten"
     order = services.build_order(shop, new, source="mall_import" if mall_linked else "manual", mall_linked=mall_linked)
     tags = [] if mall_linked else [services.system_tag(shop.account_id, "not_mall_linked")]
-    system = Actor.system(shop.account_id, "楽天RMS取込" if mall_linked else "デモデータ")
-    services.finish_registration(order, system, "imported" if mall_linked else "registered", "デモデータ", tags)
+    system = Actor.system(shop.account_id, (history.IMPORT_ACTOR if mall_linked else history.DEMO).ja)
+    services.finish_registration(order, system, "imported" if mall_linked else "registered", history.DEMO.ja, tags)
     if status != rules.AWAITING_CONFIRMATION:
         with services.counted(order):
             order.status = status
@@ -186,5 +186,5 @@ def _demo_order(rng, actor, shop, products, prices, counter, ordered_at, status,
                 order.stock_reserved = True
                 for line in order.lines:
                     line.product.reserved += line.quantity
-        services.record_event(order, actor, "status_set", "デモデータの状態", rules.AWAITING_CONFIRMATION, status)
+        services.record_event(order, actor, "status_set", history.DEMO_STATUS.ja, rules.AWAITING_CONFIRMATION, status)
     services.commit()

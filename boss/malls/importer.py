@@ -19,7 +19,7 @@ from ..errors import ServiceError, not_found
 from ..extensions import db
 from ..jobs import create_job, set_progress, set_progress_of
 from ..models import JobRecord, Shop, utcnow
-from ..orders import rules, services
+from ..orders import history, rules, services
 from ..orders.models import Order
 from ..orders.rules import Reason
 from ..orders.services import Actor, NewOrder
@@ -31,8 +31,8 @@ OPEN_STATUSES = (rules.AWAITING_CONFIRMATION, rules.CONFIRMED, rules.AWAITING_SH
 MAX_WINDOW = timedelta(days=63)
 OVERLAP = timedelta(hours=1)
 BATCH = 100
-ACTOR_NAME = "楽天RMS取込"
-IMPORTED_MESSAGE = "楽天RMSから取り込みました。"
+ACTOR_NAME = history.IMPORT_ACTOR.ja
+IMPORTED_MESSAGE = history.IMPORTED.ja
 
 
 class BadOrderModel(ValueError):
@@ -255,7 +255,7 @@ def detect_mall_cancels(shop: Shop, client) -> int:
             continue
         for order in db.session.scalars(select(Order).where(Order.shop_id == shop_id, Order.mall_order_number.in_(cancelled),
                                                             Order.deleted_at.is_(None), Order.status.in_(OPEN_STATUSES))):
-            if services.raise_system_tag(order, "mall_cancelled", actor, "楽天RMSでキャンセルされています。内容を確認してこの注文をキャンセルしてください。"):
+            if services.raise_system_tag(order, "mall_cancelled", actor, history.MALL_CANCELLED.ja):
                 raised += 1
         services.commit()
     return raised
@@ -275,7 +275,7 @@ def start_due_imports() -> int:
     for shop in db.session.scalars(select(Shop).where(Shop.mall == "rakuten", Shop.rms_license_key_enc.is_not(None))):
         last = last_jobs.get(shop.id)
         if last is None or last < now - timedelta(minutes=2 * shop.rms_import_interval_minutes):
-            start_import(Actor.system(shop.account_id, "定期取込"), shop.id)
+            start_import(Actor.system(shop.account_id, history.SCHEDULED_IMPORT_ACTOR.ja), shop.id)
             started += 1
     return started
 

@@ -31,7 +31,7 @@ from ..errors import ServiceError
 from ..extensions import db, get_redis
 from ..lanes import Lane
 from ..models import OutboxMessage, Shop, utcnow
-from ..orders import services
+from ..orders import history, services
 from ..orders.models import Order
 from ..orders.rules import Reason
 from ..orders.services import Actor
@@ -41,7 +41,7 @@ from .rakuten import RmsAuthError, RmsPacingDelay, RmsProtocolError, RmsRequestE
 TRIES = 5
 AUTH_WAIT_SECONDS = 300
 CHECK_BATCH = 100  # getOrder takes at most 100 numbers
-ACTOR_NAME = "楽天RMS反映"
+ACTOR_NAME = history.REFLECTION_ACTOR.ja
 KIND = services.REFLECTION_KIND
 SENDS = ("cancel", "cancel_after_shipping")
 
@@ -87,7 +87,7 @@ def step(shop_id: int) -> Optional[float]:
     shop = db.session.get(Shop, shop_id)
     if not shop.rms_connected:
         for message, order in due:
-            _fail(message, order, "楽天RMSの接続情報がないため反映できません。")
+            _fail(message, order, history.RMS_NO_CREDENTIALS.ja)
         db.session.commit()
         return time.time()
     if shop.rms_connection_error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
@@ -151,7 +151,7 @@ def _check(client, batch: list[tuple[OutboxMessage, Order]]) -> None:
         return
     except (RmsRequestError, RmsProtocolError) as exc:  # RMS refused the request itself, or broke the contract
         for message, order in batch:
-            _fail(message, order, f"楽天RMSの応答エラー: {exc}")
+            _fail(message, order, history.RMS_ERROR(error=exc))
         return
     for message, order in batch:
         found = answer.order(order.mall_order_number)
@@ -159,9 +159,9 @@ def _check(client, batch: list[tuple[OutboxMessage, Order]]) -> None:
         if progress in (800, 900):
             _done(message, order)
         elif _phase(message) == "verify":  # RMS answered ERROR to the cancel and does not show it cancelled
-            _fail(message, order, message.payload.get("error") or "楽天RMSがキャンセルを受け付けませんでした。")
+            _fail(message, order, message.payload.get("error") or history.RMS_REFUSED.ja)
         elif progress is None:
-            _fail(message, order, "楽天RMSにこの注文が見つかりません。")
+            _fail(message, order, history.RMS_NOT_FOUND.ja)
         elif progress == 400:
             _transient(message, order, "注文が変更確定待ち（400）です")
         elif 100 <= progress <= 300:
@@ -169,7 +169,7 @@ def _check(client, batch: list[tuple[OutboxMessage, Order]]) -> None:
         elif 500 <= progress <= 700:
             _set(message, phase="cancel_after_shipping")
         else:
-            _fail(message, order, f"楽天RMSの注文ステータス（{progress}）ではキャンセルできません。")
+            _fail(message, order, history.RMS_PROGRESS(progress=progress))
 
 
 def _send(client, message: OutboxMessage, order: Order) -> None:
@@ -188,7 +188,7 @@ def _send(client, message: OutboxMessage, order: Order) -> None:
         _transient(message, order, exc)
         return
     except (RmsRequestError, RmsProtocolError) as exc:
-        _fail(message, order, f"楽天RMSの応答エラー: {exc}")
+        _fail(message, order, history.RMS_ERROR(error=exc))
         return
     if result.ok:
         _done(message, order)
@@ -204,11 +204,11 @@ def _set(message: OutboxMessage, **values) -> None:
 def _transient(message: OutboxMessage, order: Order, exc) -> None:
     tries = int(message.payload.get("tries", 0)) + 1
     if tries >= TRIES:
-        _fail(message, order, f"楽天RMSが{TRIES}回続けて応答しませんでした: {exc}")
+        _fail(message, order, history.RMS_SILENT(tries=TRIES, error=exc))
         return
     delays = backoff()
     services.record_event(order, Actor.job(order.account_id, ACTOR_NAME), "reflection_retry",
-                          f"一時的なエラーのため再試行します（{tries}/{TRIES}回目）: {exc}")
+                          history.REFLECTION_RETRY(n=tries, tries=TRIES, error=exc))
     _set(message, phase="verify" if _phase(message) == "verify" else "check", tries=tries)
     message.run_after = utcnow() + timedelta(seconds=delays[min(tries - 1, len(delays) - 1)])
 
@@ -217,8 +217,8 @@ def _done(message: OutboxMessage, order: Order) -> None:
     actor = Actor.job(order.account_id, ACTOR_NAME)
     order.reflection_state = "done"
     order.reflection_message = None
-    services.record_event(order, actor, "reflection_done", "楽天RMSにキャンセルを反映しました。")
-    services.clear_system_tag(order, "mall_reflection_error", actor, "再反映に成功したためタグを外しました。")
+    services.record_event(order, actor, "reflection_done", history.REFLECTED.ja)
+    services.clear_system_tag(order, "mall_reflection_error", actor, history.REFLECTION_TAG_CLEARED.ja)
     _close(message)
 
 
@@ -249,7 +249,7 @@ def retry(actor: Actor, order_id: int) -> Order:
             "反映に失敗した注文のみ再反映できます。", "Only a reflection that failed can be retried."))
     order.reflection_state = "pending"
     order.reflection_message = None
-    services.record_event(order, actor, "reflection_pending", "楽天RMSへの反映を再試行します。")
+    services.record_event(order, actor, "reflection_pending", history.REFLECTION_RETRY_ASKED.ja)
     services.record_reflection(order)
     services.commit()
     return order

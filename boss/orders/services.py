@@ -24,7 +24,7 @@ from .. import outbox
 from ..errors import REASON_CONFLICT, ServiceError, not_found, validation_error
 from ..extensions import db
 from ..models import ItemMapping, OrderCount, Product, Shop, utcnow
-from . import rules
+from . import history, rules
 from .models import Order, OrderEvent, OrderLine, Tag, order_tags
 from .rules import Reason
 from .search import ATTENTION, search_text_for
@@ -256,7 +256,7 @@ def _loaded_with(order: Order) -> list:
 
 
 def refuse_conflict(order: Order, actor: Actor) -> None:
-    record_event(order, actor, "conflict_refused", REASON_CONFLICT.ja)
+    record_event(order, actor, "conflict_refused", history.CONFLICT_REFUSED.ja)
     commit()
     raise ServiceError("conflict", REASON_CONFLICT)
 
@@ -296,15 +296,12 @@ def cancel(actor: Actor, order_id: int, reason_code: int = rules.DEFAULT_CANCEL_
         # R9: the setting is captured now; later changes of it never touch this cancel.
         shop = order.shop
         order.reflect_cancel_to_rms = bool(order.mall_linked and shop.rms_connected and shop.reflect_cancel_to_rms)
-        reason_label = rules.CANCEL_REASONS[reason_code][0]
-        message = f"キャンセル理由: {reason_label}"
-        if order.retrieve_parcel:
-            message += "（荷物の引き戻しあり）"
-        record_event(order, actor, "cancelled", message, before, rules.CANCELLED)
+        text = history.CANCELLED_RETRIEVE if order.retrieve_parcel else history.CANCELLED
+        record_event(order, actor, "cancelled", text(reason=rules.CANCEL_REASONS[reason_code][0]), before, rules.CANCELLED)
         _remove_tag(order, "mall_cancelled")
         if order.reflect_cancel_to_rms:
             order.reflection_state = "pending"
-            record_event(order, actor, "reflection_pending", "楽天RMSへキャンセルを反映します。")
+            record_event(order, actor, "reflection_pending", history.REFLECTING.ja)
             record_reflection(order)
 
     return _act(actor, order_id, expected_version, lambda o: o.decide(rules.CANCEL), apply)
@@ -331,7 +328,7 @@ def delete(actor: Actor, order_id: int, expected_version: Optional[int] = None) 
         order.deleted_at = utcnow()
         order.deleted_by = actor.name
         _touch(order)
-        record_event(order, actor, "deleted", "注文を削除しました。モール注文番号は再び登録できます。",
+        record_event(order, actor, "deleted", history.DELETED.ja,
                      order.status, order.status)
 
     return _act(actor, order_id, expected_version, lambda o: o.decide(rules.DELETE), apply)
@@ -432,7 +429,7 @@ def register(actor: Actor, new: NewOrder, source: str = "manual") -> Order:
 
 
 def _registration_message(source: str) -> str:
-    return {"manual": "手動で登録しました。", "csv": "CSVで登録しました。"}.get(source, "登録しました。")
+    return history.REGISTERED.get(source, history.REGISTERED_OTHER).ja
 
 
 def build_order(shop: Shop, new: NewOrder, source: str, mall_linked: bool) -> Order:
@@ -487,7 +484,7 @@ def finish_registration(order: Order, actor: Actor, kind: str, message: str, tag
 def _auto_confirm(order: Order) -> None:
     if order.shop.auto_confirm and order.decide(rules.CONFIRM):
         with counted(order):
-            _confirm(order, Actor.system(order.account_id, "自動確認"), "ショップの自動確認設定により確認済にしました。")
+            _confirm(order, Actor.system(order.account_id, history.AUTO_CONFIRM_ACTOR.ja), history.AUTO_CONFIRMED.ja)
 
 
 def _mappings_for(shop_id: int, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
@@ -580,7 +577,7 @@ def import_mall_orders(actor: Actor, shop_id: int, orders: list[MallOrder], mess
         return ImportedBatch([], skipped)
 
     tag_ids = _system_tag_ids(shop.account_id, sorted({code for n in created for code in codes[n]}))
-    auto = Actor.system(shop.account_id, "自動確認")
+    auto = Actor.system(shop.account_id, history.AUTO_CONFIRM_ACTOR.ja)
     line_rows, tag_rows, event_rows, deltas = [], [], [], Counter()
     for number in created:
         order_id = ids[number]
@@ -588,7 +585,7 @@ def import_mall_orders(actor: Actor, shop_id: int, orders: list[MallOrder], mess
         tag_rows.extend({"order_id": order_id, "tag_id": tag_ids[code]} for code in codes[number])
         event_rows.append(_event_row(order_id, now, actor, "imported", message, None, rules.AWAITING_CONFIRMATION))
         if number in confirmed:
-            event_rows.append(_event_row(order_id, now, auto, "confirmed", "ショップの自動確認設定により確認済にしました。",
+            event_rows.append(_event_row(order_id, now, auto, "confirmed", history.AUTO_CONFIRMED.ja,
                                          rules.AWAITING_CONFIRMATION, rules.CONFIRMED))
         status = rules.CONFIRMED if number in confirmed else rules.AWAITING_CONFIRMATION
         deltas[(shop.id, status)] += 1

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..models import Shop, utcnow
-from ..orders import rules
+from ..orders import history, rules
 from ..orders.search import status_counts
 from ..orders.services import Actor
 from ..timefmt import display_jst, to_jst
@@ -121,6 +121,11 @@ def lang() -> str:
     return str(get_locale() or "ja")[:2]
 
 
+def history_text(stored: str) -> str:
+    """A text the system wrote into an order's history (events, the reflection's message), in the page's language."""
+    return history.in_language(stored, lang())
+
+
 def yen(value) -> str:
     return "" if value is None else f"¥{value:,}"
 
@@ -143,6 +148,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.filters["jst"] = display_jst
     app.jinja_env.filters["yen"] = yen
+    app.jinja_env.filters["history"] = history_text
     app.jinja_env.globals["url_pattern"] = url_pattern
     app.jinja_env.globals["chip_tables"] = chip_tables
 

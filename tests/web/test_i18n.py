@@ -100,6 +100,27 @@ def test_r1_the_refusal_tooltip_reads_in_english(staff_client, client, tenant, a
     assert english in dialog and "Cancel order" in dialog
 
 
+def test_r12_the_history_reads_in_english_also_for_events_written_before_the_switch(staff_client, client, tenant, app):
+    order = create_order(client, tenant, number="I18N-HIST")
+    client.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason_code": 8}, headers=tenant.headers())
+    with app.app_context():  # a system tag raised by the import job, as it is stored: in Japanese
+        from boss.extensions import db
+        from boss.orders import history, services
+        from boss.orders.models import Order
+        stored = db.session.get(Order, order["id"])
+        services.raise_system_tag(stored, "multiple_destinations", services.Actor.job(stored.account_id, history.IMPORT_ACTOR.ja))
+        services.commit()
+        db.session.remove()
+    japanese = unescape(staff_client.get(f"/orders/{order['id']}").text)
+    assert "キャンセル理由: 店舗都合（欠品）" in japanese and "楽天RMS取込" in japanese
+    _to_english(staff_client)
+    page = unescape(staff_client.get(f"/orders/{order['id']}").text)
+    history_part = page[page.index('id="h-history"'):page.index("</table>", page.index('id="h-history"'))]
+    assert "Cancel reason: Shop: out of stock" in history_part
+    assert "Rakuten RMS import" in history_part and "Several destinations" in history_part
+    assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", history_part), history_part
+
+
 # ---------------------------------------------------------------- the catalog
 
 def test_every_message_has_an_english_translation_that_keeps_its_placeholders():

@@ -1,0 +1,106 @@
+"""What the history (R12) says: every text the system writes into an order's events, as stored (Japanese,
+the record), and its English, so a stored event reads in the reader's language — also the events written
+before a reader switched, since the English is worked out from the stored text, not stored beside it.
+
+A text is a template: `{name}` marks a value (a reason, a tag's name, RMS's own error text). In English a
+value that is one of ours (a cancel reason, a system tag's name, a system actor's name) is translated too;
+anything else (RMS's message, a user's tag name, a SKU) is shown as it was written.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import NamedTuple
+
+from ..errors import REASON_CONFLICT
+from . import rules
+
+
+class Text(NamedTuple):
+    ja: str
+    en: str
+
+    def __call__(self, **values) -> str:
+        """The stored (Japanese) text with its values."""
+        return self.ja.format(**values)
+
+
+CONFLICT_REFUSED = Text(REASON_CONFLICT.ja, REASON_CONFLICT.en)
+CANCELLED = Text("キャンセル理由: {reason}", "Cancel reason: {reason}")
+CANCELLED_RETRIEVE = Text("キャンセル理由: {reason}（荷物の引き戻しあり）", "Cancel reason: {reason} (the parcel is to be retrieved)")
+REFLECTING = Text("楽天RMSへキャンセルを反映します。", "The cancel will be reflected to Rakuten RMS.")
+DELETED = Text("注文を削除しました。モール注文番号は再び登録できます。",
+               "Order deleted. Its mall order number can be registered again.")
+REGISTERED = {
+    "manual": Text("手動で登録しました。", "Registered by hand."),
+    "csv": Text("CSVで登録しました。", "Registered from a CSV file."),
+}
+REGISTERED_OTHER = Text("登録しました。", "Registered.")
+AUTO_CONFIRMED = Text("ショップの自動確認設定により確認済にしました。", "Confirmed by the shop's automatic confirmation setting.")
+IMPORTED = Text("楽天RMSから取り込みました。", "Imported from Rakuten RMS.")
+MALL_CANCELLED = Text("楽天RMSでキャンセルされています。内容を確認してこの注文をキャンセルしてください。",
+                      "Cancelled at Rakuten RMS. Check it, then cancel this order.")
+REFLECTED = Text("楽天RMSにキャンセルを反映しました。", "The cancel was reflected to Rakuten RMS.")
+REFLECTION_TAG_CLEARED = Text("再反映に成功したためタグを外しました。", "Tag removed: the retried reflection succeeded.")
+REFLECTION_RETRY_ASKED = Text("楽天RMSへの反映を再試行します。", "The reflection to Rakuten RMS will be tried again.")
+REFLECTION_RETRY = Text("一時的なエラーのため再試行します（{n}/{tries}回目）: {error}",
+                        "Temporary error, trying again ({n} of {tries}): {error}")
+RMS_SILENT = Text("楽天RMSが{tries}回続けて応答しませんでした: {error}", "Rakuten RMS did not answer {tries} times in a row: {error}")
+RMS_ERROR = Text("楽天RMSの応答エラー: {error}", "Rakuten RMS answered with an error: {error}")
+RMS_NO_CREDENTIALS = Text("楽天RMSの接続情報がないため反映できません。",
+                          "Cannot reflect: the shop has no Rakuten RMS connection.")
+RMS_REFUSED = Text("楽天RMSがキャンセルを受け付けませんでした。", "Rakuten RMS did not accept the cancel.")
+RMS_NOT_FOUND = Text("楽天RMSにこの注文が見つかりません。", "Rakuten RMS does not know this order.")
+RMS_PROGRESS = Text("楽天RMSの注文ステータス（{progress}）ではキャンセルできません。",
+                    "Rakuten RMS cannot cancel an order in its status {progress}.")
+DEMO = Text("デモデータ", "Demo data")
+DEMO_STATUS = Text("デモデータの状態", "Demo data's status")
+
+# The names the system acts under (events' actor_name).
+AUTO_CONFIRM_ACTOR = Text("自動確認", "Automatic confirmation")
+IMPORT_ACTOR = Text("楽天RMS取込", "Rakuten RMS import")
+SCHEDULED_IMPORT_ACTOR = Text("定期取込", "Scheduled import")
+REFLECTION_ACTOR = Text("楽天RMS反映", "Rakuten RMS reflection")
+
+
+def _texts() -> list[Text]:
+    found = [value for value in globals().values() if isinstance(value, Text)]
+    return found + list(REGISTERED.values())
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> list[tuple[re.Pattern, str]]:
+    """Each text's Japanese as a pattern (its values as named groups), longest first so that a text that
+    extends another (CANCELLED_RETRIEVE) wins."""
+    patterns = []
+    for text in sorted(_texts(), key=lambda t: len(t.ja), reverse=True):
+        parts = re.split(r"\{(\w+)\}", text.ja)
+        regex = "".join(re.escape(part) if i % 2 == 0 else f"(?P<{part}>.+?)" for i, part in enumerate(parts))
+        patterns.append((re.compile(regex + r"\Z", re.S), text.en))
+    return patterns
+
+
+@lru_cache(maxsize=1)
+def _values_en() -> dict[str, str]:
+    """Our own values that appear inside texts or alone (a tag event's message is the tag's name)."""
+    values = {ja: en for ja, en in rules.CANCEL_REASONS.values()}
+    values.update({tag.name: tag.name_en for tag in rules.SYSTEM_TAGS})
+    return values
+
+
+def english(stored: str) -> str:
+    """A stored history text in English: ours translated, values of ours translated, anything else as is."""
+    if not stored:
+        return stored
+    values = _values_en()
+    if stored in values:
+        return values[stored]
+    for pattern, en in _patterns():
+        match = pattern.match(stored)
+        if match:
+            return en.format(**{name: values.get(value, value) for name, value in match.groupdict().items()})
+    return stored
+
+
+def in_language(stored: str, lang: str) -> str:
+    return english(stored) if lang == "en" else stored
