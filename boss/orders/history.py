@@ -53,6 +53,7 @@ RMS_REFUSED = Text("楽天RMSがキャンセルを受け付けませんでした
 RMS_NOT_FOUND = Text("楽天RMSにこの注文が見つかりません。", "Rakuten RMS does not know this order.")
 RMS_PROGRESS = Text("楽天RMSの注文ステータス（{progress}）ではキャンセルできません。",
                     "Rakuten RMS cannot cancel an order in its status {progress}.")
+TAG_DELETED = Text("タグ「{name}」を削除したため外しました。", "Tag {name} removed: the tag was deleted.")
 DEMO = Text("デモデータ", "Demo data")
 DEMO_STATUS = Text("デモデータの状態", "Demo data's status")
 

@@ -91,6 +91,52 @@ def create():
     return _page(form, 422)
 
 
+@bp.get("/tags/<int:tag_id>/edit")
+def edit(tag_id: int):
+    tag = _custom_tag_or_404(tag_id)
+    return _edit_page(tag, TagForm(obj=tag))
+
+
+def _custom_tag_or_404(tag_id: int) -> Tag:
+    try:
+        tag = services.get_tag(current_user.account_id, tag_id)
+    except ServiceError:
+        abort(404)  # R14: another account's tag does not exist here
+    if tag.system:
+        abort(404)  # system tags are described on /tags and cannot be edited
+    return tag
+
+
+def _edit_page(tag: Tag, form: TagForm, status: int = 200):
+    return page_or_fragment("tags/edit.html", "tags/_edit.html", http_status=status, tag=tag, form=form,
+                            orders=_order_counts().get(tag.id, 0), tag_link=tag_link)
+
+
+@bp.post("/tags/<int:tag_id>")
+def update(tag_id: int):
+    tag = _custom_tag_or_404(tag_id)
+    form = TagForm()
+    if form.validate():
+        try:
+            services.update_tag(current_actor(), tag.id, form.name.data, form.color.data.lower(), bool(form.holds.data))
+        except ServiceError as exc:
+            db.session.rollback()
+            form.name.errors = [exc.message(lang())]
+            return _edit_page(db.session.get(Tag, tag_id), form, exc.status)
+        flash(_("タグ「%(name)s」を保存しました。", name=form.name.data), "success")
+        return redirect(url_for("tags.index"), code=303)
+    return _edit_page(tag, form, 422)
+
+
+@bp.post("/tags/<int:tag_id>/delete")
+def delete(tag_id: int):
+    tag = _custom_tag_or_404(tag_id)
+    name = tag.name
+    count = services.delete_tag(current_actor(), tag.id)
+    flash(_("タグ「%(name)s」を削除しました（%(n)s 件の注文から外しました）。", name=name, n=f"{count:,}"), "success")
+    return redirect(url_for("tags.index"), code=303)
+
+
 # ---------------------------------------------------------------- bulk
 
 def _selected_ids() -> list[int]:

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from boss.extensions import db
 from boss.orders import rules
 from boss.orders.models import Tag
-from tests.factories import create_order
+from tests.factories import create_order, create_product, map_item
 
 HTMX = {"HX-Request": "true"}
 
@@ -214,3 +214,114 @@ def test_a_bulk_change_over_the_limit_is_refused_whole(staff_client, client, ten
                                                           "mode": "add", "csrf_token": staff_client.csrf}, headers=HTMX).text
     assert "一度に1件までです" in result
     assert all("ギフト包装" not in _tag_names(client, tenant, o["id"]) for o in orders)
+
+
+# ---------------------------------------------------------------- editing and deleting a custom tag
+
+def _events(client, tenant, order_id) -> list[dict]:
+    return client.get(f"/api/v1/orders/{order_id}/events", headers=tenant.headers()).json["items"]
+
+
+def _version(client, tenant, order_id) -> int:
+    return client.get(f"/api/v1/orders/{order_id}", headers=tenant.headers()).json["version"]
+
+
+def _custom_names(client, tenant, order_id) -> list[str]:
+    system = {spec.name for spec in rules.SYSTEM_TAGS}
+    return [name for name in _tag_names(client, tenant, order_id) if name not in system]
+
+
+def test_custom_tags_have_an_edit_link_and_system_tags_none(staff_client, client, tenant):
+    tag = _make_tag(client, tenant)
+    page = staff_client.get("/tags").text
+    assert f'href="/tags/{tag["id"]}/edit"' in page
+    system_part = page[page.index('id="system-title"'):]
+    assert "/edit" not in system_part
+    edit = staff_client.get(f"/tags/{tag['id']}/edit")
+    assert edit.status_code == 200 and 'value="ギフト包装"' in edit.text and "削除する" in edit.text
+
+
+def test_editing_a_tag_changes_its_name_colour_and_hold_and_the_orders_keep_it(staff_client, client, tenant, app):
+    tag = _make_tag(client, tenant)
+    order = create_order(client, tenant, number="TAG-EDIT")
+    client.post(f"/api/v1/orders/{order['id']}/tags/{tag['id']}", headers=tenant.headers())
+    response = staff_client.post(f"/tags/{tag['id']}", data={"csrf_token": staff_client.csrf, "name": "のし対応",
+                                                             "color": "#8E44AD", "holds": "y"})
+    assert response.status_code == 303 and response.headers["Location"].endswith("/tags")
+    assert "タグ「のし対応」を保存しました。" in staff_client.get("/tags").text
+    assert _custom_tags(app) == [("のし対応", "#8e44ad", True)]
+    assert _custom_names(client, tenant, order["id"]) == ["のし対応"]
+
+
+def test_a_tag_made_holding_blocks_the_confirm_of_the_orders_carrying_it(staff_client, client, tenant):
+    tag = _make_tag(client, tenant, name="電話確認")
+    create_product(client, tenant)
+    map_item(client, tenant)
+    order = create_order(client, tenant, number="TAG-HOLD")
+    client.post(f"/api/v1/orders/{order['id']}/tags/{tag['id']}", headers=tenant.headers())
+    staff_client.post(f"/tags/{tag['id']}", data={"csrf_token": staff_client.csrf, "name": "電話確認",
+                                                  "color": "#16a085", "holds": "y"})
+    refused = client.post(f"/api/v1/orders/{order['id']}/confirm", headers=tenant.headers())
+    assert refused.status_code == 409 and "電話確認" in refused.json["error"]["message"]
+
+
+def test_editing_refuses_a_taken_name_or_bad_colour_on_the_field_and_changes_nothing(staff_client, client, tenant, app):
+    _make_tag(client, tenant, name="既存")
+    tag = _make_tag(client, tenant, name="変更前")
+    for fields, error in [({"name": "既存"}, "タグ「既存」は既にあります。"),
+                          ({"name": rules.SYSTEM_TAGS[0].name}, "はシステムタグの名前です"),
+                          ({"name": "   "}, "タグ名を入力してください。"),
+                          ({"color": "red"}, "#RRGGBB の形式で指定してください。")]:
+        data = {"csrf_token": staff_client.csrf, "name": "変更前", "color": "#16a085", **fields}
+        response = staff_client.post(f"/tags/{tag['id']}", data=data)
+        assert response.status_code in (409, 422) and error in response.text, fields
+    assert _custom_tags(app) == [("既存", "#16a085", False), ("変更前", "#16a085", False)]
+
+
+def test_r12_deleting_a_tag_takes_it_off_every_order_with_a_history_event_and_a_new_version(staff_client, client, tenant, app):
+    tag = _make_tag(client, tenant, name="セール")
+    keep = _make_tag(client, tenant, name="ギフト")
+    carrying = [create_order(client, tenant, number=f"TAG-DEL-{i}") for i in range(3)]
+    other = create_order(client, tenant, number="TAG-DEL-X")
+    for order in carrying:
+        client.post(f"/api/v1/orders/{order['id']}/tags/{tag['id']}", headers=tenant.headers())
+    client.post(f"/api/v1/orders/{carrying[0]['id']}/tags/{keep['id']}", headers=tenant.headers())
+    client.delete(f"/api/v1/orders/{carrying[2]['id']}", headers=tenant.headers())  # R8: deleted, still carries it
+    before = {o["id"]: _version(client, tenant, o["id"]) for o in carrying[:2] + [other]}
+    page = staff_client.get(f"/tags/{tag['id']}/edit").text
+    assert "このタグは 3 件の注文に付いています。" not in page  # the deleted order is not counted
+    assert "このタグは 2 件の注文に付いています。" in page
+
+    response = staff_client.post(f"/tags/{tag['id']}/delete", data={"csrf_token": staff_client.csrf})
+    assert response.status_code == 303
+    assert "タグ「セール」を削除しました（3 件の注文から外しました）。" in staff_client.get("/tags").text
+    assert [name for name, *_ in _custom_tags(app)] == ["ギフト"]
+    assert _custom_names(client, tenant, carrying[0]["id"]) == ["ギフト"]
+    assert _custom_names(client, tenant, carrying[1]["id"]) == []
+    for order in carrying[:2]:
+        assert _version(client, tenant, order["id"]) == before[order["id"]] + 1  # R13: a row showing the tag is stale
+        last = _events(client, tenant, order["id"])[-1]
+        assert last["kind"] == "tag_removed" and last["message"] == "タグ「セール」を削除したため外しました。"
+    assert _version(client, tenant, other["id"]) == before[other["id"]]
+    assert _events(client, tenant, other["id"])[-1]["kind"] != "tag_removed"
+
+
+def test_r14_system_tags_and_another_accounts_tags_cannot_be_edited_or_deleted(staff_client, client, tenant, other_tenant, app):
+    theirs = _make_tag(client, other_tenant, name="よそのタグ")
+    create_order(client, tenant, number="TAG-SYS")  # makes the account's system tags
+    with app.app_context():
+        system = db.session.scalars(select(Tag).where(Tag.account_id == tenant.account_id, Tag.system.is_(True))).first()
+        system_id = system.id
+    for tag_id in (theirs["id"], system_id, 987654):
+        assert staff_client.get(f"/tags/{tag_id}/edit").status_code == 404
+        assert staff_client.post(f"/tags/{tag_id}", data={"csrf_token": staff_client.csrf, "name": "x",
+                                                          "color": "#000000"}).status_code == 404
+        assert staff_client.post(f"/tags/{tag_id}/delete", data={"csrf_token": staff_client.csrf}).status_code == 404
+    assert _custom_tags(app) == [("よそのタグ", "#16a085", False)]
+
+
+def test_csrf_editing_or_deleting_without_the_token_is_refused_and_changes_nothing(staff_client, client, tenant, app):
+    tag = _make_tag(client, tenant)
+    assert staff_client.post(f"/tags/{tag['id']}", data={"name": "x", "color": "#000000"}).status_code == 400
+    assert staff_client.post(f"/tags/{tag['id']}/delete").status_code == 400
+    assert _custom_tags(app) == [("ギフト包装", "#16a085", False)]
