@@ -34,10 +34,10 @@ class Tag(db.Model):
         Index("ix_tags_account_code", "account_id", "code"),
     )
 
-    @property
-    def meaning(self) -> str:
+    def meaning(self, lang: str = "ja") -> str:
+        """What a system tag means, in the user's language ("" for a custom tag)."""
         spec = rules.SYSTEM_TAGS_BY_CODE.get(self.code or "")
-        return spec.meaning if spec else ""
+        return (spec.meaning_en if lang == "en" else spec.meaning) if spec else ""
 
     def label(self, lang: str = "ja") -> str:
         """A system tag's name in the user's language; a custom tag's name as its users wrote it."""

@@ -76,26 +76,35 @@ class SystemTag:
     attention: bool
     meaning: str
     color: str
+    meaning_en: str = ""
 
 
 # orders.md §5. `attention` marks the tags counted by the 要対応 badge: errors and holds.
 SYSTEM_TAGS = (
     SystemTag("mall_reflection_error", "モール反映エラー", "Mall reflection error", False, True,
-              "楽天RMSへのキャンセル反映に失敗しました。RMSでキャンセル状況を確認し、再反映してください。", "#c0392b"),
+              "楽天RMSへのキャンセル反映に失敗しました。RMSでキャンセル状況を確認し、再反映してください。", "#c0392b",
+              meaning_en="The cancel could not be reflected to Rakuten RMS. Check the cancel in RMS, then retry the reflection."),
     SystemTag("mall_cancelled", "モール側キャンセル", "Cancelled at the mall", True, True,
-              "モール側でキャンセルされています。内容を確認してこの注文をキャンセルしてください。", "#d35400"),
+              "モール側でキャンセルされています。内容を確認してこの注文をキャンセルしてください。", "#d35400",
+              meaning_en="Cancelled at the mall. Check it, then cancel this order."),
     SystemTag("not_mall_linked", "モール出荷連携なし", "Not linked to the mall", False, False,
-              "手動登録の注文です。出荷情報はモールへ自動で反映されません。", "#7f8c8d"),
+              "手動登録の注文です。出荷情報はモールへ自動で反映されません。", "#7f8c8d",
+              meaning_en="Registered by hand: shipping information is not sent to the mall automatically."),
     SystemTag("multiple_destinations", "複数送付先", "Several destinations", True, True,
-              "送付先が複数あります。確認後にタグを外してください。", "#8e44ad"),
+              "送付先が複数あります。確認後にタグを外してください。", "#8e44ad",
+              meaning_en="The order has several destinations. Remove the tag once checked."),
     SystemTag("warehouse_notice_pending", "倉庫連絡待ち", "Awaiting warehouse answer", False, False,
-              "倉庫へのキャンセル連絡の回答待ちです。", "#2980b9"),
+              "倉庫へのキャンセル連絡の回答待ちです。", "#2980b9",
+              meaning_en="Waiting for the warehouse to answer the cancel notice."),
     SystemTag("warehouse_cancel_refused", "倉庫キャンセル不可", "Warehouse could not cancel", False, True,
-              "荷物は既に出荷されています。対応後にタグを外してください。", "#c0392b"),
+              "荷物は既に出荷されています。対応後にタグを外してください。", "#c0392b",
+              meaning_en="The parcel has already shipped. Remove the tag once handled."),
     SystemTag("shipping_reflection_error", "出荷情報反映エラー", "Shipping reflection error", False, True,
-              "出荷情報をモールへ反映できませんでした。再反映してください。", "#c0392b"),
+              "出荷情報をモールへ反映できませんでした。再反映してください。", "#c0392b",
+              meaning_en="The shipping information could not be sent to the mall. Retry the reflection."),
     SystemTag("unmapped_items", "商品未マッピング", "Unmapped items", False, False,
-              "商品がマッピングされていない明細があります。", "#b7950b"),
+              "商品がマッピングされていない明細があります。", "#b7950b",
+              meaning_en="Some lines are not mapped to a product."),
 )
 SYSTEM_TAGS_BY_CODE = {tag.code: tag for tag in SYSTEM_TAGS}
 ATTENTION_TAG_CODES = tuple(tag.code for tag in SYSTEM_TAGS if tag.attention)
@@ -271,6 +280,6 @@ def can_change_tag(order: OrderState, tag_code: Optional[str], system: bool, add
         verb_ja, verb_en = ("付け", "added") if adding else ("外せ", "removed")
         return Decision(False, DEFAULT_REFUSAL_CODE, Reason(
             f"システムタグ「{name}」は手動で{verb_ja}ません。{spec.meaning if spec else ''}",
-            f"The system tag {spec.name_en if spec else name} cannot be {verb_en} by hand.",
+            f"The system tag {spec.name_en if spec else name} cannot be {verb_en} by hand. {spec.meaning_en if spec else ''}".strip(),
         ))
     return ALLOWED

@@ -67,3 +67,9 @@ def test_no_module_writes_a_japanese_history_text_that_english_cannot_read():
                             and JAPANESE.search(literal.value):
                         found.append(f"{path.relative_to(ROOT)}:{literal.lineno}: {literal.value}")
     assert not found, "\n".join(found)
+
+
+def test_every_system_tag_says_what_it_means_in_english_too():
+    for tag in rules.SYSTEM_TAGS:
+        assert tag.meaning_en and not JAPANESE.search(tag.meaning_en), tag.code
+        assert JAPANESE.search(tag.meaning), tag.code

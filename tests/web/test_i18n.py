@@ -118,6 +118,7 @@ def test_r12_the_history_reads_in_english_also_for_events_written_before_the_swi
     history_part = page[page.index('id="h-history"'):page.index("</table>", page.index('id="h-history"'))]
     assert "Cancel reason: Shop: out of stock" in history_part
     assert "Rakuten RMS import" in history_part and "Several destinations" in history_part
+    assert rules.SYSTEM_TAGS_BY_CODE["multiple_destinations"].meaning_en in page  # the tag panel says what it means
     assert not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", history_part), history_part
 
 
