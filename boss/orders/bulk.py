@@ -22,11 +22,20 @@ from .rules import Reason
 from .search import OrderFilter, matching_ids
 from .services import Actor
 
-ACTIONS = ("cancel", "delete", "retry_reflection")
+ACTIONS = ("cancel", "delete", "retry_reflection")  # the order list's bulk bar
+TAG_ACTIONS = ("add_tag", "remove_tag")  # its 「タグを追加」 dialog (params: tag_id)
 MAX_ORDERS = 10_000
-DONE_MESSAGES = {"cancel": "キャンセルしました", "delete": "削除しました", "retry_reflection": "再反映を開始しました"}
-DONE_MESSAGES_EN = {"cancel": "Cancelled", "delete": "Deleted", "retry_reflection": "Reflection retried"}
-FINAL_KIND = {"cancel": "cancelled", "delete": "deleted", "retry_reflection": "reflection_pending"}
+DONE_MESSAGES = {"cancel": "キャンセルしました", "delete": "削除しました", "retry_reflection": "再反映を開始しました",
+                 "add_tag": "追加しました", "remove_tag": "外しました"}
+DONE_MESSAGES_EN = {"cancel": "Cancelled", "delete": "Deleted", "retry_reflection": "Reflection retried",
+                    "add_tag": "Added", "remove_tag": "Removed"}
+# A tag change that found the order as it was asked to leave it: done, nothing changed.
+UNCHANGED_MESSAGES = {"add_tag": "既に付いていました（変更なし）", "remove_tag": "付いていませんでした（変更なし）"}
+UNCHANGED_MESSAGES_EN = {"add_tag": "Already had it (no change)", "remove_tag": "Did not have it (no change)"}
+FINAL_KIND = {"cancel": "cancelled", "delete": "deleted", "retry_reflection": "reflection_pending",
+              "add_tag": "tag_added", "remove_tag": "tag_removed"}
+JOB_LABELS = {"cancel": "一括キャンセル", "delete": "一括削除", "retry_reflection": "一括再反映",
+              "add_tag": "一括タグ追加", "remove_tag": "一括タグ外し"}
 
 
 @dataclass
@@ -60,7 +69,16 @@ def start(actor: Actor, action: str, ids: list[int], params: dict) -> Outcome:
     return Outcome(job_id=job.id)
 
 
-def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> None:
+def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> bool:
+    """Carry out the action on one order; False when a tag change found nothing to change."""
+    if action in TAG_ACTIONS:
+        order = services.get_order(actor.account_id, order_id)
+        had = any(tag.id == params["tag_id"] for tag in order.tags)
+        if action == "add_tag":
+            services.add_tag(actor, order_id, params["tag_id"])
+            return not had
+        services.remove_tag(actor, order_id, params["tag_id"])
+        return had
     if action == "cancel":
         services.cancel(actor, order_id, params.get("reason_code") or 10)
     elif action == "retry_reflection":
@@ -69,13 +87,14 @@ def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> None:
         retry(actor, order_id)
     else:
         services.delete(actor, order_id)
+    return True
 
 
 def run_one(actor: Actor, action: str, order_id: int, params: dict) -> dict:
     lang = params.get("lang") or "ja"
     done = (DONE_MESSAGES_EN if lang == "en" else DONE_MESSAGES)[action]
     try:
-        _act_on(actor, action, order_id, params)
+        changed = _act_on(actor, action, order_id, params)
     except ServiceError as exc:
         db.session.rollback()
         # A resumed job that did this one before its checkpoint (job actors are named after their job; a
@@ -83,6 +102,8 @@ def run_one(actor: Actor, action: str, order_id: int, params: dict) -> dict:
         if actor.type == "job" and _already_done_by(actor, action, order_id):
             return _item(actor, order_id, True, None, done)
         return _item(actor, order_id, False, exc.code, exc.message(lang))
+    if not changed:
+        done = (UNCHANGED_MESSAGES_EN if lang == "en" else UNCHANGED_MESSAGES)[action]
     return _item(actor, order_id, True, None, done)
 
 
@@ -118,8 +139,7 @@ def run_job(message) -> None:
     ids = params.pop("order_ids")
     action = params.pop("action")
     _, actor_name, user_id = params.pop("actor")
-    label = {"cancel": "一括キャンセル", "delete": "一括削除", "retry_reflection": "一括再反映"}[action]
-    actor = Actor("job", f"{label} {job.id[:8]}（{actor_name}）", job.account_id, user_id)
+    actor = Actor("job", f"{JOB_LABELS[action]} {job.id[:8]}（{actor_name}）", job.account_id, user_id)
     checkpoint = job.checkpoint or {"index": 0, "items": []}
     index, items = checkpoint["index"], list(checkpoint["items"])
     chunk = current_app.config["BULK_CHUNK"]

@@ -212,7 +212,8 @@ def bulk_confirm():
                            all_matching=request.form.get("all_matching") == "1", status=request.form.get("status", ""),
                            tag=request.form.get("tag", ""),
                            reasons=rules.CANCEL_REASONS, default_reason=rules.DEFAULT_CANCEL_REASON,
-                           runs_as_job=len(ids) > current_app.config["BULK_JOB_THRESHOLD"])
+                           runs_as_job=len(ids) > current_app.config["BULK_JOB_THRESHOLD"],
+                           job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
 
 
 @bp.post("/orders/bulk")
@@ -223,7 +224,8 @@ def bulk_run():
     reason = request.form.get("reason_code", "10")
     try:
         ids = _bulk_ids()
-        outcome = bulk.start(current_actor(), action, ids, {"reason_code": int(reason) if reason.isdigit() else 10})
+        outcome = bulk.start(current_actor(), action, ids, {"reason_code": int(reason) if reason.isdigit() else 10,
+                                                            "lang": lang()})
     except ServiceError as exc:
         return render_template("orders/_bulk_result.html", error=exc.message(lang()))
     if outcome.job_id:
@@ -249,5 +251,9 @@ def job_progress(job_id: str):
 
         return import_progress(job)
     if job.state == "finished" and job.kind.startswith("bulk_"):
-        return render_template("orders/_bulk_result.html", action=job.kind.removeprefix("bulk_"), result=job.result)
+        action = job.kind.removeprefix("bulk_")
+        if action in bulk.TAG_ACTIONS:
+            tag = db.session.get(Tag, job.params["tag_id"])
+            return render_template("tags/_bulk_result.html", tag=tag, mode=action.removesuffix("_tag"), result=job.result)
+        return render_template("orders/_bulk_result.html", action=action, result=job.result)
     return render_template("jobs/_progress.html", job=job)

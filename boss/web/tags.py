@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from ..errors import ServiceError
 from ..extensions import db
 from ..orders import bulk, rules, services
+from ..models import JobRecord
 from ..orders.models import Order, Tag, order_tags
 from .common import current_actor, lang, page_or_fragment
 from .orders import list_filter
@@ -30,8 +31,6 @@ SYSTEM_TAG_LIFECYCLE = {
     "shipping_reflection_error": (_l("出荷情報（追跡番号）をモールへ反映できなかったとき"), _l("再反映に成功したとき")),
     "unmapped_items": (_l("商品が未マッピングの明細があるとき"), _l("すべての明細がマッピングされたとき")),
 }
-# A bulk tag change runs in the request, one order at a time (each with its own history event).
-MAX_BULK_TAG_ORDERS = 500
 
 
 class TagForm(FlaskForm):
@@ -148,7 +147,8 @@ def _selected_ids() -> list[int]:
 
 def _dialog_context() -> dict:
     return dict(all_matching=request.form.get("all_matching") == "1", status=request.form.get("status", ""),
-                custom_tags=[tag for tag in _account_tags() if not tag.system], max_orders=MAX_BULK_TAG_ORDERS)
+                custom_tags=[tag for tag in _account_tags() if not tag.system],
+                runs_as_job_over=current_app.config["BULK_JOB_THRESHOLD"])
 
 
 @bp.post("/tags/bulk-add")
@@ -176,34 +176,11 @@ def bulk_apply():
         if tag_id:
             abort(404)  # R14
         return render_template("tags/_bulk_dialog.html", ids=ids, error=_("タグを選んでください。"), **_dialog_context()), 422
-    if len(ids) > MAX_BULK_TAG_ORDERS:
-        return render_template("tags/_bulk_result.html", error=_(
-            "タグの一括変更は一度に%(n)s件までです（選択 %(s)s 件）。条件を絞り込んでください。",
-            n=f"{MAX_BULK_TAG_ORDERS:,}", s=f"{len(ids):,}"))
-    items = [_change_tag(tag, order_id, mode) for order_id in ids]
-    done = sum(1 for item in items if item["done"])
-    return render_template("tags/_bulk_result.html", tag=tag, mode=mode, result={
-        "done": done, "refused": len(items) - done, "items": items})
-
-
-def _change_tag(tag: Tag, order_id: int, mode: str) -> dict:
-    """One order: what was done, or why not (a deleted order, another account's id, a system tag)."""
     try:
-        order = services.get_order(current_user.account_id, order_id)
+        outcome = bulk.start(current_actor(), f"{mode}_tag", ids, {"tag_id": tag.id, "lang": lang()})
     except ServiceError as exc:
-        return {"mall_order_number": None, "done": False, "message": exc.message(lang())}
-    number = order.mall_order_number
-    had = any(t.id == tag.id for t in order.tags)
-    try:
-        if mode == "add":
-            services.add_tag(current_actor(), order_id, tag.id)
-        else:
-            services.remove_tag(current_actor(), order_id, tag.id)
-    except ServiceError as exc:
-        db.session.rollback()
-        return {"mall_order_number": number, "done": False, "message": exc.message(lang())}
-    if mode == "add":
-        message = _("既に付いていました（変更なし）") if had else _("追加しました")
-    else:
-        message = _("外しました") if had else _("付いていませんでした（変更なし）")
-    return {"mall_order_number": number, "done": True, "message": message}
+        return render_template("tags/_bulk_result.html", error=exc.message(lang()))
+    if outcome.job_id:  # over BULK_JOB_THRESHOLD: a job with a progress bar, its result as below when done
+        return render_template("jobs/_progress.html", job=db.session.get(JobRecord, outcome.job_id))
+    return render_template("tags/_bulk_result.html", tag=tag, mode=mode, result=outcome.result)
+

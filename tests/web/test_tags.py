@@ -1,11 +1,14 @@
 """タグ: system tags explained, custom tags made, and one tag added to (or removed from) many orders."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from boss.extensions import db
 from boss.orders import rules
 from boss.orders.models import Tag
+from tests.conftest import wait_for
 from tests.factories import create_order, create_product, map_item
 
 HTMX = {"HX-Request": "true"}
@@ -204,16 +207,28 @@ def test_csrf_a_bulk_change_without_the_token_is_refused_and_changes_nothing(sta
     assert response.status_code == 400 and "ギフト包装" not in _tag_names(client, tenant, order["id"])
 
 
-def test_a_bulk_change_over_the_limit_is_refused_whole(staff_client, client, tenant, monkeypatch):
-    from boss.web import tags as tags_view
-
-    monkeypatch.setattr(tags_view, "MAX_BULK_TAG_ORDERS", 1)
+def test_a_bulk_change_over_the_threshold_runs_as_a_job_with_progress_then_the_per_order_result(
+        staff_client, client, tenant, other_tenant, app, worker, monkeypatch):
+    monkeypatch.setitem(app.config, "BULK_JOB_THRESHOLD", 3)
     tag = _make_tag(client, tenant)
-    orders = [create_order(client, tenant) for _ in range(2)]
-    result = staff_client.post("/tags/bulk-apply", data={"order_ids": [o["id"] for o in orders], "tag_id": tag["id"],
-                                                          "mode": "add", "csrf_token": staff_client.csrf}, headers=HTMX).text
-    assert "一度に1件までです" in result
-    assert all("ギフト包装" not in _tag_names(client, tenant, o["id"]) for o in orders)
+    orders = [create_order(client, tenant) for _ in range(5)]
+    client.post(f"/api/v1/orders/{orders[0]['id']}/tags/{tag['id']}", headers=tenant.headers())  # has it already
+    client.delete(f"/api/v1/orders/{orders[1]['id']}", headers=tenant.headers())  # R8: refused, with the reason
+    theirs = create_order(client, other_tenant)  # R14: another account's id is refused, its number never shown
+    ids = [o["id"] for o in orders] + [theirs["id"]]
+    dialog = staff_client.post("/tags/bulk-add", data={"order_ids": ids, "csrf_token": staff_client.csrf}, headers=HTMX).text
+    assert "3件を超えるため、バックグラウンドで実行し進捗を表示します。" in dialog
+
+    started = staff_client.post("/tags/bulk-apply", data={"order_ids": ids, "tag_id": tag["id"], "mode": "add",
+                                                          "csrf_token": staff_client.csrf}, headers=HTMX)
+    assert started.status_code == 200 and "<progress" in started.text
+    progress_url = re.search(r'hx-get="([^"]+/progress)"', started.text).group(1)
+    result = wait_for(lambda: (r := staff_client.get(progress_url, headers=HTMX).text) and "<progress" not in r and r,
+                      message="the bulk tag job's result")
+    assert "タグ「ギフト包装」の追加" in result and "完了 4 件" in result and "できなかった注文 2 件" in result
+    assert "既に付いていました（変更なし）" in result and "追加しました" in result
+    assert "削除済みの注文" in result and theirs["mall_order_number"] not in result
+    assert all("ギフト包装" in _tag_names(client, tenant, o["id"]) for o in orders[2:])
 
 
 # ---------------------------------------------------------------- editing and deleting a custom tag
