@@ -163,7 +163,7 @@ def _check(client, batch: list[tuple[OutboxMessage, Order]]) -> None:
         elif progress is None:
             _fail(message, order, history.RMS_NOT_FOUND.ja)
         elif progress == 400:
-            _transient(message, order, "注文が変更確定待ち（400）です")
+            _transient(message, order, history.RMS_AWAITING_CHANGE.ja)
         elif 100 <= progress <= 300:
             _set(message, phase="cancel")
         elif 500 <= progress <= 700:

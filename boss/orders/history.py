@@ -53,6 +53,7 @@ RMS_REFUSED = Text("楽天RMSがキャンセルを受け付けませんでした
 RMS_NOT_FOUND = Text("楽天RMSにこの注文が見つかりません。", "Rakuten RMS does not know this order.")
 RMS_PROGRESS = Text("楽天RMSの注文ステータス（{progress}）ではキャンセルできません。",
                     "Rakuten RMS cannot cancel an order in its status {progress}.")
+RMS_AWAITING_CHANGE = Text("注文が変更確定待ち（400）です", "the order awaits the confirmation of a change (400)")
 TAG_DELETED = Text("タグ「{name}」を削除したため外しました。", "Tag {name} removed: the tag was deleted.")
 DEMO = Text("デモデータ", "Demo data")
 DEMO_STATUS = Text("デモデータの状態", "Demo data's status")
@@ -83,9 +84,11 @@ def _patterns() -> list[tuple[re.Pattern, str]]:
 
 @lru_cache(maxsize=1)
 def _values_en() -> dict[str, str]:
-    """Our own values that appear inside texts or alone (a tag event's message is the tag's name)."""
+    """Our own values that appear inside texts or alone (a tag event's message is the tag's name; a retry's
+    error may be a text of ours)."""
     values = {ja: en for ja, en in rules.CANCEL_REASONS.values()}
     values.update({tag.name: tag.name_en for tag in rules.SYSTEM_TAGS})
+    values.update({text.ja: text.en for text in _texts() if "{" not in text.ja})
     return values
 
 

@@ -30,6 +30,11 @@ def test_r12_a_cancel_reads_with_its_reason_and_the_parcel_retrieval_in_english(
     assert history.english(stored) == "Cancel reason: Shop: out of stock (the parcel is to be retrieved)"
 
 
+def test_a_retry_for_a_reason_of_ours_reads_wholly_in_english():
+    stored = history.REFLECTION_RETRY(n=2, tries=5, error=history.RMS_AWAITING_CHANGE.ja)
+    assert history.english(stored) == "Temporary error, trying again (2 of 5): the order awaits the confirmation of a change (400)"
+
+
 def test_rms_own_words_and_users_names_stay_as_written():
     stored = history.RMS_ERROR(error="ORDER_EXT_API_CANCEL_ORDER_ERROR_001: 注文が見つかりません")
     assert history.english(stored) == \
