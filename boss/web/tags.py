@@ -12,8 +12,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 
 from ..errors import ServiceError
 from ..extensions import db
-from ..orders import bulk, rules, services
 from ..models import JobRecord
+from ..orders import bulk, rules, services
 from ..orders.models import Order, Tag, order_tags
 from .common import current_actor, lang, page_or_fragment
 from .orders import list_filter
