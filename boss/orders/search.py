@@ -95,7 +95,24 @@ def _substring_condition(term: str):
             # would cost ~100 ms at 1M orders. "+ 0" keeps SQLite from looking orders up by the hits.
             return (Order.id + 0).in_(hits)
         return Order.id.in_(hits)
+    probe = _index_probe(term) if db.engine.dialect.name == "postgresql" else term
+    if probe != term:
+        return and_(Order.search_text.like(_like_pattern(probe), escape="\\"), func.strpos(Order.search_text, term) > 0)
     return Order.search_text.like(_like_pattern(term), escape="\\")
+
+
+_DIGIT_RUNS = re.compile(r"\d+")
+
+
+def _index_probe(term: str) -> str:
+    """PostgreSQL: the part of a needle the trigram index looks up. Digit trigrams are the commonest there (every
+    order's phone numbers are in search_text), so a needle mixing letters and digits (a shop's own order
+    number such as store-10500002 typed into `q`) is looked up by its longest run of 3+ other characters and
+    re-checked whole by strpos: the same answer, ~3 → ~1.5 ms of index work at 1M orders."""
+    if not any(ch.isdigit() for ch in term):
+        return term
+    longest = max(_DIGIT_RUNS.split(term), key=len)
+    return longest if len(longest) >= 3 else term
 
 
 # Above this many FTS hits a name search walks the list index instead (measured crossover at 1M
