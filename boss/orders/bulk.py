@@ -16,7 +16,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..jobs import create_job, set_progress
 from ..models import JobRecord
-from . import services
+from . import history, services
 from .models import Order, OrderEvent
 from .rules import Reason
 from .search import OrderFilter, matching_ids
@@ -34,8 +34,6 @@ UNCHANGED_MESSAGES = {"add_tag": "既に付いていました（変更なし）"
 UNCHANGED_MESSAGES_EN = {"add_tag": "Already had it (no change)", "remove_tag": "Did not have it (no change)"}
 FINAL_KIND = {"cancel": "cancelled", "delete": "deleted", "retry_reflection": "reflection_pending",
               "add_tag": "tag_added", "remove_tag": "tag_removed"}
-JOB_LABELS = {"cancel": "一括キャンセル", "delete": "一括削除", "retry_reflection": "一括再反映",
-              "add_tag": "一括タグ追加", "remove_tag": "一括タグ外し"}
 
 
 @dataclass
@@ -139,7 +137,7 @@ def run_job(message) -> None:
     ids = params.pop("order_ids")
     action = params.pop("action")
     _, actor_name, user_id = params.pop("actor")
-    actor = Actor("job", f"{JOB_LABELS[action]} {job.id[:8]}（{actor_name}）", job.account_id, user_id)
+    actor = Actor("job", history.BULK_ACTORS[action](job=job.id[:8], name=actor_name), job.account_id, user_id)
     checkpoint = job.checkpoint or {"index": 0, "items": []}
     index, items = checkpoint["index"], list(checkpoint["items"])
     chunk = current_app.config["BULK_CHUNK"]

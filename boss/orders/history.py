@@ -63,11 +63,18 @@ AUTO_CONFIRM_ACTOR = Text("自動確認", "Automatic confirmation")
 IMPORT_ACTOR = Text("楽天RMS取込", "Rakuten RMS import")
 SCHEDULED_IMPORT_ACTOR = Text("定期取込", "Scheduled import")
 REFLECTION_ACTOR = Text("楽天RMS反映", "Rakuten RMS reflection")
+BULK_ACTORS = {  # a bulk job acts as 「<label> <job id>（<who started it>）」
+    "cancel": Text("一括キャンセル {job}（{name}）", "Bulk cancel {job} ({name})"),
+    "delete": Text("一括削除 {job}（{name}）", "Bulk delete {job} ({name})"),
+    "retry_reflection": Text("一括再反映 {job}（{name}）", "Bulk reflection retry {job} ({name})"),
+    "add_tag": Text("一括タグ追加 {job}（{name}）", "Bulk tag add {job} ({name})"),
+    "remove_tag": Text("一括タグ外し {job}（{name}）", "Bulk tag removal {job} ({name})"),
+}
 
 
 def _texts() -> list[Text]:
     found = [value for value in globals().values() if isinstance(value, Text)]
-    return found + list(REGISTERED.values())
+    return found + list(REGISTERED.values()) + list(BULK_ACTORS.values())
 
 
 @lru_cache(maxsize=1)

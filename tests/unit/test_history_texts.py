@@ -35,6 +35,12 @@ def test_a_retry_for_a_reason_of_ours_reads_wholly_in_english():
     assert history.english(stored) == "Temporary error, trying again (2 of 5): the order awaits the confirmation of a change (400)"
 
 
+def test_a_bulk_jobs_name_reads_in_english_with_the_starters_name_as_written():
+    stored = history.BULK_ACTORS["cancel"](job="1a2b3c4d", name="山田 花子")
+    assert history.english(stored) == "Bulk cancel 1a2b3c4d (山田 花子)"
+    assert history.english("冬セール（限定）") == "冬セール（限定）"  # a user's text with the same brackets
+
+
 def test_rms_own_words_and_users_names_stay_as_written():
     stored = history.RMS_ERROR(error="ORDER_EXT_API_CANCEL_ORDER_ERROR_001: 注文が見つかりません")
     assert history.english(stored) == \
