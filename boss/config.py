@@ -37,6 +37,9 @@ class Config:
         self.WORKER_HEARTBEAT_SECONDS = int(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
         self.BULK_JOB_THRESHOLD = int(os.environ.get("BULK_JOB_THRESHOLD", "500"))
         self.BULK_MAX = 10_000
+        # werkzeug's method for new password hashes (its default: scrypt). The test suite sets a cheap one:
+        # every test makes users, and scrypt costs ~0.12 s a hash and as much a login.
+        self.PASSWORD_HASH_METHOD = "scrypt"
         self.BULK_CHUNK = int(os.environ.get("BULK_CHUNK", "200"))
         self.IDEMPOTENCY_TTL_HOURS = 24
         self.RMS_MIN_INTERVAL = float(os.environ.get("RMS_MIN_INTERVAL", "1.05"))  # seconds between RMS calls per shop

@@ -64,6 +64,8 @@ def app(database_url, redis_url, tmp_path_factory):
         "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url, "BOSS_SANDBOX": True, "BOSS_DATA_DIR": str(data_dir),
         "BOSS_QUEUE": f"boss-test-{os.getpid()}", "LOGIN_DELAY_STEP": 0,
+        # a cheap hash for the users every test makes (production keeps scrypt: test_runtime checks it)
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     })
     with application.app_context():
         if database_url.startswith("postgresql"):

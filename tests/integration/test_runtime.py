@@ -132,3 +132,17 @@ def test_seed_demo_loads_once(app):
     counts = client.get("/api/v1/orders/counts", headers={"Authorization": f"Bearer {token}"}).json
     assert runner.invoke(args=["boss", "seed-demo"]).exit_code == 0
     assert client.get("/api/v1/orders/counts", headers={"Authorization": f"Bearer {token}"}).json == counts
+
+
+def test_passwords_are_stored_as_scrypt_hashes_outside_the_test_suite(app, monkeypatch):
+    """The suite hashes with a cheap method (conftest); the app's own configuration keeps werkzeug's scrypt."""
+    from boss.config import Config
+    from boss.models import User
+
+    assert Config().PASSWORD_HASH_METHOD == "scrypt"
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_METHOD", Config().PASSWORD_HASH_METHOD)
+    with app.app_context():
+        user = User()
+        user.set_password("correct horse battery")
+        assert user.password_hash.startswith("scrypt:")
+        assert user.check_password("correct horse battery") and not user.check_password("wrong horse battery")
