@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from ..accounts import find_user
 from ..extensions import db
-from ..models import utcnow
+from ..models import User, utcnow
 
 bp = Blueprint("auth", __name__)
 
@@ -43,16 +43,33 @@ def login():
             target = request.args.get("next") or ""
             return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("orders.index"))
         else:
+            failures = 1
             if user is not None:
                 user.failed_logins += 1
                 if user.failed_logins >= LOCK_AFTER:
                     user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
                     user.failed_logins = 0
                 db.session.commit()
-                # Slow down guessing: each failure in a row costs a little more time.
-                time.sleep(min(current_app.config.get("LOGIN_DELAY_STEP", 0.3) * (user.failed_logins or LOCK_AFTER), 2))
+                failures = user.failed_logins or LOCK_AFTER
+            else:
+                # An unknown address costs what a known one does (a password check and a first failure's
+                # wait), so the answer's time does not tell which addresses have an account.
+                _decoy().check_password(form.password.data)
+            # Slow down guessing: each failure in a row costs a little more time.
+            time.sleep(min(current_app.config.get("LOGIN_DELAY_STEP", 0.3) * failures, 2))
             flash(_("メールアドレスまたはパスワードが正しくありません。"), "error")
     return render_template("auth/login.html", form=form)
+
+
+def _decoy() -> User:
+    """A user that is no one, with a password hash made as real ones are (once per process and method)."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+    decoys = current_app.extensions.setdefault("login_decoys", {})
+    if method not in decoys:
+        decoy = User()
+        decoy.set_password(f"decoy-{time.time_ns()}")
+        decoys[method] = decoy
+    return decoys[method]
 
 
 @bp.post("/logout")
