@@ -25,13 +25,12 @@ from .services import Actor
 ACTIONS = ("cancel", "delete", "retry_reflection")  # the order list's bulk bar
 TAG_ACTIONS = ("add_tag", "remove_tag")  # its 「タグを追加」 dialog (params: tag_id)
 MAX_ORDERS = 10_000
-DONE_MESSAGES = {"cancel": "キャンセルしました", "delete": "削除しました", "retry_reflection": "再反映を開始しました",
-                 "add_tag": "追加しました", "remove_tag": "外しました"}
-DONE_MESSAGES_EN = {"cancel": "Cancelled", "delete": "Deleted", "retry_reflection": "Reflection retried",
-                    "add_tag": "Added", "remove_tag": "Removed"}
+DONE = {"cancel": Reason("キャンセルしました", "Cancelled"), "delete": Reason("削除しました", "Deleted"),
+        "retry_reflection": Reason("再反映を開始しました", "Reflection retried"),
+        "add_tag": Reason("追加しました", "Added"), "remove_tag": Reason("外しました", "Removed")}
 # A tag change that found the order as it was asked to leave it: done, nothing changed.
-UNCHANGED_MESSAGES = {"add_tag": "既に付いていました（変更なし）", "remove_tag": "付いていませんでした（変更なし）"}
-UNCHANGED_MESSAGES_EN = {"add_tag": "Already had it (no change)", "remove_tag": "Did not have it (no change)"}
+UNCHANGED = {"add_tag": Reason("既に付いていました（変更なし）", "Already had it (no change)"),
+             "remove_tag": Reason("付いていませんでした（変更なし）", "Did not have it (no change)")}
 FINAL_KIND = {"cancel": "cancelled", "delete": "deleted", "retry_reflection": "reflection_pending",
               "add_tag": "tag_added", "remove_tag": "tag_removed"}
 
@@ -90,7 +89,7 @@ def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> bool:
 
 def run_one(actor: Actor, action: str, order_id: int, params: dict) -> dict:
     lang = params.get("lang") or "ja"
-    done = (DONE_MESSAGES_EN if lang == "en" else DONE_MESSAGES)[action]
+    done = DONE[action].text(lang)
     try:
         changed = _act_on(actor, action, order_id, params)
     except ServiceError as exc:
@@ -101,7 +100,7 @@ def run_one(actor: Actor, action: str, order_id: int, params: dict) -> dict:
             return _item(actor, order_id, True, None, done)
         return _item(actor, order_id, False, exc.code, exc.message(lang))
     if not changed:
-        done = (UNCHANGED_MESSAGES_EN if lang == "en" else UNCHANGED_MESSAGES)[action]
+        done = UNCHANGED[action].text(lang)
     return _item(actor, order_id, True, None, done)
 
 

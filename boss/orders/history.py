@@ -9,16 +9,17 @@ anything else (RMS's message, a user's tag name, a SKU) is shown as it was writt
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
 
 from ..errors import REASON_CONFLICT
 from . import rules
+from .rules import Reason
 
 
-class Text(NamedTuple):
-    ja: str
-    en: str
+@dataclass(frozen=True)
+class Text(Reason):
+    """A text of ours in both languages; called with its values, the stored (Japanese) text."""
 
     def __call__(self, **values) -> str:
         """The stored (Japanese) text with its values."""

@@ -212,7 +212,6 @@ def bulk_confirm():
                            all_matching=request.form.get("all_matching") == "1", status=request.form.get("status", ""),
                            tag=request.form.get("tag", ""),
                            reasons=rules.CANCEL_REASONS, default_reason=rules.DEFAULT_CANCEL_REASON,
-                           runs_as_job=len(ids) > current_app.config["BULK_JOB_THRESHOLD"],
                            job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
 
 

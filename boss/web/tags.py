@@ -148,7 +148,7 @@ def _selected_ids() -> list[int]:
 def _dialog_context() -> dict:
     return dict(all_matching=request.form.get("all_matching") == "1", status=request.form.get("status", ""),
                 custom_tags=[tag for tag in _account_tags() if not tag.system],
-                runs_as_job_over=current_app.config["BULK_JOB_THRESHOLD"])
+                job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
 
 
 @bp.post("/tags/bulk-add")
