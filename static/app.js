@@ -50,6 +50,10 @@
       fetch(button.dataset.countUrl, { headers: { Accept: "application/json" } })
         .then(function (r) { return r.json(); })
         .then(function (data) {
+          if (data.error) {  // a condition of the list that no longer resolves (a tag deleted meanwhile): say so
+            form.querySelector(".selected-count").textContent = data.error;
+            return;
+          }
           form.querySelectorAll("input[name=order_ids]").forEach(function (box) { box.checked = true; });
           form.querySelector("input[name=all_matching]").value = "1";
           updateBulkBar(form, data.count, data.over_limit);

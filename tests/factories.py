@@ -58,3 +58,31 @@ def set_state(app, order_id: int, status: str, shipment_status: str | None = Non
                         line.product.reserved += line.quantity
         db.session.commit()
         db.session.remove()
+
+
+def bulk_dialog(web_client, path: str, data: dict):
+    """Open a bulk dialog as the list's bulk bar does (htmx POST of the bulk form); returns the answer and the
+    frozen selection its confirm posts back (None when the dialog was refused)."""
+    import re
+
+    response = web_client.post(path, data={"csrf_token": web_client.csrf, **data}, headers={"HX-Request": "true"})
+    found = re.search(r'name="selection" value="([^"]+)"', response.text)
+    return response, found.group(1) if found else None
+
+
+def fail_reflection(app, order_id: int) -> None:
+    """A cancel whose reflection to RMS failed finally (the reflection job itself is tested with the sandbox)."""
+    from boss.extensions import db
+    from boss.malls.reflection import KIND, _fail
+    from boss.models import OutboxMessage
+    from boss.orders import services
+    from boss.orders.models import Order
+
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        message = OutboxMessage(kind=KIND, payload={"order_id": order_id}, state="pending")  # as a reflected cancel records it
+        db.session.add(message)
+        with services.counted(order):
+            _fail(message, order, "ORDER_EXT_API_CANCEL_ORDER_ERROR_102: テスト")
+        db.session.commit()
+        db.session.remove()

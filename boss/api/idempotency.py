@@ -4,6 +4,7 @@ repeats cannot both do it."""
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 from functools import wraps
 
@@ -27,8 +28,7 @@ def idempotent(view):
         if not key or len(key) > 255:
             raise refuse("validation_error", "Idempotency-Key は1〜255文字で指定してください。",
                          "Idempotency-Key must be 1 to 255 characters.")
-        fingerprint = hashlib.sha256(
-            f"{request.method} {request.path}\n".encode() + request.get_data()).hexdigest()
+        fingerprint = _fingerprint()
         record, fresh = _reserve(g.actor.account_id, key, fingerprint)
         if not fresh:
             return _replay(record, fingerprint)
@@ -48,6 +48,14 @@ def idempotent(view):
         return jsonify(body), status
 
     return wrapper
+
+
+def _fingerprint() -> str:
+    """The request as its meaning: a JSON body by its parsed value (key order and spacing do not make a repeat
+    a different request), anything else by its bytes."""
+    data = request.get_json(silent=True)
+    body = request.get_data() if data is None else json.dumps(data, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(f"{request.method} {request.path}\n".encode() + body).hexdigest()
 
 
 def _unpack(response):

@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask import g, jsonify, request
 from sqlalchemy import select
 
-from ..errors import ServiceError, not_found
+from ..errors import ServiceError
 from ..extensions import db
 from ..jobs import get_job
 from ..models import MALLS, ItemMapping, Product, Shop
-from ..orders import bulk, rules, services
+from ..orders import bulk, filters, rules, services
 from ..orders.models import OrderEvent, Tag
 from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, list_orders, status_counts
@@ -271,20 +271,10 @@ def read_filter(args: dict) -> tuple[OrderFilter, int, str | None]:
     cursor = reader.string("cursor", max_len=200, default=None)
     reader.done()
     if shop_id is not None:
-        flt.shop_id = services.get_shop(account_id(), shop_id).id
+        flt.shop_id = filters.shop_id(account_id(), shop_id)
     if tag:
-        flt.tag_id = _tag_id(tag)
+        flt.tag_id = filters.tag_id(account_id(), tag)
     return flt, limit, cursor
-
-
-def _tag_id(tag: str) -> int:
-    stmt = select(Tag.id).where(Tag.account_id == account_id())
-    if tag.isdigit() and not services.valid_id(int(tag)):
-        raise not_found("タグ", "Tag")
-    found = db.session.scalar(stmt.where(Tag.id == int(tag)) if tag.isdigit() else stmt.where(Tag.code == tag))
-    if found is None:
-        raise not_found("タグ", "Tag")
-    return found
 
 
 @bp.get("/v1/orders")
@@ -344,7 +334,7 @@ def orders_delete(id: int):
 def orders_retry_reflection(id: int):
     from ..malls.reflection import retry
 
-    return jsonify(order_json(retry(g.actor, id)))
+    return jsonify(order_json(retry(g.actor, id, if_match())))
 
 
 @bp.get("/v1/orders/<int:id>/events")
@@ -356,9 +346,13 @@ def orders_events(id: int):
 
 @bp.post("/v1/orders/bulk")
 def orders_bulk():
-    """Cancel or delete many orders: ids or "all matching a filter"; over the threshold, a job."""
+    """Cancel, delete, retry or tag many orders: ids or "all matching a filter" (refused, doing nothing, when a
+    condition does not resolve); over the threshold, a job."""
     reader = body()
-    action = reader.string("action", required=True, choices=bulk.ACTIONS)
+    action = reader.string("action", required=True, choices=bulk.ACTIONS + bulk.TAG_ACTIONS)
+    tag_id = reader.integer("tag_id") if action in bulk.TAG_ACTIONS else None
+    if action in bulk.TAG_ACTIONS and tag_id is None and "tag_id" not in reader.errors:
+        reader.errors["tag_id"] = "add_tag と remove_tag にはタグIDを指定してください"
     ids = reader.array("order_ids", max_items=bulk.MAX_ORDERS)
     if not all(services.valid_id(i) for i in ids):
         reader.errors["order_ids"] = "注文IDの配列で指定してください"
@@ -371,12 +365,15 @@ def orders_bulk():
     if filter_args is not None:  # a misspelt condition must not widen the selection to every order
         filter_args.unknown({"status", "shipment_status", "shop_id", "tag", "q", "mall_order_number", "ordered_from",
                              "ordered_to", "include_deleted"})
-    reader.unknown({"action", "order_ids", "filter", "reason_code"})
+    reader.unknown({"action", "order_ids", "filter", "reason_code"} | ({"tag_id"} if action in bulk.TAG_ACTIONS else set()))
     reader.done()
+    params = {"reason_code": reason_code, "lang": lang()}
+    if tag_id is not None:
+        params["tag_id"] = services.get_tag(account_id(), tag_id).id
     if filter_args is not None:
         flt, _, _ = read_filter({k: str(v) for k, v in filter_args.data.items()})
         ids = bulk.select_ids(flt)
-    outcome = bulk.start(g.actor, action, ids, {"reason_code": reason_code, "lang": lang()})
+    outcome = bulk.start(g.actor, action, ids, params)
     if outcome.job_id:
         return jsonify({"job_id": outcome.job_id, "count": len(ids)}), 202
     return jsonify({"result": outcome.result})

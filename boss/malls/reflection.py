@@ -33,7 +33,7 @@ from ..lanes import Lane
 from ..models import OutboxMessage, Shop, utcnow
 from ..orders import history, services
 from ..orders.models import Order
-from ..orders.rules import Reason
+from ..orders.rules import ALLOWED, REASON_DELETED, Decision, Reason
 from ..orders.services import Actor
 from . import connection
 from .rakuten import RmsAuthError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
@@ -241,15 +241,21 @@ def _epoch(moment) -> float:
     return moment.replace(tzinfo=timezone.utc).timestamp()
 
 
-def retry(actor: Actor, order_id: int) -> Order:
-    """「再反映」: only a reflection that failed finally; its state goes back to pending."""
-    order = services.get_order(actor.account_id, order_id)
-    if order.reflection_state != "failed" or order.deleted:
-        raise ServiceError("invalid_transition", Reason(
-            "反映に失敗した注文のみ再反映できます。", "Only a reflection that failed can be retried."))
-    order.reflection_state = "pending"
-    order.reflection_message = None
-    services.record_event(order, actor, "reflection_pending", history.REFLECTION_RETRY_ASKED.ja)
-    services.record_reflection(order)
-    services.commit()
-    return order
+def retry(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:
+    """「再反映」: only a reflection that failed finally; its state goes back to pending. Like any order write,
+    refused with `conflict` when the order changed since `expected_version` (If-Match, R13)."""
+    def decide(order: Order) -> Decision:
+        if order.deleted:
+            return Decision(False, "invalid_transition", REASON_DELETED)
+        if order.reflection_state != "failed":
+            return Decision(False, "invalid_transition", Reason(
+                "反映に失敗した注文のみ再反映できます。", "Only a reflection that failed can be retried."))
+        return ALLOWED
+
+    def apply(order: Order) -> None:
+        order.reflection_state = "pending"
+        order.reflection_message = None
+        services.record_event(order, actor, "reflection_pending", history.REFLECTION_RETRY_ASKED.ja)
+        services.record_reflection(order)
+
+    return services.act(actor, order_id, expected_version, decide, apply)

@@ -736,14 +736,10 @@ def control_calls():
 
 @bp.post("/_control/reset")
 def control_reset():
-    """Forget one licenseKey's orders, faults and calls; without license_key, the whole sandbox."""
-    body = control_body()
-    license_key = license_from(body, required=False)
-    redis = get_redis()
-    if license_key is not None:
-        return jsonify({"deleted_keys": Store(redis, license_key).reset()})
-    keys = list(redis.scan_iter(match="rms-sandbox*", count=1000))
-    return jsonify({"deleted_keys": redis.delete(*keys) if keys else 0})
+    """Forget one licenseKey's orders, faults and calls (the key is required: a reset never reaches the sandbox
+    data of other shops)."""
+    license_key = license_from(control_body())
+    return jsonify({"deleted_keys": Store(get_redis(), license_key).reset()})
 
 
 # --------------------------------------------------------------------------------------------- made-up orders

@@ -5,6 +5,7 @@ resume where they stopped; one run covers at most 10,000 orders.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Optional
 
@@ -17,6 +18,7 @@ from ..extensions import db
 from ..jobs import create_job, set_progress
 from ..models import JobRecord
 from . import history, services
+from .filters import ListCriteria
 from .models import Order, OrderEvent
 from .rules import Reason
 from .search import OrderFilter, matching_ids
@@ -48,6 +50,55 @@ def select_ids(flt: OrderFilter) -> list[int]:
             f"一度に操作できるのは{MAX_ORDERS:,}件までです（該当{len(ids) - 1:,}件以上）。条件を絞り込んでください。",
             f"At most {MAX_ORDERS:,} orders per run. Narrow the filter."), {"filter": "too many orders"})
     return ids
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What a bulk dialog showed: the ticked orders, or every order matching `criteria` (「条件に一致する全件」)
+    as they were when the dialog opened, known by their count and digest."""
+    ids: tuple[int, ...]
+    criteria: Optional[ListCriteria] = None
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    @property
+    def digest(self) -> str:
+        return ids_digest(self.ids)
+
+
+def ids_digest(ids) -> str:
+    return hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:32]
+
+
+class SelectionChanged(ServiceError):
+    """The orders matching the dialog's conditions are not those it showed: nothing is done, the dialog shows
+    the new selection to confirm again."""
+
+    def __init__(self, before: int, now: Selection):
+        super().__init__("conflict", Reason(
+            f"ダイアログを開いた後に、条件に一致する注文が変わりました（{before:,}件 → {now.count:,}件）。"
+            "何も変更していません。内容を確かめて、もう一度実行してください。",
+            f"The orders matching the conditions changed after the dialog opened ({before:,} → {now.count:,}). "
+            "Nothing was changed. Check and run it again."))
+        self.selection = now
+
+
+def matching_selection(account_id: int, criteria: ListCriteria) -> Selection:
+    return Selection(tuple(select_ids(criteria.order_filter(account_id))), criteria)
+
+
+def frozen_selection(account_id: int, criteria: Optional[ListCriteria], ids: tuple[int, ...], count: int,
+                     digest: str) -> Selection:
+    """The orders a confirmed dialog acts on: the ticked ones as shown, or the matching ones when they are still
+    exactly those the dialog counted (else SelectionChanged; a tag or shop deleted since is refused)."""
+    if criteria is None:
+        return Selection(ids)
+    now = matching_selection(account_id, criteria)
+    if now.count != count or now.digest != digest:
+        raise SelectionChanged(count, now)
+    return now
 
 
 def start(actor: Actor, action: str, ids: list[int], params: dict) -> Outcome:

@@ -224,8 +224,8 @@ def clear_system_tag(order: Order, code: str, actor: Actor, message: str = "") -
 
 # ---------------------------------------------------------------- the action frame
 
-def _act(actor: Actor, order_id: int, expected_version: Optional[int],
-         decide: Callable[[Order], rules.Decision], apply: Callable[[Order], None]) -> Order:
+def act(actor: Actor, order_id: int, expected_version: Optional[int],
+        decide: Callable[[Order], rules.Decision], apply: Callable[[Order], None]) -> Order:
     """Lock, check the version, ask the rule, apply, commit; a lost race is refused, never applied twice."""
     for _ in range(3):
         order = _lock_order(actor.account_id, order_id)
@@ -267,7 +267,7 @@ def confirm(actor: Actor, order_id: int, expected_version: Optional[int] = None)
     def apply(order: Order) -> None:
         _confirm(order, actor)
 
-    return _act(actor, order_id, expected_version, lambda o: o.decide(rules.CONFIRM), apply)
+    return act(actor, order_id, expected_version, lambda o: o.decide(rules.CONFIRM), apply)
 
 
 def _confirm(order: Order, actor: Actor, message: str = "") -> None:
@@ -304,7 +304,7 @@ def cancel(actor: Actor, order_id: int, reason_code: int = rules.DEFAULT_CANCEL_
             record_event(order, actor, "reflection_pending", history.REFLECTING.ja)
             record_reflection(order)
 
-    return _act(actor, order_id, expected_version, lambda o: o.decide(rules.CANCEL), apply)
+    return act(actor, order_id, expected_version, lambda o: o.decide(rules.CANCEL), apply)
 
 
 REFLECTION_KIND = "rms.reflect_cancel"
@@ -331,7 +331,7 @@ def delete(actor: Actor, order_id: int, expected_version: Optional[int] = None) 
         record_event(order, actor, "deleted", history.DELETED.ja,
                      order.status, order.status)
 
-    return _act(actor, order_id, expected_version, lambda o: o.decide(rules.DELETE), apply)
+    return act(actor, order_id, expected_version, lambda o: o.decide(rules.DELETE), apply)
 
 
 def get_tag(account_id: int, tag_id) -> Tag:
@@ -348,7 +348,7 @@ def add_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optional
         if _add_tag(order, tag):
             record_event(order, actor, "tag_added", tag.name, order.status, order.status)
 
-    return _act(actor, order_id, expected_version,
+    return act(actor, order_id, expected_version,
                 lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=True), apply)
 
 
@@ -359,7 +359,7 @@ def remove_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optio
         if _remove_tag(order, tag):
             record_event(order, actor, "tag_removed", tag.name, order.status, order.status)
 
-    return _act(actor, order_id, expected_version,
+    return act(actor, order_id, expected_version,
                 lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=False), apply)
 
 

@@ -8,9 +8,11 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..errors import ServiceError
 from ..extensions import db
 from ..models import Shop, utcnow
 from ..orders import history, rules
+from ..orders.rules import Reason
 from ..orders.search import status_counts
 from ..orders.services import Actor
 from ..timefmt import display_jst, to_jst
@@ -165,3 +167,17 @@ def init_app(app: Flask) -> None:
             "STATUS_LABELS": rules.STATUS_LABELS if lang() == "ja" else rules.STATUS_LABELS_EN,
             "SHIPMENT_STATUS_LABELS": rules.SHIPMENT_STATUS_LABELS if lang() == "ja" else rules.SHIPMENT_STATUS_LABELS_EN,
         }
+
+
+NOT_A_VERSION = Reason("画面の版数（version）が正しくありません。何も変更していません。画面を開き直してください。",
+                       "The form's version is not valid. Nothing was changed. Reload the page.")
+
+
+def version_from(form) -> int | None:
+    """The version the form was rendered with (R13): none when the form has none, refused when it is not one."""
+    value = form.get("version", "").strip()
+    if not value:
+        return None
+    if not (value.isdigit() and len(value) <= 18):
+        raise ServiceError("validation_error", NOT_A_VERSION, {"version": "not an integer"})
+    return int(value)

@@ -15,7 +15,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..orders import rules, services
 from ..orders.models import Order, OrderEvent, Tag
-from .common import current_actor, is_htmx, lang, page_or_fragment
+from .common import current_actor, is_htmx, lang, page_or_fragment, version_from
 
 bp = Blueprint("detail", __name__)
 
@@ -50,8 +50,7 @@ def _order_or_404(order_id: int) -> Order:
 
 
 def _version() -> int | None:
-    value = request.form.get("version", "")
-    return int(value) if value.isdigit() else None
+    return version_from(request.form)
 
 
 def detail_context(order: Order) -> dict:
@@ -103,7 +102,7 @@ def retry_reflection(order_id: int):
 
     _order_or_404(order_id)
     try:
-        order = retry(current_actor(), order_id)
+        order = retry(current_actor(), order_id, _version())
         flash(_("注文「%(n)s」のキャンセルを楽天RMSへ再反映しています。", n=order.mall_order_number), "success")
     except ServiceError as exc:
         db.session.rollback()

@@ -15,13 +15,18 @@ from ..extensions import db
 from ..models import JobRecord
 from ..orders import bulk, rules, services
 from ..orders.models import LineKey, Order, OrderLine, Tag, order_tags, state_of
+from ..orders.filters import ListCriteria
+from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders
-from .common import account_shops, current_actor, header_counts, is_htmx, lang, page_or_fragment, selected_shop_id
+from . import selection
+from .common import account_shops, current_actor, version_from, header_counts, is_htmx, lang, page_or_fragment, selected_shop_id
 
 bp = Blueprint("orders", __name__)
 
 TABS = [(status, status) for status in rules.STATUSES[:5]] + [("cancelled", "cancelled"), ("all", None)]
 PAGE_SIZE = 50
+NOT_A_REASON = Reason("キャンセル理由が正しくありません。何も変更していません。一覧から選んでください。",
+                      "The cancel reason is not valid. Nothing was changed. Pick one from the list.")
 # What a list row shows and decides with (orders/_row.html, row_context): read as plain rows, not ORM objects.
 ROW_COLUMNS = (Order.id, Order.shop_id, Order.mall_order_number, Order.status, Order.shipment_status,
                Order.ordered_at, Order.buyer_name, Order.total, Order.deleted_at, Order.version)
@@ -68,8 +73,9 @@ def index():
                                           columns=ROW_COLUMNS)
     except BadCursor:
         return redirect(url_for("orders.index", status=flt.status))
-    context = dict(next_cursor=next_cursor, status=flt.status or "all",
-                   tag=selected_tag(request.args), tags=tags,
+    tag = selected_tag(request.args)
+    context = dict(next_cursor=next_cursor, status=flt.status or "all", tag=tag, tags=tags, shop_id=flt.shop_id,
+                   tag_missing=bool((request.args.get("tag") or "").strip()) and tag is None,
                    counts=header_counts(), tabs=TABS,
                    at_first_page=not request.args.get("cursor"), rows=list_rows(orders, tags))
     fragment = "orders/_rows.html" if request.headers.get("HX-Target") == "order-rows" else "orders/_list.html"
@@ -122,9 +128,10 @@ def _order_or_404(order_id: int) -> Order:
         abort(404)
 
 
-def _version_from(form) -> int | None:
-    value = form.get("version", "")
-    return int(value) if value.isdigit() else None
+def _reason_code(value: str) -> int:
+    if not (value.isdigit() and int(value) in rules.CANCEL_REASONS):
+        raise ServiceError("validation_error", NOT_A_REASON, {"reason_code": "unknown reason"})
+    return int(value)
 
 
 # ---------------------------------------------------------------- dialogs
@@ -153,16 +160,15 @@ def delete_dialog(order_id: int):
 @bp.post("/orders/<int:order_id>/cancel")
 def cancel(order_id: int):
     reason = request.form.get("reason_code", str(rules.DEFAULT_CANCEL_REASON))
-    reason_code = int(reason) if reason.isdigit() else -1
-    return _act(order_id, lambda: services.cancel(current_actor(), order_id, reason_code,
+    return _act(order_id, lambda: services.cancel(current_actor(), order_id, _reason_code(reason),
                                                   request.form.get("retrieve_parcel") == "1",
-                                                  _version_from(request.form)),
+                                                  version_from(request.form)),
                 _("注文「%(n)s」をキャンセルしました。"))
 
 
 @bp.post("/orders/<int:order_id>/delete")
 def delete(order_id: int):
-    return _act(order_id, lambda: services.delete(current_actor(), order_id, _version_from(request.form)),
+    return _act(order_id, lambda: services.delete(current_actor(), order_id, version_from(request.form)),
                 _("注文「%(n)s」を削除しました。詳細検索（削除済みを含む）で確認できます。"))
 
 
@@ -192,27 +198,29 @@ def _act(order_id: int, action, done_message: str):
 
 # ---------------------------------------------------------------- bulk
 
-def _bulk_ids() -> list[int]:
-    if request.form.get("all_matching") == "1":
-        flt = list_filter(request.form)
-        return bulk.select_ids(flt)
-    return [int(v) for v in request.form.getlist("order_ids") if v.isdigit()]
+def refusal_status(exc: ServiceError) -> int:
+    """A refusal shown in the dialog: 409 or 422, both of which htmx swaps in (a 404 it would not show)."""
+    return 409 if exc.status == 409 else 422
+
+
+def _bulk_dialog(action: str, chosen: bulk.Selection, notice: str | None = None):
+    return render_template("orders/_bulk_dialog.html", action=action, count=chosen.count,
+                           selection=selection.freeze(chosen), notice=notice,
+                           reasons=rules.CANCEL_REASONS, default_reason=rules.DEFAULT_CANCEL_REASON,
+                           job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
 
 
 @bp.post("/orders/bulk/confirm")
 def bulk_confirm():
+    """The bulk dialog: the selection is frozen here, and the confirm acts on exactly what it shows."""
     action = request.form.get("action")
     if action not in bulk.ACTIONS:
         abort(400)
     try:
-        ids = _bulk_ids()
+        chosen = selection.from_form(request.form)
     except ServiceError as exc:
-        return render_template("orders/_bulk_result.html", error=exc.message(lang()))
-    return render_template("orders/_bulk_dialog.html", action=action, ids=ids,
-                           all_matching=request.form.get("all_matching") == "1", status=request.form.get("status", ""),
-                           tag=request.form.get("tag", ""),
-                           reasons=rules.CANCEL_REASONS, default_reason=rules.DEFAULT_CANCEL_REASON,
-                           job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
+        return render_template("orders/_bulk_result.html", error=exc.message(lang())), refusal_status(exc)
+    return _bulk_dialog(action, chosen)
 
 
 @bp.post("/orders/bulk")
@@ -220,13 +228,15 @@ def bulk_run():
     action = request.form.get("action")
     if action not in bulk.ACTIONS:
         abort(400)
-    reason = request.form.get("reason_code", "10")
+    reason = request.form.get("reason_code", str(rules.DEFAULT_CANCEL_REASON))
     try:
-        ids = _bulk_ids()
-        outcome = bulk.start(current_actor(), action, ids, {"reason_code": int(reason) if reason.isdigit() else 10,
-                                                            "lang": lang()})
+        reason_code = _reason_code(reason)
+        chosen = selection.thaw(request.form.get("selection", ""))
+        outcome = bulk.start(current_actor(), action, list(chosen.ids), {"reason_code": reason_code, "lang": lang()})
+    except bulk.SelectionChanged as changed:
+        return _bulk_dialog(action, changed.selection, notice=changed.message(lang())), 409
     except ServiceError as exc:
-        return render_template("orders/_bulk_result.html", error=exc.message(lang()))
+        return render_template("orders/_bulk_result.html", error=exc.message(lang())), refusal_status(exc)
     if outcome.job_id:
         job = db.session.get(JobRecord, outcome.job_id)
         return render_template("jobs/_progress.html", job=job)
@@ -235,8 +245,13 @@ def bulk_run():
 
 @bp.get("/orders/matching-count")
 def matching_count():
-    """「条件に一致する全 N 件を選択」: how many orders the current tab holds (capped past the bulk limit)."""
-    n = count_matching(list_filter(request.args), bulk.MAX_ORDERS + 1)
+    """「条件に一致する全 N 件を選択」: how many orders the list as shown holds (capped past the bulk limit); a
+    condition that no longer resolves (a tag deleted meanwhile) is said, not dropped."""
+    try:
+        criteria = ListCriteria.from_form(current_user.account_id, request.args)
+    except ServiceError as exc:
+        return {"error": exc.message(lang())}, refusal_status(exc)
+    n = count_matching(criteria.order_filter(current_user.account_id), bulk.MAX_ORDERS + 1)
     return {"count": n, "over_limit": n > bulk.MAX_ORDERS}
 
 

@@ -15,8 +15,9 @@ from ..extensions import db
 from ..models import JobRecord
 from ..orders import bulk, rules, services
 from ..orders.models import Order, Tag, order_tags
+from . import selection
 from .common import current_actor, lang, page_or_fragment
-from .orders import list_filter
+from .orders import refusal_status
 
 bp = Blueprint("tags", __name__)
 
@@ -138,27 +139,21 @@ def delete(tag_id: int):
 
 # ---------------------------------------------------------------- bulk
 
-def _selected_ids() -> list[int]:
-    """The order list's selection: the ticked rows, or every order of the tab (「条件に一致する全件」)."""
-    if request.form.get("all_matching") == "1":
-        return bulk.select_ids(list_filter(request.form))
-    return list(dict.fromkeys(int(v) for v in request.form.getlist("order_ids") if v.isdigit()))
-
-
-def _dialog_context() -> dict:
-    return dict(all_matching=request.form.get("all_matching") == "1", status=request.form.get("status", ""),
-                custom_tags=[tag for tag in _account_tags() if not tag.system],
-                job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
+def _dialog(chosen: bulk.Selection, error: str | None = None, notice: str | None = None):
+    return render_template("tags/_bulk_dialog.html", count=chosen.count, selection=selection.freeze(chosen),
+                           error=error, notice=notice, custom_tags=[tag for tag in _account_tags() if not tag.system],
+                           job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
 
 
 @bp.post("/tags/bulk-add")
 def bulk_add():
-    """The dialog of the bulk bar's 「タグを追加」: pick a custom tag, add it to (or remove it from) the selection."""
+    """The dialog of the bulk bar's 「タグを追加」: pick a custom tag, add it to (or remove it from) the selection,
+    which the dialog freezes (orders/bulk.py Selection)."""
     try:
-        ids = _selected_ids()
+        chosen = selection.from_form(request.form)
     except ServiceError as exc:
-        return render_template("tags/_bulk_result.html", error=exc.message(lang()))
-    return render_template("tags/_bulk_dialog.html", ids=ids, **_dialog_context())
+        return render_template("tags/_bulk_result.html", error=exc.message(lang())), refusal_status(exc)
+    return _dialog(chosen)
 
 
 @bp.post("/tags/bulk-apply")
@@ -166,21 +161,19 @@ def bulk_apply():
     mode = request.form.get("mode")
     if mode not in ("add", "remove"):
         abort(400)
-    try:
-        ids = _selected_ids()
-    except ServiceError as exc:
-        return render_template("tags/_bulk_result.html", error=exc.message(lang()))
     tag_id = request.form.get("tag_id", "")
     tag = db.session.get(Tag, int(tag_id)) if tag_id.isdigit() and services.valid_id(int(tag_id)) else None
-    if tag is None or tag.account_id != current_user.account_id:
-        if tag_id:
-            abort(404)  # R14
-        return render_template("tags/_bulk_dialog.html", ids=ids, error=_("タグを選んでください。"), **_dialog_context()), 422
+    if tag_id and (tag is None or tag.account_id != current_user.account_id):
+        abort(404)  # R14
     try:
-        outcome = bulk.start(current_actor(), f"{mode}_tag", ids, {"tag_id": tag.id, "lang": lang()})
+        chosen = selection.thaw(request.form.get("selection", ""))
+        if tag is None:
+            return _dialog(chosen, error=_("タグを選んでください。")), 422
+        outcome = bulk.start(current_actor(), f"{mode}_tag", list(chosen.ids), {"tag_id": tag.id, "lang": lang()})
+    except bulk.SelectionChanged as changed:
+        return _dialog(changed.selection, notice=changed.message(lang())), 409
     except ServiceError as exc:
-        return render_template("tags/_bulk_result.html", error=exc.message(lang()))
+        return render_template("tags/_bulk_result.html", error=exc.message(lang())), refusal_status(exc)
     if outcome.job_id:  # over BULK_JOB_THRESHOLD: a job with a progress bar, its result as below when done
         return render_template("jobs/_progress.html", job=db.session.get(JobRecord, outcome.job_id))
     return render_template("tags/_bulk_result.html", tag=tag, mode=mode, result=outcome.result)
-

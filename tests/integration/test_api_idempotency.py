@@ -136,3 +136,18 @@ def test_an_over_long_key_is_refused_with_422(app, client, tenant):
     before = db_counts(app)
     error_of(_register(client, tenant, "k" * 256, order_body(tenant.shop_id)), 422, "validation_error")
     assert db_counts(app) == before
+
+
+def test_a_repeat_with_the_same_json_written_differently_is_the_same_request(app, client, tenant):
+    """Issue 11 item 11: the fingerprint is the parsed JSON, so key order and spacing do not make a repeat new."""
+    import json
+
+    body = order_body(tenant.shop_id, number="IDEM-JSON")
+    compact = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    reordered = json.dumps(dict(reversed(list(body.items()))), ensure_ascii=True, indent=2)
+    headers = tenant.headers(**{"Idempotency-Key": "key-json", "Content-Type": "application/json"})
+    first = client.post(f"{API}/orders", data=compact.encode(), headers=headers)
+    second = client.post(f"{API}/orders", data=reordered.encode(), headers=headers)
+    assert first.status_code == second.status_code == 201 and second.json == first.json
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert db_counts(app, tenant.account_id)["orders"] == 1

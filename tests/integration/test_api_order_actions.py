@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import create_order, create_product, map_item, set_state
+from tests.factories import create_order, create_product, fail_reflection, map_item, set_state
 from tests.integration.api_helpers import API, create_tag, error_of, events, get_order
 
 CONFLICT_MESSAGE = "この注文は他の操作で更新されました。最新の状態を表示しています。"
@@ -245,3 +245,18 @@ def test_r8_the_history_of_a_deleted_order_can_still_be_read(client, tenant):
     client.delete(f"{API}/orders/{order['id']}", headers=tenant.headers())
     history = events(client, tenant, order["id"])
     assert history[-1]["kind"] == "deleted"
+
+
+def test_r13_retry_reflection_honours_if_match(app, client, tenant):
+    """Issue 11 item 11: 再反映 was done whatever If-Match said."""
+    order = create_order(client, tenant)
+    client.post(f"{API}/orders/{order['id']}/cancel", json={}, headers=tenant.headers())
+    fail_reflection(app, order["id"])
+    failed = get_order(client, tenant, order["id"])
+    path = f"{API}/orders/{order['id']}/retry-reflection"
+    error_of(client.post(path, headers=tenant.headers(**{"If-Match": str(failed["version"] - 1)})), 409, "conflict")
+    assert get_order(client, tenant, order["id"])["mall_reflection"]["state"] == "failed"
+    error_of(client.post(path, headers=tenant.headers(**{"If-Match": "abc"})), 422, "validation_error")
+    retried = client.post(path, headers=tenant.headers(**{"If-Match": str(failed["version"])}))
+    assert retried.status_code == 200 and retried.json["mall_reflection"]["state"] == "pending"
+    assert retried.json["version"] > failed["version"]

@@ -627,13 +627,15 @@ def test_reset_forgets_one_license_keys_orders_faults_and_calls_and_nothing_else
     sandbox.fault(function="getOrder", http_status=503, times=5)
     other.client().get_order([theirs])
 
+    refused = sandbox.control("reset", {}, expect=400)  # issue 11 item 11: never a reset of every shop's data
+    assert "license_key" in refused["error"] and other.client().get_order([theirs]).order(theirs)
     sandbox.reset()
 
     assert sandbox.calls() == []
     result = sandbox.client().get_order([mine])
     assert result.orders == [] and result.error_for(mine)
     assert other.client().get_order([theirs]).order(theirs)
-    assert len(other.calls()) == 2
+    assert len(other.calls()) == 3
 
 
 def test_control_requests_with_bad_input_are_refused_with_a_reason(sandbox):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from boss.extensions import db
 from boss.orders.models import Order
 from tests.conftest import login
-from tests.factories import create_order, create_product, map_item, set_state
+from tests.factories import bulk_dialog, create_order, fail_reflection, create_product, map_item, set_state
 
 HTMX = {"HX-Request": "true"}
 
@@ -189,9 +189,9 @@ def test_bulk_cancel_reports_per_order_what_was_done_and_what_was_refused(staff_
     busy = create_order(client, tenant, number="BULK-BUSY")
     set_state(app, busy["id"], "shipping_in_progress", "shipping")
     ids = [o["id"] for o in ok] + [busy["id"]]
-    dialog = _post(staff_client, "/orders/bulk/confirm", {"action": "cancel", "order_ids": ids})
+    dialog, chosen = bulk_dialog(staff_client, "/orders/bulk/confirm", {"action": "cancel", "order_ids": ids})
     assert "4 件の注文" in dialog.text and "キャンセルする" in dialog.text
-    result = _post(staff_client, "/orders/bulk", {"action": "cancel", "order_ids": ids, "reason_code": "10"})
+    result = _post(staff_client, "/orders/bulk", {"action": "cancel", "selection": chosen, "reason_code": "10"})
     text = " ".join(result.text.split())
     assert "完了 3 件" in text and "できなかった注文 1 件" in text
     assert "BULK-BUSY" in text and "出荷作業中のためキャンセルできません" in text
@@ -203,7 +203,8 @@ def test_bulk_cancel_reports_per_order_what_was_done_and_what_was_refused(staff_
 def test_bulk_over_the_threshold_answers_a_self_polling_progress_bar(staff_client, client, tenant, app, monkeypatch):
     monkeypatch.setitem(app.config, "BULK_JOB_THRESHOLD", 2)
     ids = [create_order(client, tenant)["id"] for _ in range(3)]
-    response = _post(staff_client, "/orders/bulk", {"action": "delete", "order_ids": ids})
+    _, chosen = bulk_dialog(staff_client, "/orders/bulk/confirm", {"action": "delete", "order_ids": ids})
+    response = _post(staff_client, "/orders/bulk", {"action": "delete", "selection": chosen})
     assert "<progress" in response.text and 'hx-trigger="load delay:500ms"' in response.text
     job_url = response.text.split('hx-get="')[1].split('"')[0]
     assert staff_client.get(job_url, headers=HTMX).status_code == 200
@@ -215,35 +216,22 @@ def test_select_all_matching_counts_the_tab_and_bulk_acts_on_the_whole_filter(st
     kept = create_order(client, tenant, number="ALL-KEPT")
     set_state(app, kept["id"], "confirmed")
     assert staff_client.get("/orders/matching-count?status=awaiting_confirmation").json == {"count": 4, "over_limit": False}
-    result = _post(staff_client, "/orders/bulk", {"action": "delete", "all_matching": "1", "status": "awaiting_confirmation"})
+    _, chosen = bulk_dialog(staff_client, "/orders/bulk/confirm",
+                            {"action": "delete", "all_matching": "1", "status": "awaiting_confirmation"})
+    result = _post(staff_client, "/orders/bulk", {"action": "delete", "selection": chosen})
     assert "完了 4 件" in " ".join(result.text.split())
     assert client.get(f"/api/v1/orders/{kept['id']}", headers=tenant.headers()).json["deleted"] is False
-
-
-def _fail_reflection(app, order_id):
-    """A cancel whose reflection to RMS failed finally (the reflection job itself is tested with the sandbox)."""
-    from boss.malls.reflection import KIND, _fail
-    from boss.models import OutboxMessage
-    from boss.orders import services
-
-    with app.app_context():
-        order = db.session.get(Order, order_id)
-        message = OutboxMessage(kind=KIND, payload={"order_id": order_id}, state="pending")  # as a reflected cancel records it
-        db.session.add(message)
-        with services.counted(order):
-            _fail(message, order, "ORDER_EXT_API_CANCEL_ORDER_ERROR_102: テスト")
-        db.session.commit()
-        db.session.remove()
 
 
 def test_r9_the_list_filters_on_mall_reflection_error_and_offers_a_bulk_retry(staff_client, client, tenant, app):
     failed = create_order(client, tenant, number="RF-FAILED")
     create_order(client, tenant, number="RF-OTHER")
     client.post(f"/api/v1/orders/{failed['id']}/cancel", json={}, headers=tenant.headers())
-    _fail_reflection(app, failed["id"])
+    fail_reflection(app, failed["id"])
     page = staff_client.get("/orders?tag=mall_reflection_error").text
     assert "RF-FAILED" in page and "RF-OTHER" not in page and "件を再反映" in page
-    result = _post(staff_client, "/orders/bulk", {"action": "retry_reflection", "order_ids": [failed["id"]]})
+    _, chosen = bulk_dialog(staff_client, "/orders/bulk/confirm", {"action": "retry_reflection", "order_ids": [failed["id"]]})
+    result = _post(staff_client, "/orders/bulk", {"action": "retry_reflection", "selection": chosen})
     assert "完了 1 件" in " ".join(result.text.split())
     assert client.get(f"/api/v1/orders/{failed['id']}", headers=tenant.headers()).json["mall_reflection"]["state"] == "pending"
 
@@ -251,7 +239,7 @@ def test_r9_the_list_filters_on_mall_reflection_error_and_offers_a_bulk_retry(st
 def test_r9_the_order_page_offers_a_retry_of_a_failed_reflection(staff_client, client, tenant, app):
     order = create_order(client, tenant, number="RF-DETAIL")
     client.post(f"/api/v1/orders/{order['id']}/cancel", json={}, headers=tenant.headers())
-    _fail_reflection(app, order["id"])
+    fail_reflection(app, order["id"])
     page = staff_client.get(f"/orders/{order['id']}").text
     assert "ERROR_102" in page and "再反映" in page
     response = staff_client.post(f"/orders/{order['id']}/retry-reflection", data={"csrf_token": staff_client.csrf})
@@ -276,3 +264,28 @@ def test_the_attention_badge_counts_a_shop_whose_connection_fails_on_pages_and_a
     other = client.post("/api/v1/shops", json={"name": "二号店", "mall": "yahoo"}, headers=tenant.headers("admin")).json
     staff_client.post("/shop-filter", data={"shop_id": other["id"], "csrf_token": staff_client.csrf})
     assert '要対応 <b>0</b>' in staff_client.get("/orders").text
+
+
+@pytest.mark.parametrize("how", ["list cancel", "list delete", "detail confirm", "detail add tag", "detail retry"])
+def test_r13_a_form_version_that_is_not_a_number_is_refused_and_changes_nothing(how, staff_client, client, tenant, app):
+    """Issue 11 item 11: `version=abc` was ignored (the action went through unchecked); it is refused now."""
+    order = create_order(client, tenant, number="VERSION-ABC")
+    tag = client.post("/api/v1/tags", json={"name": "要確認"}, headers=tenant.headers()).json
+    if how == "detail retry":
+        client.post(f"/api/v1/orders/{order['id']}/cancel", json={}, headers=tenant.headers())
+        fail_reflection(app, order["id"])
+    before = client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json
+    path, data = {
+        "list cancel": (f"/orders/{order['id']}/cancel", {"reason_code": "10"}),
+        "list delete": (f"/orders/{order['id']}/delete", {}),
+        "detail confirm": (f"/orders/{order['id']}/confirm", {}),
+        "detail add tag": (f"/orders/{order['id']}/tags", {"tag_id": tag["id"]}),
+        "detail retry": (f"/orders/{order['id']}/retry-reflection", {}),
+    }[how]
+    response = _post(staff_client, path, {**data, "version": "abc"})
+    assert response.status_code in (303, 422)
+    shown = staff_client.get(f"/orders/{order['id']}").text if response.status_code == 303 else response.text
+    assert "画面の版数（version）が正しくありません" in shown
+    after = client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json
+    assert {k: after[k] for k in ("status", "deleted", "tags", "version", "mall_reflection")} == {
+        k: before[k] for k in ("status", "deleted", "tags", "version", "mall_reflection")}

@@ -9,7 +9,7 @@ from boss.extensions import db
 from boss.orders import rules
 from boss.orders.models import Tag
 from tests.conftest import wait_for
-from tests.factories import create_order, create_product, map_item
+from tests.factories import bulk_dialog, create_order, create_product, map_item
 
 HTMX = {"HX-Request": "true"}
 
@@ -127,7 +127,7 @@ def test_the_bulk_bar_offers_add_tag_and_its_dialog_lists_the_custom_tags(staff_
     assert 'class="dialog-body"' in dialog and 'id="dialog-title"' in dialog and "data-close-dialog" in dialog
     assert "2 件の注文" in dialog and f'name="tag_id" value="{gift["id"]}"' in dialog
     assert "商品未マッピング" not in dialog  # system tags are not offered
-    assert dialog.count('name="order_ids"') == 2
+    assert dialog.count('name="selection"') == 1  # the two orders, frozen (the confirm acts on exactly them)
 
 
 def test_the_dialog_says_so_when_nothing_is_selected_or_there_is_no_custom_tag(staff_client, client, tenant):
@@ -148,7 +148,8 @@ def test_adding_a_tag_to_many_orders_reports_per_order_what_was_done_or_refused(
     client.delete(f"/api/v1/orders/{deleted['id']}", headers=tenant.headers())
     theirs = create_order(client, other_tenant, number="THEIRS-1")
     ids = [fresh["id"], tagged["id"], deleted["id"], theirs["id"]]
-    response = staff_client.post("/tags/bulk-apply", data={"order_ids": ids, "tag_id": tag["id"], "mode": "add",
+    _, chosen = bulk_dialog(staff_client, "/tags/bulk-add", {"order_ids": ids})
+    response = staff_client.post("/tags/bulk-apply", data={"selection": chosen, "tag_id": tag["id"], "mode": "add",
                                                             "csrf_token": staff_client.csrf}, headers=HTMX)
     result = response.text
     assert response.status_code == 200 and 'class="dialog-body bulk-result" data-refresh-list' in result
@@ -165,7 +166,8 @@ def test_removing_a_tag_from_many_orders(staff_client, client, tenant):
     tag = _make_tag(client, tenant, "要確認", holds=True)
     tagged, plain = create_order(client, tenant, number="RM-1"), create_order(client, tenant, number="RM-2")
     client.post(f"/api/v1/orders/{tagged['id']}/tags/{tag['id']}", headers=tenant.headers())
-    result = staff_client.post("/tags/bulk-apply", data={"order_ids": [tagged["id"], plain["id"]], "tag_id": tag["id"],
+    _, chosen = bulk_dialog(staff_client, "/tags/bulk-add", {"order_ids": [tagged["id"], plain["id"]]})
+    result = staff_client.post("/tags/bulk-apply", data={"selection": chosen, "tag_id": tag["id"],
                                                           "mode": "remove", "csrf_token": staff_client.csrf}, headers=HTMX).text
     assert "タグ「要確認」を外す" in result and "外しました" in result and "付いていませんでした（変更なし）" in result
     assert "要確認" not in _tag_names(client, tenant, tagged["id"])
@@ -174,10 +176,9 @@ def test_removing_a_tag_from_many_orders(staff_client, client, tenant):
 def test_select_all_matching_covers_every_order_of_the_tab(staff_client, client, tenant):
     tag = _make_tag(client, tenant)
     orders = [create_order(client, tenant) for _ in range(3)]
-    dialog = staff_client.post("/tags/bulk-add", data={"all_matching": "1", "status": "awaiting_confirmation",
-                                                        "csrf_token": staff_client.csrf}, headers=HTMX).text
-    assert "3 件の注文" in dialog and 'name="all_matching" value="1"' in dialog
-    result = staff_client.post("/tags/bulk-apply", data={"all_matching": "1", "status": "awaiting_confirmation", "mode": "add",
+    dialog, chosen = bulk_dialog(staff_client, "/tags/bulk-add", {"all_matching": "1", "status": "awaiting_confirmation"})
+    assert "3 件の注文" in dialog.text and chosen
+    result = staff_client.post("/tags/bulk-apply", data={"selection": chosen, "mode": "add",
                                                           "tag_id": tag["id"], "csrf_token": staff_client.csrf}, headers=HTMX).text
     assert "完了 3 件" in result
     assert all("ギフト包装" in _tag_names(client, tenant, o["id"]) for o in orders)
@@ -186,7 +187,8 @@ def test_select_all_matching_covers_every_order_of_the_tab(staff_client, client,
 def test_r14_a_tag_of_another_account_is_not_found(staff_client, client, tenant, other_tenant):
     theirs = _make_tag(client, other_tenant, "よそのタグ")
     order = create_order(client, tenant)
-    response = staff_client.post("/tags/bulk-apply", data={"order_ids": order["id"], "tag_id": theirs["id"], "mode": "add",
+    _, chosen = bulk_dialog(staff_client, "/tags/bulk-add", {"order_ids": order["id"]})
+    response = staff_client.post("/tags/bulk-apply", data={"selection": chosen, "tag_id": theirs["id"], "mode": "add",
                                                             "csrf_token": staff_client.csrf}, headers=HTMX)
     assert response.status_code == 404 and "よそのタグ" not in _tag_names(client, tenant, order["id"])
 
@@ -194,7 +196,8 @@ def test_r14_a_tag_of_another_account_is_not_found(staff_client, client, tenant,
 def test_applying_without_a_tag_chosen_asks_for_one(staff_client, client, tenant):
     _make_tag(client, tenant)
     order = create_order(client, tenant)
-    response = staff_client.post("/tags/bulk-apply", data={"order_ids": order["id"], "mode": "add",
+    _, chosen = bulk_dialog(staff_client, "/tags/bulk-add", {"order_ids": order["id"]})
+    response = staff_client.post("/tags/bulk-apply", data={"selection": chosen, "mode": "add",
                                                             "csrf_token": staff_client.csrf}, headers=HTMX)
     assert response.status_code == 422 and "タグを選んでください。" in response.text
 
@@ -202,7 +205,8 @@ def test_applying_without_a_tag_chosen_asks_for_one(staff_client, client, tenant
 def test_csrf_a_bulk_change_without_the_token_is_refused_and_changes_nothing(staff_client, client, tenant):
     tag = _make_tag(client, tenant)
     order = create_order(client, tenant)
-    response = staff_client.post("/tags/bulk-apply", data={"order_ids": order["id"], "tag_id": tag["id"], "mode": "add"},
+    _, chosen = bulk_dialog(staff_client, "/tags/bulk-add", {"order_ids": order["id"]})
+    response = staff_client.post("/tags/bulk-apply", data={"selection": chosen, "tag_id": tag["id"], "mode": "add"},
                                  headers=HTMX)
     assert response.status_code == 400 and "ギフト包装" not in _tag_names(client, tenant, order["id"])
 
@@ -216,10 +220,10 @@ def test_a_bulk_change_over_the_threshold_runs_as_a_job_with_progress_then_the_p
     client.delete(f"/api/v1/orders/{orders[1]['id']}", headers=tenant.headers())  # R8: refused, with the reason
     theirs = create_order(client, other_tenant)  # R14: another account's id is refused, its number never shown
     ids = [o["id"] for o in orders] + [theirs["id"]]
-    dialog = staff_client.post("/tags/bulk-add", data={"order_ids": ids, "csrf_token": staff_client.csrf}, headers=HTMX).text
-    assert "3件を超えるため、バックグラウンドで実行し進捗を表示します。" in dialog
+    dialog, chosen = bulk_dialog(staff_client, "/tags/bulk-add", {"order_ids": ids})
+    assert "3件を超えるため、バックグラウンドで実行し進捗を表示します。" in dialog.text
 
-    started = staff_client.post("/tags/bulk-apply", data={"order_ids": ids, "tag_id": tag["id"], "mode": "add",
+    started = staff_client.post("/tags/bulk-apply", data={"selection": chosen, "tag_id": tag["id"], "mode": "add",
                                                           "csrf_token": staff_client.csrf}, headers=HTMX)
     assert started.status_code == 200 and "<progress" in started.text
     progress_url = re.search(r'hx-get="([^"]+/progress)"', started.text).group(1)
