@@ -231,3 +231,12 @@ def test_i12_the_demos_cancel_banner_and_its_history_give_the_same_time(app):
         assert _times_on(banner) == _times_on(cancelled_row), f"order {order_id}: {banner} / {cancelled_row}"
         story = {_jst(ordered_at).strftime("%Y/%m/%d %H:%M"), _jst(seeded).strftime("%Y/%m/%d %H:%M")}
         assert all(min(story) <= shown <= max(story) for shown in _times_on(history)), f"order {order_id}"
+
+
+def test_i12_a_time_is_shown_as_the_japan_time_of_its_instant_whether_stored_naive_utc_or_given_with_its_offset():
+    from boss.timefmt import JST, display_jst, iso_jst
+
+    stored = datetime(2026, 11, 30, 23, 30)  # naive UTC, as the database holds it
+    for value in (stored, stored.replace(tzinfo=timezone.utc), datetime(2026, 12, 1, 8, 30, tzinfo=JST)):
+        assert display_jst(value) == "2026/12/01 08:30"
+        assert iso_jst(value) == "2026-12-01T08:30:00+09:00"
