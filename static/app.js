@@ -155,3 +155,71 @@
     focusFlashOnLoad();
   });
 })();
+
+// hx-confirm asks in the dialog, opened on 戻る, not with the browser's confirm() whose OK has the focus (Enter, Enter
+// revoked an API token for good). The go-ahead button reads as the button pressed; Escape or 戻る give focus back to
+// it; after the answer, focus is on what the answer swapped in.
+(function () {
+  "use strict";
+  let confirmedElt = null;
+
+  function pressedButton(detail) {
+    const submitter = detail.triggeringEvent && detail.triggeringEvent.submitter;
+    return submitter || (detail.elt.matches("button") ? detail.elt : detail.elt.querySelector("button[type=submit]"));
+  }
+
+  function element(tag, className, text) {
+    const made = document.createElement(tag);
+    if (className) made.className = className;
+    if (text) made.textContent = text;
+    return made;
+  }
+
+  function askInDialog(event) {
+    const detail = event.detail;
+    if (!detail.question) return;
+    event.preventDefault();
+    const dialog = document.getElementById("dialog");
+    const opener = document.activeElement;
+    const button = pressedButton(detail);
+    const title = element("h2", "", dialog.dataset.confirmTitle);
+    title.id = "dialog-title";
+    const go = element("button", "danger");
+    go.type = "button";
+    if (button) button.childNodes.forEach(function (node) { go.appendChild(node.cloneNode(true)); });
+    else go.textContent = dialog.dataset.confirmTitle;
+    const back = element("button", "secondary", dialog.dataset.confirmBack);
+    back.type = "button";
+    back.setAttribute("data-close-dialog", "");
+    const actions = element("div", "dialog-actions");
+    actions.append(go, back);
+    const body = element("div", "dialog-body");
+    body.append(title, element("p", "", detail.question), actions);
+    dialog.replaceChildren(body);
+    go.addEventListener("click", function () {
+      confirmedElt = detail.elt;
+      dialog.close();
+      detail.issueRequest(true);
+    });
+    dialog.addEventListener("close", function () {
+      if (confirmedElt !== detail.elt && opener && opener.isConnected) opener.focus();
+    }, { once: true });
+    dialog.showModal();
+    back.focus();
+  }
+
+  function focusConfirmedAnswer(event) {
+    if (!confirmedElt || event.detail.requestConfig.elt !== confirmedElt) return;
+    confirmedElt = null;
+    const swapped = event.detail.target.id && document.getElementById(event.detail.target.id);
+    const focus = swapped || document.getElementById("messages");
+    if (!focus) return;
+    if (!focus.matches("a[href], button, input, select, textarea, [tabindex]")) focus.setAttribute("tabindex", "-1");
+    focus.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("htmx:confirm", askInDialog);
+    document.body.addEventListener("htmx:afterSwap", focusConfirmedAnswer);
+  });
+})();

@@ -182,3 +182,68 @@ def test_i14_after_a_cancel_on_the_order_page_focus_is_on_the_message(page, live
     page.keyboard.press("Enter")
     expect(page.locator(".notice-cancelled")).to_be_visible()
     expect(page.locator("#messages")).to_be_focused()
+
+
+def test_i14_enter_enter_on_revoking_a_token_revokes_nothing_and_a_chosen_revoke_focuses_the_row(page, live_server, tenant, app):
+    """hx-confirm asks in the dialog on 戻る, not with the browser's confirm() whose OK holds the focus."""
+    from boss.models import ApiToken
+
+    with app.app_context():
+        token_id = db.session.query(ApiToken).join(ApiToken.user).filter_by(email=tenant.admin_email).one().id
+        db.session.remove()
+    sign_in(page, live_server, tenant.admin_email)
+    page.goto(f"{live_server}/settings/tokens")
+    posts = _posts(page)
+    row = page.locator(f"#token-{token_id}")
+    revoke = row.get_by_role("button", name=re.compile("失効させる"))
+    dialog = page.locator("dialog#dialog")
+
+    revoke.focus()
+    page.keyboard.press("Enter")
+    expect(dialog).to_contain_text("元に戻せません")
+    expect(dialog.get_by_role("button", name="戻る")).to_be_focused()
+    page.screenshot(path=str(SCREENSHOTS / "confirm-dialog-keyboard.png"))
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(revoke).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("button", name="戻る")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(revoke).to_be_focused()
+    assert posts == []
+    with app.app_context():
+        assert db.session.get(ApiToken, token_id).revoked_at is None
+        db.session.remove()
+
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_role("button", name="戻る")).to_be_focused()
+    page.keyboard.press("Shift+Tab")
+    expect(dialog.get_by_role("button", name=re.compile("失効させる"))).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(row.locator(".chip-off")).to_have_text("失効")
+    expect(row).to_be_focused()
+    with app.app_context():
+        assert db.session.get(ApiToken, token_id).revoked_at is not None
+        db.session.remove()
+
+
+def test_i14_enter_in_a_chosen_tag_adds_it_and_closing_the_result_focuses_the_reloaded_list(page, live_server, client, tenant, app):
+    ids = [create_order(client, tenant, number=f"K-TAG-{i}")["id"] for i in range(2)]
+    tag = client.post("/api/v1/tags", json={"name": "ギフト包装", "color": "#16a085"}, headers=tenant.headers()).json
+    sign_in(page, live_server, tenant.staff_email)
+    for order_id in ids:
+        page.locator(f"#order-{order_id} input[name=order_ids]").check()
+    dialog = page.locator("dialog#dialog")
+    _enter_on(page, page.locator(".bulkbar").get_by_role("button", name="タグを追加"))
+    expect(dialog.get_by_role("button", name="戻る")).to_be_focused()
+    dialog.get_by_role("radio").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Enter")
+    expect(dialog).to_contain_text("タグ「ギフト包装」の追加")
+    expect(dialog).to_contain_text("完了 2 件")
+    expect(dialog.get_by_role("button", name="閉じる")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(page.locator(f"#order-{ids[0]} .tags")).to_contain_text(tag["name"])
+    expect(page.locator("#order-list")).to_be_focused()
