@@ -6,7 +6,8 @@ issue allows, so the lists show every tab.
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta, timezone
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 
 from flask import current_app
 from sqlalchemy import select
@@ -15,7 +16,7 @@ from .accounts import create_user, get_or_create_account
 from .extensions import db
 from .models import Account, ItemMapping, Shop, User, utcnow
 from .orders import history, rules, services
-from .orders.models import Shipment
+from .orders.models import OrderEvent, Shipment
 from .orders.services import Actor, NewOrder
 from .timefmt import JST
 
@@ -79,8 +80,9 @@ def seed_demo(seed: int = 20261127) -> tuple[str, str]:
             counter += 1
             shop = rakuten if counter % 3 else yahoo
             ordered_at = now - timedelta(minutes=rng.randint(5, 60 * 24 * 30))
+            story = Story(ordered_at, ordered_at + timedelta(minutes=1), min(ordered_at + timedelta(hours=2), now))
             unmapped = status == rules.AWAITING_CONFIRMATION and counter % 4 == 0
-            _demo_order(rng, actor, shop, products, prices, counter, ordered_at, status, shipment_status, unmapped)
+            _demo_order(rng, actor, shop, products, prices, counter, story, status, shipment_status, unmapped)
     # A few held, a few mall-side cancels, a few several-destination orders, a few deleted ones.
     waiting = _orders_in(account.id, rules.AWAITING_CONFIRMATION)
     for order in waiting[:4]:
@@ -149,7 +151,24 @@ def _orders_in(account_id: int, status: str):
                                                        Order.deleted_at.is_(None)).order_by(Order.id)))
 
 
-def _demo_order(rng, actor, shop, products, prices, counter, ordered_at, status, shipment_status, unmapped):
+@dataclass(frozen=True)
+class Story:
+    """When a demo order happened: seeding makes in a moment what took days, so the order's times and its history
+    are those of the story, not of the seeding (else the cancel banner says 2 hours after the order and the
+    history says the moment of seeding). Naive UTC, as stored; never later than the seeding."""
+
+    ordered_at: datetime
+    registered_at: datetime  # imported or registered (and auto-confirmed)
+    changed_at: datetime  # moved to its demo status: cancelled, shipment requested, ...
+
+
+def _date_history(order, story: Story) -> None:
+    for event in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id)):
+        event.at = story.changed_at if event.kind == "status_set" else story.registered_at
+
+
+def _demo_order(rng, actor, shop, products, prices, counter, story, status, shipment_status, unmapped):
+    ordered_at = story.ordered_at
     family, family_kana = rng.choice(FAMILY)
     given, given_kana = rng.choice(GIVEN)
     buyer = {"name": f"{family} {given}", "name_kana": f"{family_kana} {given_kana}",
@@ -175,16 +194,17 @@ def _demo_order(rng, actor, shop, products, prices, counter, ordered_at, status,
             order.status = status
             order.shipment_status = shipment_status
             if status == rules.CANCELLED:
-                order.cancelled_at = ordered_at + timedelta(hours=2)
+                order.cancelled_at = story.changed_at
                 order.cancelled_by = actor.name
                 order.cancel_reason_code = rules.DEFAULT_CANCEL_REASON
                 order.reflect_cancel_to_rms = False
             if shipment_status:
-                order.shipments.append(Shipment(status=shipment_status, requested_at=ordered_at + timedelta(hours=3),
+                order.shipments.append(Shipment(status=shipment_status, requested_at=story.changed_at,
                                                 tracking_number=f"4{counter:011d}" if shipment_status == rules.SHIPPED else None))
             if status == rules.AWAITING_SHIPMENT or shipment_status in (rules.SHIPPING, rules.WITHDRAWAL_REQUESTED):
                 order.stock_reserved = True
                 for line in order.lines:
                     line.product.reserved += line.quantity
         services.record_event(order, actor, "status_set", history.DEMO_STATUS.ja, rules.AWAITING_CONFIRMATION, status)
+    _date_history(order, story)
     services.commit()

@@ -10,7 +10,9 @@ JST = timezone(timedelta(hours=9), "JST")
 def to_jst(value: Optional[datetime]) -> Optional[datetime]:
     if value is None:
         return None
-    return value.replace(tzinfo=timezone.utc).astimezone(JST)
+    if value.tzinfo is None:  # as stored: naive UTC
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(JST)
 
 
 def iso_jst(value: Optional[datetime]) -> Optional[str]:

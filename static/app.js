@@ -78,3 +78,152 @@
     label.textContent = (text || "").replace("%(n)s", n.toLocaleString());
   }
 })();
+
+// Keyboard safety for the dialog (#dialog): it opens on 戻る or the reason select (the templates' autofocus), never on
+// the irreversible button, so Enter, Enter does nothing for good. Escape or 戻る gives focus back to the button that
+// opened it; after an action, focus goes to the updated row or to the message.
+(function () {
+  "use strict";
+  let opener = null;        // the element focused when the dialog opened
+  let answeredRowId = null; // the row an action in the dialog swapped (outside the dialog)
+  let resultShown = false;  // the dialog shows a bulk result: closing it reloads the list, the opener with it
+  let refocusList = false;
+
+  function focusable(element) {
+    if (!element.matches("a[href], button, input, select, textarea, [tabindex]")) element.setAttribute("tabindex", "-1");
+    return element;
+  }
+
+  function rememberOpener(event) {
+    const dialog = document.getElementById("dialog");
+    if (event.detail.target !== dialog || dialog.open) return;
+    const active = document.activeElement;
+    opener = active && active !== document.body ? active : event.detail.requestConfig && event.detail.requestConfig.elt;
+    answeredRowId = null;
+    resultShown = false;
+  }
+
+  function rememberAnsweredRow(event) {
+    const dialog = document.getElementById("dialog");
+    const elt = event.detail.requestConfig && event.detail.requestConfig.elt; // detail.elt is the target here
+    if (dialog.open && elt && elt.hasAttribute("data-answer-closes-dialog") && dialog.contains(elt)) answeredRowId = event.detail.target.id;
+  }
+
+  // A swap inside the open dialog (a bulk result, a job's progress) takes the focused button with it: focus the new one.
+  function keepFocusInDialog() {
+    const dialog = document.getElementById("dialog");
+    if (!dialog.open || answeredRowId) return;
+    resultShown = Boolean(dialog.querySelector("[data-refresh-list]"));
+    if (dialog.contains(document.activeElement)) return;
+    const next = dialog.querySelector("[autofocus]") || dialog.querySelector("button, select, input:not([type=hidden])");
+    if (next) next.focus();
+  }
+
+  function focusMessage() {
+    const messages = document.getElementById("messages");
+    if (messages && messages.textContent.trim()) focusable(messages).focus();
+  }
+
+  function restoreFocus() {
+    const list = document.getElementById("order-list");
+    if (answeredRowId) {
+      const row = document.getElementById(answeredRowId);
+      if (row) focusable(row).focus(); else focusMessage();
+    } else if (opener && opener.isConnected) {
+      opener.focus();
+      refocusList = resultShown && Boolean(list) && list.contains(opener);
+    }
+    opener = null;
+    answeredRowId = null;
+    resultShown = false;
+  }
+
+  // The list reloaded after a bulk result replaced the button that opened the dialog: focus the list itself.
+  function focusReloadedList(event) {
+    if (!refocusList || event.detail.target.id !== "order-list") return;
+    refocusList = false;
+    if (!document.activeElement || document.activeElement === document.body) focusable(event.detail.target).focus();
+  }
+
+  // A page reached by a form post (the order page after its cancel or delete) shows the outcome: focus it.
+  function focusFlashOnLoad() {
+    if (document.querySelector("#messages .flash") && !document.querySelector("[autofocus]")) focusMessage();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("htmx:beforeSwap", rememberOpener);
+    document.body.addEventListener("htmx:beforeSwap", rememberAnsweredRow);
+    document.body.addEventListener("htmx:afterSwap", keepFocusInDialog);
+    document.body.addEventListener("htmx:afterSwap", focusReloadedList);
+    document.getElementById("dialog").addEventListener("close", restoreFocus);
+    focusFlashOnLoad();
+  });
+})();
+
+// hx-confirm asks in the dialog, opened on 戻る, not with the browser's confirm() whose OK has the focus (Enter, Enter
+// revoked an API token for good). The go-ahead button reads as the button pressed; Escape or 戻る give focus back to
+// it; after the answer, focus is on what the answer swapped in.
+(function () {
+  "use strict";
+  let confirmedElt = null;
+
+  function pressedButton(detail) {
+    const submitter = detail.triggeringEvent && detail.triggeringEvent.submitter;
+    return submitter || (detail.elt.matches("button") ? detail.elt : detail.elt.querySelector("button[type=submit]"));
+  }
+
+  function element(tag, className, text) {
+    const made = document.createElement(tag);
+    if (className) made.className = className;
+    if (text) made.textContent = text;
+    return made;
+  }
+
+  function askInDialog(event) {
+    const detail = event.detail;
+    if (!detail.question) return;
+    event.preventDefault();
+    const dialog = document.getElementById("dialog");
+    const opener = document.activeElement;
+    const button = pressedButton(detail);
+    const title = element("h2", "", dialog.dataset.confirmTitle);
+    title.id = "dialog-title";
+    const go = element("button", "danger");
+    go.type = "button";
+    if (button) button.childNodes.forEach(function (node) { go.appendChild(node.cloneNode(true)); });
+    else go.textContent = dialog.dataset.confirmTitle;
+    const back = element("button", "secondary", dialog.dataset.confirmBack);
+    back.type = "button";
+    back.setAttribute("data-close-dialog", "");
+    const actions = element("div", "dialog-actions");
+    actions.append(go, back);
+    const body = element("div", "dialog-body");
+    body.append(title, element("p", "", detail.question), actions);
+    dialog.replaceChildren(body);
+    go.addEventListener("click", function () {
+      confirmedElt = detail.elt;
+      dialog.close();
+      detail.issueRequest(true);
+    });
+    dialog.addEventListener("close", function () {
+      if (confirmedElt !== detail.elt && opener && opener.isConnected) opener.focus();
+    }, { once: true });
+    dialog.showModal();
+    back.focus();
+  }
+
+  function focusConfirmedAnswer(event) {
+    if (!confirmedElt || event.detail.requestConfig.elt !== confirmedElt) return;
+    confirmedElt = null;
+    const swapped = event.detail.target.id && document.getElementById(event.detail.target.id);
+    const focus = swapped || document.getElementById("messages");
+    if (!focus) return;
+    if (!focus.matches("a[href], button, input, select, textarea, [tabindex]")) focus.setAttribute("tabindex", "-1");
+    focus.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("htmx:confirm", askInDialog);
+    document.body.addEventListener("htmx:afterSwap", focusConfirmedAnswer);
+  });
+})();
