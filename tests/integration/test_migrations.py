@@ -19,17 +19,18 @@ def test_the_migrated_schema_matches_the_models(app):
             assert compare_metadata(context, db.metadata) == []
 
 
-def test_r4_the_one_holder_per_number_index_is_partial_on_not_deleted_orders(app):
+def test_r4_the_one_holder_per_number_index_is_partial_on_not_deleted_orders_and_compares_keys(app):
     with app.app_context():
         indexes = {ix["name"]: ix for ix in inspect(db.engine).get_indexes("orders")}
-        assert indexes["uq_orders_shop_number_active"]["unique"]
-        assert indexes["uq_orders_shop_number_active"]["column_names"] == ["shop_id", "mall_order_number"]
+        assert indexes["uq_orders_shop_number_key_active"]["unique"]
+        assert indexes["uq_orders_shop_number_key_active"]["column_names"] == ["shop_id", "mall_order_number_key"]
+        assert not any(ix["unique"] and "mall_order_number" in ix["column_names"] for ix in indexes.values())
         if db.engine.dialect.name == "postgresql":
             definition = db.session.scalar(text(
-                "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_orders_shop_number_active'"))
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_orders_shop_number_key_active'"))
         else:
             definition = db.session.scalar(text(
-                "SELECT sql FROM sqlite_master WHERE name = 'uq_orders_shop_number_active'"))
+                "SELECT sql FROM sqlite_master WHERE name = 'uq_orders_shop_number_key_active'"))
         assert "deleted_at IS NULL" in definition
         db.session.remove()
 
