@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+
 from .rules import Reason
 
 MAX_LENGTH = 64
@@ -85,4 +86,3 @@ def _typed_position(typed: str, number: str, index: int) -> int:
         if unicodedata.normalize("NFKC", typed[:end])[lead:lead + index + 1] == wanted:
             return end
     return len(typed)
-
