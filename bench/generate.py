@@ -12,7 +12,8 @@ dropped during the load and recreated afterwards from their own DDL, so the sche
 the migration's. Finally the counters are rebuilt (services.recount) and the tables analysed.
 
 The rows are what the app writes: every column of the models, the same defaults, version 1,
-search_text exactly as boss.orders.search.search_text_for makes it (checked on a sample), times as
+search_text exactly as boss.orders.search.search_text_for makes it (checked on a sample), the number's key
+as boss.orders.numbers.number_key makes it, times as
 naive UTC (SQLite: SQLAlchemy's 'YYYY-MM-DD HH:MM:SS.ffffff' text).
 """
 from __future__ import annotations
@@ -234,6 +235,8 @@ class Generator:
     # one order ---------------------------------------------------
     def order(self, order_id: int):
         """Returns (order dict, [line tuples], [shipment tuples], [tag ids])."""
+        from boss.orders.numbers import number_key
+
         rng = self.rng
         status = rng.choices(self.status_choices, self.status_weights)[0]
         deleted = status == "deleted"
@@ -338,6 +341,7 @@ class Generator:
 
         order = {
             "id": order_id, "account_id": self.account_id, "shop_id": shop_id, "mall_order_number": number,
+            "mall_order_number_key": number_key(number),
             "source": source, "mall_linked": mall_linked, "status": status, "shipment_status": shipment_status,
             "ordered_at": ordered_at,
             "buyer_name": buyer["name"], "buyer_name_kana": buyer["name_kana"], "buyer_email": buyer["email"],

@@ -54,6 +54,7 @@ def like(term: str) -> str:
 
 def build_inputs(bare: Bare, account_id: int, rng: random.Random, count: int) -> dict[str, list[tuple]]:
     """Per case: [(label, kind, query-string params, floor sql, floor params)]."""
+    from boss.orders.numbers import number_key
     from boss.orders.search import normalise
     from boss.timefmt import jst_day_start
 
@@ -64,7 +65,7 @@ def build_inputs(bare: Bare, account_id: int, rng: random.Random, count: int) ->
     numbers = [r[0] for r in bare.rows(f"SELECT mall_order_number FROM orders WHERE id IN ({marks}) "
                                        "AND deleted_at IS NULL")][:count]
     inputs["number"] = [(n, "rakuten" if n[0].isdigit() else "yahoo", {"q": n},
-                         page_sql("mall_order_number = %(n)s"), {"n": n}) for n in numbers]
+                         page_sql("mall_order_number_key = %(k)s"), {"k": number_key(n)}) for n in numbers]
 
     def name_input(text: str, kind: str):
         term = normalise(text)

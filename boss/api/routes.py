@@ -10,6 +10,7 @@ from ..jobs import get_job
 from ..models import MALLS, ItemMapping, Product, Shop
 from ..orders import bulk, filters, rules, services
 from ..orders.models import OrderEvent, Tag
+from ..orders.numbers import InvalidNumber, manual_number
 from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, list_orders, status_counts
 from ..orders.search import _like_pattern as like_pattern
@@ -218,8 +219,11 @@ def _party(reader: Reader, name: str, required: bool) -> dict | None:
 def read_new_order(reader: Reader) -> services.NewOrder:
     shop_id = reader.integer("shop_id", required=True)
     number = reader.string("mall_order_number", required=True, max_len=64)
-    if number and not number.isprintable():
-        reader.errors["mall_order_number"] = "印字可能な文字で指定してください"
+    if number:
+        try:
+            manual_number(number)
+        except InvalidNumber as exc:  # orders.md §1: a character that shows nothing, named by its position
+            reader.errors["mall_order_number"] = exc.reason.text(lang())
     ordered_at = reader.datetime("ordered_at")
     buyer = _party(reader, "buyer", required=True)
     recipient = _party(reader, "recipient", required=False)

@@ -21,6 +21,7 @@ from ..jobs import create_job, set_progress, set_progress_of
 from ..models import JobRecord, Shop, utcnow
 from ..orders import history, rules, services
 from ..orders.models import Order
+from ..orders.numbers import number_key
 from ..orders.rules import Reason
 from ..orders.services import Actor, NewOrder
 from . import connection, reflection
@@ -105,7 +106,7 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
     connection.mark_connection_ok(shop.id)
     reflection.lane(shop.id).wake()  # RMS answers: cancels that waited for the connection go now
     counts = {"fetched": len(numbers), "created": 0, "skipped": 0, "failed": 0, "errors": []}
-    known = services.numbers_ever_held(shop.id, numbers)
+    known = services.numbers_ever_held(shop.id, numbers)  # by key: a look-alike of a number it had is skipped too
     counts["skipped"] = len(known)
     fresh = [n for n in numbers if n not in known]
     actor = Actor.job(shop.account_id, ACTOR_NAME)
@@ -249,12 +250,14 @@ def detect_mall_cancels(shop: Shop, client) -> int:
     raised = 0
     for index in range(0, len(open_numbers), BATCH):
         batch = open_numbers[index:index + BATCH]
-        cancelled = {model.get("orderNumber") for model in _raw_models(client, batch)
-                     if isinstance(model, dict) and model.get("orderProgress") in (800, 900)}
+        cancelled = {number_key(model["orderNumber"]) for model in _raw_models(client, batch)
+                     if isinstance(model, dict) and isinstance(model.get("orderNumber"), str)
+                     and model.get("orderProgress") in (800, 900)}
         if not cancelled:
             continue
-        for order in db.session.scalars(select(Order).where(Order.shop_id == shop_id, Order.mall_order_number.in_(cancelled),
-                                                            Order.deleted_at.is_(None), Order.status.in_(OPEN_STATUSES))):
+        for order in db.session.scalars(select(Order).where(
+                Order.shop_id == shop_id, Order.mall_order_number_key.in_(cancelled), Order.mall_linked.is_(True),
+                Order.deleted_at.is_(None), Order.status.in_(OPEN_STATUSES))):
             if services.raise_system_tag(order, "mall_cancelled", actor, history.MALL_CANCELLED.ja):
                 raised += 1
         services.commit()

@@ -8,6 +8,7 @@ from sqlalchemy import Index, UniqueConstraint, text
 from ..extensions import db
 from ..models import Shop, utcnow
 from . import rules
+from .numbers import number_key
 
 order_tags = db.Table(
     "order_tags",
@@ -51,6 +52,11 @@ class Order(db.Model):
     account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
     shop_id = db.Column(db.Integer, db.ForeignKey("shops.id"), nullable=False)
     mall_order_number = db.Column(db.String(64), nullable=False)
+    # R4–R6 and the exact-number search compare this (orders.md §1); Text: NFKC and casefold may lengthen a
+    # number, and a collision left by migration 0008 carries `#<order id>`. Inserts that leave it out (an
+    # ORM Order, a Core executemany) get it from the number; the batch import's JSON INSERT sets it itself.
+    mall_order_number_key = db.Column(db.Text, nullable=False, default=lambda context: number_key(
+        context.get_current_parameters()["mall_order_number"]))
     source = db.Column(db.String(16), nullable=False, default="manual")  # mall_import, manual, csv
     mall_linked = db.Column(db.Boolean, nullable=False, default=False)
     status = db.Column(db.String(32), nullable=False, default=rules.AWAITING_CONFIRMATION)
@@ -105,12 +111,12 @@ class Order(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
-        # R4: one not-deleted holder per number and shop, enforced by both databases.
-        Index("uq_orders_shop_number_active", "shop_id", "mall_order_number", unique=True,
+        # R4: one not-deleted holder per number (by its key) and shop, enforced by both databases.
+        Index("uq_orders_shop_number_key_active", "shop_id", "mall_order_number_key", unique=True,
               sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED),
-        # R5/R6 look at every holder, deleted ones included.
-        Index("ix_orders_shop_number", "shop_id", "mall_order_number"),
-        Index("ix_orders_account_number", "account_id", "mall_order_number"),
+        # R5 looks at every holder, deleted ones included; the search's exact-number match, per account.
+        Index("ix_orders_shop_number_key", "shop_id", "mall_order_number_key"),
+        Index("ix_orders_account_number_key", "account_id", "mall_order_number_key"),
         # Keyset pagination, newest first, per account or shop and tab.
         Index("ix_orders_account_list", "account_id", "ordered_at", "id",
               sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED),

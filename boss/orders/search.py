@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import OrderCount, Shop
 from . import rules
 from .models import Order, Tag, order_tags
+from .numbers import number_key
 
 _SPACES = re.compile(r"\s+")
 _PHONE_LIKE = re.compile(r"^[\d\-‐－()（）+＋\s]+$")
@@ -56,11 +57,12 @@ MAX_PHONE_DIGITS = 15
 
 
 def q_condition(q: str):
-    """`q` matches a mall order number exactly, a name or kana as a substring, or a phone by its digits."""
+    """`q` matches a mall order number by its key (orders.md §1: cxl−777 finds CXL-777), a name or kana as a
+    substring, or a phone by its digits."""
     q = q.strip()
     phone_like = bool(_PHONE_LIKE.match(q) and digits(q))
     term = digits(q) if phone_like else normalise(q)
-    number = Order.mall_order_number == q
+    number = Order.mall_order_number_key == number_key(q)
     if not term or (phone_like and len(term) > MAX_PHONE_DIGITS):
         return number
     if _bigram_term(term) and db.engine.dialect.name == "postgresql":
@@ -196,8 +198,8 @@ class OrderFilter:
             conds.append(Order.shipment_status == self.shipment_status)
         if self.tag_id is not None:
             conds.append(exists().where(and_(order_tags.c.order_id == Order.id, order_tags.c.tag_id == self.tag_id)))
-        if self.mall_order_number:
-            conds.append(Order.mall_order_number == self.mall_order_number.strip())
+        if self.mall_order_number and self.mall_order_number.strip():
+            conds.append(Order.mall_order_number_key == number_key(self.mall_order_number))
         if self.ordered_from:
             conds.append(Order.ordered_at >= self.ordered_from)
         if self.ordered_to:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from types import SimpleNamespace
@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import ItemMapping, OrderCount, Product, Shop, utcnow
 from . import history, rules
 from .models import Order, OrderEvent, OrderLine, Tag, order_tags
+from .numbers import InvalidNumber, MallNumber, manual_number, number_key
 from .rules import Reason
 from .search import ATTENTION, search_text_for
 
@@ -375,10 +376,18 @@ REASON_TAKEN_CANCELLED = Reason(
 )
 
 
-def number_holder(shop_id: int, number: str) -> Optional[Order]:
-    """The not-deleted order holding a number (R4), if any."""
+def number_holder(shop_id: int, key: str) -> Optional[Order]:
+    """The not-deleted order holding a number (R4), by the number's key (orders.md §1), if any."""
     return db.session.scalars(select(Order).where(
-        Order.shop_id == shop_id, Order.mall_order_number == number, Order.deleted_at.is_(None))).first()
+        Order.shop_id == shop_id, Order.mall_order_number_key == key, Order.deleted_at.is_(None))).first()
+
+
+def read_manual_number(raw: str) -> MallNumber:
+    """A manual number normalised and keyed, or a validation_error naming what is wrong with it (§1)."""
+    try:
+        return manual_number(raw)
+    except InvalidNumber as exc:
+        raise ServiceError("validation_error", exc.reason, {"mall_order_number": exc.reason.ja}) from None
 
 
 def _refuse_taken(holder: Order) -> ServiceError:
@@ -409,11 +418,11 @@ PARTY_FIELDS = ("name", "name_kana", "email", "phone", "postal_code", "address")
 def register(actor: Actor, new: NewOrder, source: str = "manual") -> Order:
     """R6, R7: a manual (screen, CSV, API) registration; 確認待, or 確認済 by auto_confirm."""
     shop = get_shop(actor.account_id, new.shop_id)
-    number = new.mall_order_number.strip()
-    holder = number_holder(shop.id, number)
+    number = read_manual_number(new.mall_order_number)
+    holder = number_holder(shop.id, number.key)
     if holder is not None:
         raise _refuse_taken(holder)
-    order = build_order(shop, new, source=source, mall_linked=False)
+    order = build_order(shop, replace(new, mall_order_number=number.number), source=source, mall_linked=False)
     raise_tag_now = [system_tag(shop.account_id, "not_mall_linked")]
     try:
         finish_registration(order, actor, "registered", _registration_message(source), raise_tag_now)
@@ -421,7 +430,7 @@ def register(actor: Actor, new: NewOrder, source: str = "manual") -> Order:
     except IntegrityError:
         # R4 by the database: another registration or the import took the number meanwhile.
         outbox.rollback()
-        holder = number_holder(shop.id, number)
+        holder = number_holder(shop.id, number.key)
         if holder is None:
             raise
         raise _refuse_taken(holder) from None
@@ -444,8 +453,9 @@ def build_order(shop: Shop, new: NewOrder, source: str, mall_linked: bool) -> Or
 def _order_columns(shop: Shop, new: NewOrder, source: str, mall_linked: bool) -> dict:
     """The columns a new order starts with, for build_order and the batch import alike."""
     recipient = new.recipient or new.buyer
+    number = new.mall_order_number.strip()
     columns = dict(
-        account_id=shop.account_id, shop_id=shop.id, mall_order_number=new.mall_order_number.strip(),
+        account_id=shop.account_id, shop_id=shop.id, mall_order_number=number, mall_order_number_key=number_key(number),
         source=source, mall_linked=mall_linked, status=rules.AWAITING_CONFIRMATION,
         ordered_at=new.ordered_at or utcnow(), payment_method=new.payment_method or "",
         remarks=new.remarks or "", delivery_date=new.delivery_date, delivery_time_slot=new.delivery_time_slot,
@@ -513,13 +523,16 @@ class ImportedBatch:
 
 
 def numbers_ever_held(shop_id: int, numbers: list[str]) -> set[str]:
-    """R5: every number the shop has ever had — active, cancelled or deleted."""
-    found: set[str] = set()
-    for index in range(0, len(numbers), 500):
-        chunk = numbers[index:index + 500]
-        found.update(db.session.scalars(select(Order.mall_order_number).where(
-            Order.shop_id == shop_id, Order.mall_order_number.in_(chunk))))
-    return found
+    """R5: those of `numbers` that the shop has ever had — active, cancelled or deleted — compared by key
+    (orders.md §1: `ＣＸＬ－７７７` is the number `CXL-777`)."""
+    keys = {number_key(number) for number in numbers}
+    held: set[str] = set()
+    ordered = sorted(keys)
+    for index in range(0, len(ordered), 500):
+        chunk = ordered[index:index + 500]
+        held.update(db.session.scalars(select(Order.mall_order_number_key).where(
+            Order.shop_id == shop_id, Order.mall_order_number_key.in_(chunk))))
+    return {number for number in numbers if number_key(number) in held}
 
 
 def import_mall_orders(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -> ImportedBatch:
@@ -535,16 +548,19 @@ def import_mall_orders(actor: Actor, shop_id: int, orders: list[MallOrder], mess
 
     R5 is the caller's: it leaves out the numbers the shop has ever had (numbers_ever_held) before it
     asks the mall for them. A number that a manual registration took since is left out by the database
-    (ON CONFLICT on R4's unique index) and counted as skipped: the race ends with one order (R13).
+    (ON CONFLICT on R4's unique index) and counted as skipped: the race ends with one order (R13). Numbers
+    are compared by key (orders.md §1); the mall's own are never refused, whatever characters they hold.
     """
     shop = _shop_for_import(actor.account_id, shop_id)
     fresh: dict[str, MallOrder] = {}
+    keys: set[str] = set()
     skipped: list[str] = []
     for mall_order in orders:
         number = mall_order.new.mall_order_number.strip()
-        if number in fresh:
+        if number_key(number) in keys:
             skipped.append(number)
         else:
+            keys.add(number_key(number))
             fresh[number] = mall_order
     if not fresh:
         commit()
@@ -633,7 +649,7 @@ def _confirmable(lines: list[dict], codes: list[str]) -> bool:
 def _insert_rows(table, rows: list[dict], unless_held: bool = False, returning: tuple = ()) -> list:
     """One INSERT of `rows` (dicts with the same keys); the RETURNING rows.
 
-    unless_held: ON CONFLICT (shop_id, mall_order_number) WHERE deleted_at IS NULL DO NOTHING — a row whose
+    unless_held: ON CONFLICT (shop_id, mall_order_number_key) WHERE deleted_at IS NULL DO NOTHING — a row whose
     number has an active holder (R4's partial unique index) is left out, and only that case.
 
     PostgreSQL gets the rows as one JSON parameter (INSERT … SELECT FROM json_populate_recordset): a short
@@ -675,7 +691,7 @@ def _json_insert(table, names: tuple, unless_held: bool, returning: tuple):
 
 def _unless_held(statement, table):
     return statement.on_conflict_do_nothing(
-        index_elements=[table.c.shop_id, table.c.mall_order_number], index_where=table.c.deleted_at.is_(None))
+        index_elements=[table.c.shop_id, table.c.mall_order_number_key], index_where=table.c.deleted_at.is_(None))
 
 
 def _system_tag_ids(account_id: int, codes: list[str]) -> dict[str, int]:

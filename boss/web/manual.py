@@ -15,6 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..errors import ServiceError
 from ..extensions import db
 from ..orders import services
+from ..orders.numbers import InvalidNumber, manual_number
 from ..timefmt import JST
 from .common import account_shops, current_actor, lang, page_or_fragment, selected_shop_id
 
@@ -29,9 +30,13 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _printable(form, field):
-    if field.data and not field.data.isprintable():
-        raise ValidationError(_("改行や制御文字は使えません。印字可能な文字で入力してください。"))
+def _shows_every_character(form, field):
+    """orders.md §1: a character that shows nothing is refused, named by its position."""
+    if field.data:
+        try:
+            manual_number(field.data)
+        except InvalidNumber as exc:
+            raise ValidationError(exc.reason.text(lang())) from None
 
 
 REQUIRED = _l("入力してください。")
@@ -98,7 +103,7 @@ class LineForm(Form):
 class ManualOrderForm(FlaskForm):
     shop_id = SelectField(_l("ショップ"), coerce=int, validate_choice=False)
     mall_order_number = StringField(_l("モール注文番号"), filters=[_strip], validators=[
-        DataRequired(REQUIRED), Length(max=64, message=_l("64文字以内で入力してください。")), _printable])
+        DataRequired(REQUIRED), Length(max=64, message=_l("64文字以内で入力してください。")), _shows_every_character])
     ordered_at = JapanTimeField(_l("注文日時"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[
         InputRequired(_l("日時を入力してください（例 2026/11/27 14:05）。"))])
     buyer = FormField(PartyForm)

@@ -6,9 +6,11 @@ import importlib.util
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from boss.extensions import db
+from boss.orders import search
+from boss.orders.models import Order
 from tests.integration.test_two_character_search import (  # noqa: F401  (population is a fixture)
     _found, _needles, _substring_scan, population)
 
@@ -43,6 +45,20 @@ def test_the_bigrams_per_part_are_the_set_0006_indexed(ctx):
         assert _indexed(value) == _bigrams_0006(value), value
 
 
+def _found_by_name(app, account_id: int, needle: str) -> list[int]:
+    """_found's answer from the name index alone, reading only columns that 0006 has too (not the number's key)."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":  # the GIN index, not a scan of these few rows
+            db.session.execute(text("SET LOCAL enable_seqscan = off"))
+            db.session.execute(text("SET LOCAL enable_indexscan = off"))
+        ids = list(db.session.scalars(
+            select(Order.id).where(Order.account_id == account_id, Order.deleted_at.is_(None),
+                                   search._substring_condition(search.normalise(needle)))
+            .order_by(Order.ordered_at.desc(), Order.id.desc())))
+        db.session.remove()
+    return ids
+
+
 def test_a_downgrade_to_0006_and_back_keeps_every_two_character_answer(app, tenant, population):
     needles = _needles(population)
     expected = {needle: _substring_scan(population, needle) for needle in needles}
@@ -54,7 +70,9 @@ def test_a_downgrade_to_0006_and_back_keeps_every_two_character_answer(app, tena
                 upgrade()
             db.session.remove()
         for needle in needles:
-            assert _found(app, tenant.account_id, needle, index_only=True) == expected[needle], (revision, needle)
+            assert _found_by_name(app, tenant.account_id, needle) == expected[needle], (revision, needle)
+    for needle in needles:
+        assert _found(app, tenant.account_id, needle, index_only=True) == expected[needle], needle
 
 
 @pytest.mark.parametrize("change", ["update", "delete"])

@@ -19,17 +19,18 @@ def test_the_migrated_schema_matches_the_models(app):
             assert compare_metadata(context, db.metadata) == []
 
 
-def test_r4_the_one_holder_per_number_index_is_partial_on_not_deleted_orders(app):
+def test_r4_the_one_holder_per_number_index_is_partial_on_not_deleted_orders_and_compares_keys(app):
     with app.app_context():
         indexes = {ix["name"]: ix for ix in inspect(db.engine).get_indexes("orders")}
-        assert indexes["uq_orders_shop_number_active"]["unique"]
-        assert indexes["uq_orders_shop_number_active"]["column_names"] == ["shop_id", "mall_order_number"]
+        assert indexes["uq_orders_shop_number_key_active"]["unique"]
+        assert indexes["uq_orders_shop_number_key_active"]["column_names"] == ["shop_id", "mall_order_number_key"]
+        assert not any(ix["unique"] and "mall_order_number" in ix["column_names"] for ix in indexes.values())
         if db.engine.dialect.name == "postgresql":
             definition = db.session.scalar(text(
-                "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_orders_shop_number_active'"))
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'uq_orders_shop_number_key_active'"))
         else:
             definition = db.session.scalar(text(
-                "SELECT sql FROM sqlite_master WHERE name = 'uq_orders_shop_number_active'"))
+                "SELECT sql FROM sqlite_master WHERE name = 'uq_orders_shop_number_key_active'"))
         assert "deleted_at IS NULL" in definition
         db.session.remove()
 
@@ -57,3 +58,105 @@ def test_two_character_name_searches_have_a_bigram_index_on_both_databases(app):
                 "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'orders_fts_bigram_%'")))
             assert triggers == {"orders_fts_bigram_insert", "orders_fts_bigram_delete", "orders_fts_bigram_update"}
         db.session.remove()
+
+
+# ---------------------------------------------------------------- 0008: mall_order_number_key (orders.md §1, R4)
+
+def _migration_0008():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "migration_0008", Path(__file__).resolve().parents[2] / "migrations/versions/0008_mall_order_number_key.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _keys(app) -> dict[int, tuple[str, str]]:
+    with app.app_context():
+        rows = db.session.execute(text("SELECT id, mall_order_number, mall_order_number_key FROM orders")).all()
+        db.session.remove()
+    return {order_id: (number, key) for order_id, number, key in rows}
+
+
+def test_r4_migration_0008_keys_every_order_and_leaves_the_oldest_of_colliding_look_alikes_the_key(
+        app, client, tenant, other_tenant, capsys):
+    from flask_migrate import downgrade, upgrade
+
+    from tests.factories import create_order, order_body
+
+    names = ("keeper", "wide", "minus", "deleted", "other")
+    ids = {name: create_order(client, tenant, number=f"OLD-{name}")["id"] for name in names}
+    ids["theirs"] = create_order(client, other_tenant, number="OLD-theirs")["id"]
+    assert client.post(f"/api/v1/orders/{ids['keeper']}/cancel", json={}, headers=tenant.headers()).status_code == 200
+    assert client.delete(f"/api/v1/orders/{ids['deleted']}", headers=tenant.headers()).status_code == 200
+    # Before 0008 the unique index compared the numbers' bytes: these look-alikes were let in.
+    before = {"keeper": "CXL-777", "wide": "ＣＸＬ－７７７", "minus": "cxl\u2212777", "deleted": "CXL-777",
+              "other": "ABC-1", "theirs": "cxl-777"}
+    try:
+        with app.app_context():
+            downgrade(revision="0007")
+            db.session.execute(text("UPDATE orders SET mall_order_number = :n WHERE id = :i"),
+                               [{"n": before[name], "i": order_id} for name, order_id in ids.items()])
+            db.session.commit()
+            db.session.remove()
+            capsys.readouterr()
+            upgrade()
+            db.session.remove()
+    finally:
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+
+    keys = _keys(app)
+    assert {name: keys[order_id] for name, order_id in ids.items()} == {
+        "keeper": ("CXL-777", "cxl-777"),  # the oldest holder keeps the key
+        "wide": ("ＣＸＬ－７７７", f"cxl-777#{ids['wide']}"),
+        "minus": ("cxl\u2212777", f"cxl-777#{ids['minus']}"),
+        "deleted": ("CXL-777", "cxl-777"),  # a deleted order holds nothing (R4): it collides with none
+        "other": ("ABC-1", "abc-1"),
+        "theirs": ("cxl-777", "cxl-777"),  # another shop's number is another number
+    }
+    printed = [line for line in capsys.readouterr().out.splitlines() if "collision" in line]
+    assert len(printed) == 1, printed
+    line = printed[0]
+    assert f"shop {tenant.shop_id} (テスト商店の楽天店)" in line and f"kept by order {ids['keeper']} 「CXL-777」" in line
+    assert f"order {ids['wide']} 「ＣＸＬ－７７７」 gets key 「cxl-777#{ids['wide']}」" in line
+    assert f"order {ids['minus']} 「cxl\u2212777」 gets key 「cxl-777#{ids['minus']}」" in line
+    assert f"order {ids['deleted']} 「" not in line
+
+    # The index built, and R6 holds by it: the cancelled keeper refuses CXL-777 and its look-alikes.
+    for number in ("CXL-777", "ｃｘｌ－７７７"):
+        refused = client.post("/api/v1/orders", json=order_body(tenant.shop_id, number=number), headers=tenant.headers())
+        assert refused.status_code == 409 and "キャンセル済み" in refused.json["error"]["message"], refused.json
+
+    # Down and up again: the same keys.
+    with app.app_context():
+        downgrade(revision="0007")
+        columns = [c["name"] for c in inspect(db.engine).get_columns("orders")]
+        indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("orders")}
+        db.session.remove()
+        upgrade()
+        db.session.remove()
+    assert "mall_order_number_key" not in columns
+    assert {"uq_orders_shop_number_active", "ix_orders_shop_number", "ix_orders_account_number"} <= indexes
+    assert _keys(app) == keys
+
+
+def test_migration_0008_fills_the_keys_batch_by_batch(app, client, tenant):
+    from boss.orders.numbers import number_key
+    from tests.factories import create_order
+
+    for number in ("ＡＢＣ－１", "abc\u22122", "Abc-3", "ABC-⁴", "abc〜5"):
+        create_order(client, tenant, number=number)
+    migration = _migration_0008()
+    migration.BATCH = 2
+    with app.app_context():
+        db.session.execute(text("UPDATE orders SET mall_order_number_key = 'stale-' || id"))
+        migration._fill_keys(db.session.connection(), db.engine.dialect.name == "postgresql")
+        db.session.commit()
+        db.session.remove()
+    keys = _keys(app)
+    assert sorted(key for _, key in keys.values()) == ["abc-1", "abc-2", "abc-3", "abc-4", "abc~5"]
+    assert all(key == number_key(number) for number, key in keys.values())
