@@ -11,6 +11,14 @@
       { code: "[45]..", swap: false, error: true },
     ];
     const dialog = document.getElementById("dialog");
+    // A refusal the server means to show where it was asked (BOSS-Refusal: a dialog saying a tag was not found,
+    // a 404 as in the API) is swapped in although htmx swaps no other 4xx.
+    document.body.addEventListener("htmx:beforeSwap", function (event) {
+      if (event.detail.xhr.getResponseHeader("BOSS-Refusal")) {
+        event.detail.shouldSwap = true;
+        event.detail.isError = false;
+      }
+    });
 
     document.body.addEventListener("htmx:afterSwap", function (event) {
       if (event.detail.target === dialog && !dialog.open) {

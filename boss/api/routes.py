@@ -366,7 +366,10 @@ def orders_bulk():
         reader.errors["reason_code"] = "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"
     if not ids and filter_args is None:
         reader.errors["order_ids"] = "order_ids か filter のどちらかを指定してください"
-    if filter_args is not None:  # a misspelt condition must not widen the selection to every order
+    if reader.has("order_ids") and filter_args is not None:
+        reader.errors["filter"] = "order_ids と filter は同時に指定できません（どちらか一方）"
+    if filter_args is not None and _conditions_named(filter_args):
+        # a misspelt condition must not widen the selection to every order either
         filter_args.unknown({"status", "shipment_status", "shop_id", "tag", "q", "mall_order_number", "ordered_from",
                              "ordered_to", "include_deleted"})
     reader.unknown({"action", "order_ids", "filter", "reason_code"} | ({"tag_id"} if action in bulk.TAG_ACTIONS else set()))
@@ -381,6 +384,20 @@ def orders_bulk():
     if outcome.job_id:
         return jsonify({"job_id": outcome.job_id, "count": len(ids)}), 202
     return jsonify({"result": outcome.result})
+
+
+def _conditions_named(conditions: Reader) -> bool:
+    """A bulk filter is an object naming at least one condition, each with a value: an empty one, or a blank or
+    null value (a script's empty variable), would otherwise be dropped and reach every order of the account."""
+    if not isinstance(conditions.data, dict) or not conditions.data:
+        conditions.errors["filter"] = "条件を1つ以上持つオブジェクトで指定してください（空の filter はすべての注文になるため受け付けません）"
+        return False
+    for key, value in conditions.data.items():
+        if value is None or (isinstance(value, str) and not value.strip()):
+            conditions.errors[f"filter.{key}"] = "空の条件は指定できません"
+        elif isinstance(value, (dict, list)):
+            conditions.errors[f"filter.{key}"] = "文字列・数値・真偽値で指定してください"
+    return True
 
 
 # ---------------------------------------------------------------- jobs

@@ -3,6 +3,7 @@ it, never dropped. A dropped condition widens the selection: a bulk cancel of �
 deleted tag would reach every order of the tab (issue 11, item 1)."""
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Optional
 
@@ -11,48 +12,52 @@ from sqlalchemy import select
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Shop
+from ..parsing import ascii_int
 from . import rules
 from .models import Tag
 from .rules import Reason
 from .search import OrderFilter
 
 NOTHING_CHANGED = Reason("何も変更していません。", "Nothing was changed.")
+TAG, SHOP = Reason("タグ", "tag"), Reason("ショップ", "shop")
+SHOWN_CHARACTERS = 40  # a refusal names the value, cut to this length
+MAX_CODE_LENGTH = 64
+
+
+def _shown(value) -> str:
+    text = "".join(ch if unicodedata.category(ch) != "Cc" else "�" for ch in str(value))
+    return text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "…"
 
 
 def _not_found(what: Reason, value) -> ServiceError:
+    shown = _shown(value)
     return ServiceError("not_found", Reason(
-        f"絞り込みの{what.ja}「{value}」が見つかりません。削除されたか、このアカウントの{what.ja}ではありません。"
+        f"絞り込みの{what.ja}「{shown}」が見つかりません。削除されたか、このアカウントの{what.ja}ではありません。"
         f"一覧を開き直して選び直してください。{NOTHING_CHANGED.ja}",
-        f"The {what.en} of the filter ({value}) was not found: it was deleted or is not this account's. "
-        f"Reload the list and select again. {NOTHING_CHANGED.en}"), {what.en.lower(): "not found"})
-
-
-TAG, SHOP = Reason("タグ", "tag"), Reason("ショップ", "shop")
+        f"The {what.en} of the filter ({shown}) was not found: it was deleted or is not this account's. "
+        f"Reload the list and select again. {NOTHING_CHANGED.en}"), {what.en: "not found"})
 
 
 def tag_id(account_id: int, value) -> int:
-    """A tag of the account by its id (int or digits) or a system tag's code; else not_found naming it."""
+    """A tag of the account by its id (int or ASCII digits) or a system tag's code; else not_found naming it."""
     text = str(value).strip()
-    stmt = select(Tag.id).where(Tag.account_id == account_id)
-    if text.isdigit():
-        if len(text) > 18:
-            raise _not_found(TAG, text)
-        stmt = stmt.where(Tag.id == int(text))
-    else:
-        stmt = stmt.where(Tag.code == text)
-    found = db.session.scalar(stmt) if text else None
+    number = ascii_int(text)
+    found = None
+    if number is not None:
+        found = db.session.scalar(select(Tag.id).where(Tag.account_id == account_id, Tag.id == number))
+    elif text and len(text) <= MAX_CODE_LENGTH and text.isprintable():
+        found = db.session.scalar(select(Tag.id).where(Tag.account_id == account_id, Tag.code == text))
     if found is None:
         raise _not_found(TAG, text)
     return found
 
 
 def shop_id(account_id: int, value) -> int:
-    text = str(value).strip()
-    found = None
-    if text.isdigit() and len(text) <= 18:
-        found = db.session.scalar(select(Shop.id).where(Shop.id == int(text), Shop.account_id == account_id))
+    number = ascii_int(value)
+    found = None if number is None else db.session.scalar(
+        select(Shop.id).where(Shop.id == number, Shop.account_id == account_id))
     if found is None:
-        raise _not_found(SHOP, text)
+        raise _not_found(SHOP, str(value).strip())
     return found
 
 
@@ -61,27 +66,20 @@ def status(value: Optional[str]) -> Optional[str]:
     if value in (None, "", "all"):
         return None
     if value not in rules.STATUSES:
+        shown = _shown(value)
         raise ServiceError("validation_error", Reason(
-            f"絞り込みのステータス「{value}」は不明です。一覧を開き直してください。{NOTHING_CHANGED.ja}",
-            f"The status of the filter ({value}) is unknown. Reload the list. {NOTHING_CHANGED.en}"),
+            f"絞り込みのステータス「{shown}」は不明です。一覧を開き直してください。{NOTHING_CHANGED.ja}",
+            f"The status of the filter ({shown}) is unknown. Reload the list. {NOTHING_CHANGED.en}"),
             {"status": "unknown status"})
     return value
 
 
 @dataclass(frozen=True)
 class ListCriteria:
-    """注文一覧's conditions (the status tab, the header's shop, the tag filter), as ids and identifiers."""
+    """注文一覧's conditions (the status tab, the header's shop, the tag filter) as the list showed them."""
     status: Optional[str] = None
     shop_id: Optional[int] = None
     tag_id: Optional[int] = None
-
-    @classmethod
-    def from_form(cls, account_id: int, form) -> "ListCriteria":
-        """Read and resolve the form's `status`, `shop_id` and `tag`, refusing what does not resolve."""
-        shop, tag = (form.get("shop_id") or "").strip(), (form.get("tag") or "").strip()
-        return cls(status=status((form.get("status") or "").strip() or None),
-                   shop_id=shop_id(account_id, shop) if shop else None,
-                   tag_id=tag_id(account_id, tag) if tag else None)
 
     def as_dict(self) -> dict:
         return asdict(self)

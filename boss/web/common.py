@@ -14,6 +14,7 @@ from ..models import Shop, utcnow
 from ..orders import history, rules
 from ..orders.rules import Reason
 from ..orders.search import status_counts
+from ..parsing import ascii_int
 from ..orders.services import Actor
 from ..timefmt import display_jst, to_jst
 
@@ -142,7 +143,7 @@ def set_language(code: str):
 @bp.post("/shop-filter")
 def set_shop_filter():
     value = request.form.get("shop_id", "")
-    session["shop_id"] = int(value) if value.isdigit() else None
+    session["shop_id"] = ascii_int(value)
     return redirect(request.referrer or url_for("orders.index"))
 
 
@@ -169,6 +170,14 @@ def init_app(app: Flask) -> None:
         }
 
 
+def refusal(template: str, exc: ServiceError, **context):
+    """A refusal shown where the action was asked (a dialog), with its own status — a tag not found is a 404 as
+    in the API (R14) — and the header that tells app.js to show it although htmx swaps no 4xx but 409 and 422."""
+    response = make_response(render_template(template, error=exc.message(lang()), **context), exc.status)
+    response.headers["BOSS-Refusal"] = "1"
+    return response
+
+
 NOT_A_VERSION = Reason("画面の版数（version）が正しくありません。何も変更していません。画面を開き直してください。",
                        "The form's version is not valid. Nothing was changed. Reload the page.")
 
@@ -178,6 +187,7 @@ def version_from(form) -> int | None:
     value = form.get("version", "").strip()
     if not value:
         return None
-    if not (value.isdigit() and len(value) <= 18):
+    version = ascii_int(value)
+    if version is None:
         raise ServiceError("validation_error", NOT_A_VERSION, {"version": "not an integer"})
-    return int(value)
+    return version

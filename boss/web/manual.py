@@ -16,6 +16,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..orders import services
 from ..orders.numbers import InvalidNumber, manual_number
+from ..parsing import ascii_int
 from ..timefmt import JST
 from .common import account_shops, current_actor, lang, page_or_fragment, selected_shop_id
 
@@ -184,9 +185,9 @@ def _change_lines(form: ManualOrderForm) -> tuple[ManualOrderForm, int, list, in
     if "add_line" in request.form and len(form.lines) < MAX_LINES:
         form.lines.append_entry()
         focus = len(form.lines) - 1
-    remove = request.form.get("remove_line", "")
-    if remove.isdigit() and int(remove) < len(form.lines) and len(form.lines) > 1:
-        form.lines.entries.pop(int(remove))
+    remove = ascii_int(request.form.get("remove_line"))
+    if remove is not None and remove < len(form.lines) and len(form.lines) > 1:
+        form.lines.entries.pop(remove)
     return form, 200, [], focus
 
 

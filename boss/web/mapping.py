@@ -15,6 +15,7 @@ from ..models import ItemMapping, Product, Shop
 from ..orders import rules, services
 from ..orders.models import Order, OrderLine
 from ..orders.search import _like_pattern as like_pattern
+from ..parsing import ascii_int
 from .common import account_shops, current_actor, is_htmx, lang, page_or_fragment, selected_shop_id
 
 bp = Blueprint("mapping", __name__)
@@ -41,8 +42,7 @@ class Group:
 
 
 def _page(name: str) -> int:
-    value = request.args.get(name, "")
-    return min(int(value), 10_000) if value.isdigit() and int(value) > 0 else 1
+    return min(ascii_int(request.args.get(name)) or 1, 10_000)
 
 
 def _waiting_lines(account_id: int, shop_id: Optional[int]):
@@ -133,7 +133,7 @@ def product_options():
 
 def _account_shop(value: str) -> Shop:
     for shop in account_shops():
-        if value.isdigit() and shop.id == int(value):
+        if shop.id == ascii_int(value):
             return shop
     abort(404)  # R14: a shop of another account is not found
 
@@ -142,7 +142,7 @@ def _account_shop(value: str) -> Shop:
 def create():
     form = request.form
     shop = _account_shop(form.get("shop_id", ""))
-    row = int(form["row"]) if form.get("row", "").isdigit() else 0
+    row = ascii_int(form.get("row")) or 0
     mall_item_id, sub_code = form.get("mall_item_id", ""), form.get("sub_code", "")
     if not mall_item_id:
         abort(400)

@@ -13,13 +13,13 @@ from sqlalchemy import select
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import JobRecord
-from ..orders import bulk, rules, services
+from ..orders import bulk, filters, rules, services
 from ..orders.models import LineKey, Order, OrderLine, Tag, order_tags, state_of
-from ..orders.filters import ListCriteria
 from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders
+from ..parsing import ascii_int
 from . import selection
-from .common import account_shops, current_actor, version_from, header_counts, is_htmx, lang, page_or_fragment, selected_shop_id
+from .common import account_shops, current_actor, refusal, version_from, header_counts, is_htmx, lang, page_or_fragment, selected_shop_id
 
 bp = Blueprint("orders", __name__)
 
@@ -37,23 +37,15 @@ def home():
     return redirect(url_for("orders.index"))
 
 
-def list_filter(args) -> OrderFilter:
-    status = args.get("status") or None
-    tag = selected_tag(args)
-    return OrderFilter(
-        account_id=current_user.account_id, shop_id=selected_shop_id(),
-        status=status if status in rules.STATUSES else None, tag_id=tag.id if tag else None,
-    )
-
-
-def selected_tag(args) -> Tag | None:
-    """The list's tag filter: a tag id, or a system tag's code (e.g. mall_reflection_error)."""
-    value = (args.get("tag") or "").strip()
+def selected_tag(value: str) -> Tag | None:
+    """The list's tag filter: a tag id, or a system tag's code (e.g. mall_reflection_error); None when it names
+    none of the account's tags."""
     if not value:
         return None
-    stmt = select(Tag).where(Tag.account_id == current_user.account_id)
-    return db.session.scalars(stmt.where(Tag.id == int(value)) if value.isdigit() and len(value) < 10
-                              else stmt.where(Tag.code == value)).first()
+    try:
+        return db.session.get(Tag, filters.tag_id(current_user.account_id, value))
+    except ServiceError:
+        return None
 
 
 def account_tags() -> list[Tag]:
@@ -66,16 +58,22 @@ def account_tags() -> list[Tag]:
 
 @bp.get("/orders")
 def index():
-    flt = list_filter(request.args)
+    status = request.args.get("status") or None
+    asked_tag = (request.args.get("tag") or "").strip()
+    tag = selected_tag(asked_tag)
+    flt = OrderFilter(account_id=current_user.account_id, shop_id=selected_shop_id(),
+                      status=status if status in rules.STATUSES else None, tag_id=tag.id if tag else None)
     tags = account_tags()
+    tag_missing = bool(asked_tag) and tag is None
     try:
-        orders, next_cursor = list_orders(flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None,
-                                          columns=ROW_COLUMNS)
+        # A tag filter that names no tag (deleted since the link was made) shows no order, not every order of the
+        # tab; the bulk form keeps the name, so 「条件に一致する全件」 is refused too.
+        orders, next_cursor = ([], None) if tag_missing else list_orders(
+            flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None, columns=ROW_COLUMNS)
     except BadCursor:
         return redirect(url_for("orders.index", status=flt.status))
-    tag = selected_tag(request.args)
     context = dict(next_cursor=next_cursor, status=flt.status or "all", tag=tag, tags=tags, shop_id=flt.shop_id,
-                   tag_missing=bool((request.args.get("tag") or "").strip()) and tag is None,
+                   tag_value=tag.id if tag else asked_tag, tag_missing=tag_missing,
                    counts=header_counts(), tabs=TABS,
                    at_first_page=not request.args.get("cursor"), rows=list_rows(orders, tags))
     fragment = "orders/_rows.html" if request.headers.get("HX-Target") == "order-rows" else "orders/_list.html"
@@ -129,9 +127,10 @@ def _order_or_404(order_id: int) -> Order:
 
 
 def _reason_code(value: str) -> int:
-    if not (value.isdigit() and int(value) in rules.CANCEL_REASONS):
+    code = ascii_int(value)
+    if code not in rules.CANCEL_REASONS:
         raise ServiceError("validation_error", NOT_A_REASON, {"reason_code": "unknown reason"})
-    return int(value)
+    return code
 
 
 # ---------------------------------------------------------------- dialogs
@@ -198,14 +197,9 @@ def _act(order_id: int, action, done_message: str):
 
 # ---------------------------------------------------------------- bulk
 
-def refusal_status(exc: ServiceError) -> int:
-    """A refusal shown in the dialog: 409 or 422, both of which htmx swaps in (a 404 it would not show)."""
-    return 409 if exc.status == 409 else 422
-
-
 def _bulk_dialog(action: str, chosen: bulk.Selection, notice: str | None = None):
     return render_template("orders/_bulk_dialog.html", action=action, count=chosen.count,
-                           selection=selection.freeze(chosen), notice=notice,
+                           selection=selection.freeze(chosen, action), notice=notice,
                            reasons=rules.CANCEL_REASONS, default_reason=rules.DEFAULT_CANCEL_REASON,
                            job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
 
@@ -219,7 +213,7 @@ def bulk_confirm():
     try:
         chosen = selection.from_form(request.form)
     except ServiceError as exc:
-        return render_template("orders/_bulk_result.html", error=exc.message(lang())), refusal_status(exc)
+        return refusal("orders/_bulk_result.html", exc)
     return _bulk_dialog(action, chosen)
 
 
@@ -231,12 +225,12 @@ def bulk_run():
     reason = request.form.get("reason_code", str(rules.DEFAULT_CANCEL_REASON))
     try:
         reason_code = _reason_code(reason)
-        chosen = selection.thaw(request.form.get("selection", ""))
+        chosen = selection.thaw(request.form.get("selection", ""), action)
         outcome = bulk.start(current_actor(), action, list(chosen.ids), {"reason_code": reason_code, "lang": lang()})
     except bulk.SelectionChanged as changed:
         return _bulk_dialog(action, changed.selection, notice=changed.message(lang())), 409
     except ServiceError as exc:
-        return render_template("orders/_bulk_result.html", error=exc.message(lang())), refusal_status(exc)
+        return refusal("orders/_bulk_result.html", exc)
     if outcome.job_id:
         job = db.session.get(JobRecord, outcome.job_id)
         return render_template("jobs/_progress.html", job=job)
@@ -248,9 +242,9 @@ def matching_count():
     """「条件に一致する全 N 件を選択」: how many orders the list as shown holds (capped past the bulk limit); a
     condition that no longer resolves (a tag deleted meanwhile) is said, not dropped."""
     try:
-        criteria = ListCriteria.from_form(current_user.account_id, request.args)
+        criteria = selection.criteria_from(request.args)
     except ServiceError as exc:
-        return {"error": exc.message(lang())}, refusal_status(exc)
+        return {"error": exc.message(lang())}, exc.status
     n = count_matching(criteria.order_filter(current_user.account_id), bulk.MAX_ORDERS + 1)
     return {"count": n, "over_limit": n > bulk.MAX_ORDERS}
 

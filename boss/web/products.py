@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import ItemMapping, Product
 from ..orders import services
 from ..orders.search import _like_pattern as like_pattern
+from ..parsing import ascii_int
 from .common import current_actor, lang, page_or_fragment
 
 bp = Blueprint("products", __name__)
@@ -38,8 +39,7 @@ class ProductForm(FlaskForm):
 
 
 def _page() -> int:
-    value = request.args.get("page", "")
-    return min(int(value), 10_000) if value.isdigit() and int(value) > 0 else 1
+    return min(ascii_int(request.args.get("page")) or 1, 10_000)
 
 
 def products_page(q: str, page: int) -> tuple[list[tuple[Product, int]], bool]:

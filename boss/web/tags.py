@@ -15,9 +15,9 @@ from ..extensions import db
 from ..models import JobRecord
 from ..orders import bulk, rules, services
 from ..orders.models import Order, Tag, order_tags
+from ..parsing import ascii_int
 from . import selection
-from .common import current_actor, lang, page_or_fragment
-from .orders import refusal_status
+from .common import current_actor, lang, page_or_fragment, refusal
 
 bp = Blueprint("tags", __name__)
 
@@ -139,10 +139,10 @@ def delete(tag_id: int):
 
 # ---------------------------------------------------------------- bulk
 
-def _dialog(chosen: bulk.Selection, error: str | None = None, notice: str | None = None):
-    return render_template("tags/_bulk_dialog.html", count=chosen.count, selection=selection.freeze(chosen),
-                           error=error, notice=notice, custom_tags=[tag for tag in _account_tags() if not tag.system],
-                           job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
+def _dialog_context(chosen: bulk.Selection, notice: str | None = None) -> dict:
+    return dict(count=chosen.count, selection=selection.freeze(chosen, "tag"), notice=notice,
+                custom_tags=[tag for tag in _account_tags() if not tag.system],
+                job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
 
 
 @bp.post("/tags/bulk-add")
@@ -152,8 +152,8 @@ def bulk_add():
     try:
         chosen = selection.from_form(request.form)
     except ServiceError as exc:
-        return render_template("tags/_bulk_result.html", error=exc.message(lang())), refusal_status(exc)
-    return _dialog(chosen)
+        return refusal("tags/_bulk_result.html", exc)
+    return render_template("tags/_bulk_dialog.html", **_dialog_context(chosen))
 
 
 @bp.post("/tags/bulk-apply")
@@ -161,19 +161,23 @@ def bulk_apply():
     mode = request.form.get("mode")
     if mode not in ("add", "remove"):
         abort(400)
-    tag_id = request.form.get("tag_id", "")
-    tag = db.session.get(Tag, int(tag_id)) if tag_id.isdigit() and services.valid_id(int(tag_id)) else None
-    if tag_id and (tag is None or tag.account_id != current_user.account_id):
-        abort(404)  # R14
+    chosen_tag = request.form.get("tag_id", "").strip()
     try:
-        chosen = selection.thaw(request.form.get("selection", ""))
-        if tag is None:
-            return _dialog(chosen, error=_("タグを選んでください。")), 422
-        outcome = bulk.start(current_actor(), f"{mode}_tag", list(chosen.ids), {"tag_id": tag.id, "lang": lang()})
+        chosen = selection.thaw(request.form.get("selection", ""), "tag")
     except bulk.SelectionChanged as changed:
-        return _dialog(changed.selection, notice=changed.message(lang())), 409
+        return render_template("tags/_bulk_dialog.html", **_dialog_context(changed.selection, changed.message(lang()))), 409
     except ServiceError as exc:
-        return render_template("tags/_bulk_result.html", error=exc.message(lang())), refusal_status(exc)
+        return refusal("tags/_bulk_result.html", exc)
+    if not chosen_tag:
+        return render_template("tags/_bulk_dialog.html", error=_("タグを選んでください。"), **_dialog_context(chosen)), 422
+    try:
+        tag = services.get_tag(current_user.account_id, ascii_int(chosen_tag))
+    except ServiceError as exc:  # deleted since the dialog opened, or another account's (R14): said in the dialog
+        return refusal("tags/_bulk_dialog.html", exc, **_dialog_context(chosen))
+    try:
+        outcome = bulk.start(current_actor(), f"{mode}_tag", list(chosen.ids), {"tag_id": tag.id, "lang": lang()})
+    except ServiceError as exc:
+        return refusal("tags/_bulk_result.html", exc)
     if outcome.job_id:  # over BULK_JOB_THRESHOLD: a job with a progress bar, its result as below when done
         return render_template("jobs/_progress.html", job=db.session.get(JobRecord, outcome.job_id))
     return render_template("tags/_bulk_result.html", tag=tag, mode=mode, result=outcome.result)

@@ -68,7 +68,7 @@ def test_a_tag_filter_that_does_not_resolve_is_refused_and_changes_nothing(
     before = [_state(client, tenant, o) for o in tagged + others]
     dialog_path, _, _ = ACTIONS[action]
     response, chosen = bulk_dialog(staff_client, dialog_path, _dialog_data(action, status="awaiting_confirmation", tag=value))
-    assert response.status_code == 422 and chosen is None
+    assert response.status_code == 404 and chosen is None and response.headers["BOSS-Refusal"]  # shown in the dialog
     assert f"絞り込みのタグ「{value}」が見つかりません" in response.text and "何も変更していません" in response.text
     assert [_state(client, tenant, o) for o in tagged + others] == before
 
@@ -85,7 +85,7 @@ def test_a_tag_deleted_between_the_dialog_and_the_confirm_is_refused_and_changes
     assert staff_client.post(f"/tags/{tag['id']}/delete", data={"csrf_token": staff_client.csrf}).status_code == 303
     before = [_state(client, tenant, o) for o in tagged + others]
     result = _confirm(staff_client, action, chosen, tag_id=str(gift["id"]))
-    assert result.status_code == 422 and f"絞り込みのタグ「{tag['id']}」が見つかりません" in result.text
+    assert result.status_code == 404 and f"絞り込みのタグ「{tag['id']}」が見つかりません" in result.text
     assert [_state(client, tenant, o) for o in tagged + others] == before
 
 
@@ -161,7 +161,7 @@ def test_a_shop_filter_of_another_account_is_refused_and_changes_nothing(action,
     mine = create_order(client, tenant)
     dialog_path, _, _ = ACTIONS[action]
     response, chosen = bulk_dialog(staff_client, dialog_path, _dialog_data(action, shop_id=str(other_tenant.shop_id)))
-    assert response.status_code == 422 and chosen is None
+    assert response.status_code == 404 and chosen is None
     assert f"絞り込みのショップ「{other_tenant.shop_id}」が見つかりません" in response.text
     assert _state(client, tenant, mine) == ("awaiting_confirmation", False, [])
 
@@ -198,9 +198,82 @@ def test_select_all_matching_says_when_the_tag_of_the_list_is_gone(staff_client,
     assert staff_client.get(f"/orders/matching-count?tag={tag['id']}").json == {"count": 2, "over_limit": False}
     staff_client.post(f"/tags/{tag['id']}/delete", data={"csrf_token": staff_client.csrf})
     response = staff_client.get(f"/orders/matching-count?tag={tag['id']}")
-    assert response.status_code == 422 and "見つかりません" in response.json["error"]
-    page = staff_client.get(f"/orders?tag={tag['id']}").text
-    assert "絞り込みのタグが見つかりません" in page
+    assert response.status_code == 404 and "見つかりません" in response.json["error"]
+
+
+def test_a_list_whose_tag_is_gone_shows_no_order_and_its_select_all_is_refused(staff_client, client, tenant, backlog):
+    """A bookmarked list of a deleted tag must not turn into the whole tab for 「条件に一致する全件」."""
+    tag, tagged, others = backlog
+    staff_client.post(f"/tags/{tag['id']}/delete", data={"csrf_token": staff_client.csrf})
+    page = staff_client.get(f"/orders?status=awaiting_confirmation&tag={tag['id']}").text
+    assert "絞り込みのタグが見つかりません" in page and "OTHER-0" not in page and "TAGGED-0" not in page
+    assert f'name="tag" value="{tag["id"]}"' in page and f"tag={tag['id']}" in page.split("data-count-url=")[1][:200]
+    response, chosen = bulk_dialog(staff_client, "/orders/bulk/confirm",
+                                   _dialog_data("cancel", status="awaiting_confirmation", tag=str(tag["id"])))
+    assert response.status_code == 404 and chosen is None
+    assert all(_state(client, tenant, o)[0] == "awaiting_confirmation" for o in tagged + others)
+
+
+def test_a_tag_chosen_in_the_dialog_and_deleted_before_the_confirm_is_said_in_the_dialog(staff_client, client, tenant, backlog):
+    tag, tagged, _ = backlog
+    gift = _tag(client, tenant, "ギフト")
+    _, chosen = bulk_dialog(staff_client, "/tags/bulk-add", {"order_ids": [tagged[0]["id"]]})
+    staff_client.post(f"/tags/{gift['id']}/delete", data={"csrf_token": staff_client.csrf})
+    result = _confirm(staff_client, "add_tag", chosen, tag_id=str(gift["id"]))
+    assert result.status_code == 404 and result.headers["BOSS-Refusal"]
+    assert "タグが見つかりません" in result.text and 'name="selection"' in result.text  # the dialog, to pick again
+    assert _state(client, tenant, tagged[0])[2] == ["要確認"]
+
+
+def test_the_changed_notice_is_shown_also_when_no_order_matches_any_more(staff_client, client, tenant, backlog):
+    tag, tagged, _ = backlog
+    _, chosen = bulk_dialog(staff_client, "/orders/bulk/confirm",
+                            _dialog_data("delete", status="awaiting_confirmation", tag=str(tag["id"])))
+    for order in tagged:
+        client.post(f"/api/v1/orders/{order['id']}/cancel", json={}, headers=tenant.headers())
+    result = _confirm(staff_client, "delete", chosen)
+    assert result.status_code == 409 and "（2件 → 0件）" in result.text and "注文が選択されていません" in result.text
+
+
+def test_a_selection_frozen_for_one_action_is_refused_by_another(staff_client, client, tenant):
+    order = create_order(client, tenant)
+    _, for_tags = bulk_dialog(staff_client, "/tags/bulk-add", {"order_ids": [order["id"]]})
+    _, for_retry = bulk_dialog(staff_client, "/orders/bulk/confirm", {"action": "retry_reflection", "order_ids": [order["id"]]})
+    assert _confirm(staff_client, "cancel", for_tags).status_code == 422
+    assert _confirm(staff_client, "cancel", for_retry).status_code == 422
+    assert _state(client, tenant, order)[0] == "awaiting_confirmation"
+
+
+def test_ticked_ids_that_are_not_the_accounts_orders_are_not_counted(staff_client, client, tenant, other_tenant):
+    mine = create_order(client, tenant)
+    theirs = create_order(client, other_tenant)
+    response, _ = bulk_dialog(staff_client, "/orders/bulk/confirm",
+                              {"action": "cancel", "order_ids": [mine["id"], theirs["id"], 987654]})
+    assert "1 件の注文" in response.text
+
+
+@pytest.mark.parametrize("digit", ["²", "١", "１"])
+def test_digits_that_are_not_ascii_are_refused_not_a_server_error(digit, staff_client, client, tenant):
+    """`str.isdigit()` takes '²' (which int() refuses: a 500) and '١', '１' (which int() reads)."""
+    order = create_order(client, tenant)
+    answers = [
+        staff_client.get(f"/orders?tag={digit}"),
+        staff_client.get(f"/orders/matching-count?tag={digit}"),
+        staff_client.get(f"/orders/matching-count?shop_id={digit}"),
+        bulk_dialog(staff_client, "/orders/bulk/confirm", {"action": "cancel", "order_ids": [digit]})[0],
+        bulk_dialog(staff_client, "/tags/bulk-add", _dialog_data("add_tag", tag=digit))[0],
+        staff_client.post(f"/orders/{order['id']}/cancel", data={"csrf_token": staff_client.csrf, "reason_code": digit},
+                          headers=HTMX),
+        staff_client.post(f"/orders/{order['id']}/cancel", data={"csrf_token": staff_client.csrf, "version": digit},
+                          headers=HTMX),
+        staff_client.post(f"/orders/{order['id']}/tags", data={"csrf_token": staff_client.csrf, "tag_id": digit},
+                          headers=HTMX),
+        staff_client.post("/shop-filter", data={"csrf_token": staff_client.csrf, "shop_id": digit}),
+        staff_client.get(f"/products?page={digit}"),
+        staff_client.get(f"/mapping?page={digit}"),
+    ]
+    assert [a.status_code for a in answers if a.status_code >= 500] == []
+    assert _state(client, tenant, order)[0] == "awaiting_confirmation"
 
 
 def test_a_bulk_cancel_reason_that_is_not_one_is_refused_not_replaced(staff_client, client, tenant):
@@ -268,6 +341,26 @@ def test_api_bulk_with_an_unknown_status_answers_422_and_does_nothing(action, cl
     response = _bulk(client, tenant, action=action, filter={"status": "pending"}, **extra)
     assert response.status_code == 422 and "status" in response.json["error"]["fields"]
     assert _state(client, tenant, order) == ("awaiting_confirmation", False, [])
+
+
+@pytest.mark.parametrize("blank", [{"tag": ""}, {"tag": "  "}, {"tag": None}, {"shop_id": ""}, {"status": ""},
+                                   {"q": ""}, {"mall_order_number": " "}, {"status": ["cancelled"]}])
+def test_api_bulk_with_a_blank_condition_is_refused_instead_of_reaching_every_order(blank, client, tenant):
+    orders = [create_order(client, tenant) for _ in range(2)]
+    response = _bulk(client, tenant, action="delete", filter=blank)
+    assert response.status_code == 422 and f"filter.{next(iter(blank))}" in response.json["error"]["fields"]
+    assert [_state(client, tenant, o)[1] for o in orders] == [False, False]
+
+
+@pytest.mark.parametrize("body", [{"filter": {}}, {"filter": []}, {"filter": "all"},
+                                  {"order_ids": [1], "filter": {"status": "awaiting_confirmation"}},
+                                  {"order_ids": [], "filter": {"status": "awaiting_confirmation"}}])
+def test_api_bulk_with_an_empty_filter_or_both_ids_and_filter_is_refused(body, client, tenant):
+    orders = [create_order(client, tenant) for _ in range(2)]
+    body = {k: ([orders[0]["id"]] if v == [1] else v) for k, v in body.items()}
+    response = _bulk(client, tenant, action="cancel", **body)
+    assert response.status_code == 422 and "filter" in response.json["error"]["fields"]
+    assert [_state(client, tenant, o)[0] for o in orders] == ["awaiting_confirmation"] * 2
 
 
 def test_api_bulk_adds_and_removes_a_tag_on_the_matching_orders(client, tenant, other_tenant, backlog):
