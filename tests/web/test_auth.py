@@ -373,6 +373,18 @@ def test_item9_the_failures_are_counted_in_the_apps_redis(app, tenant):
     assert limiter_storage_uri(None) == "memory://"
 
 
+def test_item9_while_redis_is_down_logins_still_work_unthrottled(app, tenant, own_redis, database_url):
+    from boss import create_app
+
+    outage_app = create_app({"TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
+                             "REDIS_URL": own_redis.url, "PASSWORD_HASH_METHOD": app.config["PASSWORD_HASH_METHOD"]})
+    own_redis.stop()
+    client = outage_app.test_client()
+    for _ in range(6):
+        assert _post_login(client, tenant.staff_email, "wrong-password").status_code == 200
+    login(client, tenant.staff_email)
+
+
 # ---------------------------------------------------------------- item 10: next= only to a path on this site
 
 @pytest.mark.parametrize("target", [
