@@ -1,4 +1,4 @@
-"""Accounts, users and API tokens (used by the CLI, the demo data and the settings)."""
+"""Accounts, users, their sessions and API tokens (used by the CLI, the demo data, the login and the settings)."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -125,11 +125,10 @@ def end_session(token: str | None) -> None:
         db.session.commit()
 
 
-def _end_all_sessions(user_id: int) -> int:
-    """End every session of the user (no commit: part of the caller's unit of work); how many were open."""
-    result = db.session.execute(update(UserSession).where(UserSession.user_id == user_id,
-                                                          UserSession.ended_at.is_(None)).values(ended_at=utcnow()))
-    return result.rowcount
+def _end_all_sessions(user_id: int) -> None:
+    """End every session of the user (no commit: part of the caller's unit of work)."""
+    db.session.execute(update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+                       .values(ended_at=utcnow()))
 
 
 def active_session_count(user_id: int) -> int:
