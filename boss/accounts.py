@@ -1,11 +1,15 @@
-"""Accounts, users and API tokens (used by the CLI, the demo data and the settings)."""
+"""Accounts, users, their sessions and API tokens (used by the CLI, the demo data, the login and the settings)."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from .errors import ServiceError, not_found, validation_error
 from .extensions import db
-from .models import ROLES, Account, ApiToken, User, hash_token, utcnow
+from .models import ROLES, Account, ApiToken, User, UserSession, hash_token, utcnow
 from .orders.rules import Reason
 from .orders.services import Actor, ensure_system_tags, valid_id
 
@@ -20,14 +24,16 @@ def get_or_create_account(name: str) -> Account:
     return account
 
 
+def normalise_email(email: str) -> str:
+    """An address as users are stored and found: outer spaces off, lower case."""
+    return email.strip().lower()
+
+
 def create_user(email: str, password: str, account_name: str, admin: bool = False, name: str = "") -> User:
-    email = email.strip().lower()
+    email = normalise_email(email)
     if db.session.scalars(select(User).where(User.email == email)).first():
         raise ServiceError("already_exists", Reason(f"{email} は既に登録されています。", f"{email} exists already."))
-    if len(password) < 8:
-        raise ServiceError("validation_error", Reason("パスワードは8文字以上にしてください。",
-                                                      "The password must have at least 8 characters."),
-                           {"password": "8文字以上"})
+    _check_new_password(password, "password")
     account = get_or_create_account(account_name)
     user = User(account_id=account.id, email=email, name=name or email.split("@")[0],
                 role="admin" if admin else "staff")
@@ -46,8 +52,118 @@ def create_token(user: User, name: str = "") -> str:
     return token
 
 
+def _check_new_password(password: str, field: str) -> None:
+    if len(password) < 8:
+        raise ServiceError("validation_error", Reason("パスワードは8文字以上にしてください。",
+                                                      "The password must have at least 8 characters."),
+                           {field: "8文字以上"})
+
+
 def find_user(email: str) -> User | None:
-    return db.session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    return db.session.scalars(select(User).where(User.email == normalise_email(email))).first()
+
+
+# ---------------------------------------------------------------- sessions (a signed-in browser each)
+
+SEEN_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often: one write a minute, not a request
+KEEP_ENDED = timedelta(days=30)  # a user's ended sessions are forgotten after this (at their next login)
+
+REASON_WRONG_PASSWORD = Reason("現在のパスワードが正しくありません。", "The current password is not right.")
+REASON_PASSWORDS_DIFFER = Reason("確認用のパスワードが新しいパスワードと一致しません。",
+                                 "The confirmation does not match the new password.")
+REASON_OTHERS_SESSIONS = Reason("他のユーザーのログインは管理者のみ終了できます。",
+                                "Only an admin may sign another user out.")
+
+
+def _idle_limit() -> timedelta:
+    return timedelta(hours=current_app.config["SESSION_IDLE_HOURS"])
+
+
+def start_session(user: User, user_agent: str = "") -> str:
+    """A new session for a user who has just proved who they are; returns the token for the cookie."""
+    token = _add_session(user.id, user_agent)
+    db.session.commit()
+    return token
+
+
+def _add_session(user_id: int, user_agent: str) -> str:
+    now = utcnow()
+    db.session.execute(delete(UserSession).where(
+        UserSession.user_id == user_id,
+        or_(UserSession.ended_at < now - KEEP_ENDED, UserSession.last_seen_at < now - KEEP_ENDED)))
+    token = UserSession.generate()
+    db.session.add(UserSession(id=hash_token(token), user_id=user_id, created_at=now, last_seen_at=now,
+                               user_agent=(user_agent or "")[:255]))
+    return token
+
+
+def session_user(token: str | None, user_id) -> User | None:
+    """The user of a browser's session when it is theirs, has not ended, is not idle for SESSION_IDLE_HOURS
+    and the user is active; else None (the browser is signed out). Called once a request, before the view."""
+    if not token:
+        return None
+    record = db.session.scalars(select(UserSession).where(UserSession.id == hash_token(token))
+                                .options(joinedload(UserSession.user).joinedload(User.account))).first()
+    if record is None or record.ended_at is not None or str(record.user_id) != str(user_id) or not record.user.active:
+        return None
+    now = utcnow()
+    if now - record.last_seen_at > _idle_limit():
+        record.ended_at = now
+        db.session.commit()
+        return None
+    if now - record.last_seen_at >= SEEN_EVERY:
+        record.last_seen_at = now
+        db.session.commit()
+    return record.user
+
+
+def end_session(token: str | None) -> None:
+    """Logout: this browser's session ends (a copy of its cookie no longer signs anyone in)."""
+    if token:
+        db.session.execute(update(UserSession).where(UserSession.id == hash_token(token),
+                                                     UserSession.ended_at.is_(None)).values(ended_at=utcnow()))
+        db.session.commit()
+
+
+def _end_all_sessions(user_id: int) -> None:
+    """End every session of the user (no commit: part of the caller's unit of work)."""
+    db.session.execute(update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+                       .values(ended_at=utcnow()))
+
+
+def active_session_count(user_id: int) -> int:
+    """The user's sessions that still sign a browser in (not ended, not idle)."""
+    since = utcnow() - _idle_limit()
+    return db.session.scalar(select(func.count()).select_from(UserSession).where(
+        UserSession.user_id == user_id, UserSession.ended_at.is_(None), UserSession.last_seen_at >= since))
+
+
+def sign_out_everywhere(actor: Actor, user_id: int) -> User:
+    """「すべての端末からログアウト」: every session of the user ends (oneself, or an admin for a user of the account)."""
+    user = account_user(actor.account_id, user_id)
+    if user.id != actor.user_id:
+        acting = db.session.get(User, actor.user_id) if actor.user_id else None
+        if not (acting and acting.is_admin):
+            raise ServiceError("forbidden", REASON_OTHERS_SESSIONS)
+    _end_all_sessions(user.id)
+    db.session.commit()
+    return user
+
+
+def change_password(actor: Actor, current: str, new: str, confirm: str, user_agent: str = "") -> str:
+    """A user changes their own password: every session of theirs ends (a stolen cookie too), and the
+    browser that changed it gets a new one, whose token is returned."""
+    user = account_user(actor.account_id, actor.user_id)
+    if not user.check_password(current):
+        raise ServiceError("validation_error", REASON_WRONG_PASSWORD, {"current_password": REASON_WRONG_PASSWORD.ja})
+    _check_new_password(new, "new_password")
+    if new != confirm:
+        raise ServiceError("validation_error", REASON_PASSWORDS_DIFFER, {"confirm_password": REASON_PASSWORDS_DIFFER.ja})
+    user.set_password(new)
+    _end_all_sessions(user.id)
+    token = _add_session(user.id, user_agent)
+    db.session.commit()
+    return token
 
 
 # ---------------------------------------------------------------- settings: users and tokens
@@ -93,11 +209,14 @@ def change_role(actor: Actor, user_id: int, role: str) -> User:
 
 
 def set_active(actor: Actor, user_id: int, active: bool) -> User:
-    """A deactivated user can no longer sign in (their session ends) and their tokens answer 401."""
+    """A deactivated user can no longer sign in (all their sessions end, for good: reactivating does not
+    bring them back) and their tokens answer 401."""
     user = account_user(actor.account_id, user_id)
     if user.id == actor.user_id and not active:
         raise ServiceError("invalid_transition", REASON_SELF_DEACTIVATE)
     user.active = active
+    if not active:
+        _end_all_sessions(user.id)
     db.session.commit()
     return user
 

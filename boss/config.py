@@ -13,6 +13,11 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def url_list(value: str | None) -> list[str]:
+    """A comma-separated list of URLs from the environment (blanks dropped)."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
 def data_dir() -> Path:
     return Path(os.environ.get("BOSS_DATA_DIR") or Path(__file__).resolve().parent.parent / "instance")
 
@@ -46,6 +51,14 @@ class Config:
         self.RMS_TIMEOUT = float(os.environ.get("RMS_TIMEOUT", "30"))
         self.RMS_RETRY_BACKOFF = os.environ.get("RMS_RETRY_BACKOFF", "10,30,90,270")
         self.RMS_SANDBOX_BASE_URL = os.environ.get("RMS_SANDBOX_BASE_URL")  # default: this app's /sandbox/rms
+        # With BOSS_SANDBOX=0 a base URL (the credentials go there) must be Rakuten's or one of these
+        self.RMS_ALLOWED_BASE_URLS = url_list(os.environ.get("RMS_ALLOWED_BASE_URLS"))
+        self.WAREHOUSE_ALLOWED_BASE_URLS = url_list(os.environ.get("WAREHOUSE_ALLOWED_BASE_URLS"))
+        # A signed-in browser unused this long is signed out (its server-side session ends)
+        self.SESSION_IDLE_HOURS = float(os.environ.get("SESSION_IDLE_HOURS", "12"))
+        # Failed logins per 15 minutes: per address and client, and per client (Flask-Limiter on REDIS_URL)
+        self.LOGIN_FAILURES_PER_ADDRESS = int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "5"))
+        self.LOGIN_FAILURES_PER_CLIENT = int(os.environ.get("LOGIN_FAILURES_PER_CLIENT", "50"))
         self.REFLECTION_REDISPATCH_SECONDS = int(os.environ.get("REFLECTION_REDISPATCH_SECONDS", "30"))
         self.RMS_SANDBOX_RATE_PER_SECOND = float(os.environ.get("RMS_SANDBOX_RATE_PER_SECOND", "1"))
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)

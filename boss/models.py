@@ -38,8 +38,6 @@ class User(UserMixin, db.Model):
     role = db.Column(db.String(10), nullable=False, default="staff")
     password_hash = db.Column(db.String(255), nullable=False)
     active = db.Column(db.Boolean, nullable=False, default=True)
-    failed_logins = db.Column(db.Integer, nullable=False, default=0)
-    locked_until = db.Column(db.DateTime)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     account = db.relationship(Account)
@@ -62,6 +60,25 @@ class User(UserMixin, db.Model):
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class UserSession(db.Model):
+    """A signed-in browser. Its cookie carries the token, only the token's hash is kept here; the session
+    counts while it has not ended and has been used within SESSION_IDLE_HOURS."""
+
+    __tablename__ = "user_sessions"
+    id = db.Column(db.String(64), primary_key=True)  # hash_token(the cookie's token)
+    user_id = db.Column(db.Integer, db.ForeignKey("users.id"), nullable=False, index=True)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    last_seen_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    ended_at = db.Column(db.DateTime)
+    user_agent = db.Column(db.String(255), nullable=False, default="")
+
+    user = db.relationship(User)
+
+    @staticmethod
+    def generate() -> str:
+        return secrets.token_urlsafe(32)
 
 
 class ApiToken(db.Model):

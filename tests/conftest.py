@@ -63,7 +63,7 @@ def app(database_url, redis_url, tmp_path_factory):
     application = create_app({
         "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": redis_url, "BOSS_SANDBOX": True, "BOSS_DATA_DIR": str(data_dir),
-        "BOSS_QUEUE": f"boss-test-{os.getpid()}", "LOGIN_DELAY_STEP": 0,
+        "BOSS_QUEUE": f"boss-test-{os.getpid()}",
         # a cheap hash for the users every test makes (production keeps scrypt: test_runtime checks it)
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
     })
@@ -78,7 +78,7 @@ def app(database_url, redis_url, tmp_path_factory):
 
 
 TABLES = ["idempotency_keys", "outbox", "jobs", "order_events", "order_tags", "shipments", "order_lines", "orders",
-          "tags", "item_mappings", "order_counts", "products", "api_tokens", "users", "shops", "accounts"]
+          "tags", "item_mappings", "order_counts", "products", "api_tokens", "user_sessions", "users", "shops", "accounts"]
 
 
 @pytest.fixture(autouse=True)

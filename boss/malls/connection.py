@@ -12,7 +12,8 @@ from ..errors import ServiceError, validation_error
 from ..extensions import db, get_redis
 from ..models import Shop
 from ..orders.rules import Reason
-from .rakuten import RedisPacer, RmsClient, decrypt_secret, encrypt_secret
+from ..urls import is_allowed_base_url
+from .rakuten import RedisPacer, RmsAuthError, RmsClient, decrypt_secret, encrypt_secret
 
 RAKUTEN_BASE_URL = "https://api.rms.rakuten.co.jp"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -30,12 +31,23 @@ def default_base_url() -> str:
     return RAKUTEN_BASE_URL
 
 
+def allowed_base_urls() -> list[str]:
+    """Where a shop's credentials may go with BOSS_SANDBOX=0: Rakuten, and what RMS_ALLOWED_BASE_URLS lists."""
+    return [RAKUTEN_BASE_URL, *current_app.config["RMS_ALLOWED_BASE_URLS"]]
+
+
 def check_base_url(url: str) -> str:
+    """The credentials go to this URL at once, so it must be one we trust: with BOSS_SANDBOX=1 a URL on
+    this machine (the sandbox); otherwise Rakuten's, or one listed in RMS_ALLOWED_BASE_URLS."""
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise validation_error({"rms.base_url": "http(s) のURLで指定してください"})
-    if current_app.config["BOSS_SANDBOX"] and parsed.hostname not in LOOPBACK:
-        raise validation_error({"rms.base_url": "サンドボックスモードではこのマシン上のURLのみ指定できます"})
+    if current_app.config["BOSS_SANDBOX"]:
+        if parsed.hostname not in LOOPBACK:
+            raise validation_error({"rms.base_url": "サンドボックスモードではこのマシン上のURLのみ指定できます"})
+    elif not is_allowed_base_url(url, allowed_base_urls()):
+        raise validation_error({"rms.base_url": f"楽天RMSのURL（{RAKUTEN_BASE_URL}）か、RMS_ALLOWED_BASE_URLSに"
+                                                "登録したURLのみ指定できます"})
     return url.rstrip("/")
 
 
@@ -55,11 +67,16 @@ def set_credentials(shop: Shop, service_secret: str, license_key: str,
 
 
 def client_for(shop: Shop, max_pace_wait: Optional[float] = None) -> RmsClient:
-    """The shop's client, paced per license key across every worker process."""
+    """The shop's client, paced per license key across every worker process. A base URL stored before it
+    was refused (or since unlisted) gets no credentials: the shop shows 「RMS接続エラー」 instead."""
+    base_url = shop.rms_base_url or default_base_url()
+    if not current_app.config["BOSS_SANDBOX"] and not is_allowed_base_url(base_url, allowed_base_urls()):
+        raise RmsAuthError(f"接続先URL {base_url} は許可されていません。設定で接続先URLを変更するか、"
+                           "RMS_ALLOWED_BASE_URLSに登録してください。")
     key = current_app.config["SECRET_KEY"]
     license_key = decrypt_secret(key, shop.rms_license_key_enc)
     pacer = RedisPacer(get_redis(), f"rms-pace:{shop.rms_license_key_last4}:{shop.id}", current_app.config["RMS_MIN_INTERVAL"])
-    return RmsClient(shop.rms_base_url or default_base_url(), decrypt_secret(key, shop.rms_service_secret_enc),
+    return RmsClient(base_url, decrypt_secret(key, shop.rms_service_secret_enc),
                      license_key, timeout=current_app.config["RMS_TIMEOUT"], pacer=pacer, max_pace_wait=max_pace_wait)
 
 

@@ -92,9 +92,9 @@ def step(shop_id: int) -> Optional[float]:
         return time.time()
     if shop.rms_connection_error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
         return time.time() + waiting
-    client = connection.client_for(shop, max_pace_wait=0)
     sends = [(m, o) for m, o in due if _phase(m) in SENDS]
     try:
+        client = connection.client_for(shop, max_pace_wait=0)
         if sends:
             _send(client, *sends[0])
         else:

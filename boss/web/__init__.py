@@ -1,12 +1,11 @@
 """The shop's browser app: server-rendered pages with htmx partials (thin views over the services)."""
 from __future__ import annotations
 
-from flask import Flask, redirect, request, url_for
+from flask import Flask, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
-from ..extensions import db, login_manager
-from ..models import User
+from .. import accounts
+from ..extensions import login_manager
 
 
 def register_web(app: Flask) -> None:
@@ -18,18 +17,23 @@ def register_web(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(user_id: str):
-        # with its account, whose name every page's header shows: one statement instead of two
-        return db.session.get(User, int(user_id), options=[joinedload(User.account)])
+        # Only through a server-side session that is the user's, has not ended and is not idle (a copied
+        # cookie dies with its session; a remember-me cookie, carrying no session, signs no one in).
+        # The user comes with their account, whose name every page's header shows.
+        return accounts.session_user(session.get(auth.SESSION_KEY), user_id)
 
     for page in (auth, orders, detail, search, shipments, mapping, manual, products, tags, settings):
         app.register_blueprint(page.bp)
     common.init_app(app)
+    auth.init_throttle(app)
 
     @app.before_request
     def _require_login():
-        """Every page needs a login (the API has its own bearer tokens)."""
+        """Every page needs a login (the API has its own bearer tokens). The session is checked first thing,
+        before any view has written anything (a session's check may end it or note its use)."""
         endpoint = request.endpoint or ""
-        public = endpoint.startswith(("api.", "health.", "sandbox")) or endpoint in ("auth.login", "static", "common.set_language")
-        if not public and not current_user.is_authenticated:
-            return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
-        return None
+        if endpoint.startswith(("api.", "health.", "sandbox")) or endpoint == "static":
+            return None
+        if current_user.is_authenticated or endpoint in ("auth.login", "common.set_language"):
+            return None
+        return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))

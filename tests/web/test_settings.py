@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from boss.extensions import db
-from boss.models import ApiToken, Shop, User, utcnow
+from boss.models import ApiToken, Shop, User
 from boss.orders.models import Order
 from tests.conftest import login
 
@@ -354,15 +354,16 @@ def test_r9_the_switch_is_only_offered_for_rakuten_shops_and_left_alone_for_othe
 # ---------------------------------------------------------------- ユーザー
 
 def test_the_user_list_shows_name_email_role_and_state(user_client, app, tenant):
-    def lock():
-        user = db.session.scalars(select(User).where(User.email == tenant.staff_email)).one()
-        user.locked_until = utcnow() + timedelta(minutes=10)
+    def add_a_deactivated_user():
+        from boss.accounts import create_user
+        account_name = db.session.scalars(select(User).where(User.email == tenant.staff_email)).one().account.name
+        create_user("former@example.com", "password-123", account_name).active = False
         db.session.commit()
-    _read(app, lock)
+    _read(app, add_a_deactivated_user)
     page = user_client.get("/settings/users").text
-    assert tenant.admin_email in page and tenant.staff_email in page
+    assert tenant.admin_email in page and tenant.staff_email in page and "former@example.com" in page
     assert ">管理者</span>" in page and ">スタッフ</span>" in page
-    assert ">ロック中</span>" in page and ">有効</span>" in page
+    assert ">無効</span>" in page and ">有効</span>" in page
 
 
 def test_an_admin_adds_a_user_who_can_then_sign_in(admin_client, app):
