@@ -18,7 +18,6 @@ from tests.factories import create_order, create_product, map_item, set_state
 API = "/api/v1"
 HTMX = {"HX-Request": "true"}
 FIRST = datetime(2026, 11, 30, 15, 0)  # naive UTC, as stored: 2026-12-01 00:00 in Japan
-LOCKED_UNTIL = datetime(2030, 11, 30, 23, 55)  # a lock shows only while it lasts: 2030/12/01 08:55 in Japan
 SHOWN = re.compile(r"(\d{4})[/-](\d{2})[/-](\d{2})[ T](\d{2}):(\d{2})")
 UTC_DAY = re.compile(r"2026[/-]11[/-]30|2026年11月30日")
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T")
@@ -45,10 +44,8 @@ def _fix_every_time(app) -> dict[tuple[str, str], datetime]:
             assert instant.date() == FIRST.date(), "more columns than one UTC day holds: shorten the step"
             db.session.execute(text(f"UPDATE {table} SET {column} = :at WHERE {column} IS NOT NULL"), {"at": instant})
             instants[table, column] = instant
-        db.session.execute(text("UPDATE users SET locked_until = :at WHERE email LIKE 'staff%'"), {"at": LOCKED_UNTIL})
         db.session.commit()
         db.session.remove()
-    instants["users", "locked_until"] = LOCKED_UNTIL
     return instants
 
 
@@ -168,7 +165,7 @@ def test_i12_every_page_shows_every_time_in_japan_time(app, tenant, fixed_times,
         "/mapping": [shown("item_mappings", "created_at")],
         "/tags": [shown("tags", "created_at")],
         "/settings": [shown("shops", "rms_last_import_at"), shown("jobs", "created_at")],
-        "/settings/users": [shown("users", "created_at"), shown("users", "locked_until")],
+        "/settings/users": [shown("users", "created_at")],
         "/settings/tokens": [shown("api_tokens", "created_at"), shown("api_tokens", "last_used_at"),
                              shown("api_tokens", "revoked_at")],
         "/jobs/job-import-done/progress (htmx)": [shown("jobs", "updated_at")],
