@@ -20,12 +20,10 @@ CONTENT_SECURITY_POLICY = {
     "object-src": "'none'",
 }
 
-talisman = Talisman()
-
-
 def init_security(app: Flask) -> None:
+    """One Talisman per app: an instance keeps its options (and its app) on itself."""
     secure_cookie = app.config["SESSION_COOKIE_SECURE"]
-    talisman.init_app(
+    Talisman(
         app,
         content_security_policy=CONTENT_SECURITY_POLICY,
         frame_options="DENY",

@@ -144,7 +144,9 @@ def test_r7_every_page_and_action_runs_under_the_csp_with_no_violation_and_a_cle
     dialog.get_by_role("button", name="タグを追加する").click()
     expect(dialog).to_contain_text("完了 1 件")
     page.screenshot(path=str(SCREENSHOTS / "csp-orders-with-dialog.png"))
-    dialog.get_by_role("button", name="閉じる").click()
+    with page.expect_response(lambda response: "/orders?" in response.url):
+        dialog.get_by_role("button", name="閉じる").click()
+    _settled(page)
 
     # 注文詳細: a tag added in place.
     page.goto(f"{live_server}/orders/{fifth}")
