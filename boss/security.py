@@ -20,6 +20,7 @@ CONTENT_SECURITY_POLICY = {
     "object-src": "'none'",
 }
 
+
 def init_security(app: Flask) -> None:
     """One Talisman per app: an instance keeps its options (and its app) on itself."""
     secure_cookie = app.config["SESSION_COOKIE_SECURE"]
