@@ -23,6 +23,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_locale)
+    from .security import init_security
+    init_security(app)
 
     from . import models  # noqa: F401  (register the tables)
     from .orders import models as order_models  # noqa: F401

