@@ -1,7 +1,9 @@
 """The endpoints of api.md: parse, call a service, answer."""
 from __future__ import annotations
 
-from flask import g, jsonify, request
+import re
+
+from flask import current_app, g, jsonify, request
 from sqlalchemy import select
 
 from ..errors import ServiceError, not_found
@@ -17,27 +19,41 @@ from . import bp
 from .errors import admin_required, lang, refuse
 from .idempotency import idempotent
 from .serialize import event_json, job_json, mapping_json, order_json, product_json, shop_json, tag_json
-from .validation import Reader
+from .validation import IF_MATCH_PATTERN, JOB_ID_PATTERN, MAX_DEPTH, Reader, TooDeep
 
 MAX_LINES = 200
 
 
+def json_body(optional: bool = False):
+    """The request's JSON (api.md: not JSON, or nested deeper than 32 levels, is 400 bad_request);
+    `optional`: an empty body reads as {}."""
+    raw = request.get_data(cache=True)
+    if optional and not raw:
+        return {}
+    try:
+        if not request.is_json:
+            raise ValueError("not application/json")
+        return current_app.json.loads(raw)
+    except TooDeep:
+        raise refuse("bad_request", f"JSONの入れ子が深すぎます（{MAX_DEPTH}段まで）。",
+                     f"The JSON is nested deeper than {MAX_DEPTH} levels.") from None
+    except ValueError:
+        raise refuse("bad_request", "リクエスト本文がJSONではありません。", "The request body is not JSON.") from None
+
+
 def body() -> Reader:
-    data = request.get_json(silent=True)
-    if data is None:
-        raise refuse("bad_request", "リクエスト本文がJSONではありません。", "The request body is not JSON.")
-    return Reader(data)
+    return Reader(json_body())
 
 
 def if_match() -> int | None:
     value = request.headers.get("If-Match")
     if value is None:
         return None
-    try:
-        return int(value.strip().strip('"').removeprefix("W/").strip('"'))
-    except ValueError:
+    found = re.fullmatch(IF_MATCH_PATTERN, value.strip())
+    if found is None:
         raise refuse("validation_error", "If-Match には注文の version（整数）を指定してください。",
-                     "If-Match must be the order's version (an integer).") from None
+                     "If-Match must be the order's version (an integer).")
+    return int(found.group(2))
 
 
 def account_id() -> int:
@@ -279,9 +295,10 @@ def read_filter(args: dict) -> tuple[OrderFilter, int, str | None]:
 
 def _tag_id(tag: str) -> int:
     stmt = select(Tag.id).where(Tag.account_id == account_id())
-    if tag.isdigit() and not services.valid_id(int(tag)):
+    by_id = tag.isascii() and tag.isdigit()
+    if by_id and not services.valid_id(int(tag)):
         raise not_found("タグ", "Tag")
-    found = db.session.scalar(stmt.where(Tag.id == int(tag)) if tag.isdigit() else stmt.where(Tag.code == tag))
+    found = db.session.scalar(stmt.where(Tag.id == int(tag)) if by_id else stmt.where(Tag.code == tag))
     if found is None:
         raise not_found("タグ", "Tag")
     return found
@@ -321,10 +338,7 @@ def orders_confirm(id: int):
 @bp.post("/v1/orders/<int:id>/cancel")
 @idempotent
 def orders_cancel(id: int):
-    data = request.get_json(silent=True)
-    reader = Reader({} if data is None and not request.get_data() else data)
-    if data is None and request.get_data():
-        raise refuse("bad_request", "リクエスト本文がJSONではありません。", "The request body is not JSON.")
+    reader = Reader(json_body(optional=True))
     reason_code = reader.integer("reason_code", default=rules.DEFAULT_CANCEL_REASON)
     if reason_code is not None and reason_code not in rules.CANCEL_REASONS:
         reader.errors["reason_code"] = "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"
@@ -386,4 +400,6 @@ def orders_bulk():
 
 @bp.get("/v1/jobs/<id>")
 def jobs_get(id: str):
+    if not re.fullmatch(JOB_ID_PATTERN, id):
+        raise not_found("ジョブ", "Job")  # no job has such an id (and a NUL must not reach the database)
     return jsonify(job_json(get_job(account_id(), id)))

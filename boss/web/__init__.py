@@ -15,6 +15,7 @@ def register_web(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください。"
     login_manager.login_message_category = "info"
+    login_manager.blueprint_login_views["api"] = None  # the API is never sent to the login page: 401 JSON
 
     @login_manager.user_loader
     def _load_user(user_id: str):
@@ -29,7 +30,8 @@ def register_web(app: Flask) -> None:
     def _require_login():
         """Every page needs a login (the API has its own bearer tokens)."""
         endpoint = request.endpoint or ""
-        public = endpoint.startswith(("api.", "health.", "sandbox")) or endpoint in ("auth.login", "static", "common.set_language")
+        public = (endpoint.startswith(("api.", "health.", "sandbox")) or endpoint in ("auth.login", "static", "common.set_language")
+                  or request.path == "/api" or request.path.startswith("/api/"))  # the API answers JSON: 401, 404, 405
         if not public and not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         return None
