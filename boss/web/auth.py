@@ -41,7 +41,8 @@ def login():
             db.session.commit()
             login_user(user)
             target = request.args.get("next") or ""
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("orders.index"))
+            return redirect(target if target.startswith("/") and not target.startswith("//") and target.isprintable()
+                            else url_for("orders.index"))
         else:
             failures = 1
             if user is not None:

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ..errors import ServiceError
 from ..extensions import db
 from ..orders import services
-from ..timefmt import JST
+from ..timefmt import EARLIEST_DAY, JST, LATEST_DAY, day_in_range
 from .common import account_shops, current_actor, lang, page_or_fragment, selected_shop_id
 
 bp = Blueprint("manual", __name__)
@@ -62,6 +62,10 @@ class JapanTimeField(DateTimeLocalField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(_("日時を正しく入力してください（例 2026/11/27 14:05）。")) from None
+        if self.data is not None and not day_in_range(self.data.date()):
+            self.data = None
+            raise ValueError(_("%(first)s から %(last)s までの日時を入力してください。",
+                               first=EARLIEST_DAY.isoformat(), last=LATEST_DAY.isoformat()))
 
     def pre_validate(self, form):
         if self.process_errors:
