@@ -79,8 +79,9 @@ def _shop_fields(reader: Reader, creating: bool) -> dict:
             fields[flag] = reader.boolean(flag, default=False)
     for number, (low, high) in (("import_interval_minutes", (1, 1440)), ("initial_lookback_days", (1, 730)),
                                  ("inventory_restore_type", (0, 2))):
-        if reader.has(number):
-            fields[number] = reader.integer(number, minimum=low, maximum=high)
+        value = reader.integer(number, minimum=low, maximum=high)
+        if value is not None:  # null: unchanged (the column has a value always)
+            fields[number] = value
     rms = reader.obj("rms")
     if rms is not None:
         fields["rms"] = {
@@ -373,7 +374,8 @@ def orders_bulk():
     """Cancel or delete many orders: ids or "all matching a filter"; over the threshold, a job."""
     reader = body()
     action = reader.string("action", required=True, choices=bulk.ACTIONS)
-    ids = reader.array("order_ids", max_items=bulk.MAX_ORDERS)
+    ids = [int(i) if isinstance(i, float) and i.is_integer() else i  # 5.0 is an integer to JSON Schema too
+           for i in reader.array("order_ids", max_items=bulk.MAX_ORDERS)]
     if not all(services.valid_id(i) for i in ids):
         reader.errors["order_ids"] = "注文IDの配列で指定してください"
     filter_args = reader.obj("filter")
@@ -388,12 +390,21 @@ def orders_bulk():
     reader.unknown({"action", "order_ids", "filter", "reason_code"})
     reader.done()
     if filter_args is not None:
-        flt, _, _ = read_filter({k: str(v) for k, v in filter_args.data.items()})
+        flt, _, _ = read_filter(_filter_query(filter_args.data))
         ids = bulk.select_ids(flt)
     outcome = bulk.start(g.actor, action, ids, {"reason_code": reason_code, "lang": lang()})
     if outcome.job_id:
         return jsonify({"job_id": outcome.job_id, "count": len(ids)}), 202
     return jsonify({"result": outcome.result})
+
+
+def _filter_query(data: dict) -> dict:
+    """A bulk filter's values as GET /orders reads its query: a tag may be its id as a JSON integer; every
+    other value has its own JSON type (a number for q, say, is refused rather than read as text)."""
+    tag = data.get("tag")
+    if isinstance(tag, int) and not isinstance(tag, bool):
+        return {**data, "tag": str(tag)}
+    return data
 
 
 # ---------------------------------------------------------------- jobs

@@ -20,10 +20,14 @@ WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u
 # The forms of dates and date-times the API takes, as the OpenAPI document states them; the years are those
 # of EARLIEST_DAY…LATEST_DAY, so any value of this form but a day the month lacks (02-30) is taken.
 _YEARS = "(19[0-9]{2}|20[0-9]{2}|2100)"
-DATE_PATTERN = f"^{_YEARS}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
-DATETIME_PATTERN = (f"^{_YEARS}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+_LEAP_YEARS = "(19(0[48]|[2468][048]|[13579][26])|20(0[048]|[2468][048]|[13579][26]))"  # 2000 is, 1900 and 2100 not
+_DAY = (f"({_YEARS}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|{_YEARS}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
+        f"|{_YEARS}-02-(0[1-9]|1[0-9]|2[0-8])|{_LEAP_YEARS}-02-29)")
+DATE_PATTERN = f"^{_DAY}$"
+DATETIME_PATTERN = (f"^{_DAY}"
                     "(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$")
 YEAR = re.compile("^[0-9]{4}")
+INTEGER_PATTERN = "^-?[0-9]{1,100}$"  # an integer in a query string (or a bulk filter); empty: not given
 IF_MATCH_PATTERN = '^(W/)?"?([0-9]{1,9})"?$'  # an order's version, as sent or as an ETag
 JOB_ID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"  # jobs.py's uuid4
 DAY_RANGE = f"{EARLIEST_DAY.isoformat()}から{LATEST_DAY.isoformat()}までの日付で指定してください"
@@ -122,12 +126,12 @@ class Reader:
     def integer(self, name: str, required: bool = False, minimum: Optional[int] = None,
                 maximum: Optional[int] = None, default: Optional[int] = None) -> Optional[int]:
         value = self.data.get(name, MISSING)
-        if value is MISSING or value is None or value == "":
+        if value is MISSING or value is None:
             if required:
                 self._fail(name, "必須です")
             return default
         if self.from_query and isinstance(value, str):
-            if not re.fullmatch(r"-?[0-9]{1,100}", value.strip()):
+            if not re.fullmatch(INTEGER_PATTERN, value):
                 self._fail(name, "整数で指定してください")
                 return default
             try:
@@ -135,6 +139,8 @@ class Reader:
             except ValueError:
                 self._fail(name, "整数で指定してください")
                 return default
+        if isinstance(value, float) and value.is_integer():  # 5.0 is an integer to JSON Schema too
+            value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
             self._fail(name, "整数で指定してください")
             return default

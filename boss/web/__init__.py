@@ -30,8 +30,9 @@ def register_web(app: Flask) -> None:
     def _require_login():
         """Every page needs a login (the API has its own bearer tokens)."""
         endpoint = request.endpoint or ""
-        public = (endpoint.startswith(("api.", "health.", "sandbox")) or endpoint in ("auth.login", "static", "common.set_language")
-                  or request.path == "/api" or request.path.startswith("/api/"))  # the API answers JSON: 401, 404, 405
+        public = endpoint.startswith(("api.", "health.", "sandbox")) or endpoint in ("auth.login", "static", "common.set_language")
+        if request.routing_exception is not None:  # no such page or method: 404 or 405 (under /api as JSON)
+            return None
         if not public and not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         return None
