@@ -105,21 +105,19 @@ def _error_handlers(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul():
-        """A NUL byte in the query string or a form reaches no view (no database stores it): 422 naming
-        each field. JSON bodies are read field by field (api/validation.py) and say the same."""
-        sources = (request.args,) if is_api_request() else (request.args, request.form)  # the API takes no forms
-        fields = {name: "NUL文字（\\u0000）は使えません" for source in sources
-                  for name, values in source.lists() if "\x00" in name or any("\x00" in v for v in values)}
+        """A NUL byte in a page's query string or form reaches no view (no database stores it): 422 naming
+        each field. The API reads its query and body field by field (api/validation.py) and says the same."""
+        if is_api_request():
+            return None
+        fields = [name for source in (request.args, request.form) for name, values in source.lists()
+                  if "\x00" in name or any("\x00" in value for value in values)]
         if not fields:
             return None
-        from .api.validation import printable_name
-        from .errors import validation_error
-        if is_api_request():
-            from .api.errors import service_error_response
-            return service_error_response(validation_error({printable_name(k): v for k, v in fields.items()}))
         from flask import render_template
         from flask_babel import gettext
-        names = "、".join(printable_name(k) for k in fields)
+
+        from .api.validation import printable_name
+        names = "、".join(printable_name(name) for name in fields)
         return render_template("errors/message.html", title="422", message=gettext(
             "入力に使えない文字（NUL）が含まれています: %(names)s。取り除いてからもう一度お試しください。", names=names)), 422
 

@@ -276,23 +276,18 @@ def test_an_operation_without_a_valid_token_answers_401_with_www_authenticate_be
 
 
 def test_the_login_manager_answers_401_json_for_the_api_not_a_redirect(app):
-    from flask_login import login_required
+    """Were an API view ever guarded by Flask-Login, its refusal is the API's 401, not the login page."""
+    from werkzeug.exceptions import Unauthorized
 
+    from boss.api.errors import http_error_response
     from boss.extensions import login_manager
 
-    @login_required
-    def needs_a_login():
-        return "never"
-
-    with app.test_request_context("/api/v1/orders"):
-        from flask import request
-
-        request.url_rule = app.url_map.bind("localhost").match("/api/v1/orders", return_rule=True)[0]
-        assert request.blueprint == "api"
-        from werkzeug.exceptions import Unauthorized
-
-        with pytest.raises(Unauthorized):
+    with app.test_request_context("/api/v1/orders", headers={"Accept-Language": "en"}):
+        with pytest.raises(Unauthorized) as refused:
             login_manager.unauthorized()
+        response = http_error_response(refused.value)
+    assert response.status_code == 401 and response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json["error"]["code"] == "unauthorized"
 
 
 # ---------------------------------------------------------------- item 4: every operation, every hostile value
