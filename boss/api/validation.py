@@ -17,8 +17,8 @@ MAX_DEPTH = 32  # api.md: JSON nested deeper answers 400 bad_request
 # written out so the OpenAPI document's patterns (openapi.py) and the server agree on every one.
 WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
               "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff")
-# The forms of dates and date-times the API takes, as the OpenAPI document states them; the years are those
-# of EARLIEST_DAY…LATEST_DAY, so any value of this form but a day the month lacks (02-30) is taken.
+# The forms of dates and date-times the API takes, as the OpenAPI document states them: real days (02-29 of
+# leap years only) of EARLIEST_DAY…LATEST_DAY's years, so a value of this form is one the server takes.
 _YEARS = "(19[0-9]{2}|20[0-9]{2}|2100)"
 _LEAP_YEARS = "(19(0[48]|[2468][048]|[13579][26])|20(0[048]|[2468][048]|[13579][26]))"  # 2000 is, 1900 and 2100 not
 _DAY = (f"({_YEARS}-(0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|{_YEARS}-(0[469]|11)-(0[1-9]|[12][0-9]|30)"
@@ -27,7 +27,7 @@ DATE_PATTERN = f"^{_DAY}$"
 DATETIME_PATTERN = (f"^{_DAY}"
                     "(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,6})?)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$")
 YEAR = re.compile("^[0-9]{4}")
-INTEGER_PATTERN = "^-?[0-9]{1,100}$"  # an integer in a query string (or a bulk filter); empty: not given
+INTEGER_PATTERN = "^-?[0-9]{1,100}$"  # an integer in a query string (or a bulk filter), ASCII digits only
 IF_MATCH_PATTERN = '^(W/)?"?([0-9]{1,9})"?$'  # an order's version, as sent or as an ETag
 JOB_ID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"  # jobs.py's uuid4
 DAY_RANGE = f"{EARLIEST_DAY.isoformat()}から{LATEST_DAY.isoformat()}までの日付で指定してください"
@@ -179,21 +179,13 @@ class Reader:
         return self._day(name, value, DATE_PATTERN, "YYYY-MM-DD 形式で指定してください")
 
     def _day(self, name: str, value: str, pattern: str, form: str) -> Optional[date]:
-        """The calendar day `value` names, when it has the document's form and lies within the years any date
-        may (checked before any arithmetic: 0001-01-01 in Japan time is no UTC datetime Python has)."""
-        shaped = re.fullmatch(pattern, value)
-        if shaped is None and re.fullmatch(pattern, YEAR.sub("2000", value, count=1)):
-            self._fail(name, DAY_RANGE)
-            return None
-        try:
-            day = date.fromisoformat(value[:10]) if shaped else None
-            if day is not None and len(value) > 10:
-                datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            day = None
-        if day is None:
-            self._fail(name, form)
-        return day
+        """The calendar day `value` names, when it has the document's form, which holds only real days of
+        EARLIEST_DAY…LATEST_DAY (checked before any arithmetic: 0001-01-01 in Japan time is no UTC datetime)."""
+        if re.fullmatch(pattern, value):
+            return date.fromisoformat(value[:10])
+        out_of_range = re.fullmatch(pattern, YEAR.sub("2000", value, count=1))
+        self._fail(name, DAY_RANGE if out_of_range else form)
+        return None
 
     def obj(self, name: str, required: bool = False) -> Optional["Reader"]:
         value = self.data.get(name, MISSING)

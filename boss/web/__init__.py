@@ -30,9 +30,9 @@ def register_web(app: Flask) -> None:
     def _require_login():
         """Every page needs a login (the API has its own bearer tokens)."""
         endpoint = request.endpoint or ""
-        public = endpoint.startswith(("api.", "health.", "sandbox")) or endpoint in ("auth.login", "static", "common.set_language")
-        if request.routing_exception is not None:  # no such page or method: 404 or 405 (under /api as JSON)
-            return None
+        public = (endpoint.startswith(("api.", "health.", "sandbox")) or endpoint in ("auth.login", "static", "common.set_language")
+                  # the API and /healthz answer JSON, also to a path or method they do not have (404, 405)
+                  or request.path == "/api" or request.path.startswith(("/api/", "/healthz")))
         if not public and not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         return None

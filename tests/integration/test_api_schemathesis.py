@@ -62,7 +62,7 @@ def test_the_api_holds_to_its_openapi_document_under_schemathesis(app, live_serv
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_hooks", "PYTHONPATH": str(ROOT),
            "BOSS_API_TOKEN": tenant.admin_token, "BOSS_ORDERS_CURSOR": cursor}
     started = time.monotonic()
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUDGET_SECONDS + 120)
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=BUDGET_SECONDS + 120)
     took = time.monotonic() - started
     print(result.stdout[-6000:])  # the run's summary, shown with -s or when the test fails
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-3000:]
