@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Shop, utcnow
 from ..orders import history, rules
 from ..orders.search import status_counts
-from ..orders.services import Actor
+from ..orders.services import MAX_ID, Actor
 from ..timefmt import display_jst, to_jst
 
 bp = Blueprint("common", __name__)
@@ -70,6 +70,15 @@ def header_counts() -> dict[str, int]:
     if "header_counts" not in g:
         g.header_counts = status_counts(current_user.account_id, selected_shop_id(), account_shops())
     return g.header_counts
+
+
+def whole_number(value: Optional[str]) -> Optional[int]:
+    """A whole number from a form or query as a page sends it (an id, a page, a row): ASCII digits that fit
+    an id, else None. (str.isdigit also takes ², which int() refuses, and a long run of digits is no id and
+    too big for the database.)"""
+    if value and value.isascii() and value.isdigit() and len(value) <= 10 and int(value) <= MAX_ID:
+        return int(value)
+    return None
 
 
 def is_htmx() -> bool:
@@ -140,7 +149,7 @@ def set_language(code: str):
 @bp.post("/shop-filter")
 def set_shop_filter():
     value = request.form.get("shop_id", "")
-    session["shop_id"] = int(value) if value.isdigit() else None
+    session["shop_id"] = whole_number(value)
     return redirect(request.referrer or url_for("orders.index"))
 
 

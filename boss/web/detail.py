@@ -15,7 +15,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..orders import rules, services
 from ..orders.models import Order, OrderEvent, Tag
-from .common import current_actor, is_htmx, lang, page_or_fragment
+from .common import current_actor, is_htmx, lang, page_or_fragment, whole_number
 
 bp = Blueprint("detail", __name__)
 
@@ -50,8 +50,7 @@ def _order_or_404(order_id: int) -> Order:
 
 
 def _version() -> int | None:
-    value = request.form.get("version", "")
-    return int(value) if value.isdigit() else None
+    return whole_number(request.form.get("version"))
 
 
 def detail_context(order: Order) -> dict:
@@ -114,10 +113,10 @@ def retry_reflection(order_id: int):
 @bp.post("/orders/<int:order_id>/tags")
 def add_tag(order_id: int):
     _order_or_404(order_id)
-    tag_id = request.form.get("tag_id", "")
-    if not tag_id.isdigit():
+    tag_id = whole_number(request.form.get("tag_id"))
+    if tag_id is None:
         return _tag_answer(order_id, _("追加するタグを選んでください。"), "error", 422)
-    tag = _tag_or_404(int(tag_id))
+    tag = _tag_or_404(tag_id)
     return _change_tag(order_id, lambda: services.add_tag(current_actor(), order_id, tag.id, _version()),
                        _("タグ「%(t)s」を追加しました。", t=tag.name))
 

@@ -16,7 +16,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..orders import services
 from ..timefmt import EARLIEST_DAY, JST, LATEST_DAY, day_in_range
-from .common import account_shops, current_actor, lang, page_or_fragment, selected_shop_id
+from .common import account_shops, current_actor, lang, page_or_fragment, selected_shop_id, whole_number
 
 bp = Blueprint("manual", __name__)
 
@@ -183,9 +183,9 @@ def _change_lines(form: ManualOrderForm) -> tuple[ManualOrderForm, int, list, in
     if "add_line" in request.form and len(form.lines) < MAX_LINES:
         form.lines.append_entry()
         focus = len(form.lines) - 1
-    remove = request.form.get("remove_line", "")
-    if remove.isdigit() and int(remove) < len(form.lines) and len(form.lines) > 1:
-        form.lines.entries.pop(int(remove))
+    remove = whole_number(request.form.get("remove_line"))
+    if remove is not None and remove < len(form.lines) and len(form.lines) > 1:
+        form.lines.entries.pop(remove)
     return form, 200, [], focus
 
 

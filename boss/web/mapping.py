@@ -15,7 +15,7 @@ from ..models import ItemMapping, Product, Shop
 from ..orders import rules, services
 from ..orders.models import Order, OrderLine
 from ..orders.search import _like_pattern as like_pattern
-from .common import account_shops, current_actor, is_htmx, lang, page_or_fragment, selected_shop_id
+from .common import account_shops, current_actor, is_htmx, lang, page_or_fragment, selected_shop_id, whole_number
 
 bp = Blueprint("mapping", __name__)
 
@@ -41,8 +41,8 @@ class Group:
 
 
 def _page(name: str) -> int:
-    value = request.args.get(name, "")
-    return min(int(value), 10_000) if value.isdigit() and int(value) > 0 else 1
+    number = whole_number(request.args.get(name))
+    return min(number, 10_000) if number else 1
 
 
 def _waiting_lines(account_id: int, shop_id: Optional[int]):
@@ -132,8 +132,9 @@ def product_options():
 
 
 def _account_shop(value: str) -> Shop:
+    shop_id = whole_number(value)
     for shop in account_shops():
-        if value.isdigit() and shop.id == int(value):
+        if shop.id == shop_id:
             return shop
     abort(404)  # R14: a shop of another account is not found
 
@@ -142,7 +143,7 @@ def _account_shop(value: str) -> Shop:
 def create():
     form = request.form
     shop = _account_shop(form.get("shop_id", ""))
-    row = int(form["row"]) if form.get("row", "").isdigit() else 0
+    row = whole_number(form.get("row")) or 0
     mall_item_id, sub_code = form.get("mall_item_id", ""), form.get("sub_code", "")
     if not mall_item_id:
         abort(400)

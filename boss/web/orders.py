@@ -16,7 +16,8 @@ from ..models import JobRecord
 from ..orders import bulk, rules, services
 from ..orders.models import LineKey, Order, OrderLine, Tag, order_tags, state_of
 from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders
-from .common import account_shops, current_actor, header_counts, is_htmx, lang, page_or_fragment, selected_shop_id
+from .common import (account_shops, current_actor, header_counts, is_htmx, lang, page_or_fragment, selected_shop_id,
+                     whole_number)
 
 bp = Blueprint("orders", __name__)
 
@@ -47,7 +48,8 @@ def selected_tag(args) -> Tag | None:
     if not value:
         return None
     stmt = select(Tag).where(Tag.account_id == current_user.account_id)
-    return db.session.scalars(stmt.where(Tag.id == int(value)) if value.isdigit() and len(value) < 10
+    tag_id = whole_number(value)
+    return db.session.scalars(stmt.where(Tag.id == tag_id) if tag_id is not None
                               else stmt.where(Tag.code == value)).first()
 
 
@@ -123,8 +125,7 @@ def _order_or_404(order_id: int) -> Order:
 
 
 def _version_from(form) -> int | None:
-    value = form.get("version", "")
-    return int(value) if value.isdigit() else None
+    return whole_number(form.get("version"))
 
 
 # ---------------------------------------------------------------- dialogs
@@ -153,7 +154,8 @@ def delete_dialog(order_id: int):
 @bp.post("/orders/<int:order_id>/cancel")
 def cancel(order_id: int):
     reason = request.form.get("reason_code", str(rules.DEFAULT_CANCEL_REASON))
-    reason_code = int(reason) if reason.isdigit() else -1
+    reason_code = whole_number(reason)
+    reason_code = -1 if reason_code is None else reason_code
     return _act(order_id, lambda: services.cancel(current_actor(), order_id, reason_code,
                                                   request.form.get("retrieve_parcel") == "1",
                                                   _version_from(request.form)),
@@ -196,7 +198,7 @@ def _bulk_ids() -> list[int]:
     if request.form.get("all_matching") == "1":
         flt = list_filter(request.form)
         return bulk.select_ids(flt)
-    return [int(v) for v in request.form.getlist("order_ids") if v.isdigit()]
+    return [i for i in map(whole_number, request.form.getlist("order_ids")) if i is not None]
 
 
 @bp.post("/orders/bulk/confirm")
@@ -223,7 +225,7 @@ def bulk_run():
     reason = request.form.get("reason_code", "10")
     try:
         ids = _bulk_ids()
-        outcome = bulk.start(current_actor(), action, ids, {"reason_code": int(reason) if reason.isdigit() else 10,
+        outcome = bulk.start(current_actor(), action, ids, {"reason_code": 10 if whole_number(reason) is None else whole_number(reason),
                                                             "lang": lang()})
     except ServiceError as exc:
         return render_template("orders/_bulk_result.html", error=exc.message(lang()))

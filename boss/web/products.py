@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import ItemMapping, Product
 from ..orders import services
 from ..orders.search import _like_pattern as like_pattern
-from .common import current_actor, lang, page_or_fragment
+from .common import current_actor, lang, page_or_fragment, whole_number
 
 bp = Blueprint("products", __name__)
 
@@ -38,8 +38,8 @@ class ProductForm(FlaskForm):
 
 
 def _page() -> int:
-    value = request.args.get("page", "")
-    return min(int(value), 10_000) if value.isdigit() and int(value) > 0 else 1
+    number = whole_number(request.args.get("page"))
+    return min(number, 10_000) if number else 1
 
 
 def products_page(q: str, page: int) -> tuple[list[tuple[Product, int]], bool]:

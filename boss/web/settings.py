@@ -27,7 +27,8 @@ from ..malls import connection
 from ..models import MALLS, ROLES, ApiToken, JobRecord, Shop, User, utcnow
 from ..orders import services
 from ..timefmt import to_jst
-from .common import LICENSE_WARN_DAYS, account_shops, current_actor, is_htmx, lang, license_state, page_or_fragment
+from .common import (LICENSE_WARN_DAYS, account_shops, current_actor, is_htmx, lang, license_state, page_or_fragment,
+                     whole_number)
 
 bp = Blueprint("settings", __name__)
 
@@ -491,7 +492,7 @@ def create_token():
     if chosen and chosen != str(current_user.id):
         if not current_user.is_admin:  # only admins make tokens for others
             return render_template("settings/forbidden.html"), 403
-        owner_id = int(chosen) if chosen.isdigit() else None
+        owner_id = whole_number(chosen)
     form = TokenForm()
     if not form.validate():
         return _tokens_page(form, status=422)

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import JobRecord
 from ..orders import bulk, rules, services
 from ..orders.models import Order, Tag, order_tags
-from .common import current_actor, lang, page_or_fragment
+from .common import current_actor, lang, page_or_fragment, whole_number
 from .orders import list_filter
 
 bp = Blueprint("tags", __name__)
@@ -142,7 +142,7 @@ def _selected_ids() -> list[int]:
     """The order list's selection: the ticked rows, or every order of the tab (「条件に一致する全件」)."""
     if request.form.get("all_matching") == "1":
         return bulk.select_ids(list_filter(request.form))
-    return list(dict.fromkeys(int(v) for v in request.form.getlist("order_ids") if v.isdigit()))
+    return list(dict.fromkeys(i for i in map(whole_number, request.form.getlist("order_ids")) if i is not None))
 
 
 def _dialog_context() -> dict:
@@ -171,7 +171,7 @@ def bulk_apply():
     except ServiceError as exc:
         return render_template("tags/_bulk_result.html", error=exc.message(lang()))
     tag_id = request.form.get("tag_id", "")
-    tag = db.session.get(Tag, int(tag_id)) if tag_id.isdigit() and services.valid_id(int(tag_id)) else None
+    tag = db.session.get(Tag, whole_number(tag_id)) if whole_number(tag_id) is not None else None
     if tag is None or tag.account_id != current_user.account_id:
         if tag_id:
             abort(404)  # R14

@@ -88,3 +88,27 @@ def test_a_manual_order_time_outside_1900_to_2100_is_the_forms_error(app, staff_
     assert "1900-01-01 から 2100-12-31 までの日時を入力してください。" in response.text
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+NOT_AN_ID = ["²", "١٢", "9" * 5000, "99999999999999999999", "-1"]
+
+
+@pytest.mark.parametrize("bad", NOT_AN_ID, ids=["superscript", "arabic", "5000 digits", "20 digits", "negative"])
+def test_a_number_field_holding_what_no_id_is_gives_no_server_error_and_changes_nothing(app, staff_client,
+                                                                                          admin_client, client,
+                                                                                          tenant, bad):
+    order = create_order(client, tenant)
+    for url in (f"/orders?tag={bad}", f"/mapping?page={bad}", f"/products?page={bad}", f"/search?shop_id={bad}",
+                f"/search?tag={bad}"):
+        assert staff_client.get(url).status_code < 500, url
+    forms = [("/shop-filter", {"shop_id": bad}), (f"/orders/{order['id']}/tags", {"tag_id": bad}),
+             (f"/orders/{order['id']}/cancel", {"reason_code": bad, "version": bad}),
+             (f"/orders/{order['id']}/confirm", {"version": bad}), ("/orders/bulk", {"action": "cancel", "order_ids": bad}),
+             ("/orders/new", {"remove_line": bad}), ("/mapping", {"row": bad, "shop_id": bad}),
+             ("/tags/bulk-add", {"tag_id": bad, "order_ids": bad})]
+    for url, data in forms:
+        assert staff_client.post(url, data={**data, "csrf_token": staff_client.csrf}).status_code < 500, url
+    response = admin_client.post("/settings/tokens", data={"user_id": bad, "name": "x", "csrf_token": admin_client.csrf})
+    assert response.status_code < 500
+    fresh = client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json
+    assert (fresh["status"], fresh["version"], fresh["tags"]) == (order["status"], order["version"], order["tags"])
