@@ -377,6 +377,8 @@ def document() -> dict:
             "get": _op("A job's state and progress", {"200": _json(_ref("Job"))}, tag="jobs", errors=["404"],
                        params=[{"name": "id", "in": "path", "required": True,
                                 "schema": {"type": "string", "pattern": JOB_ID_PATTERN}}], operation_id="getJob")},
+        "/api/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "tags": ["meta"],
+                                      "security": [], "responses": {"200": _json({"type": "object"})}}},
         "/healthz": {"get": {"operationId": "health", "summary": "Health of the database, Redis and workers",
                              "tags": ["health"], "security": [],
                              "responses": {"200": _json({"type": "object"}), "503": _json({"type": "object"}, "Unhealthy")}}},

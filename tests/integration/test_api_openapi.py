@@ -72,6 +72,15 @@ def test_every_documented_operation_is_served_by_the_app(app, document):
                 pytest.fail(f"{method.upper()} {path} is documented but not served")
 
 
+def test_every_operation_the_app_serves_under_api_is_in_the_document(app, document):
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert method.lower() in document["paths"].get(path, {}), f"{method} {path} is served but not documented"
+
+
 def test_the_document_declares_bearer_auth_and_the_error_envelope(document):
     schemes = document["components"]["securitySchemes"]
     assert any(s.get("type") == "http" and s.get("scheme") == "bearer" for s in schemes.values())
