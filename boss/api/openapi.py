@@ -54,10 +54,14 @@ def _class_of(predicate) -> str:
     return "".join(ranges)
 
 
+def _printable_ink(ch: str) -> bool:
+    return ch.isprintable() and ch != " "
+
+
 def printable_text(max_len: int) -> dict:
     """Required trimmed text of printable characters only (str.isprintable: routes.read_new_order's
     mall_order_number)."""
-    ink = f"[{_class_of(lambda ch: ch.isprintable() and ch != ' ')}]"
+    ink = f"[{_class_of(_printable_ink)}]"
     inner = f"[{_class_of(str.isprintable)}]"
     return {"type": "string", "pattern": f"^[{_WS}]*{ink}({inner}{{0,{max_len - 2}}}{ink})?[{_WS}]*$"}
 
@@ -79,9 +83,9 @@ def int_choice(values) -> dict:
     return {"enum": [*values, None]}
 
 
-def trimmed(pattern: str, nullable: bool = True) -> dict:
+def trimmed(pattern: str) -> dict:
     """Text of the form `pattern` once trimmed; blank or null for "not given"."""
-    return {"type": ["string", "null"] if nullable else "string",
+    return {"type": ["string", "null"],
             "pattern": f"^[{_WS}]*({pattern.removeprefix('^').removesuffix('$')})?[{_WS}]*$"}
 
 
@@ -324,7 +328,7 @@ def document() -> dict:
             "get": _op("List mappings", {"200": _json(items("Mapping"))}, tag="mappings", errors=["404"],
                        params=[_query("shop_id", {"type": "integer"})], operation_id="listMappings"),
             "post": _op("Map a mall item to a product (an unknown SKU: 422, fields.sku)",
-                        {"201": _json({**_ref("Mapping")}, "Created")}, tag="mappings", errors=["404", "409"],
+                        {"201": _json(_ref("Mapping"), "Created")}, tag="mappings", errors=["404", "409"],
                         body=_object({"shop_id": integer(nullable=False), "mall_item_id": text(255, required=True),
                                       "sub_code": text(255), "sku": text(64, required=True)},
                                      required=["shop_id", "mall_item_id", "sku"]), operation_id="createMapping")},
