@@ -1,7 +1,9 @@
 """BOSS: an order-management system for Japanese e-commerce shops."""
 from __future__ import annotations
 
-from flask import Flask, request
+import uuid
+
+from flask import Flask, g, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -9,13 +11,28 @@ from .config import Config
 from .extensions import babel, csrf, db, login_manager, migrate
 
 
+class BossFlask(Flask):
+    def log_exception(self, exc_info) -> None:
+        """An unexpected error's log line carries the request id its answer shows (api.md: internal_error)."""
+        self.logger.error("Exception on %s [%s] request_id=%s", request.path, request.method, request_id(),
+                          exc_info=exc_info)
+
+
+def request_id() -> str:
+    if "request_id" not in g:
+        g.request_id = str(uuid.uuid4())
+    return g.request_id
+
+
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, template_folder="../templates", static_folder="../static")
+    app = BossFlask(__name__, template_folder="../templates", static_folder="../static")
     app.config.from_object(Config())
     if test_config:
         app.config.update(test_config)
         from .config import _engine_options
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
+    from .api.validation import JSONProvider
+    app.json = JSONProvider(app)
     app.json.ensure_ascii = False
 
     db.init_app(app)
@@ -47,15 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     def _url_rules():
         return {"url_rules": app.view_functions}
 
-    @app.errorhandler(404)
-    @app.errorhandler(405)
-    def _api_not_found(exc):
-        """Unknown API paths answer in the API's error envelope too."""
-        if request.path.startswith("/api/"):
-            from .api.errors import error_response
-            code = "not_found" if exc.code == 404 else "bad_request"
-            return error_response(code, exc.code, "見つかりません。" if exc.code == 404 else "このメソッドは使えません。")
-        return exc
+    _error_handlers(app)
 
     @app.teardown_appcontext
     def _close_redis(exc):
@@ -65,6 +74,54 @@ def create_app(test_config: dict | None = None) -> Flask:
             redis.close()
 
     return app
+
+
+def is_api_request() -> bool:
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
+def _error_handlers(app: Flask) -> None:
+    """Errors outside any view: an unknown path, a wrong method, a body too large, a NUL in the query or a
+    form, and the unexpected. Under /api in the API's envelope (api.md), never the login page."""
+    from werkzeug.exceptions import HTTPException, InternalServerError
+
+    from .api.errors import error_response, http_error_response, lang
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if is_api_request():
+            return http_error_response(exc)
+        return exc
+
+    @app.errorhandler(InternalServerError)
+    def _internal_error(exc: InternalServerError):
+        rid = request_id()
+        if is_api_request():
+            return error_response("internal_error", 500, (
+                f"予期しないエラーが発生しました（request id: {rid}）。" if lang() == "ja"
+                else f"An unexpected error occurred (request id: {rid})."), headers={"X-Request-Id": rid})
+        from flask import render_template
+        from flask_babel import gettext
+        return render_template("errors/message.html", title="500", message=gettext(
+            "予期しないエラーが発生しました。お手数ですが、この番号を添えて管理者にお知らせください: %(rid)s", rid=rid)), 500
+
+    @app.before_request
+    def _refuse_nul():
+        """A NUL byte in a page's query string or form reaches no view (no database stores it): 422 naming
+        each field. The API reads its query and body field by field (api/validation.py) and says the same."""
+        if is_api_request():
+            return None
+        fields = [name for source in (request.args, request.form) for name, values in source.lists()
+                  if "\x00" in name or any("\x00" in value for value in values)]
+        if not fields:
+            return None
+        from flask import render_template
+        from flask_babel import gettext
+
+        from .api.validation import printable_name
+        names = "、".join(printable_name(name) for name in fields)
+        return render_template("errors/message.html", title="422", message=gettext(
+            "入力に使えない文字（NUL）が含まれています: %(names)s。取り除いてからもう一度お試しください。", names=names)), 422
 
 
 def _root():

@@ -5,6 +5,14 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Optional
 
 JST = timezone(timedelta(hours=9), "JST")
+# The dates any field or filter takes (api.md): far enough for every real order, near enough that a
+# day's start in Japan time and the day after are still dates Python and both databases can hold.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(2100, 12, 31)
+
+
+def day_in_range(day: date) -> bool:
+    return EARLIEST_DAY <= day <= LATEST_DAY
 
 
 def to_jst(value: Optional[datetime]) -> Optional[datetime]:

@@ -20,11 +20,16 @@ def lang() -> str:
     return request.accept_languages.best_match(["ja", "en"]) or "ja"
 
 
-def error_response(code: str, status: int, message: str, fields: dict | None = None):
+def error_response(code: str, status: int, message: str, fields: dict | None = None, headers: dict | None = None):
     body = {"error": {"code": code, "message": message}}
     if fields:
         body["error"]["fields"] = fields
-    return jsonify(body), status
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    response.headers.extend(headers or {})
+    return response
 
 
 def service_error_response(exc: ServiceError):
@@ -40,12 +45,30 @@ def _service_error(exc: ServiceError):
     return service_error_response(exc)
 
 
+HTTP_ERRORS = {  # werkzeug's errors as api.md's codes, each with its message
+    400: ("bad_request", Reason("リクエストが正しくありません。", "The request is not valid.")),
+    401: ("unauthorized", Reason("APIトークンがないか無効です。", "The API token is missing or invalid.")),
+    403: ("forbidden", Reason("この操作は許可されていません。", "This is not allowed.")),
+    404: ("not_found", Reason("見つかりません。", "Not found.")),
+    405: ("method_not_allowed", Reason("このパスはこのメソッドを受け付けません。", "This path does not take this method.")),
+    413: ("payload_too_large", Reason("リクエスト本文が大きすぎます（1 MBまで）。", "The request body is too large (1 MB at most).")),
+    415: ("bad_request", Reason("リクエスト本文がJSONではありません。", "The request body is not JSON.")),
+}
+
+
+def http_error_response(exc: HTTPException):
+    """A werkzeug error (routing, size, …) in the API's envelope: 405 with Allow, 401 with WWW-Authenticate."""
+    status = exc.code or 500
+    code, reason = HTTP_ERRORS.get(status, ("bad_request", Reason("リクエストが正しくありません。", "The request is not valid.")))
+    headers = {}
+    if status == 405 and getattr(exc, "valid_methods", None):
+        headers["Allow"] = ", ".join(sorted(set(exc.valid_methods) | {"OPTIONS"}))
+    return error_response(code, status, reason.text(lang()), headers=headers)
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
-    codes = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "bad_request",
-             413: "bad_request", 415: "bad_request"}
-    code = codes.get(exc.code or 500, "bad_request")
-    return error_response(code, exc.code or 500, exc.description or code)
+    return http_error_response(exc)
 
 
 @bp.before_request

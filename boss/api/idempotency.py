@@ -25,9 +25,9 @@ def idempotent(view):
         if key is None:
             return view(*args, **kwargs)
         key = key.strip()
-        if not key or len(key) > 255:
-            raise refuse("validation_error", "Idempotency-Key は1〜255文字で指定してください。",
-                         "Idempotency-Key must be 1 to 255 characters.")
+        if not key or len(key) > 255 or "\x00" in key:
+            raise refuse("validation_error", "Idempotency-Key は1〜255文字（NUL文字なし）で指定してください。",
+                         "Idempotency-Key must be 1 to 255 characters, without NUL.")
         fingerprint = _fingerprint()
         record, fresh = _reserve(g.actor.account_id, key, fingerprint)
         if not fresh:

@@ -1,10 +1,12 @@
 """The endpoints of api.md: parse, call a service, answer."""
 from __future__ import annotations
 
-from flask import g, jsonify, request
+import re
+
+from flask import current_app, g, jsonify, request
 from sqlalchemy import select
 
-from ..errors import ServiceError
+from ..errors import ServiceError, not_found
 from ..extensions import db
 from ..jobs import get_job
 from ..models import MALLS, ItemMapping, Product, Shop
@@ -18,27 +20,41 @@ from . import bp
 from .errors import admin_required, lang, refuse
 from .idempotency import idempotent
 from .serialize import event_json, job_json, mapping_json, order_json, product_json, shop_json, tag_json
-from .validation import Reader
+from .validation import IF_MATCH_PATTERN, JOB_ID_PATTERN, MAX_DEPTH, Reader, TooDeep
 
 MAX_LINES = 200
 
 
+def json_body(optional: bool = False):
+    """The request's JSON (api.md: not JSON, or nested deeper than 32 levels, is 400 bad_request);
+    `optional`: an empty body reads as {}."""
+    raw = request.get_data(cache=True)
+    if optional and not raw:
+        return {}
+    try:
+        if not request.is_json:
+            raise ValueError("not application/json")
+        return current_app.json.loads(raw)
+    except TooDeep:
+        raise refuse("bad_request", f"JSONの入れ子が深すぎます（{MAX_DEPTH}段まで）。",
+                     f"The JSON is nested deeper than {MAX_DEPTH} levels.") from None
+    except ValueError:
+        raise refuse("bad_request", "リクエスト本文がJSONではありません。", "The request body is not JSON.") from None
+
+
 def body() -> Reader:
-    data = request.get_json(silent=True)
-    if data is None:
-        raise refuse("bad_request", "リクエスト本文がJSONではありません。", "The request body is not JSON.")
-    return Reader(data)
+    return Reader(json_body())
 
 
 def if_match() -> int | None:
     value = request.headers.get("If-Match")
     if value is None:
         return None
-    try:
-        return int(value.strip().strip('"').removeprefix("W/").strip('"'))
-    except ValueError:
+    found = re.fullmatch(IF_MATCH_PATTERN, value.strip())
+    if found is None:
         raise refuse("validation_error", "If-Match には注文の version（整数）を指定してください。",
-                     "If-Match must be the order's version (an integer).") from None
+                     "If-Match must be the order's version (an integer).")
+    return int(found.group(2))
 
 
 def account_id() -> int:
@@ -64,8 +80,9 @@ def _shop_fields(reader: Reader, creating: bool) -> dict:
             fields[flag] = reader.boolean(flag, default=False)
     for number, (low, high) in (("import_interval_minutes", (1, 1440)), ("initial_lookback_days", (1, 730)),
                                  ("inventory_restore_type", (0, 2))):
-        if reader.has(number):
-            fields[number] = reader.integer(number, minimum=low, maximum=high)
+        value = reader.integer(number, minimum=low, maximum=high)
+        if value is not None:  # null: unchanged (the column has a value always)
+            fields[number] = value
     rms = reader.obj("rms")
     if rms is not None:
         fields["rms"] = {
@@ -315,10 +332,7 @@ def orders_confirm(id: int):
 @bp.post("/v1/orders/<int:id>/cancel")
 @idempotent
 def orders_cancel(id: int):
-    data = request.get_json(silent=True)
-    reader = Reader({} if data is None and not request.get_data() else data)
-    if data is None and request.get_data():
-        raise refuse("bad_request", "リクエスト本文がJSONではありません。", "The request body is not JSON.")
+    reader = Reader(json_body(optional=True))
     reason_code = reader.integer("reason_code", default=rules.DEFAULT_CANCEL_REASON)
     if reason_code is not None and reason_code not in rules.CANCEL_REASONS:
         reader.errors["reason_code"] = "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"
@@ -357,7 +371,8 @@ def orders_bulk():
     tag_id = reader.integer("tag_id") if action in bulk.TAG_ACTIONS else None
     if action in bulk.TAG_ACTIONS and tag_id is None and "tag_id" not in reader.errors:
         reader.errors["tag_id"] = "add_tag と remove_tag にはタグIDを指定してください"
-    ids = reader.array("order_ids", max_items=bulk.MAX_ORDERS)
+    ids = [int(i) if isinstance(i, float) and i.is_integer() else i  # 5.0 is an integer to JSON Schema too
+           for i in reader.array("order_ids", max_items=bulk.MAX_ORDERS)]
     if not all(services.valid_id(i) for i in ids):
         reader.errors["order_ids"] = "注文IDの配列で指定してください"
     filter_args = reader.obj("filter")
@@ -378,7 +393,7 @@ def orders_bulk():
     if tag_id is not None:
         params["tag_id"] = services.get_tag(account_id(), tag_id).id
     if filter_args is not None:
-        flt, _, _ = read_filter({k: str(v) for k, v in filter_args.data.items()})
+        flt, _, _ = read_filter(_filter_query(filter_args.data))
         ids = bulk.select_ids(flt)
     outcome = bulk.start(g.actor, action, ids, params)
     if outcome.job_id:
@@ -400,8 +415,19 @@ def _conditions_named(conditions: Reader) -> bool:
     return True
 
 
+def _filter_query(data: dict) -> dict:
+    """A bulk filter's values as GET /orders reads its query: a tag may be its id as a JSON integer; every
+    other value has its own JSON type (a number for q, say, is refused rather than read as text)."""
+    tag = data.get("tag")
+    if isinstance(tag, int) and not isinstance(tag, bool):
+        return {**data, "tag": str(tag)}
+    return data
+
+
 # ---------------------------------------------------------------- jobs
 
 @bp.get("/v1/jobs/<id>")
 def jobs_get(id: str):
+    if not re.fullmatch(JOB_ID_PATTERN, id):
+        raise not_found("ジョブ", "Job")  # no job has such an id (and a NUL must not reach the database)
     return jsonify(job_json(get_job(account_id(), id)))

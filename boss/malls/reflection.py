@@ -27,7 +27,6 @@ from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
 from .. import outbox
-from ..errors import ServiceError
 from ..extensions import db, get_redis
 from ..lanes import Lane
 from ..models import OutboxMessage, Shop, utcnow

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Shop
-from ..parsing import ascii_int
+from ..parsing import whole_number
 from . import rules
 from .models import Tag
 from .rules import Reason
@@ -41,7 +41,7 @@ def _not_found(what: Reason, value) -> ServiceError:
 def tag_id(account_id: int, value) -> int:
     """A tag of the account by its id (int or ASCII digits) or a system tag's code; else not_found naming it."""
     text = str(value).strip()
-    number = ascii_int(text)
+    number = whole_number(text)
     found = None
     if number is not None:
         found = db.session.scalar(select(Tag.id).where(Tag.account_id == account_id, Tag.id == number))
@@ -53,7 +53,7 @@ def tag_id(account_id: int, value) -> int:
 
 
 def shop_id(account_id: int, value) -> int:
-    number = ascii_int(value)
+    number = whole_number(value)
     found = None if number is None else db.session.scalar(
         select(Shop.id).where(Shop.id == number, Shop.account_id == account_id))
     if found is None:

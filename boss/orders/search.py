@@ -153,6 +153,9 @@ class BadCursor(ValueError):
     pass
 
 
+MAX_CURSOR_ID = 2**31 - 1  # services.MAX_ID: a larger id is no order's and must not reach the database
+
+
 def encode_cursor(order) -> str:
     raw = f"{order.ordered_at.isoformat()}|{order.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -162,9 +165,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, order_id = raw.split("|")
-        return datetime.fromisoformat(at), int(order_id)
+        at, order_id = datetime.fromisoformat(at), int(order_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadCursor("cursor is not one this API returned") from exc
+    if at.tzinfo is not None or not 0 < order_id <= MAX_CURSOR_ID:  # a forged one: no order is there
+        raise BadCursor("cursor is not one this API returned")
+    return at, order_id
 
 
 @dataclass

@@ -24,6 +24,7 @@ from .. import outbox
 from ..errors import REASON_CONFLICT, ServiceError, not_found, validation_error
 from ..extensions import db
 from ..models import ItemMapping, OrderCount, Product, Shop, utcnow
+from ..parsing import MAX_ID
 from . import history, rules
 from .models import Order, OrderEvent, OrderLine, Tag, order_tags
 from .numbers import InvalidNumber, MallNumber, manual_number, number_key
@@ -126,9 +127,6 @@ def recount(account_id: Optional[int] = None) -> None:
 
 
 # ---------------------------------------------------------------- lookups
-
-MAX_ID = 2**31 - 1  # ids are 32-bit integers; a larger one names no object (and must not reach the database)
-
 
 def valid_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID <= value <= MAX_ID

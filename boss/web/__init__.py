@@ -14,6 +14,7 @@ def register_web(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください。"
     login_manager.login_message_category = "info"
+    login_manager.blueprint_login_views["api"] = None  # the API is never sent to the login page: 401 JSON
 
     @login_manager.user_loader
     def _load_user(user_id: str):
@@ -32,7 +33,9 @@ def register_web(app: Flask) -> None:
         """Every page needs a login (the API has its own bearer tokens). The session is checked first thing,
         before any view has written anything (a session's check may end it or note its use)."""
         endpoint = request.endpoint or ""
-        if endpoint.startswith(("api.", "health.", "sandbox")) or endpoint == "static":
+        if (endpoint.startswith(("api.", "health.", "sandbox")) or endpoint == "static"
+                # the API and /healthz answer JSON, also to a path or method they do not have (404, 405)
+                or request.path == "/api" or request.path.startswith(("/api/", "/healthz"))):
             return None
         if current_user.is_authenticated or endpoint in ("auth.login", "common.set_language"):
             return None

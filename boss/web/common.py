@@ -14,8 +14,8 @@ from ..models import Shop, utcnow
 from ..orders import history, rules
 from ..orders.rules import Reason
 from ..orders.search import status_counts
-from ..parsing import ascii_int
 from ..orders.services import Actor
+from ..parsing import whole_number
 from ..timefmt import display_jst, to_jst
 
 bp = Blueprint("common", __name__)
@@ -143,7 +143,7 @@ def set_language(code: str):
 @bp.post("/shop-filter")
 def set_shop_filter():
     value = request.form.get("shop_id", "")
-    session["shop_id"] = ascii_int(value)
+    session["shop_id"] = whole_number(value)
     return redirect(request.referrer or url_for("orders.index"))
 
 
@@ -187,7 +187,7 @@ def version_from(form) -> int | None:
     value = form.get("version", "").strip()
     if not value:
         return None
-    version = ascii_int(value)
+    version = whole_number(value)
     if version is None:
         raise ServiceError("validation_error", NOT_A_VERSION, {"version": "not an integer"})
     return version

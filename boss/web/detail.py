@@ -15,7 +15,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..orders import rules, services
 from ..orders.models import Order, OrderEvent, Tag
-from ..parsing import ascii_int
+from ..parsing import whole_number
 from .common import current_actor, is_htmx, lang, page_or_fragment, version_from
 
 bp = Blueprint("detail", __name__)
@@ -114,7 +114,7 @@ def retry_reflection(order_id: int):
 @bp.post("/orders/<int:order_id>/tags")
 def add_tag(order_id: int):
     _order_or_404(order_id)
-    tag_id = ascii_int(request.form.get("tag_id"))
+    tag_id = whole_number(request.form.get("tag_id"))
     if tag_id is None:
         return _tag_answer(order_id, _("追加するタグを選んでください。"), "error", 422)
     tag = _tag_or_404(tag_id)

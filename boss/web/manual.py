@@ -16,8 +16,8 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..orders import services
 from ..orders.numbers import InvalidNumber, manual_number
-from ..parsing import ascii_int
-from ..timefmt import JST
+from ..parsing import whole_number
+from ..timefmt import EARLIEST_DAY, JST, LATEST_DAY, day_in_range
 from .common import account_shops, current_actor, lang, page_or_fragment, selected_shop_id
 
 bp = Blueprint("manual", __name__)
@@ -68,6 +68,10 @@ class JapanTimeField(DateTimeLocalField):
             super().process_formdata(valuelist)
         except ValueError:
             raise ValueError(_("日時を正しく入力してください（例 2026/11/27 14:05）。")) from None
+        if self.data is not None and not day_in_range(self.data.date()):
+            self.data = None
+            raise ValueError(_("%(first)s から %(last)s までの日時を入力してください。",
+                               first=EARLIEST_DAY.isoformat(), last=LATEST_DAY.isoformat()))
 
     def pre_validate(self, form):
         if self.process_errors:
@@ -185,7 +189,7 @@ def _change_lines(form: ManualOrderForm) -> tuple[ManualOrderForm, int, list, in
     if "add_line" in request.form and len(form.lines) < MAX_LINES:
         form.lines.append_entry()
         focus = len(form.lines) - 1
-    remove = ascii_int(request.form.get("remove_line"))
+    remove = whole_number(request.form.get("remove_line"))
     if remove is not None and remove < len(form.lines) and len(form.lines) > 1:
         form.lines.entries.pop(remove)
     return form, 200, [], focus

@@ -15,7 +15,7 @@ from ..models import ItemMapping, Product, Shop
 from ..orders import rules, services
 from ..orders.models import Order, OrderLine
 from ..orders.search import _like_pattern as like_pattern
-from ..parsing import ascii_int
+from ..parsing import whole_number
 from .common import account_shops, current_actor, is_htmx, lang, page_or_fragment, selected_shop_id
 
 bp = Blueprint("mapping", __name__)
@@ -42,7 +42,7 @@ class Group:
 
 
 def _page(name: str) -> int:
-    return min(ascii_int(request.args.get(name)) or 1, 10_000)
+    return min(whole_number(request.args.get(name)) or 1, 10_000)
 
 
 def _waiting_lines(account_id: int, shop_id: Optional[int]):
@@ -132,8 +132,9 @@ def product_options():
 
 
 def _account_shop(value: str) -> Shop:
+    shop_id = whole_number(value)
     for shop in account_shops():
-        if shop.id == ascii_int(value):
+        if shop.id == shop_id:
             return shop
     abort(404)  # R14: a shop of another account is not found
 
@@ -142,7 +143,7 @@ def _account_shop(value: str) -> Shop:
 def create():
     form = request.form
     shop = _account_shop(form.get("shop_id", ""))
-    row = ascii_int(form.get("row")) or 0
+    row = whole_number(form.get("row")) or 0
     mall_item_id, sub_code = form.get("mall_item_id", ""), form.get("sub_code", "")
     if not mall_item_id:
         abort(400)

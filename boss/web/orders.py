@@ -17,7 +17,7 @@ from ..orders import bulk, filters, rules, services
 from ..orders.models import LineKey, Order, OrderLine, Tag, order_tags, state_of
 from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders
-from ..parsing import ascii_int
+from ..parsing import whole_number
 from . import selection
 from .common import account_shops, current_actor, refusal, version_from, header_counts, is_htmx, lang, page_or_fragment, selected_shop_id
 
@@ -127,7 +127,7 @@ def _order_or_404(order_id: int) -> Order:
 
 
 def _reason_code(value: str) -> int:
-    code = ascii_int(value)
+    code = whole_number(value)
     if code not in rules.CANCEL_REASONS:
         raise ServiceError("validation_error", NOT_A_REASON, {"reason_code": "unknown reason"})
     return code

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import ItemMapping, Product
 from ..orders import services
 from ..orders.search import _like_pattern as like_pattern
-from ..parsing import ascii_int
+from ..parsing import whole_number
 from .common import current_actor, lang, page_or_fragment
 
 bp = Blueprint("products", __name__)
@@ -39,7 +39,7 @@ class ProductForm(FlaskForm):
 
 
 def _page() -> int:
-    return min(ascii_int(request.args.get("page")) or 1, 10_000)
+    return min(whole_number(request.args.get("page")) or 1, 10_000)
 
 
 def products_page(q: str, page: int) -> tuple[list[tuple[Product, int]], bool]:

@@ -19,9 +19,8 @@ from wtforms.validators import Length
 from ..extensions import db
 from ..models import Product
 from ..orders import rules
-from ..orders.models import Tag
 from ..orders.search import BadCursor, OrderFilter, count_matching, digits, list_orders, normalise
-from ..timefmt import jst_day_start
+from ..timefmt import EARLIEST_DAY, LATEST_DAY, day_in_range, jst_day_start
 from .common import account_shops, lang, page_or_fragment
 from .orders import ROW_COLUMNS, account_tags, list_rows
 
@@ -106,11 +105,17 @@ class SearchForm(FlaskForm):
         if not (field.data or "").strip():
             return None
         try:
-            return _parse_day(field.data)
+            day = _parse_day(field.data)
         except ValueError:
             if quiet:
                 return None
             raise ValidationError(_("日付は 2026-11-01 の形式で入力してください。")) from None
+        if not day_in_range(day):
+            if quiet:
+                return None
+            raise ValidationError(_("%(first)s から %(last)s までの日付を入力してください。",
+                                    first=EARLIEST_DAY.isoformat(), last=LATEST_DAY.isoformat()))
+        return day
 
     def validate_phone(self, field):
         if (field.data or "").strip() and not digits(field.data):

@@ -15,7 +15,7 @@ from ..orders import bulk, filters
 from ..orders.filters import ListCriteria
 from ..orders.models import Order
 from ..orders.rules import Reason
-from ..parsing import ascii_int
+from ..parsing import whole_number
 
 MAX_AGE_SECONDS = 2 * 3600
 EXPIRED = Reason("この選択は有効期限が切れたか、正しくありません。何も変更していません。一覧で選び直してください。",
@@ -40,7 +40,7 @@ def from_form(form) -> bulk.Selection:
     「条件に一致する全件」 of the list as shown."""
     if form.get("all_matching") == "1":
         return bulk.matching_selection(current_user.account_id, criteria_from(form))
-    ticked = [i for i in dict.fromkeys(ascii_int(v) for v in form.getlist("order_ids")) if i is not None]
+    ticked = [i for i in dict.fromkeys(whole_number(v) for v in form.getlist("order_ids")) if i is not None]
     ids = set(db.session.scalars(select(Order.id).where(Order.id.in_(ticked),
                                                         Order.account_id == current_user.account_id))) if ticked else set()
     return bulk.Selection(tuple(i for i in ticked if i in ids))

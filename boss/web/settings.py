@@ -27,7 +27,7 @@ from ..extensions import db
 from ..malls import connection
 from ..models import MALLS, ROLES, ApiToken, JobRecord, Shop, User, utcnow
 from ..orders import services
-from ..parsing import ascii_int
+from ..parsing import whole_number
 from ..timefmt import to_jst
 from .auth import SESSION_KEY
 from .common import LICENSE_WARN_DAYS, account_shops, current_actor, is_htmx, lang, license_state, page_or_fragment
@@ -543,7 +543,7 @@ def create_token():
     if chosen and chosen != str(current_user.id):
         if not current_user.is_admin:  # only admins make tokens for others
             return render_template("settings/forbidden.html"), 403
-        owner_id = ascii_int(chosen)
+        owner_id = whole_number(chosen)
     form = TokenForm()
     if not form.validate():
         return _tokens_page(form, status=422)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import contains_eager
 from ..extensions import db
 from ..orders import rules
 from ..orders.models import Order, Shipment
+from ..orders.search import MAX_CURSOR_ID
 from .common import page_or_fragment, selected_shop_id
 
 bp = Blueprint("shipments", __name__)
@@ -39,9 +40,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         at, shipment_id = raw.split("|")
-        return datetime.fromisoformat(at), int(shipment_id)
+        at, shipment_id = datetime.fromisoformat(at), int(shipment_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadCursor(cursor) from exc
+    if at.tzinfo is not None or not 0 < shipment_id <= MAX_CURSOR_ID:  # a forged one: no shipment is there
+        raise BadCursor(cursor)
+    return at, shipment_id
 
 
 def _conditions(status: Optional[str]) -> list:

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import JobRecord
 from ..orders import bulk, rules, services
 from ..orders.models import Order, Tag, order_tags
-from ..parsing import ascii_int
+from ..parsing import whole_number
 from . import selection
 from .common import current_actor, lang, page_or_fragment, refusal
 
@@ -171,7 +171,7 @@ def bulk_apply():
     if not chosen_tag:
         return render_template("tags/_bulk_dialog.html", error=_("タグを選んでください。"), **_dialog_context(chosen)), 422
     try:
-        tag = services.get_tag(current_user.account_id, ascii_int(chosen_tag))
+        tag = services.get_tag(current_user.account_id, whole_number(chosen_tag))
     except ServiceError as exc:  # deleted since the dialog opened, or another account's (R14): said in the dialog
         return refusal("tags/_bulk_dialog.html", exc, **_dialog_context(chosen))
     try:

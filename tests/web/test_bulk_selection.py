@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import login, make_tenant
+from tests.conftest import login
 from tests.factories import bulk_dialog, create_order
 
 HTMX = {"HX-Request": "true"}
@@ -154,6 +154,7 @@ def test_all_matching_keeps_to_the_shop_the_list_showed_even_when_the_header_sho
     result = _confirm(staff_client, action, chosen, tag_id=str(gift["id"]))
     assert "完了 3 件" in " ".join(result.text.split())
     assert all(_state(client, tenant, o) == ("awaiting_confirmation", False, []) for o in first_shop)
+    assert all(_state(client, tenant, o) != ("awaiting_confirmation", False, []) for o in second_shop)
 
 
 @pytest.mark.parametrize("action", ACTIONS)
