@@ -47,9 +47,9 @@ def page_sql(where: str) -> str:
 
 
 def like(term: str) -> str:
-    from boss.orders.search import _like_pattern
+    from boss.orders.search import like_pattern
 
-    return _like_pattern(term)
+    return like_pattern(term)
 
 
 def build_inputs(bare: Bare, account_id: int, rng: random.Random, count: int) -> dict[str, list[tuple]]:

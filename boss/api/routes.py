@@ -15,7 +15,7 @@ from ..orders.models import OrderEvent, Tag
 from ..orders.numbers import InvalidNumber, manual_number
 from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, list_orders, status_counts
-from ..orders.search import _like_pattern as like_pattern
+from ..orders.search import like_pattern
 from . import bp
 from .errors import admin_required, lang, refuse
 from .idempotency import idempotent

@@ -38,18 +38,24 @@ def _not_found(what: Reason, value) -> ServiceError:
         f"Reload the list and select again. {NOTHING_CHANGED.en}"), {what.en: "not found"})
 
 
-def tag_id(account_id: int, value) -> int:
-    """A tag of the account by its id (int or ASCII digits) or a system tag's code; else not_found naming it."""
+def find_tag(account_id: int, value) -> Optional[Tag]:
+    """The one lookup of a tag by its id (int or ASCII digits) or a system tag's code (e.g. mall_reflection_error):
+    the account's tag, or None (blank, another account's, deleted, or no id or code at all)."""
     text = str(value).strip()
     number = whole_number(text)
-    found = None
     if number is not None:
-        found = db.session.scalar(select(Tag.id).where(Tag.account_id == account_id, Tag.id == number))
-    elif text and len(text) <= MAX_CODE_LENGTH and text.isprintable():
-        found = db.session.scalar(select(Tag.id).where(Tag.account_id == account_id, Tag.code == text))
+        return db.session.scalar(select(Tag).where(Tag.account_id == account_id, Tag.id == number))
+    if text and len(text) <= MAX_CODE_LENGTH and text.isprintable():
+        return db.session.scalar(select(Tag).where(Tag.account_id == account_id, Tag.code == text))
+    return None
+
+
+def tag_id(account_id: int, value) -> int:
+    """A tag of the account by its id or a system tag's code (find_tag); else not_found naming it."""
+    found = find_tag(account_id, value)
     if found is None:
-        raise _not_found(TAG, text)
-    return found
+        raise _not_found(TAG, str(value).strip())
+    return found.id
 
 
 def shop_id(account_id: int, value) -> int:

@@ -46,7 +46,7 @@ ORDERS_FTS = table("orders_fts", column("rowid"), column("search_text"))
 ORDERS_FTS_BIGRAM = table("orders_fts_bigram", column("rowid"), column("orders_fts_bigram"))
 
 
-def _like_pattern(term: str) -> str:
+def like_pattern(term: str) -> str:
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -99,8 +99,8 @@ def _substring_condition(term: str):
         return Order.id.in_(hits)
     probe = _index_probe(term) if db.engine.dialect.name == "postgresql" else term
     if probe != term:
-        return and_(Order.search_text.like(_like_pattern(probe), escape="\\"), func.strpos(Order.search_text, term) > 0)
-    return Order.search_text.like(_like_pattern(term), escape="\\")
+        return and_(Order.search_text.like(like_pattern(probe), escape="\\"), func.strpos(Order.search_text, term) > 0)
+    return Order.search_text.like(like_pattern(term), escape="\\")
 
 
 _DIGIT_RUNS = re.compile(r"\d+")
@@ -129,7 +129,7 @@ def _bigram_condition(term: str):
     and fills a page within a few thousand orders, where fetching and sorting every hit costs more."""
     if db.engine.dialect.name == "postgresql":
         return and_(*_bigram_parts(term))
-    like = Order.search_text.like(_like_pattern(term), escape="\\")
+    like = Order.search_text.like(like_pattern(term), escape="\\")
     token = '"' + term.encode().hex().upper() + '"'  # the bigram as migration 0006 wrote it
     hits = select(ORDERS_FTS_BIGRAM.c.rowid).where(ORDERS_FTS_BIGRAM.c.orders_fts_bigram.match(token))
     found = db.session.scalar(select(func.count()).select_from(hits.limit(FTS_WALK_HITS + 1).subquery()))
@@ -156,21 +156,34 @@ class BadCursor(ValueError):
 MAX_CURSOR_ID = 2**31 - 1  # services.MAX_ID: a larger id is no order's and must not reach the database
 
 
-def encode_cursor(order) -> str:
-    raw = f"{order.ordered_at.isoformat()}|{order.id}"
+def encode_cursor(order, at: str = "ordered_at") -> str:
+    """The cursor of the page after `order` (or any row with an id) by its time `at`: keyset pages newest first."""
+    raw = f"{getattr(order, at).isoformat()}|{order.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, order_id = raw.split("|")
-        at, order_id = datetime.fromisoformat(at), int(order_id)
+        at, row_id = raw.split("|")
+        at, row_id = datetime.fromisoformat(at), int(row_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadCursor("cursor is not one this API returned") from exc
-    if at.tzinfo is not None or not 0 < order_id <= MAX_CURSOR_ID:  # a forged one: no order is there
+    if at.tzinfo is not None or not 0 < row_id <= MAX_CURSOR_ID:  # a forged one: no row is there
         raise BadCursor("cursor is not one this API returned")
-    return at, order_id
+    return at, row_id
+
+
+def keyset_page(stmt, at_column, id_column, limit: int, cursor: Optional[str], fetch) -> tuple[list, Optional[str]]:
+    """One page of `stmt` newest first by (at_column, id_column) after `cursor`, and the next page's cursor;
+    `fetch` runs the statement. Keyset: page 1,000 costs what page 1 does. BadCursor for a cursor no page gave."""
+    if cursor:
+        at, row_id = decode_cursor(cursor)
+        stmt = stmt.where(tuple_(at_column, id_column) < tuple_(at, row_id))
+    stmt = stmt.order_by(at_column.desc(), id_column.desc()).limit(limit + 1)
+    rows = fetch(stmt)
+    next_cursor = encode_cursor(rows[limit - 1], at_column.key) if len(rows) > limit else None
+    return rows[:limit], next_cursor
 
 
 @dataclass
@@ -241,15 +254,9 @@ def list_orders(flt: OrderFilter, limit: int = 50, cursor: Optional[str] = None,
     """One page, newest first by (ordered_at, id); keyset, so page 1,000 costs what page 1 does.
     Whole orders; or, given `columns` (which must include id and ordered_at), plain rows of those columns
     for a caller that shows a few of them (the web list: no ORM objects to build for 50 rows)."""
-    stmt = select(*columns) if columns else select(Order)
-    stmt = stmt.where(*flt.conditions())
-    if cursor:
-        at, order_id = decode_cursor(cursor)
-        stmt = stmt.where(tuple_(Order.ordered_at, Order.id) < tuple_(at, order_id))
-    stmt = stmt.order_by(Order.ordered_at.desc(), Order.id.desc()).limit(limit + 1)
-    orders = list(db.session.execute(stmt) if columns else db.session.scalars(stmt).unique())
-    next_cursor = encode_cursor(orders[limit - 1]) if len(orders) > limit else None
-    return orders[:limit], next_cursor
+    stmt = (select(*columns) if columns else select(Order)).where(*flt.conditions())
+    return keyset_page(stmt, Order.ordered_at, Order.id, limit, cursor, lambda page: list(
+        db.session.execute(page) if columns else db.session.scalars(page).unique()))
 
 
 def matching_ids(flt: OrderFilter, cap: int) -> list[int]:

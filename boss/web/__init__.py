@@ -23,9 +23,18 @@ def register_web(app: Flask) -> None:
         # The user comes with their account, whose name every page's header shows.
         return accounts.session_user(session.get(auth.SESSION_KEY), user_id)
 
-    for page in (auth, orders, detail, search, shipments, mapping, manual, products, tags, settings):
+    pages = (auth, orders, detail, search, shipments, mapping, manual, products, tags, settings)
+    for page in pages:
         app.register_blueprint(page.bp)
     common.init_app(app)
+    web_blueprints = {page.bp.name for page in pages} | {common.bp.name}
+
+    @app.after_request
+    def _vary_on_htmx(response):
+        """One URL answers a page or its partial by HX-Request: every page's answer says so to caches (the API's not)."""
+        if request.blueprint in web_blueprints:
+            response.vary.add("HX-Request")
+        return response
     auth.init_throttle(app)
 
     @app.before_request

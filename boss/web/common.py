@@ -1,9 +1,10 @@
 """What every page shares: the actor, the shop filter, page-or-fragment rendering, filters, the header."""
 from __future__ import annotations
 
-from typing import Callable, Optional
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
 
-from flask import Blueprint, Flask, current_app, g, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
@@ -80,10 +81,8 @@ def is_htmx() -> bool:
 
 
 def page_or_fragment(page: str, fragment: str, http_status: int = 200, **context):
-    """One URL: the full page normally, the partial when htmx asks for it (Vary: HX-Request)."""
-    response = make_response(render_template(fragment if is_htmx() else page, **context), http_status)
-    response.headers["Vary"] = "HX-Request"
-    return response
+    """One URL: the full page normally, the partial when htmx asks for it (every page answers Vary: HX-Request)."""
+    return make_response(render_template(fragment if is_htmx() else page, **context), http_status)
 
 
 # Stand-ins for the values a URL pattern leaves open: integers (they pass `<int:…>` converters) that no
@@ -168,6 +167,38 @@ def init_app(app: Flask) -> None:
             "STATUS_LABELS": rules.STATUS_LABELS if lang() == "ja" else rules.STATUS_LABELS_EN,
             "SHIPMENT_STATUS_LABELS": rules.SHIPMENT_STATUS_LABELS if lang() == "ja" else rules.SHIPMENT_STATUS_LABELS_EN,
         }
+
+
+class Attempt:
+    """What `attempt()` caught: the service's refusal, or None when the call went through."""
+
+    error: Optional[ServiceError] = None
+
+
+@contextmanager
+def attempt() -> Iterator[Attempt]:
+    """A view's service call: a refusal (ServiceError) rolls back whatever the service had done before it
+    refused and is kept on the yielded Attempt for the view to show; anything else propagates.
+
+        with attempt() as tried:
+            shop = services.create_shop(...)
+        if tried.error: ...
+    """
+    tried = Attempt()
+    try:
+        yield tried
+    except ServiceError as exc:
+        db.session.rollback()
+        tried.error = exc
+
+
+def found_or_404(lookup: Callable, *args):
+    """`lookup(account_id, *args)` of the signed-in user's account, or 404: another account's object, or one
+    that does not exist, is not found here (R14)."""
+    try:
+        return lookup(current_user.account_id, *args)
+    except ServiceError:
+        abort(404)
 
 
 def refusal(template: str, exc: ServiceError, **context):

@@ -40,12 +40,7 @@ def home():
 def selected_tag(value: str) -> Tag | None:
     """The list's tag filter: a tag id, or a system tag's code (e.g. mall_reflection_error); None when it names
     none of the account's tags."""
-    if not value:
-        return None
-    try:
-        return db.session.get(Tag, filters.tag_id(current_user.account_id, value))
-    except ServiceError:
-        return None
+    return filters.find_tag(current_user.account_id, value)
 
 
 def account_tags() -> list[Tag]:

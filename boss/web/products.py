@@ -14,7 +14,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..models import ItemMapping, Product
 from ..orders import services
-from ..orders.search import _like_pattern as like_pattern
+from ..orders.search import like_pattern
 from ..parsing import whole_number
 from .common import current_actor, lang, page_or_fragment
 
