@@ -5,18 +5,16 @@
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from flask_login import current_user
 from sqlalchemy import select
 
-from ..errors import ServiceError
 from ..extensions import db
 from ..orders import rules, services
 from ..orders.models import Order, OrderEvent, Tag
 from ..parsing import whole_number
-from .common import current_actor, is_htmx, lang, page_or_fragment, version_from
+from .common import attempt, current_actor, found_or_404, is_htmx, lang, page_or_fragment, version_from
 
 bp = Blueprint("detail", __name__)
 
@@ -44,10 +42,7 @@ REFLECTION_STATES = {"none": lazy_gettext("反映なし"), "pending": lazy_gette
 
 def _order_or_404(order_id: int) -> Order:
     """R14: another account's order is not found."""
-    try:
-        return services.get_order(current_user.account_id, order_id)
-    except ServiceError:
-        abort(404)
+    return found_or_404(services.get_order, order_id)
 
 
 def _version() -> int | None:
@@ -87,13 +82,8 @@ def show(order_id: int):
 @bp.post("/orders/<int:order_id>/confirm")
 def confirm(order_id: int):
     _order_or_404(order_id)
-    try:
-        order = services.confirm(current_actor(), order_id, _version())
-        flash(_("注文「%(n)s」を確認済にしました。", n=order.mall_order_number), "success")
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message(lang()), "error")
-    return redirect(url_for("detail.show", order_id=order_id), code=303)
+    return _flash_action(order_id, lambda: services.confirm(current_actor(), order_id, _version()),
+                         _("注文「%(n)s」を確認済にしました。"))
 
 
 @bp.post("/orders/<int:order_id>/retry-reflection")
@@ -102,12 +92,18 @@ def retry_reflection(order_id: int):
     from ..malls.reflection import retry
 
     _order_or_404(order_id)
-    try:
-        order = retry(current_actor(), order_id, _version())
-        flash(_("注文「%(n)s」のキャンセルを楽天RMSへ再反映しています。", n=order.mall_order_number), "success")
-    except ServiceError as exc:
-        db.session.rollback()
-        flash(exc.message(lang()), "error")
+    return _flash_action(order_id, lambda: retry(current_actor(), order_id, _version()),
+                         _("注文「%(n)s」のキャンセルを楽天RMSへ再反映しています。"))
+
+
+def _flash_action(order_id: int, action, done_message: str):
+    """Run an action on the order; back to its page with what happened (`done_message` % {n: its number})."""
+    with attempt() as tried:
+        order = action()
+    if tried.error:
+        flash(tried.error.message(lang()), "error")
+    else:
+        flash(done_message % {"n": order.mall_order_number}, "success")
     return redirect(url_for("detail.show", order_id=order_id), code=303)
 
 
@@ -131,19 +127,15 @@ def remove_tag(order_id: int, tag_id: int):
 
 
 def _tag_or_404(tag_id: int) -> Tag:
-    try:
-        return services.get_tag(current_user.account_id, tag_id)
-    except ServiceError:
-        abort(404)
+    return found_or_404(services.get_tag, tag_id)
 
 
 def _change_tag(order_id: int, action, done_message: str):
-    try:
+    with attempt() as tried:
         action()
-        return _tag_answer(order_id, done_message, "success", 200)
-    except ServiceError as exc:
-        db.session.rollback()
-        return _tag_answer(order_id, exc.message(lang()), "error", exc.status)
+    if tried.error:
+        return _tag_answer(order_id, tried.error.message(lang()), "error", tried.error.status)
+    return _tag_answer(order_id, done_message, "success", 200)
 
 
 def _tag_answer(order_id: int, message: str, category: str, status: int):
@@ -153,7 +145,5 @@ def _tag_answer(order_id: int, message: str, category: str, status: int):
         flash(message, category)
         return redirect(url_for("detail.show", order_id=order_id), code=303)
     order = _order_or_404(order_id)
-    response = make_response(render_template("detail/_tag_result.html", message=message, category=category,
-                                             **detail_context(order)), status)
-    response.headers["Vary"] = "HX-Request"
-    return response
+    return render_template("detail/_tag_result.html", message=message, category=category,
+                           **detail_context(order)), status

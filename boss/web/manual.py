@@ -12,13 +12,11 @@ from wtforms import (BooleanField, DateTimeLocalField, FieldList, Form, FormFiel
                      TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError
 
-from ..errors import ServiceError
-from ..extensions import db
 from ..orders import services
 from ..orders.numbers import InvalidNumber, manual_number
 from ..parsing import whole_number
 from ..timefmt import EARLIEST_DAY, JST, LATEST_DAY, day_in_range
-from .common import account_shops, current_actor, lang, page_or_fragment, selected_shop_id
+from .common import account_shops, attempt, current_actor, lang, page_or_fragment, selected_shop_id
 
 bp = Blueprint("manual", __name__)
 
@@ -167,17 +165,15 @@ def new():
     if _posted_line_count() > MAX_LINES:
         errors.append(_("明細は%(n)s件までです。", n=MAX_LINES))
     elif form.validate():
-        try:
+        with attempt() as tried:
             order = services.register(current_actor(), _new_order(form), source="manual")
-        except ServiceError as exc:
-            db.session.rollback()
-            status = exc.status
-            if exc.code == "mall_order_number_taken":
-                form.mall_order_number.errors = [exc.message(lang())]
-            else:
-                errors.append(exc.message(lang()))
-        else:
+        if not (exc := tried.error):
             return _registered(order)
+        status = exc.status
+        if exc.code == "mall_order_number_taken":
+            form.mall_order_number.errors = [exc.message(lang())]
+        else:
+            errors.append(exc.message(lang()))
     if status == 422 and not errors:
         errors.append(_("入力内容を確認してください。赤字の項目を直してから登録してください。"))
     return _render(form, status, errors)

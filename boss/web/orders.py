@@ -5,7 +5,7 @@ from collections import defaultdict
 from typing import NamedTuple
 from urllib.parse import parse_qs, urlparse
 
-from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,7 +19,8 @@ from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders
 from ..parsing import whole_number
 from . import selection
-from .common import account_shops, current_actor, refusal, version_from, header_counts, is_htmx, lang, page_or_fragment, selected_shop_id
+from .common import (account_shops, attempt, current_actor, found_or_404, header_counts, is_htmx, lang, page_or_fragment,
+                     refusal, selected_shop_id, version_from)
 
 bp = Blueprint("orders", __name__)
 
@@ -115,10 +116,7 @@ def list_rows(orders: list, account_tags: list[Tag]) -> list[Row]:
 
 
 def _order_or_404(order_id: int) -> Order:
-    try:
-        return services.get_order(current_user.account_id, order_id)
-    except ServiceError:
-        abort(404)
+    return found_or_404(services.get_order, order_id)
 
 
 def _reason_code(value: str) -> int:
@@ -169,13 +167,13 @@ def delete(order_id: int):
 def _act(order_id: int, action, done_message: str):
     """Run an inline action; answer the row in its new state with a message (or, without htmx, redirect).
     The service looks the order up itself; an order that is not the account's is a 404 after its refusal."""
-    try:
+    with attempt() as tried:
         order = action()
-        message, category, status = done_message % {"n": order.mall_order_number}, "success", 200
-    except ServiceError as exc:
-        db.session.rollback()
+    if exc := tried.error:
         order = _order_or_404(order_id)
         message, category, status = exc.message(lang()), "error", exc.status
+    else:
+        message, category, status = done_message % {"n": order.mall_order_number}, "success", 200
     if request.form.get("target") == "detail" or not is_htmx():
         flash(message, category)
         if order.deleted and category == "success":  # a refusal on a deleted order stays on its (read-only) page
@@ -184,10 +182,8 @@ def _act(order_id: int, action, done_message: str):
                         else request.referrer or url_for("orders.index"), code=303)
     counts = header_counts()
     shown_tab = parse_qs(urlparse(request.headers.get("HX-Current-URL", "")).query).get("status", ["all"])[0]
-    response = make_response(render_template("orders/_row_result.html", row=row_context(order), message=message,
-                                             category=category, counts=counts, tabs=TABS, status=shown_tab), status)
-    response.headers["Vary"] = "HX-Request"
-    return response
+    return render_template("orders/_row_result.html", row=row_context(order), message=message,
+                           category=category, counts=counts, tabs=TABS, status=shown_tab), status
 
 
 # ---------------------------------------------------------------- bulk

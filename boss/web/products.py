@@ -10,13 +10,12 @@ from sqlalchemy import func, or_, select
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..errors import ServiceError
 from ..extensions import db
 from ..models import ItemMapping, Product
 from ..orders import services
 from ..orders.search import like_pattern
 from ..parsing import whole_number
-from .common import current_actor, lang, page_or_fragment
+from .common import attempt, current_actor, lang, page_or_fragment
 
 bp = Blueprint("products", __name__)
 
@@ -71,13 +70,12 @@ def index():
 def create():
     form = ProductForm()
     if form.validate():
-        try:
+        with attempt() as tried:
             product = services.create_product(current_actor(), form.sku.data, form.name.data, form.code.data or "",
                                               form.stock.data)
-        except ServiceError as exc:
-            db.session.rollback()
-            form.sku.errors = [exc.message(lang())]
-            return _render(form, exc.status)
+        if tried.error:
+            form.sku.errors = [tried.error.message(lang())]
+            return _render(form, tried.error.status)
         flash(_("商品「%(sku)s %(name)s」を登録しました。", sku=product.sku, name=product.name), "success")
         return redirect(url_for("products.index"), code=303)
     return _render(form, 422)

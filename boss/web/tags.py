@@ -17,7 +17,7 @@ from ..orders import bulk, rules, services
 from ..orders.models import Order, Tag, order_tags
 from ..parsing import whole_number
 from . import selection
-from .common import current_actor, lang, page_or_fragment, refusal
+from .common import attempt, current_actor, found_or_404, lang, page_or_fragment, refusal
 
 bp = Blueprint("tags", __name__)
 
@@ -80,12 +80,11 @@ def _page(form: TagForm, status: int = 200):
 def create():
     form = TagForm()
     if form.validate():
-        try:
+        with attempt() as tried:
             tag = services.create_tag(current_actor(), form.name.data, form.color.data.lower(), bool(form.holds.data))
-        except ServiceError as exc:
-            db.session.rollback()
-            form.name.errors = [exc.message(lang())]
-            return _page(form, exc.status)
+        if tried.error:
+            form.name.errors = [tried.error.message(lang())]
+            return _page(form, tried.error.status)
         flash(_("タグ「%(name)s」を作成しました。", name=tag.name), "success")
         return redirect(url_for("tags.index"), code=303)
     return _page(form, 422)
@@ -98,10 +97,7 @@ def edit(tag_id: int):
 
 
 def _custom_tag_or_404(tag_id: int) -> Tag:
-    try:
-        tag = services.get_tag(current_user.account_id, tag_id)
-    except ServiceError:
-        abort(404)  # R14: another account's tag does not exist here
+    tag = found_or_404(services.get_tag, tag_id)  # R14: another account's tag does not exist here
     if tag.system:
         abort(404)  # system tags are described on /tags and cannot be edited
     return tag
@@ -117,12 +113,11 @@ def update(tag_id: int):
     tag = _custom_tag_or_404(tag_id)
     form = TagForm()
     if form.validate():
-        try:
+        with attempt() as tried:
             services.update_tag(current_actor(), tag.id, form.name.data, form.color.data.lower(), bool(form.holds.data))
-        except ServiceError as exc:
-            db.session.rollback()
-            form.name.errors = [exc.message(lang())]
-            return _edit_page(db.session.get(Tag, tag_id), form, exc.status)
+        if tried.error:
+            form.name.errors = [tried.error.message(lang())]
+            return _edit_page(db.session.get(Tag, tag_id), form, tried.error.status)
         flash(_("タグ「%(name)s」を保存しました。", name=form.name.data), "success")
         return redirect(url_for("tags.index"), code=303)
     return _edit_page(tag, form, 422)
