@@ -27,15 +27,15 @@ def register_web(app: Flask) -> None:
     for page in pages:
         app.register_blueprint(page.bp)
     common.init_app(app)
+    auth.init_throttle(app)
     web_blueprints = {page.bp.name for page in pages} | {common.bp.name}
 
     @app.after_request
     def _vary_on_htmx(response):
-        """One URL answers a page or its partial by HX-Request: every page's answer says so to caches (the API's not)."""
+        """One URL answers a page or its partial by HX-Request: every page says so to caches (the API does not)."""
         if request.blueprint in web_blueprints:
             response.vary.add("HX-Request")
         return response
-    auth.init_throttle(app)
 
     @app.before_request
     def _require_login():

@@ -1,0 +1,11 @@
+"""設定: ショップ, ユーザー and APIトークン of the signed-in user's account, one module a topic on one blueprint.
+
+Everyone sees the account's shops and users; only admins change them (api.md: admin may create and
+change shops, users and other users' tokens). Every user manages their own API tokens. Objects are
+looked up through the account, so another account's id answers 404 (R14).
+"""
+from . import shops, tokens, users  # each registers its views on bp
+from .base import bp
+from .shops import import_progress
+
+__all__ = ["bp", "import_progress", "shops", "tokens", "users"]
