@@ -115,6 +115,17 @@ def test_each_settings_section_is_a_full_page_and_its_partial_for_htmx(user_clie
     assert "<html" not in fragment.text and fragment_id in fragment.text
 
 
+def test_every_page_answer_varies_on_hx_request_also_the_partials_only_htmx_asks_for_but_the_api_does_not(
+        admin_client, app, tenant):
+    answers = [admin_client.get("/settings/users"), admin_client.get("/mapping/products?q=a", headers=HTMX),
+               _post(admin_client, f"/settings/shops/{tenant.shop_id}/import", htmx=True),
+               _post(admin_client, "/settings/tokens", {"name": ""}, htmx=True)]
+    for response in answers:
+        assert "HX-Request" in response.headers["Vary"], response.request.path
+    api = app.test_client().get("/api/v1/shops", headers=tenant.headers())
+    assert api.status_code == 200 and "HX-Request" not in api.headers.get("Vary", "")
+
+
 def test_settings_need_a_login(client):
     response = client.get("/settings")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
