@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from ..errors import ServiceError
 from ..extensions import db
@@ -38,24 +38,31 @@ def _not_found(what: Reason, value) -> ServiceError:
         f"Reload the list and select again. {NOTHING_CHANGED.en}"), {what.en: "not found"})
 
 
-def find_tag(account_id: int, value) -> Optional[Tag]:
-    """The one lookup of a tag by its id (int or ASCII digits) or a system tag's code (e.g. mall_reflection_error):
-    the account's tag, or None (blank, another account's, deleted, or no id or code at all)."""
+def _tag_by_id_or_code(account_id: int, value):
+    """The one rule for naming a tag: the account's tag by its id (int or ASCII digits) or a system tag's code
+    (e.g. mall_reflection_error); None when the value can be neither (blank, too long, not printable)."""
     text = str(value).strip()
     number = whole_number(text)
     if number is not None:
-        return db.session.scalar(select(Tag).where(Tag.account_id == account_id, Tag.id == number))
+        return and_(Tag.account_id == account_id, Tag.id == number)
     if text and len(text) <= MAX_CODE_LENGTH and text.isprintable():
-        return db.session.scalar(select(Tag).where(Tag.account_id == account_id, Tag.code == text))
+        return and_(Tag.account_id == account_id, Tag.code == text)
     return None
 
 
+def find_tag(account_id: int, value) -> Optional[Tag]:
+    """The tag `value` names (_tag_by_id_or_code), or None: none of the account's tags."""
+    where = _tag_by_id_or_code(account_id, value)
+    return None if where is None else db.session.scalar(select(Tag).where(where))
+
+
 def tag_id(account_id: int, value) -> int:
-    """A tag of the account by its id or a system tag's code (find_tag); else not_found naming it."""
-    found = find_tag(account_id, value)
+    """The id of the tag `value` names (_tag_by_id_or_code); else not_found naming it."""
+    where = _tag_by_id_or_code(account_id, value)
+    found = None if where is None else db.session.scalar(select(Tag.id).where(where))
     if found is None:
         raise _not_found(TAG, str(value).strip())
-    return found.id
+    return found
 
 
 def shop_id(account_id: int, value) -> int:
