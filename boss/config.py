@@ -41,7 +41,6 @@ class Config:
         self.OUTBOX_REDISPATCH_SECONDS = int(os.environ.get("OUTBOX_REDISPATCH_SECONDS", "60"))
         self.WORKER_HEARTBEAT_SECONDS = int(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
         self.BULK_JOB_THRESHOLD = int(os.environ.get("BULK_JOB_THRESHOLD", "500"))
-        self.BULK_MAX = 10_000
         # werkzeug's method for new password hashes (its default: scrypt). The test suite sets a cheap one:
         # every test makes users, and scrypt costs ~0.12 s a hash and as much a login.
         self.PASSWORD_HASH_METHOD = "scrypt"
