@@ -61,7 +61,6 @@ class Config:
         self.REFLECTION_REDISPATCH_SECONDS = int(os.environ.get("REFLECTION_REDISPATCH_SECONDS", "30"))
         self.RMS_SANDBOX_RATE_PER_SECOND = float(os.environ.get("RMS_SANDBOX_RATE_PER_SECOND", "1"))
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
-        self.JSON_AS_ASCII = False
         self.MAX_CONTENT_LENGTH = 1024 * 1024  # api.md: a larger body answers 413 payload_too_large
         self.BABEL_DEFAULT_LOCALE = "ja"
         self.BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
