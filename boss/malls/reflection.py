@@ -149,9 +149,6 @@ class Verdict:
     phase: str = ""
 
 
-DONE = Verdict("done")
-
-
 def after_check(answer: Union[int, None, RmsError], phase: str, refusal: Optional[str] = None) -> Verdict:
     """R9's decision for one order, given getOrder's answer: the order's progress at RMS (None: RMS does not
     know the order), or the error getOrder raised for the whole batch. `phase` is the reflection's: `verify`
@@ -162,7 +159,7 @@ def after_check(answer: Union[int, None, RmsError], phase: str, refusal: Optiona
     if isinstance(answer, (RmsRequestError, RmsProtocolError)):  # RMS refused the request, or broke the contract
         return Verdict("fail", history.RMS_ERROR(error=answer))
     if answer in (800, 900):
-        return DONE
+        return Verdict("done")
     if phase == "verify":  # RMS answered ERROR to the cancel and does not show it cancelled
         return Verdict("fail", refusal or history.RMS_REFUSED.ja)
     if answer is None:
@@ -232,14 +229,14 @@ def _set(message: OutboxMessage, **values) -> None:
     flag_modified(message, "payload")
 
 
-def _transient(message: OutboxMessage, order: Order, exc) -> None:
+def _transient(message: OutboxMessage, order: Order, error) -> None:
     tries = int(message.payload.get("tries", 0)) + 1
     if tries >= TRIES:
-        _fail(message, order, history.RMS_SILENT(tries=TRIES, error=exc))
+        _fail(message, order, history.RMS_SILENT(tries=TRIES, error=error))
         return
     delays = backoff()
     services.record_event(order, Actor.job(order.account_id, ACTOR_NAME), "reflection_retry",
-                          history.REFLECTION_RETRY(n=tries, tries=TRIES, error=exc))
+                          history.REFLECTION_RETRY(n=tries, tries=TRIES, error=error))
     _set(message, phase="verify" if _phase(message) == "verify" else "check", tries=tries)
     message.run_after = utcnow() + timedelta(seconds=delays[min(tries - 1, len(delays) - 1)])
 
