@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import SCREENSHOTS, sign_in
 from tests.factories import create_order, set_state
 
 pytestmark = pytest.mark.browser
@@ -100,3 +100,41 @@ def test_a_bulk_run_over_the_threshold_shows_progress_until_the_job_reports_its_
     expect(dialog).to_contain_text("バックグラウンドで実行")
     dialog.get_by_role("button", name="削除する").click()
     expect(dialog).to_contain_text("完了 4 件", timeout=30_000)
+
+
+def test_a_bulk_cancel_of_all_matching_acts_on_what_its_dialog_showed_or_says_what_changed(
+        page, live_server, client, tenant, app):
+    """Issue 11 item 1 in the browser: the dialog freezes 「条件に一致する全件」; an order joining the tag meanwhile
+    stops the confirm with the new count, and a tag deleted meanwhile is said in the dialog (a 404 shown)."""
+    tag = client.post("/api/v1/tags", json={"name": "要キャンセル"}, headers=tenant.headers()).json
+    tagged = [create_order(client, tenant, number=f"B-ALL-{i}") for i in range(2)]
+    spared = create_order(client, tenant, number="B-ALL-SPARED")
+    for order in tagged:
+        client.post(f"/api/v1/orders/{order['id']}/tags/{tag['id']}", headers=tenant.headers())
+    sign_in(page, live_server, tenant.staff_email)
+    page.goto(f"{live_server}/orders?status=awaiting_confirmation&tag={tag['id']}")
+    page.locator(f"#order-{tagged[0]['id']} input[name=order_ids]").check()
+    page.locator(".select-all-matching").click()
+    bar = page.locator(".bulkbar")
+    expect(bar.locator(".selected-count")).to_have_text("条件に一致する全 2 件を選択中")
+    bar.get_by_role("button", name=re.compile("件をキャンセル")).click()
+    dialog = page.locator("dialog#dialog")
+    expect(dialog).to_contain_text("2 件の注文")
+
+    late = create_order(client, tenant, number="B-ALL-LATE")  # someone tags one more order meanwhile
+    client.post(f"/api/v1/orders/{late['id']}/tags/{tag['id']}", headers=tenant.headers())
+    dialog.get_by_role("button", name="キャンセルする").click()
+    expect(dialog).to_contain_text("条件に一致する注文が変わりました（2件 → 3件）")
+    expect(dialog).to_contain_text("3 件の注文")
+    page.screenshot(path=str(SCREENSHOTS / "bulk-selection-changed.png"))
+
+    with app.app_context():  # and the tag is deleted before the confirm
+        from boss.orders import services
+        from boss.orders.services import Actor
+
+        services.delete_tag(Actor("user", "よそのタブ", tenant.account_id), tag["id"])
+    dialog.get_by_role("button", name="キャンセルする").click()
+    expect(dialog).to_contain_text(f"絞り込みのタグ「{tag['id']}」が見つかりません")
+    page.screenshot(path=str(SCREENSHOTS / "bulk-selection-tag-gone.png"))
+    for order in [*tagged, spared, late]:
+        assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["status"] == "awaiting_confirmation"

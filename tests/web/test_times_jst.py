@@ -17,6 +17,9 @@ from tests.factories import create_order, create_product, map_item, set_state
 
 API = "/api/v1"
 HTMX = {"HX-Request": "true"}
+# Jobs are known by uuid4 ids (the API refuses anything else as no job's id).
+JOB_IDS = {name: f"00000000-0000-4000-8000-{n:012d}"
+           for n, name in enumerate(["import-done", "import-running", "bulk-done", "bulk-running"], start=1)}
 FIRST = datetime(2026, 11, 30, 15, 0)  # naive UTC, as stored: 2026-12-01 00:00 in Japan
 SHOWN = re.compile(r"(\d{4})[/-](\d{2})[/-](\d{2})[ T](\d{2}):(\d{2})")
 UTC_DAY = re.compile(r"2026[/-]11[/-]30|2026年11月30日")
@@ -89,7 +92,7 @@ def fixed_times(app, client, tenant):
         shop = db.session.get(Shop, tenant.shop_id)
         shop.rms_service_secret_enc, shop.rms_license_key_enc = encrypt_secret(key, "secret"), encrypt_secret(key, "SL0000")
         shop.rms_license_key_last4, shop.rms_last_import_at = "0000", datetime(2026, 1, 1)
-        jobs = {name: JobRecord(id=f"job-{name}", account_id=tenant.account_id, kind=kind, shop_id=shop_id, state=state,
+        jobs = {name: JobRecord(id=JOB_IDS[name], account_id=tenant.account_id, kind=kind, shop_id=shop_id, state=state,
                                 progress=50, params={}, result=result, created_by=admin.name)
                 for name, kind, shop_id, state, result in [
                     ("import-done", "import", tenant.shop_id, "finished", {"fetched": 1, "created": 1}),
@@ -104,7 +107,7 @@ def fixed_times(app, client, tenant):
     started = datetime.now(timezone.utc).replace(tzinfo=None)
     instants = _fix_every_time(app)
     return dict(orders={"waiting": waiting["id"], "cancelled": cancelled["id"], "deleted": deleted["id"],
-                        "shipped": shipped["id"]}, tag_id=tag["id"], jobs=sorted(f"job-{n}" for n in jobs),
+                        "shipped": shipped["id"]}, tag_id=tag["id"], jobs=sorted(JOB_IDS[n] for n in jobs),
                 instants=instants, started=started)
 
 
@@ -168,8 +171,8 @@ def test_i12_every_page_shows_every_time_in_japan_time(app, tenant, fixed_times,
         "/settings/users": [shown("users", "created_at")],
         "/settings/tokens": [shown("api_tokens", "created_at"), shown("api_tokens", "last_used_at"),
                              shown("api_tokens", "revoked_at")],
-        "/jobs/job-import-done/progress (htmx)": [shown("jobs", "updated_at")],
-        "/jobs/job-import-running/progress (htmx)": [shown("jobs", "created_at")],
+        f"/jobs/{JOB_IDS['import-done']}/progress (htmx)": [shown("jobs", "updated_at")],
+        f"/jobs/{JOB_IDS['import-running']}/progress (htmx)": [shown("jobs", "created_at")],
     }
     for url, times in expected.items():
         assert set(times) <= seen[url], f"{url} should show {times}, shows {sorted(seen[url])}"
