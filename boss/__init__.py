@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, g, render_template, request, session
+from flask_babel import gettext
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .config import Config
 from .extensions import babel, csrf, db, login_manager, migrate
@@ -68,7 +71,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.teardown_appcontext
     def _close_redis(exc):
-        from flask import g
         redis = g.pop("redis", None)
         if redis is not None:
             redis.close()
@@ -83,8 +85,6 @@ def is_api_request() -> bool:
 def _error_handlers(app: Flask) -> None:
     """Errors outside any view: an unknown path, a wrong method, a body too large, a NUL in the query or a
     form, and the unexpected. Under /api in the API's envelope (api.md), never the login page."""
-    from werkzeug.exceptions import HTTPException, InternalServerError
-
     from .api.errors import error_response, http_error_response, lang
 
     @app.errorhandler(HTTPException)
@@ -100,8 +100,6 @@ def _error_handlers(app: Flask) -> None:
             return error_response("internal_error", 500, (
                 f"予期しないエラーが発生しました（request id: {rid}）。" if lang() == "ja"
                 else f"An unexpected error occurred (request id: {rid})."), headers={"X-Request-Id": rid})
-        from flask import render_template
-        from flask_babel import gettext
         return render_template("errors/message.html", title="500", message=gettext(
             "予期しないエラーが発生しました。お手数ですが、この番号を添えて管理者にお知らせください: %(rid)s", rid=rid)), 500
 
@@ -115,9 +113,6 @@ def _error_handlers(app: Flask) -> None:
                   if "\x00" in name or any("\x00" in value for value in values)]
         if not fields:
             return None
-        from flask import render_template
-        from flask_babel import gettext
-
         from .api.validation import printable_name
         names = "、".join(printable_name(name) for name in fields)
         return render_template("errors/message.html", title="422", message=gettext(
@@ -125,13 +120,11 @@ def _error_handlers(app: Flask) -> None:
 
 
 def _root():
-    from pathlib import Path
     return Path(__file__).resolve().parent.parent
 
 
 def _locale() -> str:
     """Screens are Japanese unless the user picked English (the API reads Accept-Language itself)."""
-    from flask import session
     return session.get("lang") or "ja"
 
 

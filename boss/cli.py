@@ -5,7 +5,10 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from .accounts import create_token, create_user, find_user
+from .demo import seed_demo
 from .errors import ServiceError
+from .orders.services import recount
 
 
 def register_cli(app: Flask) -> None:
@@ -18,8 +21,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--admin", is_flag=True, default=False)
     def create_user_command(email, password, account_name, admin):
         """Create a user (and its account when new)."""
-        from .accounts import create_user
-
         try:
             user = create_user(email, password, account_name, admin=admin)
         except ServiceError as exc:
@@ -31,8 +32,6 @@ def register_cli(app: Flask) -> None:
     @click.option("--name", default="CLI")
     def create_token_command(email, name):
         """Create an API token for a user; the token is printed alone on the last line."""
-        from .accounts import create_token, find_user
-
         user = find_user(email)
         if user is None:
             raise click.ClickException(f"no user {email}")
@@ -43,16 +42,12 @@ def register_cli(app: Flask) -> None:
     @group.command("seed-demo")
     def seed_demo_command():
         """Load the demo account, shops, products, mappings and ~200 orders."""
-        from .demo import seed_demo
-
         login = seed_demo()
         click.echo(f"demo data loaded; log in as {login[0]} / {login[1]}")
 
     @group.command("recount")
     def recount_command():
         """Rebuild the status counters from the orders."""
-        from .orders.services import recount
-
         recount()
         click.echo("counters rebuilt")
 

@@ -41,7 +41,6 @@ class Config:
         self.OUTBOX_REDISPATCH_SECONDS = int(os.environ.get("OUTBOX_REDISPATCH_SECONDS", "60"))
         self.WORKER_HEARTBEAT_SECONDS = int(os.environ.get("WORKER_HEARTBEAT_SECONDS", "10"))
         self.BULK_JOB_THRESHOLD = int(os.environ.get("BULK_JOB_THRESHOLD", "500"))
-        self.BULK_MAX = 10_000
         # werkzeug's method for new password hashes (its default: scrypt). The test suite sets a cheap one:
         # every test makes users, and scrypt costs ~0.12 s a hash and as much a login.
         self.PASSWORD_HASH_METHOD = "scrypt"
@@ -62,7 +61,6 @@ class Config:
         self.REFLECTION_REDISPATCH_SECONDS = int(os.environ.get("REFLECTION_REDISPATCH_SECONDS", "30"))
         self.RMS_SANDBOX_RATE_PER_SECOND = float(os.environ.get("RMS_SANDBOX_RATE_PER_SECOND", "1"))
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
-        self.JSON_AS_ASCII = False
         self.MAX_CONTENT_LENGTH = 1024 * 1024  # api.md: a larger body answers 413 payload_too_large
         self.BABEL_DEFAULT_LOCALE = "ja"
         self.BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"

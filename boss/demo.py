@@ -13,10 +13,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from .accounts import create_user, get_or_create_account
-from .extensions import db
+from .extensions import db, get_redis
 from .models import Account, ItemMapping, Shop, User, utcnow
 from .orders import history, rules, services
-from .orders.models import OrderEvent, Shipment
+from .orders.models import Order, OrderEvent, Shipment
 from .orders.services import Actor, NewOrder
 from .timefmt import JST
 
@@ -120,12 +120,10 @@ def _rms_person(order, prefix: str) -> dict:
 def connect_to_sandbox(actor: Actor, shop: Shop) -> None:
     """The demo Rakuten shop talks to the RMS sandbox for real: the sandbox holds a copy of each of its
     orders, plus new ones that the first import brings in; cancels are reflected there."""
-    from .extensions import get_redis
     from .malls.sandbox import Store, complete_order, generate_orders
 
     store = Store(get_redis(), DEMO_LICENSE_KEY)
     copies = []
-    from .orders.models import Order
     for order in db.session.scalars(select(Order).where(Order.shop_id == shop.id)):
         copies.append(complete_order(store, {
             "orderNumber": order.mall_order_number, "orderProgress": PROGRESS_OF[order.status],
@@ -146,7 +144,6 @@ def _item_id(shop: Shop, sku: str) -> str:
 
 
 def _orders_in(account_id: int, status: str):
-    from .orders.models import Order
     return list(db.session.scalars(select(Order).where(Order.account_id == account_id, Order.status == status,
                                                        Order.deleted_at.is_(None)).order_by(Order.id)))
 

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select
 
 from . import lanes
 from .extensions import db, get_queue, get_redis
-from .models import OutboxMessage, utcnow
+from .models import JobRecord, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -224,8 +224,6 @@ def run_message(message_id: int) -> None:
 
 
 def _fail_job(message: OutboxMessage) -> None:
-    from .models import JobRecord
-
     job = db.session.get(JobRecord, message.job_id) if message.job_id else None
     if job is not None:
         job.state, job.error, job.updated_at = "failed", message.error, utcnow()

@@ -5,6 +5,9 @@ import os
 
 from flask import Flask
 
+from boss import create_app
+from boss.extensions import db
+
 _app: Flask | None = None
 
 
@@ -14,9 +17,6 @@ def app() -> Flask:
     worker itself): it drops them, unclosed, and opens its own."""
     global _app
     if _app is None:
-        from boss import create_app
-        from boss.extensions import db
-
         _app = create_app()
         with _app.app_context():
             engines = list(db.engines.values())
@@ -50,7 +50,6 @@ def scheduled_import(shop_id: int) -> None:
     """RQ's scheduler calls this every N minutes per connected shop (see boss.malls.importer)."""
     from boss.malls.importer import start_import
     from boss.models import Shop
-    from boss.extensions import db
     from boss.orders.services import Actor
 
     with app().app_context():

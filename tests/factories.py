@@ -2,6 +2,13 @@
 from __future__ import annotations
 
 import itertools
+import re
+
+from boss.extensions import db
+from boss.malls.reflection import KIND, _fail
+from boss.models import OutboxMessage
+from boss.orders import services
+from boss.orders.models import Order, Shipment
 
 _numbers = itertools.count(1)
 
@@ -40,10 +47,6 @@ def map_item(client, tenant, mall_item_id: str = "item-1", sku: str = "SKU-1", s
 
 def set_state(app, order_id: int, status: str, shipment_status: str | None = None, reserve: bool = False) -> None:
     """Put an order into a status the warehouse flow would bring (that flow comes later)."""
-    from boss.extensions import db
-    from boss.orders import services
-    from boss.orders.models import Order, Shipment
-
     with app.app_context():
         order = db.session.get(Order, order_id)
         with services.counted(order):
@@ -63,8 +66,6 @@ def set_state(app, order_id: int, status: str, shipment_status: str | None = Non
 def bulk_dialog(web_client, path: str, data: dict):
     """Open a bulk dialog as the list's bulk bar does (htmx POST of the bulk form); returns the answer and the
     frozen selection its confirm posts back (None when the dialog was refused)."""
-    import re
-
     response = web_client.post(path, data={"csrf_token": web_client.csrf, **data}, headers={"HX-Request": "true"})
     found = re.search(r'name="selection" value="([^"]+)"', response.text)
     return response, found.group(1) if found else None
@@ -72,12 +73,6 @@ def bulk_dialog(web_client, path: str, data: dict):
 
 def fail_reflection(app, order_id: int) -> None:
     """A cancel whose reflection to RMS failed finally (the reflection job itself is tested with the sandbox)."""
-    from boss.extensions import db
-    from boss.malls.reflection import KIND, _fail
-    from boss.models import OutboxMessage
-    from boss.orders import services
-    from boss.orders.models import Order
-
     with app.app_context():
         order = db.session.get(Order, order_id)
         message = OutboxMessage(kind=KIND, payload={"order_id": order_id}, state="pending")  # as a reflected cancel records it

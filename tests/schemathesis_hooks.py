@@ -1,4 +1,4 @@
-"""schemathesis hooks for tests/integration/test_api_schemathesis.py (loaded through SCHEMATHESIS_HOOKS).
+"""schemathesis hooks for tests/api/test_api_schemathesis.py (loaded through SCHEMATHESIS_HOOKS).
 
 A valid Idempotency-Key is made unique per request: a key sent again with another body is refused by
 design (422, as the IETF Idempotency-Key draft says), and generated keys repeat ("0") across bodies.

@@ -3,7 +3,7 @@
 Exact: every operation the API serves, every answer it gives, and the limits the server enforces, taken
 from the same constants the reading code uses (validation.py, routes.py), so that a request valid by the
 document is one the server takes, and one it refuses is invalid by the document (schemathesis checks both:
-tests/integration/test_api_schemathesis.py). Text fields are trimmed of the blanks around them before
+tests/api/test_api_schemathesis.py). Text fields are trimmed of the blanks around them before
 their length counts, which a pattern states (maxLength would count the blanks too).
 """
 from __future__ import annotations

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional
 
 from flask import current_app
-from sqlalchemy import select
+from redis.exceptions import RedisError
+from sqlalchemy import func, select
 
 from .. import outbox
 from ..errors import ServiceError, not_found
-from ..extensions import db
+from ..extensions import db, get_queue
 from ..jobs import create_job, set_progress, set_progress_of
 from ..models import JobRecord, Shop, utcnow
 from ..orders import history, rules, services
@@ -25,11 +26,9 @@ from ..orders.numbers import number_key
 from ..orders.rules import Reason
 from ..orders.services import Actor, NewOrder
 from . import connection, reflection
-from .rakuten import RmsAuthError
+from .rakuten import OPEN_PROGRESS, RmsAuthError
 
-IMPORT_PROGRESS = [100, 200, 300, 400]
 OPEN_STATUSES = (rules.AWAITING_CONFIRMATION, rules.CONFIRMED, rules.AWAITING_SHIPMENT)
-MAX_WINDOW = timedelta(days=63)
 OVERLAP = timedelta(hours=1)
 BATCH = 100
 ACTOR_NAME = history.IMPORT_ACTOR.ja
@@ -128,7 +127,7 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
 
 def _search_all(client, start: datetime, end: datetime) -> Iterable[str]:
     """searchOrder over windows of ≤63 days, split while a window holds 15,000 or more (the client walks them)."""
-    for window in client.search_all(start, end, progress=IMPORT_PROGRESS):
+    for window in client.search_all(start, end, progress=OPEN_PROGRESS):
         yield from window.order_numbers
 
 
@@ -269,8 +268,6 @@ def detect_mall_cancels(shop: Shop, client) -> int:
 def start_due_imports() -> int:
     """The safety net under RQ's schedule (a Redis flush loses scheduled jobs): start the import of any
     connected shop whose last import began more than twice its interval ago."""
-    from sqlalchemy import func
-
     now = utcnow()
     started = 0
     last_jobs = dict(db.session.execute(select(JobRecord.shop_id, func.max(JobRecord.created_at))
@@ -285,10 +282,6 @@ def start_due_imports() -> int:
 
 def schedule_next_import(shop_id: int) -> None:
     """RQ's scheduler starts the shop's next import after its interval (setting, default 10 minutes)."""
-    from redis.exceptions import RedisError
-
-    from ..extensions import get_queue
-
     shop = db.session.get(Shop, shop_id)
     if shop is None or not shop.rms_connected:
         return

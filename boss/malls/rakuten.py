@@ -26,7 +26,6 @@ from cryptography.fernet import Fernet, InvalidToken
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.rms.rakuten.co.jp"
 JST = timezone(timedelta(hours=9))
 RMS_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S+0900"
 MAX_WINDOW = timedelta(days=63)
@@ -101,15 +100,6 @@ def parse_rms_datetime(text: str) -> datetime:
     if not isinstance(text, str) or not text.endswith("+0900"):
         raise ValueError(f"not an RMS datetime: {text!r}")
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
-
-
-def format_rms_date(value) -> str:
-    """`YYYY-MM-DD` (a date, or a datetime taken in Japan time)."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        value = value.astimezone(JST).date()
-    return value.isoformat()
 
 
 def _jst(value: datetime) -> datetime:

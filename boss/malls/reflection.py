@@ -19,8 +19,9 @@ retry's time. A step that died while sending starts over with getOrder: RMS may 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta, timezone
-from typing import Optional
+from typing import Optional, Union
 
 from flask import current_app
 from sqlalchemy import select
@@ -35,7 +36,7 @@ from ..orders.models import Order
 from ..orders.rules import ALLOWED, REASON_DELETED, Decision, Reason
 from ..orders.services import Actor
 from . import connection
-from .rakuten import RmsAuthError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
+from .rakuten import RmsAuthError, RmsError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
 
 TRIES = 5
 AUTH_WAIT_SECONDS = 300
@@ -138,37 +139,65 @@ def _phase(message: OutboxMessage) -> str:
     return "check" if phase == "sending" else phase
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """What one pending cancel does once getOrder has answered: `done`; `fail` finally or `retry` later, with
+    `text` for the history; or `send` the cancel of `phase` (cancel / cancel_after_shipping)."""
+
+    action: str
+    text: str = ""
+    phase: str = ""
+
+
+def after_check(answer: Union[int, None, RmsError], phase: str, refusal: Optional[str] = None) -> Verdict:
+    """R9's decision for one order, given getOrder's answer: the order's progress at RMS (None: RMS does not
+    know the order), or the error getOrder raised for the whole batch. `phase` is the reflection's: `verify`
+    after RMS answered ERROR to its cancel, with `refusal`, RMS's message. Cancelled at RMS (800/900) is done
+    whatever came before, so a cancel RMS took is never sent again. Pure (tests/unit/test_reflection_decision.py)."""
+    if isinstance(answer, RmsTransientError):
+        return Verdict("retry", str(answer))
+    if isinstance(answer, (RmsRequestError, RmsProtocolError)):  # RMS refused the request, or broke the contract
+        return Verdict("fail", history.RMS_ERROR(error=answer))
+    if answer in (800, 900):
+        return Verdict("done")
+    if phase == "verify":  # RMS answered ERROR to the cancel and does not show it cancelled
+        return Verdict("fail", refusal or history.RMS_REFUSED.ja)
+    if answer is None:
+        return Verdict("fail", history.RMS_NOT_FOUND.ja)
+    if answer == 400:
+        return Verdict("retry", history.RMS_AWAITING_CHANGE.ja)
+    if 100 <= answer <= 300:
+        return Verdict("send", phase="cancel")
+    if 500 <= answer <= 700:
+        return Verdict("send", phase="cancel_after_shipping")
+    return Verdict("fail", history.RMS_PROGRESS(progress=answer))
+
+
 def _check(client, batch: list[tuple[OutboxMessage, Order]]) -> None:
     """getOrder for the batch; each order is done (800/900), failed, retried later, or due for its cancel."""
     try:
         answer = client.get_order([order.mall_order_number for _, order in batch])
     except RmsPacingDelay:
         raise
-    except RmsTransientError as exc:
+    except (RmsTransientError, RmsRequestError, RmsProtocolError) as exc:
         for message, order in batch:
-            _transient(message, order, exc)
-        return
-    except (RmsRequestError, RmsProtocolError) as exc:  # RMS refused the request itself, or broke the contract
-        for message, order in batch:
-            _fail(message, order, history.RMS_ERROR(error=exc))
+            _carry_out(message, order, after_check(exc, _phase(message)))
         return
     for message, order in batch:
         found = answer.order(order.mall_order_number)
-        progress = found.progress if found else None
-        if progress in (800, 900):
-            _done(message, order)
-        elif _phase(message) == "verify":  # RMS answered ERROR to the cancel and does not show it cancelled
-            _fail(message, order, message.payload.get("error") or history.RMS_REFUSED.ja)
-        elif progress is None:
-            _fail(message, order, history.RMS_NOT_FOUND.ja)
-        elif progress == 400:
-            _transient(message, order, history.RMS_AWAITING_CHANGE.ja)
-        elif 100 <= progress <= 300:
-            _set(message, phase="cancel")
-        elif 500 <= progress <= 700:
-            _set(message, phase="cancel_after_shipping")
-        else:
-            _fail(message, order, history.RMS_PROGRESS(progress=progress))
+        verdict = after_check(found.progress if found else None, _phase(message), message.payload.get("error"))
+        _carry_out(message, order, verdict)
+
+
+def _carry_out(message: OutboxMessage, order: Order, verdict: Verdict) -> None:
+    if verdict.action == "done":
+        _done(message, order)
+    elif verdict.action == "fail":
+        _fail(message, order, verdict.text)
+    elif verdict.action == "retry":
+        _transient(message, order, verdict.text)
+    else:
+        _set(message, phase=verdict.phase)
 
 
 def _send(client, message: OutboxMessage, order: Order) -> None:
@@ -200,14 +229,14 @@ def _set(message: OutboxMessage, **values) -> None:
     flag_modified(message, "payload")
 
 
-def _transient(message: OutboxMessage, order: Order, exc) -> None:
+def _transient(message: OutboxMessage, order: Order, error) -> None:
     tries = int(message.payload.get("tries", 0)) + 1
     if tries >= TRIES:
-        _fail(message, order, history.RMS_SILENT(tries=TRIES, error=exc))
+        _fail(message, order, history.RMS_SILENT(tries=TRIES, error=error))
         return
     delays = backoff()
     services.record_event(order, Actor.job(order.account_id, ACTOR_NAME), "reflection_retry",
-                          history.REFLECTION_RETRY(n=tries, tries=TRIES, error=exc))
+                          history.REFLECTION_RETRY(n=tries, tries=TRIES, error=error))
     _set(message, phase="verify" if _phase(message) == "verify" else "check", tries=tries)
     message.run_after = utcnow() + timedelta(seconds=delays[min(tries - 1, len(delays) - 1)])
 

@@ -132,14 +132,6 @@ class Order(db.Model):
     def deleted(self) -> bool:
         return self.deleted_at is not None
 
-    @property
-    def status_label(self) -> str:
-        return rules.STATUS_LABELS[self.status]
-
-    @property
-    def shipment_status_label(self) -> str | None:
-        return rules.SHIPMENT_STATUS_LABELS.get(self.shipment_status or "")
-
     def state(self) -> rules.OrderState:
         return state_of(self, self.tags, self.lines)
 
@@ -227,10 +219,6 @@ class Shipment(db.Model):
         Index("ix_shipments_list", "requested_at", "id"),
         Index("ix_shipments_status_list", "status", "requested_at", "id"),
     )
-
-    @property
-    def status_label(self) -> str:
-        return rules.SHIPMENT_STATUS_LABELS[self.status]
 
 
 class OrderEvent(db.Model):

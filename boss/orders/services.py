@@ -102,10 +102,6 @@ def create_count_rows(shop_id: int) -> None:
 
 def recount(account_id: Optional[int] = None) -> None:
     """Rebuild the counters from the orders (after a bulk load that bypassed the services)."""
-    from sqlalchemy import func
-
-    from .models import order_tags
-
     shops = select(Shop.id)
     if account_id is not None:
         shops = shops.where(Shop.account_id == account_id)

@@ -12,8 +12,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from boss.extensions import db
+from boss.orders.models import Order
 from tests.factories import create_order, order_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,16 +144,12 @@ def test_r13_a_conflict_answers_in_english_when_asked(client, tenant):
 # ---------------------------------------------------------------- R4 in the database (both databases)
 
 def _row(tenant, number, deleted=False):
-    from boss.orders.models import Order
-
     now = datetime(2026, 11, 1, 1, 0)
     return Order(account_id=tenant.account_id, shop_id=tenant.shop_id, mall_order_number=number, ordered_at=now,
                  buyer_name="山田 花子", recipient_name="山田 花子", deleted_at=now if deleted else None)
 
 
 def test_r4_the_database_refuses_a_second_not_deleted_order_with_the_same_number(ctx, tenant):
-    from boss.extensions import db
-
     db.session.add(_row(tenant, "DB-1"))
     db.session.commit()
     db.session.add(_row(tenant, "DB-1"))
@@ -160,8 +159,6 @@ def test_r4_the_database_refuses_a_second_not_deleted_order_with_the_same_number
 
 
 def test_r4_the_database_refuses_a_second_holder_even_when_the_first_is_cancelled(ctx, tenant):
-    from boss.extensions import db
-
     first = _row(tenant, "DB-2")
     first.status = "cancelled"
     db.session.add(first)
@@ -173,11 +170,6 @@ def test_r4_the_database_refuses_a_second_holder_even_when_the_first_is_cancelle
 
 
 def test_r4_the_database_allows_deleted_orders_beside_the_one_active_holder(ctx, tenant, other_tenant):
-    from sqlalchemy import func, select
-
-    from boss.extensions import db
-    from boss.orders.models import Order
-
     db.session.add_all([_row(tenant, "DB-3", deleted=True), _row(tenant, "DB-3", deleted=True), _row(tenant, "DB-3")])
     db.session.commit()
     # The same number in another shop is another number.
@@ -190,8 +182,6 @@ def test_r4_the_database_allows_deleted_orders_beside_the_one_active_holder(ctx,
 
 
 def test_r4_deleting_the_holder_lets_the_database_accept_a_new_one(ctx, tenant):
-    from boss.extensions import db
-
     first = _row(tenant, "DB-4")
     db.session.add(first)
     db.session.commit()

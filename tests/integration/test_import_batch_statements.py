@@ -3,12 +3,15 @@ counters raised by plain UPDATEs (a missing counter row made as _apply_count_del
 of the batch INSERTs stored as executemany stores them."""
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from datetime import date, datetime
+
+from sqlalchemy import delete, insert, select, text
 
 from boss.extensions import db
 from boss.jobs import create_job, set_progress, set_progress_of
 from boss.models import JobRecord, OrderCount
 from boss.orders import rules, services
+from boss.orders.models import Order, OrderEvent
 from boss.orders.search import status_counts
 from boss.orders.services import Actor, MallOrder, NewOrder
 
@@ -52,8 +55,6 @@ def test_an_imported_batch_raises_the_counters_and_makes_a_missing_one(ctx, tena
 def _raw(table_name: str, ids: list[int]) -> list[tuple]:
     """Every column of the rows as the database holds it (SQLite: with its storage class), id and number (and its
     key) left out."""
-    from sqlalchemy import text
-
     columns = [c for c in db.metadata.tables[table_name].columns.keys()
                if c not in ("id", "mall_order_number", "mall_order_number_key", "order_id")]
     if db.engine.dialect.name == "sqlite":
@@ -66,12 +67,6 @@ def _raw(table_name: str, ids: list[int]) -> list[tuple]:
 def test_the_json_insert_stores_what_executemany_stores(ctx, tenant):
     """services._insert_rows sends a batch to PostgreSQL as one JSON parameter: the rows must come out as
     SQLAlchemy's executemany of the same dicts writes them (datetimes, dates, booleans, NULLs, big totals)."""
-    from datetime import date, datetime
-
-    from sqlalchemy import insert
-
-    from boss.orders.models import Order, OrderEvent
-
     now = datetime(2026, 11, 28, 0, 0, 4, 302443)
     def order(number: str, at: datetime) -> dict:
         columns = services._order_columns(services.get_shop(tenant.account_id, tenant.shop_id), NewOrder(

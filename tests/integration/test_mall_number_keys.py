@@ -17,8 +17,8 @@ from boss.models import Shop
 from boss.orders import services
 from boss.orders.models import Order
 from boss.orders.search import OrderFilter, q_condition
+from tests.api.api_helpers import API, db_counts, error_of, list_numbers, post_order
 from tests.factories import create_order
-from tests.integration.api_helpers import API, db_counts, error_of, list_numbers, post_order
 from tests.integration.test_rms_import_batch import _manual, _user, shop  # noqa: F401  (shop is a fixture)
 
 CANCELLED_HOLDER_MESSAGE = "このモール注文番号はキャンセル済みの注文で使用されているため登録できません。別の番号で登録してください。"

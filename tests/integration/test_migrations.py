@@ -1,11 +1,17 @@
 """Schema changes go through migrations that run on SQLite and PostgreSQL and match the models."""
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from boss.extensions import db
+from boss.orders.numbers import number_key
+from tests.factories import create_order, order_body
 
 
 def _include(obj, name, type_, reflected, compare_to):
@@ -63,9 +69,6 @@ def test_two_character_name_searches_have_a_bigram_index_on_both_databases(app):
 # ---------------------------------------------------------------- 0008: mall_order_number_key (orders.md §1, R4)
 
 def _migration_0008():
-    import importlib.util
-    from pathlib import Path
-
     spec = importlib.util.spec_from_file_location(
         "migration_0008", Path(__file__).resolve().parents[2] / "migrations/versions/0008_mall_order_number_key.py")
     module = importlib.util.module_from_spec(spec)
@@ -82,10 +85,6 @@ def _keys(app) -> dict[int, tuple[str, str]]:
 
 def test_r4_migration_0008_keys_every_order_and_leaves_the_oldest_of_colliding_look_alikes_the_key(
         app, client, tenant, other_tenant, capsys):
-    from flask_migrate import downgrade, upgrade
-
-    from tests.factories import create_order, order_body
-
     names = ("keeper", "wide", "minus", "deleted", "other")
     ids = {name: create_order(client, tenant, number=f"OLD-{name}")["id"] for name in names}
     ids["theirs"] = create_order(client, other_tenant, number="OLD-theirs")["id"]
@@ -145,9 +144,6 @@ def test_r4_migration_0008_keys_every_order_and_leaves_the_oldest_of_colliding_l
 
 
 def test_migration_0008_fills_the_keys_batch_by_batch(app, client, tenant):
-    from boss.orders.numbers import number_key
-    from tests.factories import create_order
-
     for number in ("ＡＢＣ－１", "abc\u22122", "Abc-3", "ABC-⁴", "abc〜5"):
         create_order(client, tenant, number=number)
     migration = _migration_0008()

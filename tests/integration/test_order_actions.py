@@ -4,6 +4,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from boss.extensions import db
+from boss.models import OutboxMessage, Shop
+from boss.orders.models import Order
 from tests.factories import create_order, create_product, map_item, order_body, set_state
 
 MSG_CANCEL_WHILE_SHIPPING = "出荷作業中のためキャンセルできません。倉庫へ出荷取下げを依頼し、出荷不可になってからキャンセルしてください。"
@@ -409,9 +412,6 @@ def test_r12_a_refused_action_writes_no_event(client, tenant, mapped):
 
 def connect_rms(app, tenant, reflect: bool) -> None:
     """The Rakuten connection comes later: fake its stored credentials."""
-    from boss.extensions import db
-    from boss.models import Shop
-
     with app.app_context():
         shop = db.session.get(Shop, tenant.shop_id)
         shop.rms_service_secret_enc = "enc:service-secret"
@@ -423,9 +423,6 @@ def connect_rms(app, tenant, reflect: bool) -> None:
 
 def link_to_mall(app, order_id: int) -> None:
     """Make an order look as if the mall import brought it (the import comes later)."""
-    from boss.extensions import db
-    from boss.orders.models import Order
-
     with app.app_context():
         order = db.session.get(Order, order_id)
         order.mall_linked, order.source = True, "mall_import"
@@ -443,10 +440,6 @@ def set_reflect(client, tenant, on: bool) -> None:
 
 def reflection_record(app, order_id: int):
     """(captured setting, outbox rows of rms.reflect_cancel for the order)."""
-    from boss.extensions import db
-    from boss.models import OutboxMessage
-    from boss.orders.models import Order
-
     with app.app_context():
         captured = db.session.get(Order, order_id).reflect_cancel_to_rms
         rows = [m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "rms.reflect_cancel"))

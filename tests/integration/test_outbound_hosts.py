@@ -10,8 +10,8 @@ from boss.extensions import db
 from boss.malls import connection
 from boss.malls.rakuten import RmsAuthError
 from boss.models import JobRecord, Shop
+from tests.api.api_helpers import API, error_of
 from tests.conftest import login
-from tests.integration.api_helpers import API, error_of
 
 RAKUTEN = "https://api.rms.rakuten.co.jp"
 LISTED = "http://127.0.0.1:9/rms-proxy"

@@ -12,7 +12,7 @@ from boss.extensions import db
 from boss.models import JobRecord, OutboxMessage
 from boss.orders.models import Order, OrderEvent
 from tests.conftest import wait_for
-from tests.factories import create_order
+from tests.factories import create_order, set_state
 
 
 def _job(client, tenant, job_id):
@@ -39,7 +39,6 @@ def test_a_bulk_cancel_over_the_threshold_runs_as_a_job_with_progress_and_a_per_
     monkeypatch.setitem(app.config, "BULK_JOB_THRESHOLD", 3)
     ids = [create_order(client, tenant)["id"] for _ in range(6)]
     shipping = create_order(client, tenant)["id"]
-    from tests.factories import set_state
     set_state(app, shipping, "shipping_in_progress", "shipping")
 
     job_id = _bulk_cancel(client, tenant, ids + [shipping])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import login
-from tests.factories import bulk_dialog, create_order
+from tests.factories import bulk_dialog, create_order, order_body
 
 HTMX = {"HX-Request": "true"}
 
@@ -286,8 +286,6 @@ def test_a_bulk_cancel_reason_that_is_not_one_is_refused_not_replaced(staff_clie
 
 
 def _body(shop_id: int, number: str) -> dict:
-    from tests.factories import order_body
-
     return order_body(shop_id, number)
 
 

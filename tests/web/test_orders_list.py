@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from boss.extensions import db
 from boss.orders.models import Order
@@ -88,8 +88,6 @@ def test_r2_a_refused_delete_is_shown_disabled_with_its_reason_never_hidden(staf
 
 
 def _statements_of(app, client, path) -> tuple[int, str]:
-    from sqlalchemy import event
-
     with app.app_context():
         engine = db.engine
     seen = []

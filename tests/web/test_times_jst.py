@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import DateTime, text
 
 from boss.extensions import db
-from boss.models import JobRecord, Shop, User
+from boss.models import ApiToken, JobRecord, Shop, User
 from tests.conftest import login
 from tests.factories import create_order, create_product, map_item, set_state
 
@@ -112,8 +112,6 @@ def fixed_times(app, client, tenant):
 
 
 def _last_token_id() -> int:
-    from boss.models import ApiToken
-
     return db.session.query(db.func.max(ApiToken.id)).scalar()
 
 

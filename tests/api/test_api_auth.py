@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
+from boss.extensions import db
+from boss.models import ApiToken, User, hash_token, utcnow
+from tests.api.api_helpers import API, db_counts, error_of
 from tests.factories import create_order, order_body
-from tests.integration.api_helpers import API, db_counts, error_of
 
 ENDPOINTS = [
     ("get", f"{API}/orders"),
@@ -69,11 +72,6 @@ def test_an_unauthenticated_cancel_leaves_the_order_as_it_was(client, tenant):
 
 
 def test_a_revoked_token_is_refused_with_401(app, client, tenant):
-    from sqlalchemy import update
-
-    from boss.extensions import db
-    from boss.models import ApiToken, hash_token, utcnow
-
     assert client.get(f"{API}/orders", headers=tenant.headers()).status_code == 200
     with app.app_context():
         db.session.execute(update(ApiToken).where(ApiToken.token_hash == hash_token(tenant.staff_token))
@@ -85,11 +83,6 @@ def test_a_revoked_token_is_refused_with_401(app, client, tenant):
 
 
 def test_the_token_of_a_deactivated_user_is_refused_with_401(app, client, tenant):
-    from sqlalchemy import update
-
-    from boss.extensions import db
-    from boss.models import User
-
     with app.app_context():
         db.session.execute(update(User).where(User.email == tenant.staff_email).values(active=False))
         db.session.commit()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.api_helpers import (API, create_tag, db_counts, error_of, events, get_order, raise_system_tag,
+                                   system_tag_id, tag_codes, tag_names)
 from tests.factories import create_order, create_product, map_item, set_state
-from tests.integration.api_helpers import (API, create_tag, db_counts, error_of, events, get_order, raise_system_tag,
-                                           system_tag_id, tag_codes, tag_names)
 
 ITEM_2 = {"mall_item_id": "item-2", "name": "番茶", "quantity": 1, "unit_price": 500}
 

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
+from tests.api.api_helpers import API, create_tag, error_of, system_tag_id
 from tests.factories import create_order, create_product, map_item, order_body
-from tests.integration.api_helpers import API, create_tag, error_of, system_tag_id
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9f]")
 

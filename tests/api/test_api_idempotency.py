@@ -2,8 +2,8 @@
 returns the first answer and does nothing again."""
 from __future__ import annotations
 
+from tests.api.api_helpers import API, age_idempotency_keys, db_counts, error_of, events, list_numbers
 from tests.factories import create_order, order_body
-from tests.integration.api_helpers import API, age_idempotency_keys, db_counts, error_of, events, list_numbers
 
 
 def _register(client, tenant, key, body):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.api_helpers import API, db_counts, error_of
 from tests.factories import create_product
-from tests.integration.api_helpers import API, db_counts, error_of
 
 
 def test_a_product_is_created_with_its_stock(client, tenant):

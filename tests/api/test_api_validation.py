@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
+from tests.api.api_helpers import API, db_counts, error_of, get_order
 from tests.factories import create_order, order_body
-from tests.integration.api_helpers import API, db_counts, error_of, get_order
 
 LINE = {"mall_item_id": "item-1", "name": "煎茶", "quantity": 1, "unit_price": 1000}
 

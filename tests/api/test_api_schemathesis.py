@@ -16,8 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.api.api_helpers import API, create_tag
 from tests.factories import create_order, create_product, map_item
-from tests.integration.api_helpers import API, create_tag
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "tests" / "schemathesis.toml"

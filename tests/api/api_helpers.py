@@ -1,6 +1,14 @@
-"""Small helpers shared by the API contract tests (tests/integration/test_api_*.py)."""
+"""Small helpers shared by the API contract tests (tests/api/test_api_*.py)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from boss.extensions import db
+from boss.models import IdempotencyRecord, ItemMapping, Product, Shop, utcnow
+from boss.orders import services
+from boss.orders.models import Order, OrderEvent, Tag
 from tests.factories import order_body
 
 API = "/api/v1"
@@ -69,10 +77,6 @@ def system_tag_id(client, tenant, code: str) -> int:
 
 def raise_system_tag(app, order_id: int, code: str) -> None:
     """What the import or a job does when it raises a system tag (e.g. 複数送付先)."""
-    from boss.extensions import db
-    from boss.orders import services
-    from boss.orders.models import Order
-
     with app.app_context():
         order = db.session.get(Order, order_id)
         services.raise_system_tag(order, code, services.Actor.system(order.account_id))
@@ -82,12 +86,6 @@ def raise_system_tag(app, order_id: int, code: str) -> None:
 
 def db_counts(app, account_id: int | None = None) -> dict:
     """Rows in the database (deleted orders included): what a refused request must not change."""
-    from sqlalchemy import func, select
-
-    from boss.extensions import db
-    from boss.models import ItemMapping, Product, Shop
-    from boss.orders.models import Order, OrderEvent, Tag
-
     with app.app_context():
         def n(model, *where):
             return db.session.scalar(select(func.count()).select_from(model).where(*where))
@@ -106,13 +104,6 @@ def db_counts(app, account_id: int | None = None) -> dict:
 
 
 def age_idempotency_keys(app, hours: int) -> None:
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from boss.extensions import db
-    from boss.models import IdempotencyRecord, utcnow
-
     with app.app_context():
         db.session.execute(update(IdempotencyRecord).values(created_at=utcnow() - timedelta(hours=hours)))
         db.session.commit()

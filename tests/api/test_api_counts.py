@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.api_helpers import API, counts, create_tag, list_numbers, raise_system_tag, system_tag_id
 from tests.factories import create_order, create_product, map_item, set_state
-from tests.integration.api_helpers import API, counts, create_tag, list_numbers, raise_system_tag, system_tag_id
 
 KEYS = {"awaiting_confirmation", "confirmed", "awaiting_shipment", "shipping_in_progress", "completed", "cancelled",
         "all", "attention"}

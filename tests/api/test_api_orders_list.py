@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.api_helpers import API, create_tag, error_of, list_numbers
 from tests.factories import create_order, create_product, map_item, set_state
-from tests.integration.api_helpers import API, create_tag, error_of, list_numbers
 
 
 def _page(client, tenant, **query) -> dict:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.api_helpers import API, counts, create_tag, db_counts, error_of, list_numbers
 from tests.factories import create_order, create_product, map_item, order_body
-from tests.integration.api_helpers import API, counts, create_tag, db_counts, error_of, list_numbers
 
 
 @pytest.fixture

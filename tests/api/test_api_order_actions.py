@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.api_helpers import API, create_tag, error_of, events, get_order
 from tests.factories import create_order, create_product, fail_reflection, map_item, set_state
-from tests.integration.api_helpers import API, create_tag, error_of, events, get_order
 
 CONFLICT_MESSAGE = "この注文は他の操作で更新されました。最新の状態を表示しています。"
 

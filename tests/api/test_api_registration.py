@@ -6,9 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.api.api_helpers import (API, db_counts, error_of, events, get_order, list_numbers, post_order,
+                                   tag_codes)
 from tests.factories import create_order, create_product, map_item, order_body, set_state
-from tests.integration.api_helpers import (API, db_counts, error_of, events, get_order, list_numbers, post_order,
-                                           tag_codes)
 
 CANCELLED_HOLDER_MESSAGE = "このモール注文番号はキャンセル済みの注文で使用されているため登録できません。別の番号で登録してください。"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.api.api_helpers import API, counts, error_of, events, get_order
 from tests.factories import create_order, create_product, map_item, set_state
-from tests.integration.api_helpers import API, counts, error_of, events, get_order
 
 
 def _bulk(client, tenant, headers=None, **body):

@@ -17,8 +17,8 @@ import uuid
 
 import pytest
 
+from tests.api.api_helpers import API, create_tag, db_counts, error_of
 from tests.factories import create_order, create_product, map_item, order_body
-from tests.integration.api_helpers import API, create_tag, db_counts, error_of
 
 NUL = "a\x00b"
 DAYS_OUT_OF_RANGE = ["0001-01-01", "9999-12-31", "1899-12-31", "2101-01-01"]
