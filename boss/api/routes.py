@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from ..errors import ServiceError, not_found
 from ..extensions import db
-from ..jobs import get_job
+from ..job_records import get_job
 from ..models import MALLS, ItemMapping, Product, Shop
 from ..orders import bulk, filters, rules, services
 from ..orders.models import OrderEvent, Tag

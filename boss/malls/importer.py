@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from .. import outbox
 from ..errors import ServiceError, not_found
 from ..extensions import db, get_queue
-from ..jobs import create_job, set_progress, set_progress_of
+from ..job_records import create_job, set_progress, set_progress_of
 from ..models import JobRecord, Shop, utcnow
 from ..orders import history, rules, services
 from ..orders.models import Order

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from .. import outbox
 from ..errors import ServiceError
 from ..extensions import db
-from ..jobs import create_job, set_progress
+from ..job_records import create_job, set_progress
 from ..models import JobRecord
 from . import history, services
 from .filters import ListCriteria

@@ -222,3 +222,16 @@ def version_from(form) -> int | None:
     if version is None:
         raise ServiceError("validation_error", NOT_A_VERSION, {"version": "not an integer"})
     return version
+
+
+# How GET /jobs/<id>/progress shows a job of each kind: the page that starts jobs of a kind registers its view
+# (the self-polling progress bar while it runs, its own result once done); a kind none registers shows the bar.
+JOB_PAGES: dict[str, Callable] = {}
+
+
+def job_page(*kinds: str):
+    def register(view: Callable) -> Callable:
+        for kind in kinds:
+            JOB_PAGES[kind] = view
+        return view
+    return register

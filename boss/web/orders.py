@@ -19,8 +19,8 @@ from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders
 from ..parsing import whole_number
 from . import selection
-from .common import (account_shops, attempt, current_actor, found_or_404, header_counts, is_htmx, lang, page_or_fragment,
-                     refusal, selected_shop_id, version_from)
+from .common import (JOB_PAGES, account_shops, attempt, current_actor, found_or_404, header_counts, is_htmx, job_page,
+                     lang, page_or_fragment, refusal, selected_shop_id, version_from)
 
 bp = Blueprint("orders", __name__)
 
@@ -245,14 +245,12 @@ def job_progress(job_id: str):
     job = db.session.get(JobRecord, job_id)
     if job is None or job.account_id != current_user.account_id:
         abort(404)
-    if job.kind == "import":  # 設定 › ショップ's 今すぐ取込
-        from .settings import import_progress
+    shown = JOB_PAGES.get(job.kind)
+    return shown(job) if shown else render_template("jobs/_progress.html", job=job)
 
-        return import_progress(job)
-    if job.state == "finished" and job.kind.startswith("bulk_"):
-        action = job.kind.removeprefix("bulk_")
-        if action in bulk.TAG_ACTIONS:
-            tag = db.session.get(Tag, job.params["tag_id"])
-            return render_template("tags/_bulk_result.html", tag=tag, mode=action.removesuffix("_tag"), result=job.result)
-        return render_template("orders/_bulk_result.html", action=action, result=job.result)
-    return render_template("jobs/_progress.html", job=job)
+
+@job_page(*(f"bulk_{action}" for action in bulk.ACTIONS))
+def bulk_progress(job: JobRecord):
+    if job.state != "finished":
+        return render_template("jobs/_progress.html", job=job)
+    return render_template("orders/_bulk_result.html", action=job.kind.removeprefix("bulk_"), result=job.result)

@@ -17,7 +17,7 @@ from ..orders import bulk, rules, services
 from ..orders.models import Order, Tag, order_tags
 from ..parsing import whole_number
 from . import selection
-from .common import attempt, current_actor, found_or_404, lang, page_or_fragment, refusal
+from .common import attempt, current_actor, found_or_404, job_page, lang, page_or_fragment, refusal
 
 bp = Blueprint("tags", __name__)
 
@@ -176,3 +176,12 @@ def bulk_apply():
     if outcome.job_id:  # over BULK_JOB_THRESHOLD: a job with a progress bar, its result as below when done
         return render_template("jobs/_progress.html", job=db.session.get(JobRecord, outcome.job_id))
     return render_template("tags/_bulk_result.html", tag=tag, mode=mode, result=outcome.result)
+
+
+@job_page(*(f"bulk_{action}" for action in bulk.TAG_ACTIONS))
+def bulk_tag_progress(job: JobRecord):
+    if job.state != "finished":
+        return render_template("jobs/_progress.html", job=job)
+    action = job.kind.removeprefix("bulk_")
+    return render_template("tags/_bulk_result.html", tag=db.session.get(Tag, job.params["tag_id"]),
+                           mode=action.removesuffix("_tag"), result=job.result)

@@ -11,7 +11,7 @@ from tests.factories import create_order, create_product, map_item, order_body
 def scene(app, client, tenant, other_tenant):
     """The other account has a confirmable order, a deletable order, a tag, a mapping and a job."""
     from boss.extensions import db
-    from boss.jobs import create_job
+    from boss.job_records import create_job
 
     create_product(client, other_tenant, sku="OTHER-SKU")
     mapping = map_item(client, other_tenant, mall_item_id="item-1", sku="OTHER-SKU")

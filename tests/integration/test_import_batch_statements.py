@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import delete, insert, select, text
 
 from boss.extensions import db
-from boss.jobs import create_job, set_progress, set_progress_of
+from boss.job_records import create_job, set_progress, set_progress_of
 from boss.models import JobRecord, OrderCount
 from boss.orders import rules, services
 from boss.orders.models import Order, OrderEvent

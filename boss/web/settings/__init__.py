@@ -6,6 +6,5 @@ looked up through the account, so another account's id answers 404 (R14).
 """
 from . import shops, tokens, users  # each registers its views on bp
 from .base import bp
-from .shops import import_progress
 
-__all__ = ["bp", "import_progress", "shops", "tokens", "users"]
+__all__ = ["bp", "shops", "tokens", "users"]

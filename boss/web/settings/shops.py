@@ -14,7 +14,7 @@ from ...extensions import db
 from ...malls import connection
 from ...models import JobRecord, Shop
 from ...orders import services
-from ..common import (LICENSE_WARN_DAYS, account_shops, attempt, current_actor, found_or_404, is_htmx, lang,
+from ..common import (LICENSE_WARN_DAYS, account_shops, attempt, current_actor, found_or_404, is_htmx, job_page, lang,
                       license_state, page_or_fragment)
 from .base import MALL_LABELS, admin_only, bp, jst_today, with_message
 from .shop_forms import NewShopForm, RakutenShopForm, ShopForm
@@ -168,8 +168,9 @@ def import_shop(shop_id: int):
     return render_template("settings/_import_status.html", job=job, shop=shop, already=already is not None), 202
 
 
+@job_page("import")
 def import_progress(job: JobRecord):
-    """GET /jobs/<id>/progress of an import (boss.web.orders.job_progress asks here): while it runs, the
+    """GET /jobs/<id>/progress of 今すぐ取込 (registered for boss.web.orders.job_progress): while it runs, the
     self-polling partial; once it has ended, the shop's rows with the result, swapped out of band (the
     connection state and the last import time may have changed), and the 要対応 badge."""
     shop = db.session.get(Shop, job.shop_id) if job.shop_id else None
