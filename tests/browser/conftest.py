@@ -50,3 +50,9 @@ def sign_in(page, base: str, email: str, password: str = "password-123") -> None
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base}/orders")
+
+
+def settled(page) -> None:
+    """No htmx request, swap or settle under way. htmx binds swapped-in content (a dialog's form) when it settles,
+    a moment after it shows: a click before that posts the form as a plain one."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")

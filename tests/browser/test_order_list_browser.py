@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.browser.conftest import SCREENSHOTS, settled, sign_in
 from tests.factories import create_order, set_state
 
 pytestmark = pytest.mark.browser
@@ -24,6 +24,7 @@ def test_r1_a_person_cancels_a_row_through_the_dialog_and_sees_it_swapped_in_pla
     expect(dialog).to_contain_text("モール注文番号「B-CANCEL-1」は今後この店舗で再び登録できなくなります。")
     expect(dialog.locator("select[name=reason_code]")).to_have_value("10")
     expect(dialog.locator("select[name=reason_code]")).to_be_focused()
+    settled(page)
     dialog.get_by_role("button", name="キャンセルする").click()
     expect(dialog).to_be_hidden()
     expect(row.locator(".chip.st-cancelled")).to_have_text("キャンセル")
@@ -39,6 +40,7 @@ def test_r2_a_person_deletes_a_row_and_it_leaves_the_list_with_a_notice(page, li
     page.locator(f"#order-{order['id']}").get_by_role("button", name="削除").click()
     dialog = page.locator("dialog#dialog")
     expect(dialog).to_contain_text("モールや倉庫には何も連絡しません。")
+    settled(page)
     dialog.get_by_role("button", name="削除する").click()
     expect(page.locator(f"#order-{order['id']}")).to_contain_text("詳細検索（削除済みを含む）で確認できます")
     page.reload()
@@ -79,6 +81,7 @@ def test_a_person_bulk_cancels_a_selection_and_reads_what_was_done_and_refused(p
     bar.get_by_role("button", name=re.compile("選択した 3 件をキャンセル")).click()
     dialog = page.locator("dialog#dialog")
     expect(dialog).to_contain_text("3 件の注文")
+    settled(page)
     dialog.get_by_role("button", name="キャンセルする").click()
     expect(dialog).to_contain_text("完了 2 件")
     expect(dialog).to_contain_text("できなかった注文 1 件")
@@ -98,6 +101,7 @@ def test_a_bulk_run_over_the_threshold_shows_progress_until_the_job_reports_its_
     page.locator(".bulkbar").get_by_role("button", name=re.compile("件を削除")).click()
     dialog = page.locator("dialog#dialog")
     expect(dialog).to_contain_text("バックグラウンドで実行")
+    settled(page)
     dialog.get_by_role("button", name="削除する").click()
     expect(dialog).to_contain_text("完了 4 件", timeout=30_000)
 
@@ -120,12 +124,14 @@ def test_a_bulk_cancel_of_all_matching_acts_on_what_its_dialog_showed_or_says_wh
     bar.get_by_role("button", name=re.compile("件をキャンセル")).click()
     dialog = page.locator("dialog#dialog")
     expect(dialog).to_contain_text("2 件の注文")
+    settled(page)
 
     late = create_order(client, tenant, number="B-ALL-LATE")  # someone tags one more order meanwhile
     client.post(f"/api/v1/orders/{late['id']}/tags/{tag['id']}", headers=tenant.headers())
     dialog.get_by_role("button", name="キャンセルする").click()
     expect(dialog).to_contain_text("条件に一致する注文が変わりました（2件 → 3件）")
     expect(dialog).to_contain_text("3 件の注文")
+    settled(page)
     page.screenshot(path=str(SCREENSHOTS / "bulk-selection-changed.png"))
 
     with app.app_context():  # and the tag is deleted before the confirm
