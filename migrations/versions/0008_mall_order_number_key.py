@@ -99,7 +99,7 @@ def _resolve_collisions(bind) -> None:
 
 
 def _shown(number: str) -> str:
-    """A number quoted with its characters that show nothing written as <U+XXXX>, so look-alikes read apart."""
+    """A number quoted with its characters that show nothing written as <U+FE0F> (their code point), so look-alikes read apart."""
     return "「" + "".join(f"<U+{ord(ch):04X}>" if unicodedata.category(ch)[0] in "CMZ" and ch != " " else ch
                           for ch in number) + "」"
 
