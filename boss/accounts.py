@@ -75,6 +75,24 @@ REASON_OTHERS_SESSIONS = Reason("他のユーザーのログインは管理者�
                                 "Only an admin may sign another user out.")
 
 
+TOKEN_USE_NOTED_EVERY = timedelta(minutes=5)
+
+
+def token_user(token: str) -> User | None:
+    """The active user whose API token this is (not revoked), else None. The token's last use is noted at most
+    every five minutes, so a busy integration does not write on every request."""
+    if not token:
+        return None
+    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token),
+                                                      ApiToken.revoked_at.is_(None)))
+    if record is None or not record.user.is_active:
+        return None
+    if record.last_used_at is None or utcnow() - record.last_used_at > TOKEN_USE_NOTED_EVERY:
+        record.last_used_at = utcnow()
+        db.session.commit()
+    return record.user
+
+
 def _idle_limit() -> timedelta:
     return timedelta(hours=current_app.config["SESSION_IDLE_HOURS"])
 

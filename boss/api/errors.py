@@ -6,9 +6,8 @@ from functools import wraps
 from flask import g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from .. import accounts
 from ..errors import ServiceError
-from ..extensions import db
-from ..models import ApiToken, hash_token, utcnow
 from ..orders.rules import Reason
 from ..orders.services import Actor
 from . import bp
@@ -75,20 +74,13 @@ def _http_error(exc: HTTPException):
 def _authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    record = None
-    if scheme.lower() == "bearer" and token.strip():
-        record = db.session.query(ApiToken).filter_by(token_hash=hash_token(token.strip()), revoked_at=None).first()
-    if record is None or not record.user.is_active:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    user = accounts.token_user(token.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
         return error_response("unauthorized", 401, "APIトークンがないか無効です。" if lang() == "ja"
                               else "The API token is missing or invalid.")
-    user = record.user
     g.api_user = user
     g.actor = Actor("token", f"{user.email}（API）", user.account_id, user.id)
-    if record.last_used_at is None or (utcnow() - record.last_used_at).total_seconds() > 300:
-        record.last_used_at = utcnow()
-        db.session.commit()
     return None
 
 
