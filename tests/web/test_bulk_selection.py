@@ -45,6 +45,15 @@ def _confirm(web, action: str, chosen: str, **more):
     return web.post(confirm_path, data={"csrf_token": web.csrf, **data, "selection": chosen, **more}, headers=HTMX)
 
 
+def _open(web, action: str, **form):
+    """The bulk dialog of `action` over 「条件に一致する全件」 of the list `form` describes."""
+    return bulk_dialog(web, ACTIONS[action][0], _dialog_data(action, **form))
+
+
+def _delete_tag(web, tag_id) -> None:
+    assert web.post(f"/tags/{tag_id}/delete", data={"csrf_token": web.csrf}).status_code == 303
+
+
 @pytest.fixture
 def backlog(client, tenant):
     """The tab 確認待: two orders tagged 要確認 and three others — a bulk action on the tag must reach two."""
@@ -64,10 +73,9 @@ def test_a_tag_filter_that_does_not_resolve_is_refused_and_changes_nothing(
     value = {"made_up": "987654", "another_accounts": str(_tag(client, other_tenant, "よそのタグ")["id"]),
              "deleted": str(_tag(client, tenant, "消したタグ")["id"])}[which]
     if which == "deleted":
-        assert staff_client.post(f"/tags/{value}/delete", data={"csrf_token": staff_client.csrf}).status_code == 303
+        _delete_tag(staff_client, value)
     before = [_state(client, tenant, o) for o in tagged + others]
-    dialog_path, _, _ = ACTIONS[action]
-    response, chosen = bulk_dialog(staff_client, dialog_path, _dialog_data(action, status="awaiting_confirmation", tag=value))
+    response, chosen = _open(staff_client, action, status="awaiting_confirmation", tag=value)
     assert response.status_code == 404 and chosen is None and response.headers["BOSS-Refusal"]  # shown in the dialog
     assert f"絞り込みのタグ「{value}」が見つかりません" in response.text and "何も変更していません" in response.text
     assert [_state(client, tenant, o) for o in tagged + others] == before
@@ -78,11 +86,9 @@ def test_a_tag_deleted_between_the_dialog_and_the_confirm_is_refused_and_changes
         action, staff_client, client, tenant, backlog):
     tag, tagged, others = backlog
     gift = _tag(client, tenant, "ギフト")
-    dialog_path, _, _ = ACTIONS[action]
-    response, chosen = bulk_dialog(staff_client, dialog_path,
-                                   _dialog_data(action, status="awaiting_confirmation", tag=str(tag["id"])))
+    response, chosen = _open(staff_client, action, status="awaiting_confirmation", tag=str(tag["id"]))
     assert "2 件の注文" in response.text and chosen
-    assert staff_client.post(f"/tags/{tag['id']}/delete", data={"csrf_token": staff_client.csrf}).status_code == 303
+    _delete_tag(staff_client, tag['id'])
     before = [_state(client, tenant, o) for o in tagged + others]
     result = _confirm(staff_client, action, chosen, tag_id=str(gift["id"]))
     assert result.status_code == 404 and f"絞り込みのタグ「{tag['id']}」が見つかりません" in result.text
@@ -94,8 +100,7 @@ def test_the_confirm_acts_on_the_frozen_selection_whatever_else_the_form_says(
         action, staff_client, client, tenant, backlog):
     tag, tagged, others = backlog
     gift = _tag(client, tenant, "ギフト")
-    dialog_path, _, _ = ACTIONS[action]
-    _, chosen = bulk_dialog(staff_client, dialog_path, _dialog_data(action, status="awaiting_confirmation", tag=str(tag["id"])))
+    _, chosen = _open(staff_client, action, status="awaiting_confirmation", tag=str(tag["id"]))
     # A forged or stale form that would widen the selection to the whole tab is not read at confirm time.
     result = _confirm(staff_client, action, chosen, tag_id=str(gift["id"]), all_matching="1", tag="", status="",
                       order_ids=[o["id"] for o in others])
@@ -111,8 +116,7 @@ def test_when_the_matching_orders_changed_the_confirm_says_so_with_the_new_count
         action, staff_client, client, tenant, backlog):
     tag, tagged, others = backlog
     gift = _tag(client, tenant, "ギフト")
-    dialog_path, _, _ = ACTIONS[action]
-    _, chosen = bulk_dialog(staff_client, dialog_path, _dialog_data(action, status="awaiting_confirmation", tag=str(tag["id"])))
+    _, chosen = _open(staff_client, action, status="awaiting_confirmation", tag=str(tag["id"]))
     late = create_order(client, tenant, number="TAGGED-LATE")
     _tag_order(client, tenant, late, tag)
     before = [_state(client, tenant, o) for o in tagged + others + [late]]
@@ -146,9 +150,7 @@ def test_all_matching_keeps_to_the_shop_the_list_showed_even_when_the_header_sho
     staff_client.post("/shop-filter", data={"shop_id": second["id"], "csrf_token": staff_client.csrf})
     page = staff_client.get("/orders?status=awaiting_confirmation").text
     assert f'name="shop_id" value="{second["id"]}"' in page  # the bulk form carries the shop the list shows
-    dialog_path, _, _ = ACTIONS[action]
-    response, chosen = bulk_dialog(staff_client, dialog_path,
-                                   _dialog_data(action, status="awaiting_confirmation", shop_id=str(second["id"])))
+    response, chosen = _open(staff_client, action, status="awaiting_confirmation", shop_id=str(second["id"]))
     assert "3 件の注文" in response.text
     staff_client.post("/shop-filter", data={"shop_id": "", "csrf_token": staff_client.csrf})  # another tab: all shops
     result = _confirm(staff_client, action, chosen, tag_id=str(gift["id"]))
@@ -160,8 +162,7 @@ def test_all_matching_keeps_to_the_shop_the_list_showed_even_when_the_header_sho
 @pytest.mark.parametrize("action", ACTIONS)
 def test_a_shop_filter_of_another_account_is_refused_and_changes_nothing(action, staff_client, client, tenant, other_tenant):
     mine = create_order(client, tenant)
-    dialog_path, _, _ = ACTIONS[action]
-    response, chosen = bulk_dialog(staff_client, dialog_path, _dialog_data(action, shop_id=str(other_tenant.shop_id)))
+    response, chosen = _open(staff_client, action, shop_id=str(other_tenant.shop_id))
     assert response.status_code == 404 and chosen is None
     assert f"絞り込みのショップ「{other_tenant.shop_id}」が見つかりません" in response.text
     assert _state(client, tenant, mine) == ("awaiting_confirmation", False, [])
@@ -170,8 +171,7 @@ def test_a_shop_filter_of_another_account_is_refused_and_changes_nothing(action,
 @pytest.mark.parametrize("action", ACTIONS)
 def test_an_unknown_status_is_refused_instead_of_meaning_every_status(action, staff_client, client, tenant):
     mine = create_order(client, tenant)
-    dialog_path, _, _ = ACTIONS[action]
-    response, chosen = bulk_dialog(staff_client, dialog_path, _dialog_data(action, status="awaiting_confirmaton"))
+    response, chosen = _open(staff_client, action, status="awaiting_confirmaton")
     assert response.status_code == 422 and chosen is None and "「awaiting_confirmaton」は不明です" in response.text
     assert _state(client, tenant, mine) == ("awaiting_confirmation", False, [])
 
@@ -197,7 +197,7 @@ def test_ticked_rows_are_acted_on_exactly(staff_client, client, tenant):
 def test_select_all_matching_says_when_the_tag_of_the_list_is_gone(staff_client, client, tenant, backlog):
     tag, _, _ = backlog
     assert staff_client.get(f"/orders/matching-count?tag={tag['id']}").json == {"count": 2, "over_limit": False}
-    staff_client.post(f"/tags/{tag['id']}/delete", data={"csrf_token": staff_client.csrf})
+    _delete_tag(staff_client, tag['id'])
     response = staff_client.get(f"/orders/matching-count?tag={tag['id']}")
     assert response.status_code == 404 and "見つかりません" in response.json["error"]
 
@@ -205,7 +205,7 @@ def test_select_all_matching_says_when_the_tag_of_the_list_is_gone(staff_client,
 def test_a_list_whose_tag_is_gone_shows_no_order_and_its_select_all_is_refused(staff_client, client, tenant, backlog):
     """A bookmarked list of a deleted tag must not turn into the whole tab for 「条件に一致する全件」."""
     tag, tagged, others = backlog
-    staff_client.post(f"/tags/{tag['id']}/delete", data={"csrf_token": staff_client.csrf})
+    _delete_tag(staff_client, tag['id'])
     page = staff_client.get(f"/orders?status=awaiting_confirmation&tag={tag['id']}").text
     assert "絞り込みのタグが見つかりません" in page and "OTHER-0" not in page and "TAGGED-0" not in page
     assert f'name="tag" value="{tag["id"]}"' in page and f"tag={tag['id']}" in page.split("data-count-url=")[1][:200]
@@ -219,7 +219,7 @@ def test_a_tag_chosen_in_the_dialog_and_deleted_before_the_confirm_is_said_in_th
     tag, tagged, _ = backlog
     gift = _tag(client, tenant, "ギフト")
     _, chosen = bulk_dialog(staff_client, "/tags/bulk-add", {"order_ids": [tagged[0]["id"]]})
-    staff_client.post(f"/tags/{gift['id']}/delete", data={"csrf_token": staff_client.csrf})
+    _delete_tag(staff_client, gift['id'])
     result = _confirm(staff_client, "add_tag", chosen, tag_id=str(gift["id"]))
     assert result.status_code == 404 and result.headers["BOSS-Refusal"]
     assert "タグが見つかりません" in result.text and 'name="selection"' in result.text  # the dialog, to pick again
@@ -307,7 +307,7 @@ def test_api_bulk_with_a_tag_filter_that_does_not_resolve_answers_404_naming_it(
     value = {"made_up": "no_such_tag", "another_accounts": _tag(client, other_tenant, "よそのタグ")["id"],
              "deleted": _tag(client, tenant, "消したタグ")["id"]}[which]
     if which == "deleted":
-        staff_client.post(f"/tags/{value}/delete", data={"csrf_token": staff_client.csrf})
+        _delete_tag(staff_client, value)
     before = [_state(client, tenant, o) for o in tagged + others]
     extra = {"tag_id": tag["id"]} if action == "add_tag" else {}
     response = _bulk(client, tenant, action=action, filter={"status": "awaiting_confirmation", "tag": value}, **extra)
