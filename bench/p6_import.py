@@ -226,7 +226,7 @@ def seed_rakuten_account(app, shop_names: list[str], reflect: bool) -> tuple[str
     catalogue's items mapped to products in every shop; returns (API token, shop ids, account id)."""
     from boss.accounts import create_token, create_user
     from boss.extensions import db
-    from boss.malls.sandbox import CATALOGUE
+    from boss.malls.rakuten.sandbox import CATALOGUE
     from boss.orders import services
     from boss.orders.services import Actor
 
@@ -275,7 +275,7 @@ class CallLog:
         self.marks: dict[str, float] = {}
 
     def install(self) -> None:
-        from boss.malls import importer, rakuten
+        from boss.malls.rakuten import client as rakuten, importer
         from boss.orders import services
 
         log = self
@@ -396,7 +396,7 @@ def run(args, url: str, processes: Processes) -> None:
 
     from boss import outbox
     from boss.extensions import db
-    from boss.malls import importer  # noqa: F401  (registers the rms.import handler)
+    from boss.malls.rakuten import importer  # noqa: F401  (registers the rms.import handler)
     from boss.models import JobRecord, OutboxMessage
     from boss.orders.models import Order
 

@@ -48,7 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register the tables)
     from .orders import models as order_models  # noqa: F401
-    from .malls import reflection  # noqa: F401  (hands reflections to the shops' lanes when they are dispatched)
+    from .malls.rakuten import reflection  # noqa: F401  (hands reflections to the shops' lanes when they are dispatched)
     from .api import bp as api_bp
     from .cli import register_cli
     from .health import bp as health_bp
@@ -57,7 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(api_bp)  # bearer tokens, not cookies
     app.register_blueprint(health_bp)
     if app.config["BOSS_SANDBOX"]:
-        from .malls.sandbox import bp as rms_sandbox_bp
+        from .malls.rakuten.sandbox import bp as rms_sandbox_bp
         app.register_blueprint(rms_sandbox_bp)  # the RMS stand-in, only with BOSS_SANDBOX on
     register_cli(app)
     from .web import register_web

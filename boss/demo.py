@@ -120,7 +120,7 @@ def _rms_person(order, prefix: str) -> dict:
 def connect_to_sandbox(actor: Actor, shop: Shop) -> None:
     """The demo Rakuten shop talks to the RMS sandbox for real: the sandbox holds a copy of each of its
     orders, plus new ones that the first import brings in; cancels are reflected there."""
-    from .malls.sandbox import Store, complete_order, generate_orders
+    from .malls.rakuten.sandbox import Store, complete_order, generate_orders
 
     store = Store(get_redis(), DEMO_LICENSE_KEY)
     copies = []

@@ -18,7 +18,7 @@ log = logging.getLogger("jobs.sweeper")
 def main(parent_pid: int) -> None:
     from boss import lanes, outbox
     from boss.extensions import db
-    from boss.malls.importer import start_due_imports
+    from boss.malls.rakuten.importer import start_due_imports
 
     from .tasks import app, load_handlers
 

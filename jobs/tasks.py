@@ -26,7 +26,7 @@ def app() -> Flask:
 
 def load_handlers() -> None:
     """Import the modules that register outbox handlers."""
-    from boss.malls import importer, reflection  # noqa: F401  (rms.import, rms.reflect_cancel)
+    from boss.malls.rakuten import importer, reflection  # noqa: F401  (rms.import, rms.reflect_cancel)
     from boss.orders import bulk  # noqa: F401  (bulk.run)
 
 
@@ -39,16 +39,16 @@ def run_outbox_message(message_id: int) -> None:
 
 
 def run_reflection_lane(shop_id: int, token: str) -> None:
-    """One step of a shop's cancel-reflection lane (see boss.malls.reflection)."""
-    from boss.malls.reflection import run_lane
+    """One step of a shop's cancel-reflection lane (see boss.malls.rakuten.reflection)."""
+    from boss.malls.rakuten.reflection import run_lane
 
     with app().app_context():
         run_lane(shop_id, token)
 
 
 def scheduled_import(shop_id: int) -> None:
-    """RQ's scheduler calls this every N minutes per connected shop (see boss.malls.importer)."""
-    from boss.malls.importer import start_import
+    """RQ's scheduler calls this every N minutes per connected shop (see boss.malls.rakuten.importer)."""
+    from boss.malls.rakuten.importer import start_import
     from boss.models import Shop
     from boss.orders.services import Actor
 

@@ -5,7 +5,7 @@ import itertools
 import re
 
 from boss.extensions import db
-from boss.malls.reflection import KIND, _fail
+from boss.malls.rakuten.reflection import KIND, _fail
 from boss.models import OutboxMessage
 from boss.orders import services
 from boss.orders.models import Order, Shipment

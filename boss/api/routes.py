@@ -117,7 +117,7 @@ def shops_update(id: int):
 @bp.post("/v1/shops/<int:id>/import")
 def shops_import(id: int):
     """Start the shop's mall import now; while one runs, its job id."""
-    from ..malls.importer import start_import
+    from ..malls.rakuten.importer import start_import
 
     services.get_shop(account_id(), id)
     return jsonify({"job_id": start_import(g.actor, id).id}), 202
@@ -350,7 +350,7 @@ def orders_delete(id: int):
 
 @bp.post("/v1/orders/<int:id>/retry-reflection")
 def orders_retry_reflection(id: int):
-    from ..malls.reflection import retry
+    from ..malls.rakuten.reflection import retry
 
     return jsonify(order_json(retry(g.actor, id, if_match())))
 

@@ -130,7 +130,7 @@ def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> bool:
     if action == "cancel":
         services.cancel(actor, order_id, params.get("reason_code") or 10)
     elif action == "retry_reflection":
-        from ..malls.reflection import retry
+        from ..malls.rakuten.reflection import retry
 
         retry(actor, order_id)
     else:

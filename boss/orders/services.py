@@ -792,7 +792,7 @@ def _apply_shop_settings(shop: Shop, settings: dict) -> bool:
     rms = settings.get("rms")
     if not rms:
         return False
-    from ..malls.connection import set_credentials
+    from ..malls.rakuten.connection import set_credentials
 
     set_credentials(shop, rms["service_secret"], rms["license_key"], rms.get("license_key_expires_on"),
                     rms.get("base_url"))
@@ -801,7 +801,7 @@ def _apply_shop_settings(shop: Shop, settings: dict) -> bool:
 
 def _first_import(actor: Actor, shop: Shop) -> None:
     """A shop just connected to RMS imports at once, then every N minutes."""
-    from ..malls.importer import start_import
+    from ..malls.rakuten.importer import start_import
 
     start_import(actor, shop.id)
 

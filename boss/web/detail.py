@@ -89,7 +89,7 @@ def confirm(order_id: int):
 @bp.post("/orders/<int:order_id>/retry-reflection")
 def retry_reflection(order_id: int):
     """「再反映」: try the failed cancel reflection to Rakuten RMS again."""
-    from ..malls.reflection import retry
+    from ..malls.rakuten.reflection import retry
 
     _order_or_404(order_id)
     return _flash_action(order_id, lambda: retry(current_actor(), order_id, _version()),

@@ -6,7 +6,7 @@ from sqlalchemy import event, select
 
 from boss import outbox
 from boss.extensions import db
-from boss.malls import reflection
+from boss.malls.rakuten import reflection
 from boss.models import OutboxMessage, Product
 from boss.orders import services
 from boss.orders.models import Order

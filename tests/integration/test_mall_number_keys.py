@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from boss.extensions import db
-from boss.malls import importer
+from boss.malls.rakuten import importer
 from boss.models import Shop
 from boss.orders import services
 from boss.orders.models import Order

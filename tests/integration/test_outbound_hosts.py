@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from boss.errors import ServiceError
 from boss.extensions import db
-from boss.malls import connection
-from boss.malls.rakuten import RmsAuthError
+from boss.malls.rakuten import connection
+from boss.malls.rakuten.client import RmsAuthError
 from boss.models import JobRecord, Shop
 from tests.api.api_helpers import API, error_of
 from tests.conftest import login

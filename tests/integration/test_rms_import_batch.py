@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from boss.extensions import db
-from boss.malls import connection, importer
-from boss.malls.connection import set_credentials
+from boss.malls.rakuten import connection, importer
+from boss.malls.rakuten.connection import set_credentials
 from boss.models import Product, Shop
 from boss.orders import rules, services
 from boss.orders.models import Order, OrderEvent, OrderLine, Tag, order_tags

@@ -339,7 +339,7 @@ def test_r5_an_import_that_fails_is_run_again_and_makes_no_duplicate(rakuten, wo
 
 
 def test_r9_cancels_of_one_shop_are_checked_together_and_each_is_sent_once(rakuten, worker, app):
-    from boss.malls.reflection import lane
+    from boss.malls.rakuten.reflection import lane
 
     numbers = rakuten.generate(6)
     rakuten.connect()

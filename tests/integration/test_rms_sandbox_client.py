@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from boss.extensions import redis_connection
-from boss.malls.rakuten import (
+from boss.malls.rakuten.client import (
     JST, RedisPacer, RmsAuthError, RmsClient, RmsPacingDelay, RmsProtocolError, RmsRequestError,
     RmsTransientError, decrypt_secret, encrypt_secret, format_rms_datetime, parse_rms_datetime,
 )
@@ -562,7 +562,7 @@ def test_a_client_that_may_not_wait_for_its_slot_sends_nothing_and_says_when(san
 PACED_CALLER = """
 import sys, time
 from redis import Redis
-from boss.malls.rakuten import RedisPacer, RmsClient
+from boss.malls.rakuten.client import RedisPacer, RmsClient
 redis_url, base_url, license_key, pace_key, interval, calls = sys.argv[1:7]
 redis = Redis.from_url(redis_url)
 redis.incr(pace_key + ":ready")

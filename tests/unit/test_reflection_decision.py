@@ -1,10 +1,10 @@
-"""R9: what a pending cancel does once getOrder has answered (boss.malls.reflection.after_check), one row a case."""
+"""R9: what a pending cancel does once getOrder has answered (boss.malls.rakuten.reflection.after_check), one row a case."""
 from __future__ import annotations
 
 import pytest
 
-from boss.malls.reflection import Verdict, after_check
-from boss.malls.rakuten import RmsProtocolError, RmsRequestError, RmsTransientError
+from boss.malls.rakuten.reflection import Verdict, after_check
+from boss.malls.rakuten.client import RmsProtocolError, RmsRequestError, RmsTransientError
 
 TIMEOUT = RmsTransientError("RMS did not answer within 30 seconds", function="getOrder")
 REFUSED = RmsRequestError("ORDER_EXT_API_GET_ORDER_ERROR_001: invalid request", function="getOrder", http_status=400)

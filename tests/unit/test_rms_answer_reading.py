@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from boss.malls import rakuten
+from boss.malls.rakuten import client as rakuten
 
 
 def _response(body: bytes, content_type: str = "application/json;charset=UTF-8") -> requests.Response:

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import func, select
 
 from boss.extensions import db
-from boss.malls.rakuten import decrypt_secret
+from boss.malls.rakuten.client import decrypt_secret
 from boss.models import JobRecord, Shop, utcnow
 from boss.timefmt import to_jst
 from tests.conftest import login, wait_for
@@ -72,7 +72,7 @@ def _today():
 def _connect(app, shop_id: int, **fields) -> None:
     """A connected Rakuten shop as the connection stores it, set directly (no first import)."""
     with app.app_context():
-        from boss.malls.rakuten import encrypt_secret
+        from boss.malls.rakuten.client import encrypt_secret
 
         key = app.config["SECRET_KEY"]
         _change(app, shop_id, rms_service_secret_enc=encrypt_secret(key, SECRET),
@@ -265,7 +265,7 @@ def test_r14_another_accounts_shop_and_jobs_answer_404_and_nothing_happens(app, 
 
 
 def _start_import(app, tenant) -> str:
-    from boss.malls.importer import start_import
+    from boss.malls.rakuten.importer import start_import
     from boss.orders.services import Actor
 
     return start_import(Actor("user", "よその管理者", tenant.account_id, None), tenant.shop_id).id

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Regexp, ValidationError
 
-from ...malls import connection
+from ...malls.rakuten import connection
 from ...models import MALLS, Shop
 from .base import SettingsForm, jst_today, strip
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from ...errors import ServiceError
 from ...extensions import db
-from ...malls import connection
+from ...malls.rakuten import connection
 from ...models import JobRecord, Shop
 from ...orders import services
 from ..common import (LICENSE_WARN_DAYS, account_shops, attempt, current_actor, found_or_404, is_htmx, job_page, lang,
@@ -148,7 +148,7 @@ def update_shop(shop_id: int):
 @bp.post("/settings/shops/<int:shop_id>/import")
 def import_shop(shop_id: int):
     """今すぐ取込: start the shop's import, or show the one already queued or running (never two at once)."""
-    from ...malls.importer import start_import
+    from ...malls.rakuten.importer import start_import
 
     shop = found_or_404(services.get_shop, shop_id)
     already = _running_imports().get(shop.id)

@@ -15,18 +15,18 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from .. import outbox
-from ..errors import ServiceError, not_found
-from ..extensions import db, get_queue
-from ..job_records import create_job, set_progress, set_progress_of
-from ..models import JobRecord, Shop, utcnow
-from ..orders import history, rules, services
-from ..orders.models import Order
-from ..orders.numbers import number_key
-from ..orders.rules import Reason
-from ..orders.services import Actor, NewOrder
+from ... import outbox
+from ...errors import ServiceError, not_found
+from ...extensions import db, get_queue
+from ...job_records import create_job, set_progress, set_progress_of
+from ...models import JobRecord, Shop, utcnow
+from ...orders import history, rules, services
+from ...orders.models import Order
+from ...orders.numbers import number_key
+from ...orders.rules import Reason
+from ...orders.services import Actor, NewOrder
 from . import connection, reflection
-from .rakuten import OPEN_PROGRESS, RmsAuthError
+from .client import OPEN_PROGRESS, RmsAuthError
 
 OPEN_STATUSES = (rules.AWAITING_CONFIRMATION, rules.CONFIRMED, rules.AWAITING_SHIPMENT)
 OVERLAP = timedelta(hours=1)

@@ -37,7 +37,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, current_app, jsonify, request
 
-from ..extensions import csrf, get_redis
+from ....extensions import csrf, get_redis
 
 bp = Blueprint("sandbox_rms", __name__, url_prefix="/sandbox/rms")
 csrf.exempt(bp)

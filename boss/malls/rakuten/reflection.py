@@ -27,16 +27,16 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
-from .. import outbox
-from ..extensions import db, get_redis
-from ..lanes import Lane
-from ..models import OutboxMessage, Shop, utcnow
-from ..orders import history, services
-from ..orders.models import Order
-from ..orders.rules import ALLOWED, REASON_DELETED, Decision, Reason
-from ..orders.services import Actor
+from ... import outbox
+from ...extensions import db, get_redis
+from ...lanes import Lane
+from ...models import OutboxMessage, Shop, utcnow
+from ...orders import history, services
+from ...orders.models import Order
+from ...orders.rules import ALLOWED, REASON_DELETED, Decision, Reason
+from ...orders.services import Actor
 from . import connection
-from .rakuten import RmsAuthError, RmsError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
+from .client import RmsAuthError, RmsError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
 
 TRIES = 5
 AUTH_WAIT_SECONDS = 300

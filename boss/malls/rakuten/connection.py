@@ -8,12 +8,12 @@ from urllib.parse import urlparse
 from flask import current_app, request
 from sqlalchemy import update
 
-from ..errors import ServiceError, validation_error
-from ..extensions import db, get_redis
-from ..models import Shop
-from ..orders.rules import Reason
-from ..urls import is_allowed_base_url
-from .rakuten import RedisPacer, RmsAuthError, RmsClient, decrypt_secret, encrypt_secret
+from ...errors import ServiceError, validation_error
+from ...extensions import db, get_redis
+from ...models import Shop
+from ...orders.rules import Reason
+from ...urls import is_allowed_base_url
+from .client import RedisPacer, RmsAuthError, RmsClient, decrypt_secret, encrypt_secret
 
 RAKUTEN_BASE_URL = "https://api.rms.rakuten.co.jp"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
