@@ -15,9 +15,10 @@ import requests
 
 from boss.extensions import redis_connection
 from boss.malls.rakuten.client import (
-    JST, RedisPacer, RmsAuthError, RmsClient, RmsPacingDelay, RmsProtocolError, RmsRequestError,
-    RmsTransientError, decrypt_secret, encrypt_secret, format_rms_datetime, parse_rms_datetime,
+    RedisPacer, RmsAuthError, RmsClient, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError,
+    decrypt_secret, encrypt_secret,
 )
+from boss.malls.rakuten.reader import JST, format_rms_datetime, parse_rms_datetime
 from tests.conftest import ROOT, wait_for
 
 NUMBER_PATTERN = re.compile(r"^\d+-\d{8}-\d{8,10}$")

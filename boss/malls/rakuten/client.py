@@ -16,7 +16,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator, Optional, Protocol, Sequence
 
@@ -24,18 +24,15 @@ import orjson
 import requests
 from cryptography.fernet import Fernet, InvalidToken
 
+from .reader import JST, OPEN_PROGRESS, RmsOrder, format_rms_datetime, read_int, read_order
+
 log = logging.getLogger(__name__)
 
-JST = timezone(timedelta(hours=9))
-RMS_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S+0900"
 MAX_WINDOW = timedelta(days=63)
 SEARCH_CAP = 15_000
 MAX_PAGE_AMOUNT = 1000
 GET_ORDER_BATCH = 100
 GET_ORDER_VERSION = 7
-OPEN_PROGRESS = (100, 200, 300, 400)
-CANCELLED_PROGRESS = (800, 900)
-ORDER_PROGRESSES = (100, 200, 300, 400, 500, 600, 700, 800, 900)
 VALIDATION_SUFFIXES = ("_009", "_010", "_011")
 SINGLE_ORDER_FUNCTIONS = ("cancelOrder", "cancelOrderAfterShipping", "updateOrderShipping")
 ONE_SECOND = timedelta(seconds=1)
@@ -86,21 +83,7 @@ class RmsProtocolError(RmsError):
     pass
 
 
-# --------------------------------------------------------------------------------------------- datetimes
-
-def format_rms_datetime(value: datetime) -> str:
-    """`YYYY-MM-DDThh:mm:ss+0900`. A naive value is UTC, as BOSS stores times."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(JST).strftime(RMS_DATETIME_FORMAT)
-
-
-def parse_rms_datetime(text: str) -> datetime:
-    """An aware datetime (Japan time) from `YYYY-MM-DDThh:mm:ss+0900`; ValueError for anything else."""
-    if not isinstance(text, str) or not text.endswith("+0900"):
-        raise ValueError(f"not an RMS datetime: {text!r}")
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
-
+# --------------------------------------------------------------------------------------------- search windows
 
 def _jst(value: datetime) -> datetime:
     if value.tzinfo is None:
@@ -129,180 +112,6 @@ class RmsMessage:
     @property
     def is_error(self) -> bool:
         return self.type == "ERROR"
-
-
-@dataclass(frozen=True)
-class RmsPerson:
-    """An OrdererModel (the buyer) or SenderModel (the recipient)."""
-
-    family_name: str
-    first_name: str
-    family_name_kana: str
-    first_name_kana: str
-    zip_code: str
-    prefecture: str
-    city: str
-    sub_address: str
-    phone: str
-    email: Optional[str]
-
-    @property
-    def name(self) -> str:
-        return f"{self.family_name} {self.first_name}".strip()
-
-    @property
-    def kana(self) -> str:
-        return f"{self.family_name_kana} {self.first_name_kana}".strip()
-
-    @property
-    def address(self) -> str:
-        return f"{self.prefecture}{self.city}{self.sub_address}"
-
-    @classmethod
-    def from_model(cls, model, what: str) -> "RmsPerson":
-        model = _dict(model, what)
-        zip_code = "-".join(part for part in (_text(model, "zipCode1"), _text(model, "zipCode2")) if part)
-        phone = "-".join(part for part in (_text(model, f"phoneNumber{i}") for i in (1, 2, 3)) if part)
-        return cls(family_name=_text(model, "familyName"), first_name=_text(model, "firstName"),
-                   family_name_kana=_text(model, "familyNameKana"), first_name_kana=_text(model, "firstNameKana"),
-                   zip_code=zip_code, prefecture=_text(model, "prefecture"), city=_text(model, "city"),
-                   sub_address=_text(model, "subAddress"), phone=phone, email=_text(model, "emailAddress") or None)
-
-
-@dataclass(frozen=True)
-class RmsItem:
-    manage_number: str  # the shop's item management number: our モール商品ID
-    item_name: str
-    price: int
-    units: int
-    variant_id: Optional[str]  # our サブコード; None for an item without SKU
-    item_number: str
-    item_detail_id: Optional[int]
-    selected_choice: str
-    raw: dict = field(repr=False, compare=False)
-
-    @classmethod
-    def from_model(cls, model) -> "RmsItem":
-        model = _dict(model, "ItemModel")
-        skus = model.get("SkuModelList") or []
-        if not isinstance(skus, list):
-            raise RmsProtocolError("SkuModelList is not a list")
-        variant = _text(_dict(skus[0], "SkuModel"), "variantId") if skus else ""
-        return cls(manage_number=_text(model, "manageNumber"), item_name=_text(model, "itemName"),
-                   price=_int(model, "price"), units=_int(model, "units"), variant_id=variant or None,
-                   item_number=_text(model, "itemNumber"), item_detail_id=_int(model, "itemDetailId", None),
-                   selected_choice=_text(model, "selectedChoice"), raw=model)
-
-
-@dataclass(frozen=True)
-class RmsPackage:
-    basket_id: Optional[int]
-    sender: RmsPerson
-    items: tuple[RmsItem, ...]
-    postage_price: int
-    raw: dict = field(repr=False, compare=False)
-
-    @classmethod
-    def from_model(cls, model) -> "RmsPackage":
-        model = _dict(model, "PackageModel")
-        items = model.get("ItemModelList") or []
-        if not isinstance(items, list):
-            raise RmsProtocolError("ItemModelList is not a list")
-        return cls(basket_id=_int(model, "basketId", None), sender=RmsPerson.from_model(model.get("SenderModel"), "SenderModel"),
-                   items=tuple(RmsItem.from_model(item) for item in items),
-                   postage_price=_int(model, "postagePrice", 0), raw=model)
-
-
-@dataclass(frozen=True)
-class RmsOrder:
-    """One OrderModel: `raw` keeps the whole dict; the fields are what BOSS reads."""
-
-    number: str
-    progress: int
-    ordered_at: datetime  # aware, Japan time
-    orderer: RmsPerson
-    settlement_method: str
-    remarks: str
-    goods_price: int
-    postage_price: int
-    total_price: int
-    request_price: Optional[int]  # None while RMS shows -9999 (not yet fixed)
-    packages: tuple[RmsPackage, ...]
-    raw: dict = field(repr=False, compare=False)
-
-    @property
-    def is_cancelled(self) -> bool:
-        return self.progress in CANCELLED_PROGRESS
-
-    @property
-    def is_open(self) -> bool:
-        """100–400: what the import takes."""
-        return self.progress in OPEN_PROGRESS
-
-    @property
-    def recipient(self) -> Optional[RmsPerson]:
-        """The first package's SenderModel (BOSS imports several packages as one order)."""
-        return self.packages[0].sender if self.packages else None
-
-    @property
-    def items(self) -> list[RmsItem]:
-        return [item for package in self.packages for item in package.items]
-
-    @classmethod
-    def from_model(cls, model) -> "RmsOrder":
-        model = _dict(model, "OrderModel")
-        number = model.get("orderNumber")
-        if not isinstance(number, str) or not number:
-            raise RmsProtocolError("an OrderModel without orderNumber")
-        progress = _int(model, "orderProgress")
-        if progress not in ORDER_PROGRESSES:
-            raise RmsProtocolError(f"order {number}: unknown orderProgress {progress}")
-        try:
-            ordered_at = parse_rms_datetime(model.get("orderDatetime"))
-        except ValueError as exc:
-            raise RmsProtocolError(f"order {number}: {exc}") from exc
-        packages = model.get("PackageModelList") or []
-        if not isinstance(packages, list):
-            raise RmsProtocolError(f"order {number}: PackageModelList is not a list")
-        settlement = model.get("SettlementModel") or {}
-        request_price = _int(model, "requestPrice", None)
-        return cls(number=number, progress=progress, ordered_at=ordered_at,
-                   orderer=RmsPerson.from_model(model.get("OrdererModel"), "OrdererModel"),
-                   settlement_method=_text(_dict(settlement, "SettlementModel"), "settlementMethod"),
-                   remarks=_text(model, "remarks"), goods_price=_int(model, "goodsPrice", 0),
-                   postage_price=_int(model, "postagePrice", 0), total_price=_int(model, "totalPrice", 0),
-                   request_price=None if request_price == -9999 else request_price,
-                   packages=tuple(RmsPackage.from_model(package) for package in packages), raw=model)
-
-
-def _dict(value, what: str) -> dict:
-    if not isinstance(value, dict):
-        raise RmsProtocolError(f"{what} is not an object")
-    return value
-
-
-def _text(model: dict, key: str) -> str:
-    value = model.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, (str, int)) or isinstance(value, bool):
-        raise RmsProtocolError(f"{key} is not text: {value!r}")
-    return str(value)
-
-
-_REQUIRED = object()
-
-
-def _int(model: dict, key: str, default=_REQUIRED):
-    value = model.get(key)
-    if value is None:
-        if default is _REQUIRED:
-            raise RmsProtocolError(f"{key} is missing")
-        return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or (isinstance(value, float) and not value.is_integer()):
-        raise RmsProtocolError(f"{key} is not an integer: {value!r}")
-    return int(value)
 
 
 @dataclass
@@ -469,11 +278,16 @@ class RmsClient:
         numbers = payload.get("orderNumberList") or []
         if not isinstance(numbers, list) or not all(isinstance(number, str) for number in numbers):
             raise RmsProtocolError("searchOrder: orderNumberList is not a list of numbers", function="searchOrder")
-        pagination = _dict(payload.get("PaginationResponseModel") or {}, "PaginationResponseModel")
-        return SearchResult(messages=messages, order_numbers=numbers,
-                            total_records=_int(pagination, "totalRecordsAmount", 0),
-                            total_pages=_int(pagination, "totalPages", 0),
-                            page=_int(pagination, "requestPage", page))
+        pagination = payload.get("PaginationResponseModel") or {}
+        if not isinstance(pagination, dict):
+            raise RmsProtocolError("PaginationResponseModel is not an object")
+        problems: list[str] = []
+        total_records, total_pages, request_page = (read_int(pagination, key, problems) for key in (
+            "totalRecordsAmount", "totalPages", "requestPage"))
+        if problems:
+            raise RmsProtocolError(problems[0])
+        return SearchResult(messages=messages, order_numbers=numbers, total_records=total_records or 0,
+                            total_pages=total_pages or 0, page=page if request_page is None else request_page)
 
     def search_all(self, start: datetime, end: datetime, progress: Optional[Iterable[int]] = OPEN_PROGRESS,
                    amount: int = MAX_PAGE_AMOUNT) -> Iterator[SearchWindow]:
@@ -498,15 +312,24 @@ class RmsClient:
         yield SearchWindow(start, end, list(dict.fromkeys(numbers)), complete=not first.capped)
 
     def get_order_batches(self, numbers: Iterable[str]) -> Iterator[GetOrderResult]:
-        """getOrder (version 7) in batches of at most 100 numbers, one result per batch."""
+        """getOrder (version 7) in batches of at most 100 numbers, one result per batch. An answer with an
+        order that departs from the documented model is refused whole (RmsProtocolError)."""
         numbers = list(dict.fromkeys(numbers))
         for index in range(0, len(numbers), GET_ORDER_BATCH):
-            batch = numbers[index:index + GET_ORDER_BATCH]
-            payload, messages = self.call("getOrder", {"orderNumberList": batch, "version": GET_ORDER_VERSION})
-            models = payload.get("OrderModelList") or []
+            models, messages = self._order_models(numbers[index:index + GET_ORDER_BATCH])
             if not isinstance(models, list):
                 raise RmsProtocolError("getOrder: OrderModelList is not a list", function="getOrder")
-            yield GetOrderResult(messages=messages, orders=[RmsOrder.from_model(model) for model in models])
+            yield GetOrderResult(messages=messages, orders=[_well_formed(read_order(model)) for model in models])
+
+    def read_orders(self, numbers: list[str]) -> list[Optional[RmsOrder]]:
+        """One getOrder of at most 100 numbers, each order read on its own (None: not an object) and none
+        refused, so that its reader decides order by order (the import: an odd order fails alone)."""
+        models, _ = self._order_models(numbers)
+        return [read_order(model) for model in models] if isinstance(models, list) else []
+
+    def _order_models(self, numbers: list[str]) -> tuple[object, list[RmsMessage]]:
+        payload, messages = self.call("getOrder", {"orderNumberList": numbers, "version": GET_ORDER_VERSION})
+        return payload.get("OrderModelList") or [], messages
 
     def get_order(self, numbers: Iterable[str]) -> GetOrderResult:
         """All orders of `numbers` (any count; sent in batches of 100). ERRORs about single orders are
@@ -594,6 +417,14 @@ class RmsClient:
         for message in errors:
             log.info("RMS %s: %s %s %s", function, message.code, message.order_number or "", message.message)
         return payload, messages
+
+
+def _well_formed(order: Optional[RmsOrder]) -> RmsOrder:
+    if order is None:
+        raise RmsProtocolError("OrderModel is not an object")
+    if order.problems:
+        raise RmsProtocolError(order.problems[0])
+    return order
 
 
 def _document(response: requests.Response):

@@ -7,7 +7,6 @@ numbers (R5), so nothing is lost and nothing is created twice.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional
 
@@ -26,7 +25,8 @@ from ...orders.numbers import number_key
 from ...orders.rules import Reason
 from ...orders.services import Actor, NewOrder
 from . import connection, reflection
-from .client import OPEN_PROGRESS, RmsAuthError
+from .client import RmsAuthError
+from .reader import OPEN_PROGRESS, RmsItem, RmsOrder, RmsPerson
 
 OPEN_STATUSES = (rules.AWAITING_CONFIRMATION, rules.CONFIRMED, rules.AWAITING_SHIPMENT)
 OVERLAP = timedelta(hours=1)
@@ -112,10 +112,10 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
     services.commit()  # no transaction (on SQLite: no write lock) stays open across the getOrder calls
     for index in range(0, len(fresh), BATCH):
         batch = fresh[index:index + BATCH]
-        models = _raw_models(client, batch)
+        orders = client.read_orders(batch)
         if job_id is not None:  # committed with the batch's orders
             set_progress_of(job_id, 5 + int(85 * (index + len(batch)) / max(len(fresh), 1)))
-        _create_batch(shop.id, models, actor, counts)
+        _create_batch(shop.id, orders, actor, counts)
     detect_mall_cancels(db.session.get(Shop, shop.id), client)
     shop = db.session.get(Shop, shop.id)
     shop.rms_last_window_end = now
@@ -131,24 +131,16 @@ def _search_all(client, start: datetime, end: datetime) -> Iterable[str]:
         yield from window.order_numbers
 
 
-def _raw_models(client, numbers: list[str]) -> list:
-    """getOrder's OrderModel dicts, read one by one here so that one unreadable order fails alone."""
-    payload, _ = client.call("getOrder", {"orderNumberList": numbers, "version": 7})
-    models = payload.get("OrderModelList") or []
-    return models if isinstance(models, list) else []
-
-
-def _create_batch(shop_id: int, models: list, actor: Actor, counts: dict) -> None:
-    """One getOrder answer: each model is read alone (an unreadable one fails alone and is counted with
+def _create_batch(shop_id: int, orders: list[Optional[RmsOrder]], actor: Actor, counts: dict) -> None:
+    """One getOrder answer: each order is taken alone (an unreadable one fails alone and is counted with
     its message), the readable ones are created together (services.import_mall_orders commits)."""
     readable = []
-    for model in models:
+    for order in orders:
         try:
-            new, several = order_from_model(shop_id, model)
+            new, several = new_order(shop_id, order)
         except BadOrderModel as exc:
             counts["failed"] += 1
-            counts["errors"].append({"order_number": model.get("orderNumber") if isinstance(model, dict) else None,
-                                     "message": str(exc)})
+            counts["errors"].append({"order_number": (order.number or None) if order else None, "message": str(exc)})
             continue
         readable.append(services.MallOrder(new, several))
     batch = services.import_mall_orders(actor, shop_id, readable, IMPORTED_MESSAGE)
@@ -156,80 +148,50 @@ def _create_batch(shop_id: int, models: list, actor: Actor, counts: dict) -> Non
     counts["skipped"] += len(batch.skipped)
 
 
-# ---------------------------------------------------------------- reading an OrderModel
+# ---------------------------------------------------------------- an RMS order as a NewOrder
 
-_RMS_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}")
-
-
-def _rms_datetime(text: str) -> datetime:
-    """`YYYY-MM-DDThh:mm:ss+0900` as RMS writes it, read by fromisoformat (50 times faster than
-    strptime); anything else as strptime reads it."""
-    if _RMS_DATETIME.fullmatch(text):
-        return datetime.fromisoformat(text)
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
-
-
-def _text(value) -> str:
-    if value.__class__ is str:  # nearly every value: a JSON string
-        return value.strip()
-    return "" if value is None else str(value).strip()
-
-
-def _party(model: dict) -> dict:
-    if not isinstance(model, dict):
+def _party(person: Optional[RmsPerson]) -> dict:
+    if person is None:
         raise BadOrderModel("住所情報がありません")
-    get = model.get  # filter(None, …): the non-empty parts (this runs 200 times a getOrder batch)
-    name = " ".join(filter(None, (_text(get("familyName")), _text(get("firstName")))))
-    kana = " ".join(filter(None, (_text(get("familyNameKana")), _text(get("firstNameKana")))))
-    phone = "-".join(filter(None, (_text(get("phoneNumber1")), _text(get("phoneNumber2")), _text(get("phoneNumber3")))))
-    postal = "-".join(filter(None, (_text(get("zipCode1")), _text(get("zipCode2")))))
-    address = _text(get("prefecture")) + _text(get("city")) + _text(get("subAddress"))
-    if not name:
+    if not person.name:
         raise BadOrderModel("氏名がありません")
-    return {"name": name[:255], "name_kana": kana[:255], "email": _text(model.get("emailAddress"))[:254],
-            "phone": phone[:40], "postal_code": postal[:16], "address": address[:500]}
+    return {"name": person.name[:255], "name_kana": person.kana[:255], "email": (person.email or "")[:254],
+            "phone": person.phone[:40], "postal_code": person.zip_code[:16], "address": person.address[:500]}
 
 
-def order_from_model(shop_id: int, model: dict) -> tuple[NewOrder, bool]:
-    """An RMS OrderModel as a NewOrder, and whether it has several destinations."""
-    if not isinstance(model, dict):
+def _line(number: str, item: RmsItem) -> dict:
+    if item.units is None or item.price is None:
+        raise BadOrderModel(f"{number}: 商品の数量または価格が不正です")
+    mall_item_id = item.manage_number or item.item_number or item.item_id
+    if not mall_item_id or not (1 <= item.units <= 9999) or not (0 <= item.price <= 10_000_000):
+        raise BadOrderModel(f"{number}: 商品明細が不正です")
+    return {"mall_item_id": mall_item_id[:255], "sub_code": (item.variant_id or "")[:255],
+            "name": (item.item_name or mall_item_id)[:255], "quantity": item.units, "unit_price": item.price}
+
+
+def new_order(shop_id: int, order: Optional[RmsOrder]) -> tuple[NewOrder, bool]:
+    """An RMS order (as the reader read it; None: not an object) as a NewOrder, and whether it has several
+    destinations. BadOrderModel, with the reason, for an order the import does not take."""
+    if order is None:
         raise BadOrderModel("OrderModel がオブジェクトではありません")
-    number = _text(model.get("orderNumber"))
+    number = order.number
     if not number or len(number) > 64:
         raise BadOrderModel("orderNumber がありません")
-    try:
-        ordered_at = _rms_datetime(_text(model.get("orderDatetime")))
-    except ValueError:
-        raise BadOrderModel(f"{number}: orderDatetime の形式が不正です") from None
-    packages = model.get("PackageModelList") or []
-    if not isinstance(packages, list) or not packages:
+    if order.ordered_at is None:
+        raise BadOrderModel(f"{number}: orderDatetime の形式が不正です")
+    if not order.packages:
         raise BadOrderModel(f"{number}: PackageModelList がありません")
-    lines = []
-    for package in packages:
-        for item in (package or {}).get("ItemModelList") or []:
-            skus = item.get("SkuModelList") or []
-            sub_code = _text(skus[0].get("variantId")) if skus and isinstance(skus[0], dict) else ""
-            try:
-                quantity, price = int(item.get("units")), int(item.get("price"))
-            except (TypeError, ValueError):
-                raise BadOrderModel(f"{number}: 商品の数量または価格が不正です") from None
-            mall_item_id = _text(item.get("manageNumber")) or _text(item.get("itemNumber")) or _text(item.get("itemId"))
-            if not mall_item_id or not (1 <= quantity <= 9999) or not (0 <= price <= 10_000_000):
-                raise BadOrderModel(f"{number}: 商品明細が不正です")
-            lines.append({"mall_item_id": mall_item_id[:255], "sub_code": sub_code[:255],
-                          "name": (_text(item.get("itemName")) or mall_item_id)[:255],
-                          "quantity": quantity, "unit_price": price})
+    lines = [_line(number, item) for item in order.items]
     if not lines:
         raise BadOrderModel(f"{number}: 商品明細がありません")
-    postage = model.get("postagePrice")
+    postage = order.postage_price
     new = NewOrder(
-        shop_id=shop_id, mall_order_number=number, buyer=_party(model.get("OrdererModel")),
-        recipient=_party(packages[0].get("SenderModel") or model.get("OrdererModel")), lines=lines,
-        ordered_at=ordered_at.astimezone(timezone.utc).replace(tzinfo=None),
-        payment_method=_text((model.get("SettlementModel") or {}).get("settlementMethod"))[:120],
-        remarks=_text(model.get("remarks")), postage=postage if isinstance(postage, int) and postage >= 0 else None,
+        shop_id=shop_id, mall_order_number=number, buyer=_party(order.orderer), recipient=_party(order.recipient),
+        lines=lines, ordered_at=order.ordered_at.astimezone(timezone.utc).replace(tzinfo=None),
+        payment_method=order.settlement_method[:120], remarks=order.remarks,
+        postage=postage if postage is not None and postage >= 0 else None,
     )
-    return new, len(packages) > 1
+    return new, len(order.packages) > 1
 
 
 # ---------------------------------------------------------------- mall-side cancels
@@ -249,9 +211,8 @@ def detect_mall_cancels(shop: Shop, client) -> int:
     raised = 0
     for index in range(0, len(open_numbers), BATCH):
         batch = open_numbers[index:index + BATCH]
-        cancelled = {number_key(model["orderNumber"]) for model in _raw_models(client, batch)
-                     if isinstance(model, dict) and isinstance(model.get("orderNumber"), str)
-                     and model.get("orderProgress") in (800, 900)}
+        cancelled = {number_key(order.number) for order in client.read_orders(batch)
+                     if order is not None and order.is_cancelled}
         if not cancelled:
             continue
         for order in db.session.scalars(select(Order).where(

@@ -36,6 +36,7 @@ from ...orders.models import Order
 from ...orders.rules import ALLOWED, REASON_DELETED, Decision, Reason
 from ...orders.services import Actor
 from . import connection
+from .reader import CANCELLED_PROGRESS
 from .client import RmsAuthError, RmsError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
 
 TRIES = 5
@@ -158,7 +159,7 @@ def after_check(answer: Union[int, None, RmsError], phase: str, refusal: Optiona
         return Verdict("retry", str(answer))
     if isinstance(answer, (RmsRequestError, RmsProtocolError)):  # RMS refused the request, or broke the contract
         return Verdict("fail", history.RMS_ERROR(error=answer))
-    if answer in (800, 900):
+    if answer in CANCELLED_PROGRESS:
         return Verdict("done")
     if phase == "verify":  # RMS answered ERROR to the cancel and does not show it cancelled
         return Verdict("fail", refusal or history.RMS_REFUSED.ja)

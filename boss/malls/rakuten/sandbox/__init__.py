@@ -31,19 +31,18 @@ import random
 import re
 import time
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Callable, Optional
 from urllib.parse import quote
 
 from flask import Blueprint, current_app, jsonify, request
 
 from ....extensions import csrf, get_redis
+from ..reader import JST, format_rms_datetime, parse_rms_datetime
 
 bp = Blueprint("sandbox_rms", __name__, url_prefix="/sandbox/rms")
 csrf.exempt(bp)
 
-JST = timezone(timedelta(hours=9))
-DATETIME_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+0900$")
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_WINDOW = timedelta(days=63)
 MAX_NUMBERS = 100
@@ -193,7 +192,7 @@ class Fields:
         value = self.required(name)
         if value is None:
             return None
-        parsed = parse_rms_datetime(value)
+        parsed = given_datetime(value)
         if parsed is None:
             self.bad(name)
         return parsed
@@ -216,17 +215,12 @@ def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def parse_rms_datetime(value) -> Optional[datetime]:
-    if not isinstance(value, str) or not DATETIME_PATTERN.match(value):
-        return None
+def given_datetime(value) -> Optional[datetime]:
+    """A datetime of a request or a control call, None when it is not `YYYY-MM-DDThh:mm:ss+0900`."""
     try:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        return parse_rms_datetime(value)
     except ValueError:
         return None
-
-
-def format_rms_datetime(value: datetime) -> str:
-    return value.astimezone(JST).strftime("%Y-%m-%dT%H:%M:%S+0900")
 
 
 # --------------------------------------------------------------------------------------------- state
@@ -304,7 +298,7 @@ class Store:
             number = order["orderNumber"]
             pipe.hset(self.key("orders"), number, json.dumps(order, ensure_ascii=False))
             pipe.hset(self.key("progress"), number, int(order.get("orderProgress") or 100))
-            pipe.zadd(self.key("by-date"), {number: parse_rms_datetime(order["orderDatetime"]).timestamp()})
+            pipe.zadd(self.key("by-date"), {number: given_datetime(order["orderDatetime"]).timestamp()})
             if index % 2000 == 0:
                 pipe.execute()
         pipe.execute()
@@ -835,9 +829,9 @@ def generate_orders(store: Store, count: int, progress: int, days: float) -> lis
 def complete_order(store: Store, partial: dict) -> dict:
     """A partial OrderModel filled in with made-up data; the given keys win (nested models merge)."""
     given = partial.get("orderDatetime")
-    if given is not None and parse_rms_datetime(given) is None:
+    if given is not None and given_datetime(given) is None:
         raise ControlError("orderDatetime must look like 2026-11-01T10:15:30+0900")
-    ordered_at = parse_rms_datetime(given) if given else datetime.now(JST).replace(microsecond=0)
+    ordered_at = given_datetime(given) if given else datetime.now(JST).replace(microsecond=0)
     number = partial.get("orderNumber")
     if number is not None and (not isinstance(number, str) or not number):
         raise ControlError("orderNumber must be a non-empty string")
