@@ -226,7 +226,7 @@ def seed_rakuten_account(app, shop_names: list[str], reflect: bool) -> tuple[str
     catalogue's items mapped to products in every shop; returns (API token, shop ids, account id)."""
     from boss.accounts import create_token, create_user
     from boss.extensions import db
-    from boss.malls.rakuten.sandbox import CATALOGUE
+    from boss.malls.rakuten.sandbox.fakes import CATALOGUE
     from boss.orders import services
     from boss.orders.services import Actor
 

@@ -57,7 +57,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.exempt(api_bp)  # bearer tokens, not cookies
     app.register_blueprint(health_bp)
     if app.config["BOSS_SANDBOX"]:
-        from .malls.rakuten.sandbox import bp as rms_sandbox_bp
+        from .malls.rakuten.sandbox.routes import bp as rms_sandbox_bp
         app.register_blueprint(rms_sandbox_bp)  # the RMS stand-in, only with BOSS_SANDBOX on
     register_cli(app)
     from .web import register_web

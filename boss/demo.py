@@ -120,7 +120,8 @@ def _rms_person(order, prefix: str) -> dict:
 def connect_to_sandbox(actor: Actor, shop: Shop) -> None:
     """The demo Rakuten shop talks to the RMS sandbox for real: the sandbox holds a copy of each of its
     orders, plus new ones that the first import brings in; cancels are reflected there."""
-    from .malls.rakuten.sandbox import Store, complete_order, generate_orders
+    from .malls.rakuten.sandbox.fakes import complete_order, generate_orders
+    from .malls.rakuten.sandbox.store import Store
 
     store = Store(get_redis(), DEMO_LICENSE_KEY)
     copies = []

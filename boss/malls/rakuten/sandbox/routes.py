@@ -1,0 +1,155 @@
+"""The sandbox's blueprint at /sandbox/rms: the RMS functions, and the control API (JSON, no ESA) with
+which tests and the demo add orders, move their progress, inject faults and read the calls received."""
+from __future__ import annotations
+
+import json
+import time
+from typing import Optional
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ....extensions import csrf, get_redis
+from .contract import FUNCTIONS, PROGRESSES, Answer, ControlError, envelope, gateway_refusal, is_int, license_key_from, message
+from .fakes import complete_order, generate_orders
+from .faults import fault_answer, numbers_in
+from .functions import run
+from .store import ANY_LICENSE_FAULTS, Store
+
+bp = Blueprint("sandbox_rms", __name__, url_prefix="/sandbox/rms")
+csrf.exempt(bp)
+
+MAX_GENERATE = 50_000
+
+
+@bp.post("/es/2.0/order/<function>/")
+def rms_function(function: str):
+    license_key = license_key_from(request.headers.get("Authorization"))
+    if license_key is None:
+        return gateway_refusal().response()
+    if function not in FUNCTIONS:
+        return Answer(404, {"Results": {"errorCode": "404", "message": f"Not Found: {function}"}}).response()
+    store = Store(get_redis(), license_key)
+    raw = request.get_data(as_text=True)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = raw
+    answer = None
+    if store.count_this_second() > current_app.config["RMS_SANDBOX_RATE_PER_SECOND"]:
+        answer = Answer(429, {"Results": {"errorCode": "429", "message": "Too Many Requests"}})
+    else:
+        fault = store.take_fault(function, numbers_in(function, body))
+        if fault:
+            if fault.get("delay_ms"):
+                time.sleep(fault["delay_ms"] / 1000)
+            answer = fault_answer(store, function, body, fault)
+    if answer is None:
+        if isinstance(body, dict):
+            answer = run(store, function, body)
+        else:
+            answer = envelope(function, [message(function, "ERROR", 11, "リクエストの書式が不正です。")], 400)
+    store.log_call(function, body, answer)
+    return answer.response()
+
+
+# --------------------------------------------------------------------------------------------- control API
+
+@bp.errorhandler(ControlError)
+def _control_error(exc: ControlError):
+    return jsonify({"error": str(exc)}), 400
+
+
+def control_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ControlError("a JSON object is expected")
+    return body
+
+
+def license_from(body: dict, required: bool = True) -> Optional[str]:
+    value = body.get("license_key")
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ControlError("license_key is required")
+    return value
+
+
+@bp.post("/_control/orders")
+def control_orders():
+    body = control_body()
+    store = Store(get_redis(), license_from(body))
+    if "generate" in body:
+        count, progress, days = body["generate"], body.get("order_progress", 100), body.get("days", 3)
+        if not is_int(count) or not 1 <= count <= MAX_GENERATE:
+            raise ControlError(f"generate must be 1..{MAX_GENERATE}")
+        if progress not in PROGRESSES or not is_int(progress):
+            raise ControlError("order_progress must be one of " + ", ".join(map(str, PROGRESSES)))
+        if not isinstance(days, (int, float)) or isinstance(days, bool) or days <= 0:
+            raise ControlError("days must be a positive number")
+        orders = generate_orders(store, count, progress, days)
+    else:
+        partials = body.get("orders")
+        if not isinstance(partials, list) or not all(isinstance(p, dict) for p in partials):
+            raise ControlError("orders (a list of partial OrderModel objects) or generate is required")
+        orders = [complete_order(store, partial) for partial in partials]
+    store.save(orders)
+    return jsonify({"order_numbers": [order["orderNumber"] for order in orders]})
+
+
+@bp.post("/_control/progress")
+def control_progress():
+    body = control_body()
+    store = Store(get_redis(), license_from(body))
+    number, progress = body.get("order_number"), body.get("order_progress")
+    if not is_int(progress) or progress not in PROGRESSES:
+        raise ControlError("order_progress must be one of " + ", ".join(map(str, PROGRESSES)))
+    if not isinstance(number, str) or not store.exists(number):
+        return jsonify({"error": f"no order {number!r} for this license_key"}), 404
+    store.set_progress(number, progress)
+    return jsonify({"order_number": number, "order_progress": progress})
+
+
+@bp.post("/_control/faults")
+def control_faults():
+    body = control_body()
+    license_key = license_from(body, required=False)
+    fault = {
+        "function": body.get("function"), "order_number": body.get("order_number"), "times": body.get("times", 1),
+        "http_status": body.get("http_status"), "message_code": body.get("message_code"),
+        "delay_ms": body.get("delay_ms", 0), "body": body.get("body"),
+    }
+    if fault["function"] not in FUNCTIONS:
+        raise ControlError("function must be one of " + ", ".join(FUNCTIONS))
+    if not is_int(fault["times"]) or fault["times"] < 1:
+        raise ControlError("times must be a positive integer")
+    if fault["http_status"] is not None and (not is_int(fault["http_status"]) or not 200 <= fault["http_status"] <= 599):
+        raise ControlError("http_status must be an HTTP status or null")
+    if not is_int(fault["delay_ms"]) or not 0 <= fault["delay_ms"] <= 60_000:
+        raise ControlError("delay_ms must be 0..60000")
+    for name in ("order_number", "message_code", "body"):
+        if fault[name] is not None and not isinstance(fault[name], str):
+            raise ControlError(f"{name} must be a string or null")
+    if not (fault["http_status"] or fault["message_code"] or fault["delay_ms"] or fault["body"] is not None):
+        raise ControlError("a fault needs http_status, message_code, body or delay_ms")
+    if license_key is None:
+        get_redis().rpush(ANY_LICENSE_FAULTS, json.dumps(fault))
+    else:
+        Store(get_redis(), license_key).add_fault(fault)
+    return jsonify({"fault": fault}), 201
+
+
+@bp.get("/_control/calls")
+def control_calls():
+    license_key = request.args.get("license_key")
+    if not license_key:
+        raise ControlError("license_key is required")
+    return jsonify({"items": Store(get_redis(), license_key).calls()})
+
+
+@bp.post("/_control/reset")
+def control_reset():
+    """Forget one licenseKey's orders, faults and calls (the key is required: a reset never reaches the sandbox
+    data of other shops)."""
+    license_key = license_from(control_body())
+    return jsonify({"deleted_keys": Store(get_redis(), license_key).reset()})
