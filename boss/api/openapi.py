@@ -13,7 +13,7 @@ from functools import cache
 
 from flask import current_app, jsonify
 
-from ..malls.rakuten.connection import LOOPBACK
+from ..integrations.base_urls import LOOPBACK
 from ..models import MALLS
 from ..orders import bulk, numbers, rules
 from ..orders.services import MAX_ID

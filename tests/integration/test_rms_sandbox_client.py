@@ -14,9 +14,10 @@ import pytest
 import requests
 
 from boss.extensions import redis_connection
+from boss.integrations.pacing import RedisPacer
+from boss.integrations.secrets import decrypt_secret, encrypt_secret
 from boss.malls.rakuten.client import (
-    RedisPacer, RmsAuthError, RmsClient, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError,
-    decrypt_secret, encrypt_secret,
+    RmsAuthError, RmsClient, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError,
 )
 from boss.malls.rakuten.reader import JST, format_rms_datetime, parse_rms_datetime
 from tests.conftest import ROOT, wait_for
@@ -563,7 +564,8 @@ def test_a_client_that_may_not_wait_for_its_slot_sends_nothing_and_says_when(san
 PACED_CALLER = """
 import sys, time
 from redis import Redis
-from boss.malls.rakuten.client import RedisPacer, RmsClient
+from boss.integrations.pacing import RedisPacer
+from boss.malls.rakuten.client import RmsClient
 redis_url, base_url, license_key, pace_key, interval, calls = sys.argv[1:7]
 redis = Redis.from_url(redis_url)
 redis.incr(pace_key + ":ready")

@@ -12,7 +12,7 @@ import requests
 from sqlalchemy import func, select
 
 from boss.extensions import db
-from boss.malls.rakuten.client import decrypt_secret
+from boss.integrations.secrets import decrypt_secret
 from boss.models import JobRecord, Shop, utcnow
 from boss.timefmt import to_jst
 from tests.conftest import login, wait_for
@@ -72,7 +72,7 @@ def _today():
 def _connect(app, shop_id: int, **fields) -> None:
     """A connected Rakuten shop as the connection stores it, set directly (no first import)."""
     with app.app_context():
-        from boss.malls.rakuten.client import encrypt_secret
+        from boss.integrations.secrets import encrypt_secret
 
         key = app.config["SECRET_KEY"]
         _change(app, shop_id, rms_service_secret_enc=encrypt_secret(key, SECRET),

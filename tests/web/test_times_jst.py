@@ -66,7 +66,7 @@ def fixed_times(app, client, tenant):
     """One of everything that shows a time: orders waiting, cancelled, deleted and shipped with their history, a
     mapping, a tag, tokens used and revoked, a locked user, a shop's last import, import and bulk jobs."""
     from boss.accounts import create_token, revoke_token
-    from boss.malls.rakuten.client import encrypt_secret
+    from boss.integrations.secrets import encrypt_secret
     from boss.orders.services import Actor
 
     headers = tenant.headers("admin")

@@ -1,7 +1,9 @@
 """Client for Rakuten RMS RakutenPayOrderAPI es/2.0 (see rakuten-rms.md), paced across worker processes.
 
-Error kinds, so that jobs can decide without reading HTTP:
-- `RmsTransientError` — timeout, connection error, 5xx, 429, or our own pacer asking to wait: try later.
+Error kinds, so that jobs can decide without reading HTTP (each is RMS's case of one in
+boss/integrations/errors.py):
+- `RmsTransientError` — timeout, connection error, 5xx, 429, or our own pacer asking to wait: try later
+  (`RmsPacingDelay`: the shop's next request slot is not free yet and nothing was sent).
 - `RmsAuthError` — the gateway refused the shop's credentials (ES04-xx, 401/403): a connection problem of
   the shop, not of an order.
 - `RmsRequestError` — RMS refused the request itself (HTTP 400 with _009/_010/_011 and the like): final.
@@ -12,18 +14,17 @@ An ERROR message about one order is not an exception: results carry it (`CancelR
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Iterator, Optional, Protocol, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 import orjson
 import requests
-from cryptography.fernet import Fernet, InvalidToken
 
+from ...integrations.errors import AuthError, IntegrationError, PacingDelay, ProtocolBroken, RequestRefused, TransientError
+from ...integrations.pacing import Pacer, take_slot
 from .reader import JST, OPEN_PROGRESS, RmsOrder, format_rms_datetime, read_int, read_order
 
 log = logging.getLogger(__name__)
@@ -40,36 +41,23 @@ ONE_SECOND = timedelta(seconds=1)
 
 # --------------------------------------------------------------------------------------------- errors
 
-class RmsError(Exception):
-    final = True
-
-    def __init__(self, text: str, *, function: Optional[str] = None, http_status: Optional[int] = None):
-        super().__init__(text)
-        self.function = function
-        self.http_status = http_status
+class RmsError(IntegrationError):
+    pass
 
 
-class RmsTransientError(RmsError):
-    """Try again later; `retry_after` (seconds) when the answer or the pacer said how long."""
-
-    final = False
-
-    def __init__(self, text: str, *, retry_after: Optional[float] = None, **context):
-        super().__init__(text, **context)
-        self.retry_after = retry_after
+class RmsTransientError(RmsError, TransientError):
+    pass
 
 
-class RmsPacingDelay(RmsTransientError):
-    """The shared pacer has no free slot within the wait this client may spend; nothing was sent."""
+class RmsPacingDelay(RmsTransientError, PacingDelay):
+    pass
 
 
-class RmsAuthError(RmsError):
-    def __init__(self, text: str, *, code: Optional[str] = None, **context):
-        super().__init__(text, **context)
-        self.code = code
+class RmsAuthError(RmsError, AuthError):
+    pass
 
 
-class RmsRequestError(RmsError):
+class RmsRequestError(RmsError, RequestRefused):
     def __init__(self, text: str, *, messages: Sequence["RmsMessage"] = (), **context):
         super().__init__(text, **context)
         self.messages = list(messages)
@@ -79,7 +67,7 @@ class RmsRequestError(RmsError):
         return [message.code for message in self.messages]
 
 
-class RmsProtocolError(RmsError):
+class RmsProtocolError(RmsError, ProtocolBroken):
     pass
 
 
@@ -169,57 +157,6 @@ class CancelResult(RmsResult):
     @property
     def error(self) -> Optional[RmsMessage]:
         return self.errors[0] if self.errors else None
-
-
-# --------------------------------------------------------------------------------------------- pacing
-
-class Pacer(Protocol):
-    def try_acquire(self) -> float: ...
-
-    def acquire_blocking(self, timeout: Optional[float] = None) -> float: ...
-
-
-class RedisPacer:
-    """One request slot per `interval_seconds` for everyone sharing `key` (all workers of one shop).
-
-    The slot is taken atomically in Redis with Redis's own clock, so processes on different machines
-    agree. `try_acquire` never waits: jobs reschedule; `acquire_blocking` waits, for the import.
-    """
-
-    SCRIPT = """
-    local now = redis.call('TIME')
-    local micros = tonumber(now[1]) * 1000000 + tonumber(now[2])
-    local free_at = tonumber(redis.call('GET', KEYS[1]) or '0')
-    if micros >= free_at then
-      local interval = tonumber(ARGV[1])
-      redis.call('SET', KEYS[1], string.format('%.0f', micros + interval), 'PX', math.ceil(interval / 1000) + 1000)
-      return 0
-    end
-    return free_at - micros
-    """
-
-    def __init__(self, redis, key: str, interval_seconds: float, step_seconds: float = 0.1):
-        self.key = key
-        self.interval_seconds = interval_seconds
-        self.step_seconds = step_seconds
-        self._script = redis.register_script(self.SCRIPT)
-
-    def try_acquire(self) -> float:
-        """0.0 when the slot was free and is now taken; otherwise the seconds until it frees (nothing taken)."""
-        micros = int(self._script(keys=[self.key], args=[int(self.interval_seconds * 1_000_000)]))
-        return micros / 1_000_000
-
-    def acquire_blocking(self, timeout: Optional[float] = None) -> float:
-        """Wait (in steps of at most `step_seconds`) until a slot is taken; returns the seconds waited.
-        TimeoutError when the slot cannot be had within `timeout`."""
-        started = time.monotonic()
-        while True:
-            wait = self.try_acquire()
-            if wait == 0:
-                return time.monotonic() - started
-            if timeout is not None and time.monotonic() - started + wait > timeout:
-                raise TimeoutError(f"no RMS request slot within {timeout}s")
-            time.sleep(min(wait, self.step_seconds))
 
 
 # --------------------------------------------------------------------------------------------- client
@@ -356,7 +293,7 @@ class RmsClient:
     def call(self, function: str, body: dict, order_number: Optional[str] = None) -> tuple[dict, list[RmsMessage]]:
         """POST one function and check the answer against the contract; returns (document, messages).
         `order_number` names the order of a single-order function, so its ERRORs count as the order's."""
-        self._pace(function)
+        take_slot(self.pacer, self.max_pace_wait, function, RmsPacingDelay)
         url = f"{self.base_url}/es/2.0/order/{function}/"
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
@@ -367,19 +304,6 @@ class RmsClient:
             raise RmsTransientError(f"{function}: connection failed ({exc.__class__.__name__})",
                                     function=function) from exc
         return self._read(function, response, order_number)
-
-    def _pace(self, function: str) -> None:
-        if self.pacer is None:
-            return
-        wait = self.pacer.try_acquire()
-        if wait == 0:
-            return
-        if self.max_pace_wait is not None and wait > self.max_pace_wait:
-            raise RmsPacingDelay(f"{function}: next RMS slot in {wait:.2f}s", retry_after=wait, function=function)
-        try:
-            self.pacer.acquire_blocking(timeout=self.max_pace_wait)
-        except TimeoutError as exc:
-            raise RmsPacingDelay(f"{function}: {exc}", retry_after=self.max_pace_wait, function=function) from exc
 
     def _read(self, function: str, response: requests.Response, order_number: Optional[str]):
         status = response.status_code
@@ -468,22 +392,3 @@ def _retry_after(value: Optional[str]) -> Optional[float]:
         return max(0.0, float(value)) if value else None
     except ValueError:
         return None
-
-
-# --------------------------------------------------------------------------------------------- credentials
-
-def _fernet(app_secret_key) -> Fernet:
-    raw = app_secret_key.encode("utf-8") if isinstance(app_secret_key, str) else bytes(app_secret_key)
-    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(raw).digest()))
-
-
-def encrypt_secret(app_secret_key, text: str) -> str:
-    """serviceSecret / licenseKey for the database, encrypted with a key derived from SECRET_KEY."""
-    return _fernet(app_secret_key).encrypt(text.encode("utf-8")).decode("ascii")
-
-
-def decrypt_secret(app_secret_key, token: str) -> str:
-    try:
-        return _fernet(app_secret_key).decrypt(token.encode("ascii")).decode("utf-8")
-    except (InvalidToken, UnicodeError) as exc:
-        raise ValueError("the stored RMS credential cannot be decrypted with this SECRET_KEY") from exc

@@ -3,31 +3,27 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Optional
-from urllib.parse import urlparse
 
-from flask import current_app, request
+from flask import current_app
 from sqlalchemy import update
 
 from ...errors import ServiceError, validation_error
 from ...extensions import db, get_redis
+from ...integrations.base_urls import (NOT_HTTP, NOT_LISTED, NOT_LOCAL, base_url_refusal, may_send_credentials,
+                                       sandbox_base_url)
+from ...integrations.pacing import RedisPacer
+from ...integrations.secrets import decrypt_secret, encrypt_secret, secret_hint
 from ...models import Shop
 from ...orders.rules import Reason
-from ...urls import is_allowed_base_url
-from .client import RedisPacer, RmsAuthError, RmsClient, decrypt_secret, encrypt_secret
+from .client import RmsAuthError, RmsClient
 
 RAKUTEN_BASE_URL = "https://api.rms.rakuten.co.jp"
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def default_base_url() -> str:
     """With BOSS_SANDBOX=1 the sandbox of this very app, so no test or demo can reach Rakuten by accident."""
     if current_app.config["BOSS_SANDBOX"]:
-        configured = current_app.config.get("RMS_SANDBOX_BASE_URL")
-        if configured:
-            return configured
-        if request:
-            return request.host_url.rstrip("/") + "/sandbox/rms"
-        return f"http://127.0.0.1:{current_app.config.get('PORT', 5000)}/sandbox/rms"
+        return sandbox_base_url("/sandbox/rms", current_app.config.get("RMS_SANDBOX_BASE_URL"))
     return RAKUTEN_BASE_URL
 
 
@@ -36,18 +32,19 @@ def allowed_base_urls() -> list[str]:
     return [RAKUTEN_BASE_URL, *current_app.config["RMS_ALLOWED_BASE_URLS"]]
 
 
+BASE_URL_REFUSALS = {
+    NOT_HTTP: "http(s) のURLで指定してください",
+    NOT_LOCAL: "サンドボックスモードではこのマシン上のURLのみ指定できます",
+    NOT_LISTED: f"楽天RMSのURL（{RAKUTEN_BASE_URL}）か、RMS_ALLOWED_BASE_URLSに登録したURLのみ指定できます",
+}
+
+
 def check_base_url(url: str) -> str:
     """The credentials go to this URL at once, so it must be one we trust: with BOSS_SANDBOX=1 a URL on
     this machine (the sandbox); otherwise Rakuten's, or one listed in RMS_ALLOWED_BASE_URLS."""
-    parsed = urlparse(url)
-    if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise validation_error({"rms.base_url": "http(s) のURLで指定してください"})
-    if current_app.config["BOSS_SANDBOX"]:
-        if parsed.hostname not in LOOPBACK:
-            raise validation_error({"rms.base_url": "サンドボックスモードではこのマシン上のURLのみ指定できます"})
-    elif not is_allowed_base_url(url, allowed_base_urls()):
-        raise validation_error({"rms.base_url": f"楽天RMSのURL（{RAKUTEN_BASE_URL}）か、RMS_ALLOWED_BASE_URLSに"
-                                                "登録したURLのみ指定できます"})
+    refusal = base_url_refusal(url, allowed_base_urls())
+    if refusal is not None:
+        raise validation_error({"rms.base_url": BASE_URL_REFUSALS[refusal]})
     return url.rstrip("/")
 
 
@@ -60,7 +57,7 @@ def set_credentials(shop: Shop, service_secret: str, license_key: str,
     key = current_app.config["SECRET_KEY"]
     shop.rms_service_secret_enc = encrypt_secret(key, service_secret)
     shop.rms_license_key_enc = encrypt_secret(key, license_key)
-    shop.rms_license_key_last4 = license_key[-4:]
+    shop.rms_license_key_last4 = secret_hint(license_key)
     shop.rms_license_key_expires_on = expires_on
     shop.rms_base_url = check_base_url(base_url) if base_url else default_base_url()
     shop.rms_connection_error = None
@@ -70,7 +67,7 @@ def client_for(shop: Shop, max_pace_wait: Optional[float] = None) -> RmsClient:
     """The shop's client, paced per license key across every worker process. A base URL stored before it
     was refused (or since unlisted) gets no credentials: the shop shows 「RMS接続エラー」 instead."""
     base_url = shop.rms_base_url or default_base_url()
-    if not current_app.config["BOSS_SANDBOX"] and not is_allowed_base_url(base_url, allowed_base_urls()):
+    if not may_send_credentials(base_url, allowed_base_urls()):
         raise RmsAuthError(f"接続先URL {base_url} は許可されていません。設定で接続先URLを変更するか、"
                            "RMS_ALLOWED_BASE_URLSに登録してください。")
     key = current_app.config["SECRET_KEY"]

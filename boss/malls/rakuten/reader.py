@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Optional
 
-JST = timezone(timedelta(hours=9))
+from ...timefmt import JST
+
 RMS_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S+0900"
 RMS_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+0900")
 OPEN_PROGRESS = (100, 200, 300, 400)

@@ -29,6 +29,7 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from ... import outbox
 from ...extensions import db, get_redis
+from ...integrations.retry import parse_backoff, wait_before_next_try
 from ...lanes import Lane
 from ...models import OutboxMessage, Shop, utcnow
 from ...orders import history, services
@@ -36,8 +37,8 @@ from ...orders.models import Order
 from ...orders.rules import ALLOWED, REASON_DELETED, Decision, Reason
 from ...orders.services import Actor
 from . import connection
-from .reader import CANCELLED_PROGRESS
 from .client import RmsAuthError, RmsError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
+from .reader import CANCELLED_PROGRESS
 
 TRIES = 5
 AUTH_WAIT_SECONDS = 300
@@ -48,7 +49,7 @@ SENDS = ("cancel", "cancel_after_shipping")
 
 
 def backoff() -> list[int]:
-    return [int(x) for x in current_app.config["RMS_RETRY_BACKOFF"].split(",") if x.strip()]
+    return parse_backoff(current_app.config["RMS_RETRY_BACKOFF"])
 
 
 def lane(shop_id: int) -> Lane:
@@ -232,14 +233,14 @@ def _set(message: OutboxMessage, **values) -> None:
 
 def _transient(message: OutboxMessage, order: Order, error) -> None:
     tries = int(message.payload.get("tries", 0)) + 1
-    if tries >= TRIES:
+    wait = wait_before_next_try(tries, TRIES, backoff())
+    if wait is None:
         _fail(message, order, history.RMS_SILENT(tries=TRIES, error=error))
         return
-    delays = backoff()
     services.record_event(order, Actor.job(order.account_id, ACTOR_NAME), "reflection_retry",
                           history.REFLECTION_RETRY(n=tries, tries=TRIES, error=error))
     _set(message, phase="verify" if _phase(message) == "verify" else "check", tries=tries)
-    message.run_after = utcnow() + timedelta(seconds=delays[min(tries - 1, len(delays) - 1)])
+    message.run_after = utcnow() + timedelta(seconds=wait)
 
 
 def _done(message: OutboxMessage, order: Order) -> None:

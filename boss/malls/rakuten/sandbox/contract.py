@@ -11,6 +11,7 @@ from typing import Optional
 
 from flask import current_app, jsonify
 
+from ....integrations.sandbox import is_int
 from ..reader import parse_rms_datetime
 
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -178,17 +179,9 @@ class Fields:
             raise Refused(envelope(self.function, self.errors, 400))
 
 
-def is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def given_datetime(value) -> Optional[datetime]:
     """A datetime of a request or a control call, None when it is not `YYYY-MM-DDThh:mm:ss+0900`."""
     try:
         return parse_rms_datetime(value)
     except ValueError:
         return None
-
-
-class ControlError(Exception):
-    """A control call the sandbox refuses: 400 with the reason."""

@@ -5,7 +5,8 @@ import random
 from datetime import datetime, timedelta
 
 from ..reader import JST, format_rms_datetime
-from .contract import PROGRESSES, ControlError, given_datetime, is_int
+from ....integrations.sandbox import ControlError
+from .contract import PROGRESSES, given_datetime, is_int
 from .store import Store
 
 

@@ -3,17 +3,18 @@ which tests and the demo add orders, move their progress, inject faults and read
 from __future__ import annotations
 
 import json
-import time
 from typing import Optional
 
 from flask import Blueprint, current_app, jsonify, request
 
 from ....extensions import csrf, get_redis
-from .contract import FUNCTIONS, PROGRESSES, Answer, ControlError, envelope, gateway_refusal, is_int, license_key_from, message
+from ....integrations.sandbox import (ControlError, add_fault_for_every_key, answer_control_errors, control_body, delay,
+                                      read_fault)
+from .contract import FUNCTIONS, PROGRESSES, Answer, envelope, gateway_refusal, is_int, license_key_from, message
 from .fakes import complete_order, generate_orders
 from .faults import fault_answer, numbers_in
 from .functions import run
-from .store import ANY_LICENSE_FAULTS, Store
+from .store import NAMESPACE, Store
 
 bp = Blueprint("sandbox_rms", __name__, url_prefix="/sandbox/rms")
 csrf.exempt(bp)
@@ -40,30 +41,20 @@ def rms_function(function: str):
     else:
         fault = store.take_fault(function, numbers_in(function, body))
         if fault:
-            if fault.get("delay_ms"):
-                time.sleep(fault["delay_ms"] / 1000)
+            delay(fault)
             answer = fault_answer(store, function, body, fault)
     if answer is None:
         if isinstance(body, dict):
             answer = run(store, function, body)
         else:
             answer = envelope(function, [message(function, "ERROR", 11, "リクエストの書式が不正です。")], 400)
-    store.log_call(function, body, answer)
+    store.log_call(function, body, answer.status, answer.message_code)
     return answer.response()
 
 
 # --------------------------------------------------------------------------------------------- control API
 
-@bp.errorhandler(ControlError)
-def _control_error(exc: ControlError):
-    return jsonify({"error": str(exc)}), 400
-
-
-def control_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ControlError("a JSON object is expected")
-    return body
+answer_control_errors(bp)
 
 
 def license_from(body: dict, required: bool = True) -> Optional[str]:
@@ -114,26 +105,9 @@ def control_progress():
 def control_faults():
     body = control_body()
     license_key = license_from(body, required=False)
-    fault = {
-        "function": body.get("function"), "order_number": body.get("order_number"), "times": body.get("times", 1),
-        "http_status": body.get("http_status"), "message_code": body.get("message_code"),
-        "delay_ms": body.get("delay_ms", 0), "body": body.get("body"),
-    }
-    if fault["function"] not in FUNCTIONS:
-        raise ControlError("function must be one of " + ", ".join(FUNCTIONS))
-    if not is_int(fault["times"]) or fault["times"] < 1:
-        raise ControlError("times must be a positive integer")
-    if fault["http_status"] is not None and (not is_int(fault["http_status"]) or not 200 <= fault["http_status"] <= 599):
-        raise ControlError("http_status must be an HTTP status or null")
-    if not is_int(fault["delay_ms"]) or not 0 <= fault["delay_ms"] <= 60_000:
-        raise ControlError("delay_ms must be 0..60000")
-    for name in ("order_number", "message_code", "body"):
-        if fault[name] is not None and not isinstance(fault[name], str):
-            raise ControlError(f"{name} must be a string or null")
-    if not (fault["http_status"] or fault["message_code"] or fault["delay_ms"] or fault["body"] is not None):
-        raise ControlError("a fault needs http_status, message_code, body or delay_ms")
+    fault = read_fault(body, FUNCTIONS)
     if license_key is None:
-        get_redis().rpush(ANY_LICENSE_FAULTS, json.dumps(fault))
+        add_fault_for_every_key(get_redis(), NAMESPACE, fault)
     else:
         Store(get_redis(), license_key).add_fault(fault)
     return jsonify({"fault": fault}), 201
