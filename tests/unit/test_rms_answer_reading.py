@@ -1,4 +1,4 @@
-"""The client reads RMS answers with orjson (rakuten._document): the same documents and values as
+"""The client reads RMS answers with orjson (client._document): the same documents and values as
 `response.json()`, which still reads whatever orjson refuses."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from boss.malls.rakuten import client as rakuten
+from boss.malls.rakuten import client
 
 
 def _response(body: bytes, content_type: str = "application/json;charset=UTF-8") -> requests.Response:
@@ -43,10 +43,10 @@ ANSWERS = [
 
 @pytest.mark.parametrize("body", ANSWERS)
 def test_an_answer_reads_as_response_json_reads_it(body):
-    assert repr(rakuten._document(_response(body))) == repr(_as_before(_response(body)))
+    assert repr(client._document(_response(body))) == repr(_as_before(_response(body)))
 
 
 def test_an_answer_in_another_charset_is_decoded_by_requests_as_before():
     body = '{"name": "山田"}'.encode("shift_jis")
     response = _response(body, "application/json; charset=Shift_JIS")
-    assert rakuten._document(response) == _as_before(_response(body, "application/json; charset=Shift_JIS")) == {"name": "山田"}
+    assert client._document(response) == _as_before(_response(body, "application/json; charset=Shift_JIS")) == {"name": "山田"}

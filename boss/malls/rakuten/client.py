@@ -35,7 +35,6 @@ MAX_PAGE_AMOUNT = 1000
 GET_ORDER_BATCH = 100
 GET_ORDER_VERSION = 7
 VALIDATION_SUFFIXES = ("_009", "_010", "_011")
-SINGLE_ORDER_FUNCTIONS = ("cancelOrder", "cancelOrderAfterShipping", "updateOrderShipping")
 ONE_SECOND = timedelta(seconds=1)
 
 
@@ -293,7 +292,7 @@ class RmsClient:
     def call(self, function: str, body: dict, order_number: Optional[str] = None) -> tuple[dict, list[RmsMessage]]:
         """POST one function and check the answer against the contract; returns (document, messages).
         `order_number` names the order of a single-order function, so its ERRORs count as the order's."""
-        take_slot(self.pacer, self.max_pace_wait, function, RmsPacingDelay)
+        self._pace(function)
         url = f"{self.base_url}/es/2.0/order/{function}/"
         data = json.dumps(body, ensure_ascii=False).encode("utf-8")
         try:
@@ -304,6 +303,9 @@ class RmsClient:
             raise RmsTransientError(f"{function}: connection failed ({exc.__class__.__name__})",
                                     function=function) from exc
         return self._read(function, response, order_number)
+
+    def _pace(self, function: str) -> None:
+        take_slot(self.pacer, self.max_pace_wait, function, RmsPacingDelay)
 
     def _read(self, function: str, response: requests.Response, order_number: Optional[str]):
         status = response.status_code
