@@ -14,7 +14,7 @@ from ...integrations.base_urls import (NOT_HTTP, NOT_LISTED, NOT_LOCAL, base_url
 from ...integrations.pacing import RedisPacer
 from ...integrations.secrets import decrypt_secret, encrypt_secret, secret_hint
 from ...models import Shop
-from ...orders.rules import Reason
+from ...reason import Reason
 from .client import RmsAuthError, RmsClient
 
 RAKUTEN_BASE_URL = "https://api.rms.rakuten.co.jp"
