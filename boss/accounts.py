@@ -10,8 +10,9 @@ from sqlalchemy.orm import joinedload
 from .errors import ServiceError, not_found, validation_error
 from .extensions import db
 from .models import ROLES, Account, ApiToken, User, UserSession, hash_token, utcnow
-from .orders.rules import Reason
-from .orders.services import Actor, ensure_system_tags, valid_id
+from .orders.actor import Actor
+from .orders.frame import ensure_system_tags, valid_id
+from .reason import Reason
 
 
 def get_or_create_account(name: str) -> Account:

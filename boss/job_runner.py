@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from .extensions import db
 from .job_records import set_progress
 from .models import JobItem, JobRecord
+from .unit_of_work import unit_of_work
 
 
 @dataclass(frozen=True)
@@ -40,17 +41,19 @@ def run_in_chunks(job: JobRecord, total: int, chunk_size: int,
     The finish is left to the caller's commit (the outbox commits it with its message done)."""
     job_id = job.id
     index = (job.checkpoint or {}).get("index", 0)
-    set_progress(job, _percent(index, total))
-    db.session.commit()
+    with unit_of_work() as uow:
+        set_progress(job, _percent(index, total))
+        uow.commit()
     while index < total:
         end = min(index + chunk_size, total)
         results = do_chunk(index, end)
-        db.session.execute(insert(JobItem), [
-            {"job_id": job_id, "position": position, **asdict(result)}
-            for position, result in enumerate(results, start=index)])
+        with unit_of_work() as uow:
+            db.session.execute(insert(JobItem), [
+                {"job_id": job_id, "position": position, **asdict(result)}
+                for position, result in enumerate(results, start=index)])
+            set_progress(db.session.get(JobRecord, job_id), _percent(end, total), checkpoint={"index": end})
+            uow.commit()
         index = end
-        set_progress(db.session.get(JobRecord, job_id), _percent(index, total), checkpoint={"index": index})
-        db.session.commit()
     items = list(db.session.scalars(select(JobItem).where(JobItem.job_id == job_id).order_by(JobItem.position)))
     set_progress(db.session.get(JobRecord, job_id), 100, state="finished", result=summarise(items))
 
