@@ -178,8 +178,8 @@ class Attempt:
 
 @contextmanager
 def attempt() -> Iterator[Attempt]:
-    """A view's service call: a refusal (ServiceError) rolls back whatever the service had done before it
-    refused and is kept on the yielded Attempt for the view to show; anything else propagates.
+    """A view's service call: a refusal (ServiceError) is kept on the yielded Attempt for the view to show (the
+    service's unit of work has rolled back whatever it had done); anything else propagates.
 
         with attempt() as tried:
             shop = shops.create_shop(...)
@@ -189,7 +189,6 @@ def attempt() -> Iterator[Attempt]:
     try:
         yield tried
     except ServiceError as exc:
-        db.session.rollback()
         tried.error = exc
 
 
