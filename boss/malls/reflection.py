@@ -90,7 +90,7 @@ def step(shop_id: int) -> Optional[float]:
             _fail(message, order, history.RMS_NO_CREDENTIALS.ja)
         db.session.commit()
         return time.time()
-    if shop.rms_connection_error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
+    if shop.rms.error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
         return time.time() + waiting
     sends = [(m, o) for m, o in due if _phase(m) in SENDS]
     try:
@@ -206,7 +206,7 @@ def _send(client, message: OutboxMessage, order: Order) -> None:
     _set(message, phase="sending")
     db.session.commit()  # before the request: a step killed mid-send is followed by a getOrder
     try:
-        result = client.cancel_order(order.mall_order_number, order.shop.rms_inventory_restore_type,
+        result = client.cancel_order(order.mall_order_number, order.shop.rms.setting("inventory_restore_type"),
                                      order.cancel_reason_code or 10, after_shipping=phase == "cancel_after_shipping")
     except RmsPacingDelay:
         _set(message, phase=phase)

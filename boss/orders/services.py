@@ -290,7 +290,7 @@ def cancel(actor: Actor, order_id: int, reason_code: int = rules.DEFAULT_CANCEL_
             _release_reservation(order)
         # R9: the setting is captured now; later changes of it never touch this cancel.
         shop = order.shop
-        order.reflect_cancel_to_rms = bool(order.mall_linked and shop.rms_connected and shop.reflect_cancel_to_rms)
+        order.reflect_cancel_to_rms = bool(order.mall_linked and shop.reflect_cancel_to_rms and shop.rms_connected)
         text = history.CANCELLED_RETRIEVE if order.retrieve_parcel else history.CANCELLED
         record_event(order, actor, "cancelled", text(reason=rules.CANCEL_REASONS[reason_code][0]), before, rules.CANCELLED)
         _remove_tag(order, "mall_cancelled")
@@ -779,21 +779,18 @@ def create_shop(actor: Actor, name: str, mall: str, auto_confirm: bool = False,
     return shop
 
 
-SHOP_SETTINGS = {"import_interval_minutes": "rms_import_interval_minutes",
-                 "initial_lookback_days": "rms_initial_lookback_days",
-                 "inventory_restore_type": "rms_inventory_restore_type"}
-
-
 def _apply_shop_settings(shop: Shop, settings: dict) -> bool:
     """Import settings and RMS credentials; True when credentials were (re)set."""
-    for name, column in SHOP_SETTINGS.items():
+    from ..malls.connection import rms_connection_for, set_credentials
+
+    if settings.get("import_interval_minutes") is not None:
+        rms_connection_for(shop).interval_seconds = settings["import_interval_minutes"] * 60
+    for name in ("initial_lookback_days", "inventory_restore_type"):
         if settings.get(name) is not None:
-            setattr(shop, column, settings[name])
+            rms_connection_for(shop).set_setting(name, settings[name])
     rms = settings.get("rms")
     if not rms:
         return False
-    from ..malls.connection import set_credentials
-
     set_credentials(shop, rms["service_secret"], rms["license_key"], rms.get("license_key_expires_on"),
                     rms.get("base_url"))
     return True

@@ -133,7 +133,7 @@ def cancel_dialog(order_id: int):
     order = _order_or_404(order_id)
     decision = order.decide(rules.CANCEL)
     shop = order.shop
-    reflect = bool(order.mall_linked and shop.rms_connected and shop.reflect_cancel_to_rms)
+    reflect = bool(order.mall_linked and shop.reflect_cancel_to_rms and shop.rms_connected)
     return render_template("orders/_cancel_dialog.html", order=order, decision=decision, reflect=reflect,
                            after_request=order.status == rules.AWAITING_SHIPMENT or order.shipment_status is not None,
                            version=request.args.get("version", order.version), reasons=rules.CANCEL_REASONS,

@@ -7,7 +7,7 @@ from sqlalchemy import event, func, select
 from boss.extensions import db
 from boss.orders.models import Order
 from tests.conftest import login
-from tests.factories import bulk_dialog, create_order, fail_reflection, create_product, map_item, set_state
+from tests.factories import bulk_dialog, create_order, fail_reflection, create_product, map_item, set_rms_connection, set_state
 
 HTMX = {"HX-Request": "true"}
 
@@ -249,11 +249,9 @@ def test_r9_the_order_page_offers_a_retry_of_a_failed_reflection(staff_client, c
 
 
 def test_the_attention_badge_counts_a_shop_whose_connection_fails_on_pages_and_after_an_action(staff_client, client, tenant, app):
-    from boss.models import Shop
-
     order = create_order(client, tenant, number="BADGE-1")
     with app.app_context():
-        db.session.get(Shop, tenant.shop_id).rms_connection_error = "ES04-01"
+        set_rms_connection(tenant.shop_id, error="ES04-01")
         db.session.commit()
         db.session.remove()
     assert '要対応 <b>1</b>' in staff_client.get("/orders").text
