@@ -12,7 +12,7 @@ from typing import Optional
 from flask import current_app
 from sqlalchemy import select
 
-from .. import outbox
+from .. import effects, outbox
 from ..errors import ServiceError
 from ..extensions import db
 from ..job_records import create_job, set_progress
@@ -177,7 +177,7 @@ def run_ids(actor: Actor, action: str, ids: list[int], params: dict) -> dict:
     return summarise([run_one(actor, action, order_id, params) for order_id in ids])
 
 
-@outbox.handler("bulk.run")
+@effects.handler("bulk.run")
 def run_job(message) -> None:
     """Carry out a bulk job chunk by chunk; the checkpoint (index and items so far) survives a killed worker."""
     job = db.session.get(JobRecord, message.payload["job_id"])
