@@ -68,12 +68,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _error_handlers(app)
 
-    @app.teardown_appcontext
-    def _close_redis(exc):
-        redis = g.pop("redis", None)
-        if redis is not None:
-            redis.close()
-
     return app
 
 

@@ -28,7 +28,7 @@ def main(parent_pid: int) -> None:
     effects.load()
     interval = application.config["OUTBOX_SWEEP_SECONDS"]
     next_sweep = 0.0
-    with application.app_context():  # one context, so one Redis connection for the 0.1 s ticks
+    with application.app_context():
         while not stop.is_set() and os.getppid() == parent_pid:  # a killed worker takes its sweeper along
             try:
                 lanes.enqueue_due()

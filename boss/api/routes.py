@@ -339,7 +339,6 @@ def orders_cancel(id: int):
     retrieve = reader.boolean("retrieve_parcel", default=False)
     reader.unknown({"reason_code", "retrieve_parcel"})
     reader.done()
-    services.get_order(account_id(), id)
     return jsonify(order_json(services.cancel(g.actor, id, reason_code, bool(retrieve), if_match())))
 
 
