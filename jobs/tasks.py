@@ -43,7 +43,7 @@ def scheduled_import(shop_id: int) -> None:
     """RQ's scheduler calls this every N minutes per connected shop (see boss.malls.importer)."""
     from boss.malls.importer import start_import
     from boss.models import Shop
-    from boss.orders.services import Actor
+    from boss.orders.actor import Actor
 
     with app().app_context():
         shop = db.session.get(Shop, shop_id)

@@ -17,12 +17,13 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..job_records import create_job, set_progress
 from ..models import JobRecord
-from . import history, services
+from ..reason import Reason
+from ..unit_of_work import unit_of_work
+from . import actions, frame, history
+from .actor import Actor
 from .filters import ListCriteria
 from .models import Order, OrderEvent
-from .rules import Reason
 from .search import OrderFilter, matching_ids
-from .services import Actor
 
 ACTIONS = ("cancel", "delete", "retry_reflection")  # the order list's bulk bar
 TAG_ACTIONS = ("add_tag", "remove_tag")  # its 「タグを追加」 dialog (params: tag_id)
@@ -108,33 +109,34 @@ def start(actor: Actor, action: str, ids: list[int], params: dict) -> Outcome:
                                                       f"At most {MAX_ORDERS:,} orders per run."))
     if len(ids) <= current_app.config["BULK_JOB_THRESHOLD"]:
         return Outcome(result=run_ids(actor, action, ids, params))
-    job = create_job(actor.account_id, f"bulk_{action}", {
-        "action": action, "order_ids": ids, "actor": [actor.type, actor.name, actor.user_id], **params,
-    }, created_by=actor.name)
-    db.session.flush()
-    outbox.record("bulk.run", {"job_id": job.id}, job_id=job.id)
-    services.commit()
+    with unit_of_work() as uow:
+        job = create_job(actor.account_id, f"bulk_{action}", {
+            "action": action, "order_ids": ids, "actor": [actor.type, actor.name, actor.user_id], **params,
+        }, created_by=actor.name)
+        db.session.flush()
+        outbox.record("bulk.run", {"job_id": job.id}, job_id=job.id)
+        uow.commit()
     return Outcome(job_id=job.id)
 
 
 def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> bool:
     """Carry out the action on one order; False when a tag change found nothing to change."""
     if action in TAG_ACTIONS:
-        order = services.get_order(actor.account_id, order_id)
+        order = frame.get_order(actor.account_id, order_id)
         had = any(tag.id == params["tag_id"] for tag in order.tags)
         if action == "add_tag":
-            services.add_tag(actor, order_id, params["tag_id"])
+            actions.add_tag(actor, order_id, params["tag_id"])
             return not had
-        services.remove_tag(actor, order_id, params["tag_id"])
+        actions.remove_tag(actor, order_id, params["tag_id"])
         return had
     if action == "cancel":
-        services.cancel(actor, order_id, params.get("reason_code") or 10)
+        actions.cancel(actor, order_id, params.get("reason_code") or 10)
     elif action == "retry_reflection":
         from ..malls.reflection import retry
 
         retry(actor, order_id)
     else:
-        services.delete(actor, order_id)
+        actions.delete(actor, order_id)
     return True
 
 

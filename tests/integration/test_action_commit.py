@@ -9,9 +9,9 @@ from boss import outbox
 from boss.extensions import db
 from boss.malls import reflection
 from boss.models import OutboxMessage, Product
-from boss.orders import services
+from boss.orders import actions
+from boss.orders.actor import Actor
 from boss.orders.models import Order
-from boss.orders.services import Actor
 from tests.factories import create_order, create_product, map_item, set_state
 
 
@@ -37,7 +37,7 @@ class Statements:
 def test_a_cancel_answers_with_the_committed_order_its_lines_and_tags_without_reading_them_again(app, client, tenant):
     created = create_order(client, tenant, number="KEEP-1")
     with app.app_context():
-        order = services.cancel(_actor(tenant), created["id"], expected_version=created["version"])
+        order = actions.cancel(_actor(tenant), created["id"], expected_version=created["version"])
         with Statements() as during:
             shown = (order.status, order.version, order.cancel_reason_code, order.shop.name,
                      [line.mall_item_id for line in order.lines], [tag.name for tag in order.tags])
@@ -58,7 +58,7 @@ def test_r10_what_the_action_changed_by_statement_is_read_again_after_the_commit
     with app.app_context():
         product = db.session.scalars(select(Product).where(Product.sku == "SKU-KEEP")).one()
         assert product.reserved == 2
-        order = services.cancel(_actor(tenant), created["id"])
+        order = actions.cancel(_actor(tenant), created["id"])
         assert order.stock_reserved is False
         assert product.reserved == 0  # released by an UPDATE statement: not kept, so read again
         db.session.remove()
