@@ -16,9 +16,10 @@ from . import outbox
 from .accounts import create_user, get_or_create_account
 from .extensions import db, get_redis
 from .models import Account, ItemMapping, Shop, User, utcnow
-from .orders import actions, counters, frame, history, products, registration, rules, shops, tags
+from .orders import actions, counters, frame, history, registration, rules, shops, tags
 from .orders.actor import Actor
 from .orders.models import Order, OrderEvent, Shipment
+from .orders.products import create_product
 from .orders.registration import NewOrder
 from .timefmt import JST
 
@@ -64,11 +65,11 @@ def seed_demo(seed: int = 20261127) -> tuple[str, str]:
 
     rakuten = shops.create_shop(actor, "デモ楽天ショップ", "rakuten", reflect_cancel_to_rms=True)
     yahoo = shops.create_shop(actor, "デモYahoo!ショップ", "yahoo", auto_confirm=False)
-    catalogue = [products.create_product(actor, sku, name, stock=rng.randint(20, 200)) for sku, name, _ in PRODUCTS]
+    products = [create_product(actor, sku, name, stock=rng.randint(20, 200)) for sku, name, _ in PRODUCTS]
     prices = {sku: price for sku, _, price in PRODUCTS}
     # Most items are mapped; the last two of each shop wait for a mapping (商品マッピング shows them).
     for shop in (rakuten, yahoo):
-        for product in catalogue[:8]:
+        for product in products[:8]:
             db.session.add(ItemMapping(shop_id=shop.id, mall_item_id=_item_id(shop, product.sku), sub_code="",
                                        product_id=product.id))
     db.session.commit()
@@ -84,7 +85,7 @@ def seed_demo(seed: int = 20261127) -> tuple[str, str]:
             ordered_at = now - timedelta(minutes=rng.randint(5, 60 * 24 * 30))
             story = Story(ordered_at, ordered_at + timedelta(minutes=1), min(ordered_at + timedelta(hours=2), now))
             unmapped = status == rules.AWAITING_CONFIRMATION and counter % 4 == 0
-            _demo_order(rng, actor, shop, catalogue, prices, counter, story, status, shipment_status, unmapped)
+            _demo_order(rng, actor, shop, products, prices, counter, story, status, shipment_status, unmapped)
     # A few held, a few mall-side cancels, a few several-destination orders, a few deleted ones.
     waiting = _orders_in(account.id, rules.AWAITING_CONFIRMATION)
     for order in waiting[:4]:
