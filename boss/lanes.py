@@ -17,6 +17,7 @@ way, which is what the sweeper asks before it hands a lane's messages to it agai
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from typing import Optional
@@ -26,6 +27,8 @@ from flask import current_app
 from . import effects
 from .effects import LaneKind
 from .extensions import get_queue, get_redis
+
+log = logging.getLogger(__name__)
 
 PREFIX = "boss:lane:"
 JOB = "jobs.tasks.run_lane"
@@ -128,10 +131,16 @@ def enqueue_due() -> int:
     """Enqueue the booked runs whose time has come (each taken by one sweeper only); returns how many."""
     due = get_redis().eval(_POP_DUE, 1, DUE, f"{time.time():.3f}")
     queue = get_queue()
+    enqueued = 0
     for member in due:
-        job, args, token, job_timeout = json.loads(member)
+        booking = json.loads(member)
+        if len(booking) != 4:  # booked by the release before this one: its messages go again after their timeout
+            log.warning("lanes: a booked run of an older release is dropped: %s", member)
+            continue
+        job, args, token, job_timeout = booking
         _enqueue(queue, job, args, token, job_timeout)
-    return len(due)
+        enqueued += 1
+    return enqueued
 
 
 def _enqueue(queue, job: str, args: list, token: str, job_timeout: int) -> None:

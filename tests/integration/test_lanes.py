@@ -48,6 +48,17 @@ def test_a_booked_run_is_enqueued_when_its_time_comes_and_not_before(ctx, app):
     assert lanes.enqueue_due() == 0  # taken once
 
 
+def test_a_run_booked_by_the_release_before_is_dropped_and_the_others_still_go(ctx, app):
+    """A deploy meets runs booked in the old shape ([job, args, token]): the sweeper drops them (their lanes'
+    messages are dispatched again after their timeout) and enqueues the rest, instead of stopping on them."""
+    at = time.time() + 0.3
+    get_redis().zadd(lanes.DUE, {'["jobs.tasks.run_reflection_lane", [1], "old-token"]': at})
+    _lane().wake(at)
+    wait_for(lambda: time.time() >= at, timeout=5)
+    assert lanes.enqueue_due() == 1
+    assert _queued_and_scheduled(app) == (1, 0)
+
+
 def test_a_run_that_finds_the_lane_busy_books_a_retry_instead_of_vanishing(ctx, app):
     lane = _lane()
     assert lane.lock("the-running-step")
