@@ -28,6 +28,7 @@ class CancelFacts:
     rms_connected: bool = False
     reflect_cancel_to_rms: bool = False  # the shop's setting 「注文キャンセルをRMS注文情報へ反映」
     retrieve_parcel: bool = False
+    warehouse_connected: bool = False  # the account's warehouse connection (warehouse.md §1)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,8 @@ def cancel_effects(facts: CancelFacts) -> CancelEffects:
     return CancelEffects(
         reflect_to_rms=facts.mall_linked and facts.rms_connected and facts.reflect_cancel_to_rms,
         release_stock=facts.stock_reserved,
-        tell_warehouse=(facts.status == AWAITING_SHIPMENT and facts.shipment_status in HELD_BY_THE_WAREHOUSE)
-        or (facts.status == COMPLETED and facts.retrieve_parcel),
+        tell_warehouse=facts.warehouse_connected and (
+            (facts.status == AWAITING_SHIPMENT and facts.shipment_status in HELD_BY_THE_WAREHOUSE)
+            or (facts.status == COMPLETED and facts.retrieve_parcel)),
         open_return=facts.status == COMPLETED,
     )

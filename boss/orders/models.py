@@ -144,7 +144,8 @@ class Order(db.Model):
         return consequences.cancel_effects(consequences.CancelFacts(
             status=self.status, shipment_status=self.shipment_status, mall_linked=self.mall_linked,
             stock_reserved=self.stock_reserved, rms_connected=shop.rms_connected,
-            reflect_cancel_to_rms=shop.reflect_cancel_to_rms, retrieve_parcel=retrieve_parcel))
+            reflect_cancel_to_rms=shop.reflect_cancel_to_rms, retrieve_parcel=retrieve_parcel,
+            warehouse_connected=False))  # no account has a warehouse connection until the warehouse issue builds it
 
     def has_tag(self, code: str) -> bool:
         return any(t.code == code for t in self.tags)

@@ -126,7 +126,8 @@ NO_STOCK_BACK = "在庫は自動では戻りません。"
 
 @pytest.mark.parametrize("status, shipment_status, reserve, promised, not_promised", [
     ("confirmed", None, False, (), (WAREHOUSE_NOTICE, RELEASE, NO_STOCK_BACK)),
-    ("awaiting_shipment", "requested", True, (WAREHOUSE_NOTICE, RELEASE), (NO_STOCK_BACK,)),
+    # no account has a warehouse connection yet (warehouse.md §1): the notice has nowhere to go, none is promised
+    ("awaiting_shipment", "requested", True, (RELEASE,), (WAREHOUSE_NOTICE, NO_STOCK_BACK)),
     # R11: 出荷不可 leaves the warehouse nothing to withdraw; a 完了 order's notice is the parcel checkbox's
     ("shipping_in_progress", "not_shippable", False, (), (WAREHOUSE_NOTICE, RELEASE, NO_STOCK_BACK)),
     ("completed", "shipped", False, (NO_STOCK_BACK,), (WAREHOUSE_NOTICE, RELEASE)),
