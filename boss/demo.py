@@ -16,9 +16,10 @@ from . import outbox
 from .accounts import create_user, get_or_create_account
 from .extensions import db, get_redis
 from .models import Account, ItemMapping, Shop, User, utcnow
-from .orders import actions, counters, frame, history, products, registration, rules, shops, tags
+from .orders import actions, counters, frame, history, registration, rules, shops, tags
 from .orders.actor import Actor
 from .orders.models import Order, OrderEvent, Shipment
+from .orders.products import create_product
 from .orders.registration import NewOrder
 from .timefmt import JST
 
@@ -64,7 +65,7 @@ def seed_demo(seed: int = 20261127) -> tuple[str, str]:
 
     rakuten = shops.create_shop(actor, "デモ楽天ショップ", "rakuten", reflect_cancel_to_rms=True)
     yahoo = shops.create_shop(actor, "デモYahoo!ショップ", "yahoo", auto_confirm=False)
-    products = [products.create_product(actor, sku, name, stock=rng.randint(20, 200)) for sku, name, _ in PRODUCTS]
+    products = [create_product(actor, sku, name, stock=rng.randint(20, 200)) for sku, name, _ in PRODUCTS]
     prices = {sku: price for sku, _, price in PRODUCTS}
     # Most items are mapped; the last two of each shop wait for a mapping (商品マッピング shows them).
     for shop in (rakuten, yahoo):

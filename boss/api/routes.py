@@ -342,7 +342,6 @@ def orders_cancel(id: int):
     retrieve = reader.boolean("retrieve_parcel", default=False)
     reader.unknown({"reason_code", "retrieve_parcel"})
     reader.done()
-    frame.get_order(account_id(), id)
     return jsonify(order_json(actions.cancel(g.actor, id, reason_code, bool(retrieve), if_match())))
 
 

@@ -15,7 +15,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from .. import outbox
+from .. import effects, outbox
 from ..errors import ServiceError, not_found
 from ..extensions import db, get_queue
 from ..job_records import create_job, set_progress, set_progress_of
@@ -68,7 +68,7 @@ def start_import(actor: Actor, shop_id: int) -> JobRecord:
 
 # ---------------------------------------------------------------- running
 
-@outbox.handler("rms.import")
+@effects.handler("rms.import")
 def run_import(message) -> None:
     job = db.session.get(JobRecord, message.payload["job_id"])
     if job is None or job.state in ("finished", "failed"):
@@ -267,6 +267,7 @@ def detect_mall_cancels(shop: Shop, client) -> int:
 
 # ---------------------------------------------------------------- schedule
 
+@effects.periodic("started %d overdue import(s)")
 def start_due_imports() -> int:
     """The safety net under RQ's schedule (a Redis flush loses scheduled jobs): start the import of any
     connected shop whose last import began more than twice its interval ago."""

@@ -27,7 +27,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
-from .. import outbox
+from .. import effects
 from ..extensions import db, get_redis
 from ..lanes import Lane
 from ..models import OutboxMessage, Shop, utcnow
@@ -52,10 +52,9 @@ def backoff() -> list[int]:
 
 
 def lane(shop_id: int) -> Lane:
-    return Lane(f"rms-reflect:{shop_id}", "jobs.tasks.run_reflection_lane", shop_id)
+    return Lane(LANE, shop_id)
 
 
-@outbox.dispatcher(KIND)
 def hand_to_lanes(messages: list[OutboxMessage]) -> None:
     """Reflections are carried out by their shop's lane: mark each message with it and wake the lanes.
     The payload names the shop (messages recorded before it did are looked up)."""
@@ -68,10 +67,6 @@ def hand_to_lanes(messages: list[OutboxMessage]) -> None:
         shops.add(shop_id)
     for shop_id in shops:
         lane(shop_id).wake()
-
-
-def run_lane(shop_id: int, token: str) -> None:
-    lane(shop_id).run(token, lambda: step(shop_id))
 
 
 def step(shop_id: int) -> Optional[float]:
@@ -111,6 +106,11 @@ def step(shop_id: int) -> Optional[float]:
     connection.mark_connection_ok(shop_id)
     db.session.commit()
     return time.time() + current_app.config["RMS_MIN_INTERVAL"]
+
+
+# A step sends one RMS request (RMS_TIMEOUT at most), never waiting for the pace (max_pace_wait=0).
+LANE = effects.declare_lane("rms-reflect", step, step_timeout_setting="RMS_TIMEOUT")
+effects.declare(KIND, dispatcher=hand_to_lanes, timeout_setting="REFLECTION_REDISPATCH_SECONDS")
 
 
 def _auth_wait_key(shop_id: int) -> str:

@@ -12,11 +12,12 @@ from typing import Optional
 from flask import current_app
 from sqlalchemy import select
 
-from .. import outbox
+from .. import effects, outbox
 from ..errors import ServiceError
 from ..extensions import db
-from ..job_records import create_job, set_progress
-from ..models import JobRecord
+from ..job_records import create_job
+from ..job_runner import ItemResult, run_in_chunks
+from ..models import JobItem, JobRecord
 from ..reason import Reason
 from ..unit_of_work import unit_of_work
 from . import actions, frame, history
@@ -140,7 +141,7 @@ def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> bool:
     return True
 
 
-def run_one(actor: Actor, action: str, order_id: int, params: dict) -> dict:
+def run_one(actor: Actor, action: str, order_id: int, params: dict) -> ItemResult:
     lang = params.get("lang") or "ja"
     done = DONE[action].text(lang)
     try:
@@ -157,11 +158,17 @@ def run_one(actor: Actor, action: str, order_id: int, params: dict) -> dict:
     return _item(actor, order_id, True, None, done)
 
 
-def _item(actor: Actor, order_id: int, done: bool, code: Optional[str], message: str) -> dict:
+def _item(actor: Actor, order_id: int, done: bool, code: Optional[str], message: str) -> ItemResult:
     # R14: never the number of another account's order (an id sent by mistake or on purpose).
     number = db.session.scalar(select(Order.mall_order_number).where(
         Order.id == order_id, Order.account_id == actor.account_id))
-    return {"order_id": order_id, "mall_order_number": number, "done": done, "code": code, "message": message}
+    return ItemResult(ref=order_id, done=done, code=code, message=message, mall_order_number=number)
+
+
+def _shown(item: ItemResult | JobItem) -> dict:
+    """An order's result as the API and the result page show it."""
+    return {"order_id": item.ref, "mall_order_number": item.mall_order_number, "done": item.done, "code": item.code,
+            "message": item.message}
 
 
 def _already_done_by(actor: Actor, action: str, order_id: int) -> bool:
@@ -170,18 +177,19 @@ def _already_done_by(actor: Actor, action: str, order_id: int) -> bool:
         OrderEvent.actor_name == actor.name).limit(1)) is not None
 
 
-def summarise(items: list[dict]) -> dict:
-    done = sum(1 for item in items if item["done"])
-    return {"total": len(items), "done": done, "refused": len(items) - done, "items": items}
+def summarise(items: list[ItemResult] | list[JobItem]) -> dict:
+    done = sum(1 for item in items if item.done)
+    return {"total": len(items), "done": done, "refused": len(items) - done, "items": [_shown(item) for item in items]}
 
 
 def run_ids(actor: Actor, action: str, ids: list[int], params: dict) -> dict:
     return summarise([run_one(actor, action, order_id, params) for order_id in ids])
 
 
-@outbox.handler("bulk.run")
+@effects.handler("bulk.run")
 def run_job(message) -> None:
-    """Carry out a bulk job chunk by chunk; the checkpoint (index and items so far) survives a killed worker."""
+    """Carry out a bulk job in checkpointed chunks (job_runner): a killed worker's job resumes at its last
+    committed chunk, and an order done after that commit is found done (`_already_done_by`)."""
     job = db.session.get(JobRecord, message.payload["job_id"])
     if job is None or job.state in ("finished", "failed"):
         return
@@ -190,21 +198,8 @@ def run_job(message) -> None:
     action = params.pop("action")
     _, actor_name, user_id = params.pop("actor")
     actor = Actor("job", history.BULK_ACTORS[action](job=job.id[:8], name=actor_name), job.account_id, user_id)
-    checkpoint = job.checkpoint or {"index": 0, "items": []}
-    index, items = checkpoint["index"], list(checkpoint["items"])
-    chunk = current_app.config["BULK_CHUNK"]
-    set_progress(job, _percent(index, len(ids)))
-    db.session.commit()
-    while index < len(ids):
-        for order_id in ids[index:index + chunk]:
-            items.append(run_one(actor, action, order_id, params))
-        index = min(index + chunk, len(ids))
-        job = db.session.get(JobRecord, job.id)
-        set_progress(job, _percent(index, len(ids)), checkpoint={"index": index, "items": items})
-        db.session.commit()
-    job = db.session.get(JobRecord, job.id)
-    set_progress(job, 100, state="finished", result=summarise(items))
 
+    def do_chunk(start: int, end: int) -> list[ItemResult]:
+        return [run_one(actor, action, order_id, params) for order_id in ids[start:end]]
 
-def _percent(index: int, total: int) -> int:
-    return int(index * 100 / total) if total else 100
+    run_in_chunks(job, len(ids), current_app.config["BULK_CHUNK"], do_chunk, summarise)

@@ -8,7 +8,7 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import JSON, column, insert, inspect, select, table, text
 
 from boss.extensions import db
 from boss.models import Shop
@@ -160,7 +160,46 @@ def test_migration_0008_fills_the_keys_batch_by_batch(app, client, tenant):
     assert all(key == number_key(number) for number, key in keys.values())
 
 
-# ---------------------------------------------------------------- 0010: connections (the rms_* columns of shops)
+# ---------------------------------------------------------------- 0010: job_items
+
+def test_migration_0010_moves_the_items_of_an_unfinished_bulk_jobs_checkpoint_into_job_items_and_back(app, tenant):
+    items = [{"order_id": 7, "mall_order_number": "J-7", "done": True, "code": None, "message": "キャンセルしました"},
+             {"order_id": 8, "mall_order_number": None, "done": False, "code": "not_found", "message": "見つかりません"}]
+    old_checkpoint = {"index": 2, "items": items}
+    try:
+        with app.app_context():
+            downgrade(revision="0009")
+            jobs = table("jobs", column("id"), column("account_id"), column("kind"), column("state"),
+                         column("progress"), column("params", JSON), column("checkpoint", JSON),
+                         column("created_at"), column("updated_at"))
+            now = datetime(2026, 1, 5, 9, 0)
+            db.session.execute(insert(jobs), [
+                {"id": job_id, "account_id": tenant.account_id, "kind": "bulk_cancel", "state": state, "progress": 40,
+                 "params": {}, "checkpoint": old_checkpoint, "created_at": now, "updated_at": now}
+                for job_id, state in (("running-job", "started"), ("finished-job", "finished"))])
+            db.session.commit()
+            db.session.remove()
+            upgrade()
+            rows = db.session.execute(text(
+                "SELECT job_id, position, ref, done, code, message, mall_order_number FROM job_items "
+                "ORDER BY job_id, position")).all()
+            checkpoints = dict(db.session.execute(select(jobs.c.id, jobs.c.checkpoint)).all())
+            db.session.remove()
+            downgrade(revision="0009")
+            folded = dict(db.session.execute(select(jobs.c.id, jobs.c.checkpoint)).all())
+            db.session.remove()
+    finally:
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+
+    assert [tuple(row) for row in rows] == [("running-job", 0, 7, True, None, "キャンセルしました", "J-7"),
+                                            ("running-job", 1, 8, False, "not_found", "見つかりません", None)]
+    assert checkpoints == {"running-job": {"index": 2}, "finished-job": old_checkpoint}
+    assert folded == {"running-job": old_checkpoint, "finished-job": old_checkpoint}
+
+
+# ---------------------------------------------------------------- 0011: connections (the rms_* columns of shops)
 
 SHOP_RMS = {"rms_base_url": "http://localhost/sandbox/rms", "rms_service_secret_enc": "gAAAA-secret",
             "rms_license_key_enc": "gAAAA-license", "rms_license_key_last4": "7c2f",
@@ -178,14 +217,14 @@ def _shop_rms(shop_id: int) -> dict:
             columns[name].python_type in (date, datetime) else value for name, value in row.items()}
 
 
-def test_migration_0010_moves_each_shops_rms_values_into_its_connection_and_back(app, client, tenant, other_tenant):
+def test_migration_0011_moves_each_shops_rms_values_into_its_connection_and_back(app, client, tenant, other_tenant):
     shops = client.get("/api/v1/shops", headers=tenant.headers()).json["items"]
     yahoo = client.post("/api/v1/shops", json={"name": "ヤフー店", "mall": "yahoo"}, headers=tenant.headers("admin")).json
     plain_yahoo = client.post("/api/v1/shops", json={"name": "ヤフー2号店", "mall": "yahoo"}, headers=tenant.headers("admin")).json
     connected, untouched = tenant.shop_id, other_tenant.shop_id
     try:
         with app.app_context():
-            downgrade(revision="0009")
+            downgrade(revision="0010")
             db.session.execute(text(f"UPDATE shops SET {', '.join(f'{n} = :{n}' for n in SHOP_RMS)} WHERE id = :id"),
                                {**SHOP_RMS, "id": connected})
             db.session.execute(text("UPDATE shops SET rms_import_interval_minutes = 30 WHERE id = :id"), {"id": yahoo["id"]})
@@ -224,7 +263,7 @@ def test_migration_0010_moves_each_shops_rms_values_into_its_connection_and_back
     # Down again: the shops' columns hold the same values; the defaults where a shop had no row.
     try:
         with app.app_context():
-            downgrade(revision="0009")
+            downgrade(revision="0010")
             back, plain = _shop_rms(connected), _shop_rms(plain_yahoo["id"])
             db.session.remove()
     finally:

@@ -9,8 +9,8 @@ Rakuten shop and for any other shop whose RMS values differ from the defaults (t
 for every shop); the downgrade puts the values back, the defaults where a shop has no row.
 SQLite (3.35+) drops and adds plain columns in place, so shops is not rebuilt.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 
 """
 from datetime import datetime, timezone
@@ -19,8 +19,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010'
-down_revision = '0009'
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
