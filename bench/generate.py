@@ -9,7 +9,7 @@ writes an outbox row) and a Yahoo! shop, products, item mappings and tags throug
 then the orders, their 1–3 lines, shipments and tags in bulk — PostgreSQL by COPY, SQLite by
 executemany in big transactions — with the secondary indexes (and SQLite's FTS insert trigger)
 dropped during the load and recreated afterwards from their own DDL, so the schema stays exactly
-the migration's. Finally the counters are rebuilt (services.recount) and the tables analysed.
+the migration's. Finally the counters are rebuilt (counters.recount) and the tables analysed.
 
 The rows are what the app writes: every column of the models, the same defaults, version 1,
 search_text exactly as boss.orders.search.search_text_for makes it (checked on a sample), the number's key
@@ -27,8 +27,8 @@ from itertools import accumulate
 from pathlib import Path
 from types import SimpleNamespace
 
-from .common import (BENCH_ACCOUNT, BENCH_EMAIL, BENCH_PASSWORD, add_target_args, make_app, machine_info,
-                     target_url, write_results)
+from .common import (BENCH_ACCOUNT, BENCH_EMAIL, BENCH_PASSWORD, add_target_args, machine_info, make_app, target_url,
+                     write_results)
 
 # ---------------------------------------------------------------- names (common family names come first)
 
@@ -371,9 +371,10 @@ def seed_catalogue(app, reset: bool):
     from boss.accounts import create_user, find_user
     from boss.extensions import db
     from boss.models import ItemMapping, Product, Shop
-    from boss.orders import services
+    from boss.orders import tags
+    from boss.orders.actor import Actor
     from boss.orders.models import Order, Tag
-    from boss.orders.services import Actor
+    from boss.orders.shops import create_shop
 
     with app.app_context():
         if reset:
@@ -398,7 +399,7 @@ def seed_catalogue(app, reset: bool):
                                           ("yahoo", "ベンチYahoo!ショップ", "yahoo", False)):
             shop = db.session.scalars(select(Shop).where(Shop.account_id == account_id, Shop.name == name)).first()
             if shop is None:
-                shop = services.create_shop(actor, name, mall, reflect_cancel_to_rms=reflect)
+                shop = create_shop(actor, name, mall, reflect_cancel_to_rms=reflect)
             shops[key] = shop.id
         rakuten = db.session.get(Shop, shops["rakuten"])
         # "Connected" with placeholders, so that a cancel captures reflect_cancel_to_rms (R9) and
@@ -408,8 +409,8 @@ def seed_catalogue(app, reset: bool):
         rakuten.rms_license_key_last4 = "0000"
         db.session.commit()
         if db.session.scalars(select(Tag).where(Tag.account_id == account_id, Tag.name == "ギフト包装")).first() is None:
-            services.create_tag(actor, "ギフト包装", "#16a085", holds=False)
-            services.create_tag(actor, "要確認（電話）", "#e67e22", holds=True)
+            tags.create_tag(actor, "ギフト包装", "#16a085", holds=False)
+            tags.create_tag(actor, "要確認（電話）", "#e67e22", holds=True)
         tags = {(t.code or t.name): t.id for t in db.session.scalars(select(Tag).where(Tag.account_id == account_id))}
 
         rng = random.Random(7)
@@ -641,9 +642,10 @@ def main() -> None:
 
     started = time.perf_counter()
     app = make_app(url)
-    from boss.models import Product
-    from boss.orders.services import recount
     from sqlalchemy import update
+
+    from boss.models import Product
+    from boss.orders.counters import recount
 
     with app.app_context():
         for product_id, quantity in gen.reserved.items():
@@ -653,7 +655,7 @@ def main() -> None:
         db.session.remove()
         db.engine.dispose()
     timings["recount"] = time.perf_counter() - started
-    log("counters rebuilt (services.recount)")
+    log("counters rebuilt (counters.recount)")
 
     started = time.perf_counter()
     loader.analyze()

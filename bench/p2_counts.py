@@ -4,7 +4,7 @@
     python -m bench.p2_counts --data-dir /work/benchdata/sqlite-1m
 
 The counts come from the order_counts counter table (kept by the services, rebuilt by
-services.recount after a bulk load). Floor: the bare SQL of that counter read. For scale, the
+counters.recount after a bulk load). Floor: the bare SQL of that counter read. For scale, the
 naive way — COUNT(*) … GROUP BY status over orders, plus the 要対応 count by tags — is timed a few
 times too (the trap performance.md warns of), and its answer is compared with the counters' (they
 must agree: a mismatch means the counters drifted).
@@ -13,7 +13,7 @@ Bar: ≤ 10 ms for all tabs together (checked on p95).
 """
 from __future__ import annotations
 
-from .common import (Api, Bare, Load, QueryLog, bench_account_id, bench_token, base_parser, explain_sql, machine_info,
+from .common import (Api, Bare, Load, QueryLog, base_parser, bench_account_id, bench_token, explain_sql, machine_info,
                      make_app, nominal_size, print_machine, print_table, ratio, settle, short_sql, stats, target_url,
                      timed, verdict, write_results)
 

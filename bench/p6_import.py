@@ -21,7 +21,7 @@ and the sandbox's limit.
 
 What is timed (instrumentation wraps, the code is unchanged): every RmsClient.call, and inside it
 the pacer's wait (_pace) and the HTTP round trip (requests.Session.post); also _read (our parsing
-of the answer), importer._create_batch (reading and creating a batch's orders) and services.commit. OUR cost of a getOrder
+of the answer), importer._create_batch (reading and creating a batch's orders) and outbox.commit_and_dispatch (every commit). OUR cost of a getOrder
 batch = the time from the start of its call to the start of the next batch's call (or the next
 phase), minus that call's pacer wait and HTTP round trip: parsing, building the 100 orders,
 commit (and outbox dispatch), the job's progress update. The batches of the mall-side-cancel check
@@ -227,20 +227,20 @@ def seed_rakuten_account(app, shop_names: list[str], reflect: bool) -> tuple[str
     from boss.accounts import create_token, create_user
     from boss.extensions import db
     from boss.malls.sandbox import CATALOGUE
-    from boss.orders import services
-    from boss.orders.services import Actor
+    from boss.orders import mapping, products, shops
+    from boss.orders.actor import Actor
 
     with app.app_context():
         user = create_user(BENCH_EMAIL, BENCH_PASSWORD, BENCH_ACCOUNT, admin=True, name="ベンチ管理者")
         actor = Actor("user", user.name, user.account_id, user.id)
-        shop_ids = [services.create_shop(actor, name, "rakuten", reflect_cancel_to_rms=reflect).id for name in shop_names]
+        shop_ids = [shops.create_shop(actor, name, "rakuten", reflect_cancel_to_rms=reflect).id for name in shop_names]
         for manage_number, name, _price, variants in CATALOGUE:
             for variant, _info in variants:
-                services.create_product(actor, f"{manage_number}-{variant}".upper(), f"{name} {variant}")
+                products.create_product(actor, f"{manage_number}-{variant}".upper(), f"{name} {variant}")
         for shop_id in shop_ids:
             for manage_number, _name, _price, variants in CATALOGUE:
                 for variant, _info in variants:
-                    services.map_item(actor, shop_id, manage_number, f"{manage_number}-{variant}",
+                    mapping.map_item(actor, shop_id, manage_number, f"{manage_number}-{variant}",
                                       f"{manage_number}-{variant}".upper())
         token = create_token(user, "bench")
         account_id = user.account_id
@@ -275,13 +275,13 @@ class CallLog:
         self.marks: dict[str, float] = {}
 
     def install(self) -> None:
+        from boss import outbox
         from boss.malls import importer, rakuten
-        from boss.orders import services
 
         log = self
         original_call, original_pace, original_read = rakuten.RmsClient.call, rakuten.RmsClient._pace, rakuten.RmsClient._read
         original_post = requests.Session.post
-        original_create, original_commit = importer._create_batch, services.commit
+        original_create, original_commit = importer._create_batch, outbox.commit_and_dispatch
         original_detect = importer.detect_mall_cancels
 
         def call(client, function, body, order_number=None):
@@ -342,7 +342,7 @@ class CallLog:
         rakuten.RmsClient._read = timed_into("read", original_read)
         requests.Session.post = post
         importer._create_batch = create
-        services.commit = commit
+        outbox.commit_and_dispatch = commit
         importer.detect_mall_cancels = detect
 
     def batches(self, calls: list[dict], end: float) -> list[dict]:

@@ -10,8 +10,10 @@ from sqlalchemy.orm import joinedload
 from .errors import ServiceError, not_found, validation_error
 from .extensions import db
 from .models import ROLES, Account, ApiToken, User, UserSession, hash_token, utcnow
-from .orders.rules import Reason
-from .orders.services import Actor, ensure_system_tags, valid_id
+from .orders.actor import Actor
+from .orders.frame import ensure_system_tags, valid_id
+from .reason import Reason
+from .unit_of_work import unit_of_work
 
 
 def get_or_create_account(name: str) -> Account:
@@ -31,24 +33,26 @@ def normalise_email(email: str) -> str:
 
 def create_user(email: str, password: str, account_name: str, admin: bool = False, name: str = "") -> User:
     email = normalise_email(email)
-    if db.session.scalars(select(User).where(User.email == email)).first():
-        raise ServiceError("already_exists", Reason(f"{email} は既に登録されています。", f"{email} exists already."))
-    _check_new_password(password, "password")
-    account = get_or_create_account(account_name)
-    user = User(account_id=account.id, email=email, name=name or email.split("@")[0],
-                role="admin" if admin else "staff")
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
+    with unit_of_work() as uow:
+        if db.session.scalars(select(User).where(User.email == email)).first():
+            raise ServiceError("already_exists", Reason(f"{email} は既に登録されています。", f"{email} exists already."))
+        _check_new_password(password, "password")
+        account = get_or_create_account(account_name)
+        user = User(account_id=account.id, email=email, name=name or email.split("@")[0],
+                    role="admin" if admin else "staff")
+        user.set_password(password)
+        db.session.add(user)
+        uow.commit()
     return user
 
 
 def create_token(user: User, name: str = "") -> str:
     """Make a token for the user; the token itself is returned once and only its hash is kept."""
     token = ApiToken.generate()
-    db.session.add(ApiToken(user_id=user.id, name=name or "CLI", token_hash=hash_token(token), last4=token[-4:],
-                            created_at=utcnow()))
-    db.session.commit()
+    with unit_of_work() as uow:
+        db.session.add(ApiToken(user_id=user.id, name=name or "CLI", token_hash=hash_token(token), last4=token[-4:],
+                                created_at=utcnow()))
+        uow.commit()
     return token
 
 
@@ -88,8 +92,9 @@ def token_user(token: str) -> User | None:
     if record is None or not record.user.is_active:
         return None
     if record.last_used_at is None or utcnow() - record.last_used_at > TOKEN_USE_NOTED_EVERY:
-        record.last_used_at = utcnow()
-        db.session.commit()
+        with unit_of_work() as uow:
+            record.last_used_at = utcnow()
+            uow.commit()
     return record.user
 
 
@@ -99,8 +104,9 @@ def _idle_limit() -> timedelta:
 
 def start_session(user: User, user_agent: str = "") -> str:
     """A new session for a user who has just proved who they are; returns the token for the cookie."""
-    token = _add_session(user.id, user_agent)
-    db.session.commit()
+    with unit_of_work() as uow:
+        token = _add_session(user.id, user_agent)
+        uow.commit()
     return token
 
 
@@ -125,22 +131,24 @@ def session_user(token: str | None, user_id) -> User | None:
     if record is None or record.ended_at is not None or str(record.user_id) != str(user_id) or not record.user.active:
         return None
     now = utcnow()
-    if now - record.last_seen_at > _idle_limit():
-        record.ended_at = now
-        db.session.commit()
-        return None
-    if now - record.last_seen_at >= SEEN_EVERY:
-        record.last_seen_at = now
-        db.session.commit()
-    return record.user
+    idle = now - record.last_seen_at > _idle_limit()
+    if idle or now - record.last_seen_at >= SEEN_EVERY:
+        with unit_of_work() as uow:
+            if idle:
+                record.ended_at = now
+            else:
+                record.last_seen_at = now
+            uow.commit()
+    return None if idle else record.user
 
 
 def end_session(token: str | None) -> None:
     """Logout: this browser's session ends (a copy of its cookie no longer signs anyone in)."""
     if token:
-        db.session.execute(update(UserSession).where(UserSession.id == hash_token(token),
-                                                     UserSession.ended_at.is_(None)).values(ended_at=utcnow()))
-        db.session.commit()
+        with unit_of_work() as uow:
+            db.session.execute(update(UserSession).where(UserSession.id == hash_token(token),
+                                                         UserSession.ended_at.is_(None)).values(ended_at=utcnow()))
+            uow.commit()
 
 
 def _end_all_sessions(user_id: int) -> None:
@@ -158,29 +166,32 @@ def active_session_count(user_id: int) -> int:
 
 def sign_out_everywhere(actor: Actor, user_id: int) -> User:
     """「すべての端末からログアウト」: every session of the user ends (oneself, or an admin for a user of the account)."""
-    user = account_user(actor.account_id, user_id)
-    if user.id != actor.user_id:
-        acting = db.session.get(User, actor.user_id) if actor.user_id else None
-        if not (acting and acting.is_admin):
-            raise ServiceError("forbidden", REASON_OTHERS_SESSIONS)
-    _end_all_sessions(user.id)
-    db.session.commit()
+    with unit_of_work() as uow:
+        user = account_user(actor.account_id, user_id)
+        if user.id != actor.user_id:
+            acting = db.session.get(User, actor.user_id) if actor.user_id else None
+            if not (acting and acting.is_admin):
+                raise ServiceError("forbidden", REASON_OTHERS_SESSIONS)
+        _end_all_sessions(user.id)
+        uow.commit()
     return user
 
 
 def change_password(actor: Actor, current: str, new: str, confirm: str, user_agent: str = "") -> str:
     """A user changes their own password: every session of theirs ends (a stolen cookie too), and the
     browser that changed it gets a new one, whose token is returned."""
-    user = account_user(actor.account_id, actor.user_id)
-    if not user.check_password(current):
-        raise ServiceError("validation_error", REASON_WRONG_PASSWORD, {"current_password": REASON_WRONG_PASSWORD.ja})
-    _check_new_password(new, "new_password")
-    if new != confirm:
-        raise ServiceError("validation_error", REASON_PASSWORDS_DIFFER, {"confirm_password": REASON_PASSWORDS_DIFFER.ja})
-    user.set_password(new)
-    _end_all_sessions(user.id)
-    token = _add_session(user.id, user_agent)
-    db.session.commit()
+    with unit_of_work() as uow:
+        user = account_user(actor.account_id, actor.user_id)
+        if not user.check_password(current):
+            raise ServiceError("validation_error", REASON_WRONG_PASSWORD, {"current_password": REASON_WRONG_PASSWORD.ja})
+        _check_new_password(new, "new_password")
+        if new != confirm:
+            raise ServiceError("validation_error", REASON_PASSWORDS_DIFFER,
+                               {"confirm_password": REASON_PASSWORDS_DIFFER.ja})
+        user.set_password(new)
+        _end_all_sessions(user.id)
+        token = _add_session(user.id, user_agent)
+        uow.commit()
     return token
 
 
@@ -218,24 +229,26 @@ def account_token(account_id: int, token_id) -> ApiToken:
 def change_role(actor: Actor, user_id: int, role: str) -> User:
     if role not in ROLES:
         raise validation_error({"role": "管理者またはスタッフを選んでください"})
-    user = account_user(actor.account_id, user_id)
-    if user.id == actor.user_id and role != user.role:
-        raise ServiceError("invalid_transition", REASON_SELF_ROLE)
-    user.role = role
-    db.session.commit()
+    with unit_of_work() as uow:
+        user = account_user(actor.account_id, user_id)
+        if user.id == actor.user_id and role != user.role:
+            raise ServiceError("invalid_transition", REASON_SELF_ROLE)
+        user.role = role
+        uow.commit()
     return user
 
 
 def set_active(actor: Actor, user_id: int, active: bool) -> User:
     """A deactivated user can no longer sign in (all their sessions end, for good: reactivating does not
     bring them back) and their tokens answer 401."""
-    user = account_user(actor.account_id, user_id)
-    if user.id == actor.user_id and not active:
-        raise ServiceError("invalid_transition", REASON_SELF_DEACTIVATE)
-    user.active = active
-    if not active:
-        _end_all_sessions(user.id)
-    db.session.commit()
+    with unit_of_work() as uow:
+        user = account_user(actor.account_id, user_id)
+        if user.id == actor.user_id and not active:
+            raise ServiceError("invalid_transition", REASON_SELF_DEACTIVATE)
+        user.active = active
+        if not active:
+            _end_all_sessions(user.id)
+        uow.commit()
     return user
 
 
@@ -264,6 +277,7 @@ def revoke_token(actor: Actor, token_id: int) -> ApiToken:
     if not _may_act_on_tokens_of(actor, token.user_id):
         raise ServiceError("forbidden", REASON_OTHERS_TOKEN)
     if token.revoked_at is None:
-        token.revoked_at = utcnow()
-        db.session.commit()
+        with unit_of_work() as uow:
+            token.revoked_at = utcnow()
+            uow.commit()
     return token

@@ -8,7 +8,7 @@ from flask.cli import AppGroup
 from .accounts import create_token, create_user, find_user
 from .demo import seed_demo
 from .errors import ServiceError
-from .orders.services import recount
+from .orders.counters import recount
 
 
 def register_cli(app: Flask) -> None:

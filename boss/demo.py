@@ -12,12 +12,15 @@ from datetime import date, datetime, timedelta, timezone
 from flask import current_app
 from sqlalchemy import select
 
+from . import outbox
 from .accounts import create_user, get_or_create_account
 from .extensions import db, get_redis
 from .models import Account, ItemMapping, Shop, User, utcnow
-from .orders import history, rules, services
+from .orders import actions, counters, frame, history, registration, rules, shops, tags
+from .orders.actor import Actor
 from .orders.models import Order, OrderEvent, Shipment
-from .orders.services import Actor, NewOrder
+from .orders.products import create_product
+from .orders.registration import NewOrder
 from .timefmt import JST
 
 DEMO_ACCOUNT = "デモ商店"
@@ -60,9 +63,9 @@ def seed_demo(seed: int = 20261127) -> tuple[str, str]:
     user = db.session.scalars(select(User).where(User.email == DEMO_EMAIL)).one()
     actor = Actor("user", user.name, account.id, user.id)
 
-    rakuten = services.create_shop(actor, "デモ楽天ショップ", "rakuten", reflect_cancel_to_rms=True)
-    yahoo = services.create_shop(actor, "デモYahoo!ショップ", "yahoo", auto_confirm=False)
-    products = [services.create_product(actor, sku, name, stock=rng.randint(20, 200)) for sku, name, _ in PRODUCTS]
+    rakuten = shops.create_shop(actor, "デモ楽天ショップ", "rakuten", reflect_cancel_to_rms=True)
+    yahoo = shops.create_shop(actor, "デモYahoo!ショップ", "yahoo", auto_confirm=False)
+    products = [create_product(actor, sku, name, stock=rng.randint(20, 200)) for sku, name, _ in PRODUCTS]
     prices = {sku: price for sku, _, price in PRODUCTS}
     # Most items are mapped; the last two of each shop wait for a mapping (商品マッピング shows them).
     for shop in (rakuten, yahoo):
@@ -70,8 +73,8 @@ def seed_demo(seed: int = 20261127) -> tuple[str, str]:
             db.session.add(ItemMapping(shop_id=shop.id, mall_item_id=_item_id(shop, product.sku), sub_code="",
                                        product_id=product.id))
     db.session.commit()
-    hold = services.create_tag(actor, "要確認（電話）", "#e67e22", holds=True)
-    services.create_tag(actor, "ギフト包装", "#16a085", holds=False)
+    hold = tags.create_tag(actor, "要確認（電話）", "#e67e22", holds=True)
+    tags.create_tag(actor, "ギフト包装", "#16a085", holds=False)
 
     now = utcnow()
     counter = 0
@@ -86,15 +89,15 @@ def seed_demo(seed: int = 20261127) -> tuple[str, str]:
     # A few held, a few mall-side cancels, a few several-destination orders, a few deleted ones.
     waiting = _orders_in(account.id, rules.AWAITING_CONFIRMATION)
     for order in waiting[:4]:
-        services.add_tag(actor, order.id, hold.id)
+        actions.add_tag(actor, order.id, hold.id)
     for order in waiting[4:6]:
-        services.raise_system_tag(order, "mall_cancelled", Actor.system(account.id, history.IMPORT_ACTOR.ja))
+        frame.raise_system_tag(order, "mall_cancelled", Actor.system(account.id, history.IMPORT_ACTOR.ja))
     for order in waiting[6:8]:
-        services.raise_system_tag(order, "multiple_destinations", Actor.system(account.id, history.IMPORT_ACTOR.ja))
-    services.commit()
+        frame.raise_system_tag(order, "multiple_destinations", Actor.system(account.id, history.IMPORT_ACTOR.ja))
+    outbox.commit_and_dispatch()
     deletable = [o for o in _orders_in(account.id, rules.AWAITING_CONFIRMATION) if not any(l.mapped for l in o.lines)]
     for order in deletable[:3]:
-        services.delete(actor, order.id)
+        actions.delete(actor, order.id)
     if current_app.config["BOSS_SANDBOX"] and current_app.config.get("REDIS_URL"):
         connect_to_sandbox(actor, rakuten)
     return DEMO_EMAIL, DEMO_PASSWORD
@@ -134,7 +137,7 @@ def connect_to_sandbox(actor: Actor, shop: Shop) -> None:
                  "units": line.quantity, "SkuModelList": []} for line in order.lines]}],
         }))
     store.save(copies + generate_orders(store, 15, 100, days=2))
-    services.update_shop(actor, shop.id, {"rms": {"service_secret": "demo-service-secret",
+    shops.update_shop(actor, shop.id, {"rms": {"service_secret": "demo-service-secret",
                                                   "license_key": DEMO_LICENSE_KEY,
                                                   "license_key_expires_on": date.today() + timedelta(days=80)}})
 
@@ -182,12 +185,12 @@ def _demo_order(rng, actor, shop, products, prices, counter, story, status, ship
     new = NewOrder(shop_id=shop.id, mall_order_number=number, buyer=buyer, lines=lines, ordered_at=ordered_at,
                    payment_method=rng.choice(PAYMENTS), postage=rng.choice([0, 0, 550, 880]))
     mall_linked = shop.mall == "rakuten"
-    order = services.build_order(shop, new, source="mall_import" if mall_linked else "manual", mall_linked=mall_linked)
-    tags = [] if mall_linked else [services.system_tag(shop.account_id, "not_mall_linked")]
+    order = registration.build_order(shop, new, source="mall_import" if mall_linked else "manual", mall_linked=mall_linked)
+    tags = [] if mall_linked else [frame.system_tag(shop.account_id, "not_mall_linked")]
     system = Actor.system(shop.account_id, (history.IMPORT_ACTOR if mall_linked else history.DEMO).ja)
-    services.finish_registration(order, system, "imported" if mall_linked else "registered", history.DEMO.ja, tags)
+    registration.finish_registration(order, system, "imported" if mall_linked else "registered", history.DEMO.ja, tags)
     if status != rules.AWAITING_CONFIRMATION:
-        with services.counted(order):
+        with counters.counted(order):
             order.status = status
             order.shipment_status = shipment_status
             if status == rules.CANCELLED:
@@ -202,6 +205,6 @@ def _demo_order(rng, actor, shop, products, prices, counter, story, status, ship
                 order.stock_reserved = True
                 for line in order.lines:
                     line.product.reserved += line.quantity
-        services.record_event(order, actor, "status_set", history.DEMO_STATUS.ja, rules.AWAITING_CONFIRMATION, status)
+        frame.record_event(order, actor, "status_set", history.DEMO_STATUS.ja, rules.AWAITING_CONFIRMATION, status)
     _date_history(order, story)
-    services.commit()
+    outbox.commit_and_dispatch()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .orders.rules import Reason
+from .reason import Reason
 
 STATUS_BY_CODE = {
     "bad_request": 400,

@@ -213,6 +213,20 @@ class JobRecord(db.Model):
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
 
+class JobItem(db.Model):
+    """One item of a job run in chunks (job_runner): what was done with it, or why it was refused. Written with
+    its chunk's checkpoint, so a resumed job writes no item twice (the key) and loses none."""
+
+    __tablename__ = "job_items"
+    job_id = db.Column(db.String(36), db.ForeignKey("jobs.id"), primary_key=True)
+    position = db.Column(db.Integer, primary_key=True)  # the item's index in the job's list
+    ref = db.Column(db.Integer, nullable=False)  # what the item is: an order id, a CSV row number
+    done = db.Column(db.Boolean, nullable=False)
+    code = db.Column(db.String(64))  # why it was refused
+    message = db.Column(db.Text, nullable=False)
+    mall_order_number = db.Column(db.String(64))
+
+
 class IdempotencyRecord(db.Model):
     __tablename__ = "idempotency_keys"
     id = db.Column(db.Integer, primary_key=True)

@@ -24,33 +24,26 @@ def app() -> Flask:
     return _app
 
 
-def load_handlers() -> None:
-    """Import the modules that register outbox handlers."""
-    from boss.malls import importer, reflection  # noqa: F401  (rms.import, rms.reflect_cancel)
-    from boss.orders import bulk  # noqa: F401  (bulk.run)
-
-
 def run_outbox_message(message_id: int) -> None:
     from boss import outbox
 
-    load_handlers()
     with app().app_context():
         outbox.run_message(message_id)
 
 
-def run_reflection_lane(shop_id: int, token: str) -> None:
-    """One step of a shop's cancel-reflection lane (see boss.malls.reflection)."""
-    from boss.malls.reflection import run_lane
+def run_lane(name: str, key, token: str) -> None:
+    """One step of a lane (boss.lanes) of the kind its integration declared as `name`."""
+    from boss import lanes
 
     with app().app_context():
-        run_lane(shop_id, token)
+        lanes.run(name, key, token)
 
 
 def scheduled_import(shop_id: int) -> None:
     """RQ's scheduler calls this every N minutes per connected shop (see boss.malls.importer)."""
     from boss.malls.importer import start_import
     from boss.models import Shop
-    from boss.orders.services import Actor
+    from boss.orders.actor import Actor
 
     with app().app_context():
         shop = db.session.get(Shop, shop_id)

@@ -133,7 +133,8 @@ class Tenant:
 
 def make_tenant(app, name: str, mall: str = "rakuten") -> Tenant:
     from boss.accounts import create_token, create_user
-    from boss.orders.services import Actor, create_shop
+    from boss.orders.actor import Actor
+    from boss.orders.shops import create_shop
 
     with app.app_context():
         slug = abs(hash(name)) % 10**8

@@ -7,7 +7,7 @@ import re
 from boss.extensions import db
 from boss.malls.reflection import KIND, _fail
 from boss.models import OutboxMessage
-from boss.orders import services
+from boss.orders import counters
 from boss.orders.models import Order, Shipment
 
 _numbers = itertools.count(1)
@@ -49,7 +49,7 @@ def set_state(app, order_id: int, status: str, shipment_status: str | None = Non
     """Put an order into a status the warehouse flow would bring (that flow comes later)."""
     with app.app_context():
         order = db.session.get(Order, order_id)
-        with services.counted(order):
+        with counters.counted(order):
             order.status = status
             order.shipment_status = shipment_status
             if shipment_status:
@@ -77,7 +77,7 @@ def fail_reflection(app, order_id: int) -> None:
         order = db.session.get(Order, order_id)
         message = OutboxMessage(kind=KIND, payload={"order_id": order_id}, state="pending")  # as a reflected cancel records it
         db.session.add(message)
-        with services.counted(order):
+        with counters.counted(order):
             _fail(message, order, "ORDER_EXT_API_CANCEL_ORDER_ERROR_102: テスト")
         db.session.commit()
         db.session.remove()

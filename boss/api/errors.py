@@ -8,8 +8,8 @@ from werkzeug.exceptions import HTTPException
 
 from .. import accounts
 from ..errors import ServiceError
-from ..orders.rules import Reason
-from ..orders.services import Actor
+from ..orders.actor import Actor
+from ..reason import Reason
 from . import bp
 
 PUBLIC_ENDPOINTS = {"api.openapi_document"}

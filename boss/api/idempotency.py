@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import IdempotencyRecord, utcnow
+from ..unit_of_work import UnitOfWork, unit_of_work
 from .errors import refuse, service_error_response
 
 
@@ -37,14 +38,13 @@ def idempotent(view):
         except ServiceError as exc:
             response = service_error_response(exc)
         except Exception:
-            db.session.rollback()
-            db.session.delete(db.session.merge(record))
-            db.session.commit()
+            _forget(record)
             raise
         body, status = _unpack(response)
-        record = db.session.merge(record)
-        record.status_code, record.body = status, body
-        db.session.commit()
+        with unit_of_work() as uow:
+            record = db.session.merge(record)
+            record.status_code, record.body = status, body
+            uow.commit()
         return jsonify(body), status
 
     return wrapper
@@ -71,19 +71,27 @@ def _reserve(account_id: int, key: str, fingerprint: str) -> tuple[IdempotencyRe
     ttl = timedelta(hours=current_app.config["IDEMPOTENCY_TTL_HOURS"])
     existing = _find(account_id, key)
     if existing is not None and existing.created_at < utcnow() - ttl:
-        db.session.delete(existing)
-        db.session.commit()
+        _forget(existing)
         existing = None
     if existing is not None:
         return existing, False
     record = IdempotencyRecord(account_id=account_id, key=key, request_fingerprint=fingerprint)
-    db.session.add(record)
     try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
+        with unit_of_work() as uow:
+            db.session.add(record)
+            uow.commit()
+    except IntegrityError:  # a concurrent repeat reserved it first
         return _find(account_id, key), False
     return record, True
+
+
+def _forget(record: IdempotencyRecord) -> None:
+    """The key is free again: its request failed unexpectedly (whatever it left undone is rolled back), or it
+    has expired."""
+    UnitOfWork.rollback()
+    with unit_of_work() as uow:
+        db.session.delete(db.session.merge(record))
+        uow.commit()
 
 
 def _find(account_id: int, key: str):

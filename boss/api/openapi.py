@@ -16,11 +16,10 @@ from flask import current_app, jsonify
 from ..malls.connection import LOOPBACK
 from ..models import MALLS
 from ..orders import bulk, numbers, rules
-from ..orders.services import MAX_ID
+from ..parsing import MAX_ID
 from . import bp
 from .routes import MAX_LINES, PARTY, PARTY_LIMITS
-from .validation import (DATE_PATTERN, DATETIME_PATTERN, IF_MATCH_PATTERN, INTEGER_PATTERN, JOB_ID_PATTERN,
-                         WHITESPACE)
+from .validation import DATE_PATTERN, DATETIME_PATTERN, IF_MATCH_PATTERN, INTEGER_PATTERN, JOB_ID_PATTERN, WHITESPACE
 
 _WS = "".join(f"\\u{ord(ch):04x}" for ch in WHITESPACE)
 _NOT_NUL = "[^\\u0000]"

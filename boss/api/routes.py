@@ -10,12 +10,13 @@ from ..errors import ServiceError, not_found
 from ..extensions import db
 from ..job_records import get_job
 from ..models import MALLS, ItemMapping, Product, Shop
-from ..orders import bulk, filters, rules, services
+from ..orders import actions, bulk, filters, frame, products, registration, rules, shops, tags
+from ..orders.mapping import delete_mapping, map_item
 from ..orders.models import OrderEvent, Tag
 from ..orders.numbers import InvalidNumber, manual_number
-from ..orders.rules import Reason
-from ..orders.search import BadCursor, OrderFilter, list_orders, status_counts
-from ..orders.search import like_pattern
+from ..orders.search import BadCursor, OrderFilter, like_pattern, list_orders, status_counts
+from ..parsing import MAX_ID
+from ..reason import Reason
 from . import bp
 from .errors import admin_required, lang, refuse
 from .idempotency import idempotent
@@ -102,16 +103,16 @@ def _shop_fields(reader: Reader, creating: bool) -> dict:
 @admin_required
 def shops_create():
     fields = _shop_fields(body(), creating=True)
-    shop = services.create_shop(g.actor, **fields)
+    shop = shops.create_shop(g.actor, **fields)
     return jsonify(shop_json(shop)), 201
 
 
 @bp.patch("/v1/shops/<int:id>")
 @admin_required
 def shops_update(id: int):
-    services.get_shop(account_id(), id)
+    frame.get_shop(account_id(), id)
     fields = _shop_fields(body(), creating=False)
-    return jsonify(shop_json(services.update_shop(g.actor, id, fields)))
+    return jsonify(shop_json(shops.update_shop(g.actor, id, fields)))
 
 
 @bp.post("/v1/shops/<int:id>/import")
@@ -119,7 +120,7 @@ def shops_import(id: int):
     """Start the shop's mall import now; while one runs, its job id."""
     from ..malls.importer import start_import
 
-    services.get_shop(account_id(), id)
+    frame.get_shop(account_id(), id)
     return jsonify({"job_id": start_import(g.actor, id).id}), 202
 
 
@@ -134,7 +135,7 @@ def products_create():
     stock = reader.integer("stock", minimum=0, maximum=10_000_000, default=0)
     reader.unknown({"sku", "name", "code", "stock"})
     reader.done()
-    product = services.create_product(g.actor, sku=sku, name=name, code=code, stock=stock)
+    product = products.create_product(g.actor, sku=sku, name=name, code=code, stock=stock)
     return jsonify(product_json(product)), 201
 
 
@@ -143,7 +144,7 @@ def products_list():
     reader = Reader(request.args.to_dict(), from_query=True)
     q = reader.string("q", max_len=100)
     limit = reader.integer("limit", minimum=1, maximum=200, default=50)
-    after = reader.integer("cursor", minimum=0, maximum=services.MAX_ID, default=0)
+    after = reader.integer("cursor", minimum=0, maximum=MAX_ID, default=0)
     reader.done()
     stmt = select(Product).where(Product.account_id == account_id(), Product.id > after)
     if q:
@@ -162,7 +163,7 @@ def mappings_list():
     reader.done()
     stmt = select(ItemMapping).join(Shop).where(Shop.account_id == account_id()).order_by(ItemMapping.id)
     if shop_id is not None:
-        stmt = stmt.where(ItemMapping.shop_id == services.get_shop(account_id(), shop_id).id)
+        stmt = stmt.where(ItemMapping.shop_id == frame.get_shop(account_id(), shop_id).id)
     return jsonify({"items": [mapping_json(m) for m in db.session.scalars(stmt)]})
 
 
@@ -175,7 +176,7 @@ def mappings_create():
     sku = reader.string("sku", required=True, max_len=64)
     reader.unknown({"shop_id", "mall_item_id", "sub_code", "sku"})
     reader.done()
-    mapping, affected = services.map_item(g.actor, shop_id, mall_item_id, sub_code or "", sku)
+    mapping, affected = map_item(g.actor, shop_id, mall_item_id, sub_code or "", sku)
     answer = mapping_json(mapping)
     answer["orders_mapped"] = affected
     return jsonify(answer), 201
@@ -183,7 +184,7 @@ def mappings_create():
 
 @bp.delete("/v1/mappings/<int:id>")
 def mappings_delete(id: int):
-    services.delete_mapping(g.actor, id)
+    delete_mapping(g.actor, id)
     return "", 204
 
 
@@ -205,17 +206,17 @@ def tags_create():
         reader.errors["color"] = "#RRGGBB 形式で指定してください"
     reader.unknown({"name", "color", "holds"})
     reader.done()
-    return jsonify(tag_json(services.create_tag(g.actor, name=name, color=color, holds=holds))), 201
+    return jsonify(tag_json(tags.create_tag(g.actor, name=name, color=color, holds=holds))), 201
 
 
 @bp.post("/v1/orders/<int:id>/tags/<int:tag_id>")
 def order_tag_add(id: int, tag_id: int):
-    return jsonify(order_json(services.add_tag(g.actor, id, tag_id, if_match())))
+    return jsonify(order_json(actions.add_tag(g.actor, id, tag_id, if_match())))
 
 
 @bp.delete("/v1/orders/<int:id>/tags/<int:tag_id>")
 def order_tag_remove(id: int, tag_id: int):
-    return jsonify(order_json(services.remove_tag(g.actor, id, tag_id, if_match())))
+    return jsonify(order_json(actions.remove_tag(g.actor, id, tag_id, if_match())))
 
 
 # ---------------------------------------------------------------- orders
@@ -233,7 +234,7 @@ def _party(reader: Reader, name: str, required: bool) -> dict | None:
     return data
 
 
-def read_new_order(reader: Reader) -> services.NewOrder:
+def read_new_order(reader: Reader) -> registration.NewOrder:
     shop_id = reader.integer("shop_id", required=True)
     number = reader.string("mall_order_number", required=True, max_len=64)
     if number:
@@ -255,7 +256,7 @@ def read_new_order(reader: Reader) -> services.NewOrder:
             "unit_price": item.integer("unit_price", required=True, minimum=0, maximum=10_000_000),
         })
         item.unknown({"mall_item_id", "sub_code", "name", "quantity", "unit_price"})
-    new = services.NewOrder(
+    new = registration.NewOrder(
         shop_id=shop_id, mall_order_number=number or "", buyer=buyer or {}, recipient=recipient, lines=lines,
         ordered_at=ordered_at, payment_method=reader.string("payment_method", max_len=120),
         remarks=reader.string("remarks", max_len=5000, strip=False) or "",
@@ -271,7 +272,7 @@ def read_new_order(reader: Reader) -> services.NewOrder:
 @bp.post("/v1/orders")
 @idempotent
 def orders_create():
-    order = services.register(g.actor, read_new_order(body()), source="manual")
+    order = registration.register(g.actor, read_new_order(body()), source="manual")
     return jsonify(order_json(order)), 201
 
 
@@ -315,18 +316,18 @@ def orders_counts():
     shop_id = reader.integer("shop_id")
     reader.done()
     if shop_id is not None:
-        services.get_shop(account_id(), shop_id)
+        frame.get_shop(account_id(), shop_id)
     return jsonify(status_counts(account_id(), shop_id))
 
 
 @bp.get("/v1/orders/<int:id>")
 def orders_get(id: int):
-    return jsonify(order_json(services.get_order(account_id(), id)))
+    return jsonify(order_json(frame.get_order(account_id(), id)))
 
 
 @bp.post("/v1/orders/<int:id>/confirm")
 def orders_confirm(id: int):
-    return jsonify(order_json(services.confirm(g.actor, id, if_match())))
+    return jsonify(order_json(actions.confirm(g.actor, id, if_match())))
 
 
 @bp.post("/v1/orders/<int:id>/cancel")
@@ -339,13 +340,12 @@ def orders_cancel(id: int):
     retrieve = reader.boolean("retrieve_parcel", default=False)
     reader.unknown({"reason_code", "retrieve_parcel"})
     reader.done()
-    services.get_order(account_id(), id)
-    return jsonify(order_json(services.cancel(g.actor, id, reason_code, bool(retrieve), if_match())))
+    return jsonify(order_json(actions.cancel(g.actor, id, reason_code, bool(retrieve), if_match())))
 
 
 @bp.delete("/v1/orders/<int:id>")
 def orders_delete(id: int):
-    return jsonify(order_json(services.delete(g.actor, id, if_match())))
+    return jsonify(order_json(actions.delete(g.actor, id, if_match())))
 
 
 @bp.post("/v1/orders/<int:id>/retry-reflection")
@@ -357,7 +357,7 @@ def orders_retry_reflection(id: int):
 
 @bp.get("/v1/orders/<int:id>/events")
 def orders_events(id: int):
-    order = services.get_order(account_id(), id)
+    order = frame.get_order(account_id(), id)
     events = db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id))
     return jsonify({"items": [event_json(e) for e in events]})
 
@@ -373,7 +373,7 @@ def orders_bulk():
         reader.errors["tag_id"] = "add_tag と remove_tag にはタグIDを指定してください"
     ids = [int(i) if isinstance(i, float) and i.is_integer() else i  # 5.0 is an integer to JSON Schema too
            for i in reader.array("order_ids", max_items=bulk.MAX_ORDERS)]
-    if not all(services.valid_id(i) for i in ids):
+    if not all(frame.valid_id(i) for i in ids):
         reader.errors["order_ids"] = "注文IDの配列で指定してください"
     filter_args = reader.obj("filter")
     reason_code = reader.integer("reason_code", default=rules.DEFAULT_CANCEL_REASON)
@@ -391,7 +391,7 @@ def orders_bulk():
     reader.done()
     params = {"reason_code": reason_code, "lang": lang()}
     if tag_id is not None:
-        params["tag_id"] = services.get_tag(account_id(), tag_id).id
+        params["tag_id"] = frame.get_tag(account_id(), tag_id).id
     if filter_args is not None:
         flt, _, _ = read_filter(_filter_query(filter_args.data))
         ids = bulk.select_ids(flt)

@@ -11,7 +11,7 @@ from sqlalchemy import update
 from ..errors import ServiceError, validation_error
 from ..extensions import db, get_redis
 from ..models import Shop
-from ..orders.rules import Reason
+from ..reason import Reason
 from ..urls import is_allowed_base_url
 from .rakuten import RedisPacer, RmsAuthError, RmsClient, decrypt_secret, encrypt_secret
 

@@ -15,16 +15,17 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from .. import outbox
+from .. import effects, outbox
 from ..errors import ServiceError, not_found
 from ..extensions import db, get_queue
 from ..job_records import create_job, set_progress, set_progress_of
 from ..models import JobRecord, Shop, utcnow
-from ..orders import history, rules, services
+from ..orders import frame, history, import_batch, rules
+from ..orders.actor import Actor
 from ..orders.models import Order
 from ..orders.numbers import number_key
-from ..orders.rules import Reason
-from ..orders.services import Actor, NewOrder
+from ..orders.registration import NewOrder
+from ..reason import Reason
 from . import connection, reflection
 from .rakuten import OPEN_PROGRESS, RmsAuthError
 
@@ -61,13 +62,13 @@ def start_import(actor: Actor, shop_id: int) -> JobRecord:
     job.shop_id = shop.id
     db.session.flush()
     outbox.record("rms.import", {"job_id": job.id}, job_id=job.id)
-    services.commit()
+    outbox.commit_and_dispatch()
     return job
 
 
 # ---------------------------------------------------------------- running
 
-@outbox.handler("rms.import")
+@effects.handler("rms.import")
 def run_import(message) -> None:
     job = db.session.get(JobRecord, message.payload["job_id"])
     if job is None or job.state in ("finished", "failed"):
@@ -103,13 +104,13 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
         now - timedelta(days=shop.rms_initial_lookback_days)
     numbers = list(dict.fromkeys(_search_all(client, start, now)))
     connection.mark_connection_ok(shop.id)
-    reflection.lane(shop.id).wake()  # RMS answers: cancels that waited for the connection go now
     counts = {"fetched": len(numbers), "created": 0, "skipped": 0, "failed": 0, "errors": []}
-    known = services.numbers_ever_held(shop.id, numbers)  # by key: a look-alike of a number it had is skipped too
+    known = import_batch.numbers_ever_held(shop.id, numbers)  # by key: a look-alike of a number it had is skipped too
     counts["skipped"] = len(known)
     fresh = [n for n in numbers if n not in known]
     actor = Actor.job(shop.account_id, ACTOR_NAME)
-    services.commit()  # no transaction (on SQLite: no write lock) stays open across the getOrder calls
+    outbox.commit_and_dispatch()  # no transaction (on SQLite: no write lock) stays open across the getOrder calls
+    reflection.lane(shop.id).wake()  # RMS answers (committed just now): cancels that waited for the connection go
     for index in range(0, len(fresh), BATCH):
         batch = fresh[index:index + BATCH]
         models = _raw_models(client, batch)
@@ -120,7 +121,7 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
     shop = db.session.get(Shop, shop.id)
     shop.rms_last_window_end = now
     shop.rms_last_import_at = utcnow()
-    services.commit()
+    outbox.commit_and_dispatch()
     counts["errors"] = counts["errors"][:50]
     return counts
 
@@ -140,7 +141,7 @@ def _raw_models(client, numbers: list[str]) -> list:
 
 def _create_batch(shop_id: int, models: list, actor: Actor, counts: dict) -> None:
     """One getOrder answer: each model is read alone (an unreadable one fails alone and is counted with
-    its message), the readable ones are created together (services.import_mall_orders commits)."""
+    its message), the readable ones are created together (import_batch.import_mall_orders commits)."""
     readable = []
     for model in models:
         try:
@@ -150,8 +151,8 @@ def _create_batch(shop_id: int, models: list, actor: Actor, counts: dict) -> Non
             counts["errors"].append({"order_number": model.get("orderNumber") if isinstance(model, dict) else None,
                                      "message": str(exc)})
             continue
-        readable.append(services.MallOrder(new, several))
-    batch = services.import_mall_orders(actor, shop_id, readable, IMPORTED_MESSAGE)
+        readable.append(import_batch.MallOrder(new, several))
+    batch = import_batch.import_mall_orders(actor, shop_id, readable, IMPORTED_MESSAGE)
     counts["created"] += len(batch.created)
     counts["skipped"] += len(batch.skipped)
 
@@ -245,7 +246,7 @@ def detect_mall_cancels(shop: Shop, client) -> int:
         Order.status.in_(OPEN_STATUSES))))
     shop_id = shop.id
     actor = Actor.job(shop.account_id, ACTOR_NAME)
-    services.commit()
+    outbox.commit_and_dispatch()
     raised = 0
     for index in range(0, len(open_numbers), BATCH):
         batch = open_numbers[index:index + BATCH]
@@ -257,14 +258,15 @@ def detect_mall_cancels(shop: Shop, client) -> int:
         for order in db.session.scalars(select(Order).where(
                 Order.shop_id == shop_id, Order.mall_order_number_key.in_(cancelled), Order.mall_linked.is_(True),
                 Order.deleted_at.is_(None), Order.status.in_(OPEN_STATUSES))):
-            if services.raise_system_tag(order, "mall_cancelled", actor, history.MALL_CANCELLED.ja):
+            if frame.raise_system_tag(order, "mall_cancelled", actor, history.MALL_CANCELLED.ja):
                 raised += 1
-        services.commit()
+        outbox.commit_and_dispatch()
     return raised
 
 
 # ---------------------------------------------------------------- schedule
 
+@effects.periodic("started %d overdue import(s)")
 def start_due_imports() -> int:
     """The safety net under RQ's schedule (a Redis flush loses scheduled jobs): start the import of any
     connected shop whose last import began more than twice its interval ago."""

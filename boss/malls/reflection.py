@@ -27,14 +27,15 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
-from .. import outbox
+from .. import effects
 from ..extensions import db, get_redis
 from ..lanes import Lane
 from ..models import OutboxMessage, Shop, utcnow
-from ..orders import history, services
+from ..orders import actions, frame, history
+from ..orders.actor import Actor
 from ..orders.models import Order
-from ..orders.rules import ALLOWED, REASON_DELETED, Decision, Reason
-from ..orders.services import Actor
+from ..orders.rules import ALLOWED, REASON_DELETED, Decision
+from ..reason import Reason
 from . import connection
 from .rakuten import RmsAuthError, RmsError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
 
@@ -42,7 +43,7 @@ TRIES = 5
 AUTH_WAIT_SECONDS = 300
 CHECK_BATCH = 100  # getOrder takes at most 100 numbers
 ACTOR_NAME = history.REFLECTION_ACTOR.ja
-KIND = services.REFLECTION_KIND
+KIND = actions.REFLECTION_KIND
 SENDS = ("cancel", "cancel_after_shipping")
 
 
@@ -51,10 +52,9 @@ def backoff() -> list[int]:
 
 
 def lane(shop_id: int) -> Lane:
-    return Lane(f"rms-reflect:{shop_id}", "jobs.tasks.run_reflection_lane", shop_id)
+    return Lane(LANE, shop_id)
 
 
-@outbox.dispatcher(KIND)
 def hand_to_lanes(messages: list[OutboxMessage]) -> None:
     """Reflections are carried out by their shop's lane: mark each message with it and wake the lanes.
     The payload names the shop (messages recorded before it did are looked up)."""
@@ -67,10 +67,6 @@ def hand_to_lanes(messages: list[OutboxMessage]) -> None:
         shops.add(shop_id)
     for shop_id in shops:
         lane(shop_id).wake()
-
-
-def run_lane(shop_id: int, token: str) -> None:
-    lane(shop_id).run(token, lambda: step(shop_id))
 
 
 def step(shop_id: int) -> Optional[float]:
@@ -110,6 +106,11 @@ def step(shop_id: int) -> Optional[float]:
     connection.mark_connection_ok(shop_id)
     db.session.commit()
     return time.time() + current_app.config["RMS_MIN_INTERVAL"]
+
+
+# A step sends one RMS request (RMS_TIMEOUT at most), never waiting for the pace (max_pace_wait=0).
+LANE = effects.declare_lane("rms-reflect", step, step_timeout_setting="RMS_TIMEOUT")
+effects.declare(KIND, dispatcher=hand_to_lanes, timeout_setting="REFLECTION_REDISPATCH_SECONDS")
 
 
 def _auth_wait_key(shop_id: int) -> str:
@@ -235,7 +236,7 @@ def _transient(message: OutboxMessage, order: Order, error) -> None:
         _fail(message, order, history.RMS_SILENT(tries=TRIES, error=error))
         return
     delays = backoff()
-    services.record_event(order, Actor.job(order.account_id, ACTOR_NAME), "reflection_retry",
+    frame.record_event(order, Actor.job(order.account_id, ACTOR_NAME), "reflection_retry",
                           history.REFLECTION_RETRY(n=tries, tries=TRIES, error=error))
     _set(message, phase="verify" if _phase(message) == "verify" else "check", tries=tries)
     message.run_after = utcnow() + timedelta(seconds=delays[min(tries - 1, len(delays) - 1)])
@@ -245,8 +246,8 @@ def _done(message: OutboxMessage, order: Order) -> None:
     actor = Actor.job(order.account_id, ACTOR_NAME)
     order.reflection_state = "done"
     order.reflection_message = None
-    services.record_event(order, actor, "reflection_done", history.REFLECTED.ja)
-    services.clear_system_tag(order, "mall_reflection_error", actor, history.REFLECTION_TAG_CLEARED.ja)
+    frame.record_event(order, actor, "reflection_done", history.REFLECTED.ja)
+    frame.clear_system_tag(order, "mall_reflection_error", actor, history.REFLECTION_TAG_CLEARED.ja)
     _close(message)
 
 
@@ -255,8 +256,8 @@ def _fail(message: OutboxMessage, order: Order, text: str) -> None:
     actor = Actor.job(order.account_id, ACTOR_NAME)
     order.reflection_state = "failed"
     order.reflection_message = text
-    services.record_event(order, actor, "reflection_failed", text)
-    services.raise_system_tag(order, "mall_reflection_error", actor, text)
+    frame.record_event(order, actor, "reflection_failed", text)
+    frame.raise_system_tag(order, "mall_reflection_error", actor, text)
     _close(message)
 
 
@@ -283,7 +284,7 @@ def retry(actor: Actor, order_id: int, expected_version: Optional[int] = None) -
     def apply(order: Order) -> None:
         order.reflection_state = "pending"
         order.reflection_message = None
-        services.record_event(order, actor, "reflection_pending", history.REFLECTION_RETRY_ASKED.ja)
-        services.record_reflection(order)
+        frame.record_event(order, actor, "reflection_pending", history.REFLECTION_RETRY_ASKED.ja)
+        actions.record_reflection(order)
 
-    return services.act(actor, order_id, expected_version, decide, apply)
+    return frame.act(actor, order_id, expected_version, decide, apply)

@@ -12,17 +12,19 @@ from typing import Optional
 from flask import current_app
 from sqlalchemy import select
 
-from .. import outbox
+from .. import effects, outbox
 from ..errors import ServiceError
 from ..extensions import db
-from ..job_records import create_job, set_progress
-from ..models import JobRecord
-from . import history, services
+from ..job_records import create_job
+from ..job_runner import ItemResult, run_in_chunks
+from ..models import JobItem, JobRecord
+from ..reason import Reason
+from ..unit_of_work import unit_of_work
+from . import actions, frame, history
+from .actor import Actor
 from .filters import ListCriteria
 from .models import Order, OrderEvent
-from .rules import Reason
 from .search import OrderFilter, matching_ids
-from .services import Actor
 
 ACTIONS = ("cancel", "delete", "retry_reflection")  # the order list's bulk bar
 TAG_ACTIONS = ("add_tag", "remove_tag")  # its 「タグを追加」 dialog (params: tag_id)
@@ -108,37 +110,38 @@ def start(actor: Actor, action: str, ids: list[int], params: dict) -> Outcome:
                                                       f"At most {MAX_ORDERS:,} orders per run."))
     if len(ids) <= current_app.config["BULK_JOB_THRESHOLD"]:
         return Outcome(result=run_ids(actor, action, ids, params))
-    job = create_job(actor.account_id, f"bulk_{action}", {
-        "action": action, "order_ids": ids, "actor": [actor.type, actor.name, actor.user_id], **params,
-    }, created_by=actor.name)
-    db.session.flush()
-    outbox.record("bulk.run", {"job_id": job.id}, job_id=job.id)
-    services.commit()
+    with unit_of_work() as uow:
+        job = create_job(actor.account_id, f"bulk_{action}", {
+            "action": action, "order_ids": ids, "actor": [actor.type, actor.name, actor.user_id], **params,
+        }, created_by=actor.name)
+        db.session.flush()
+        outbox.record("bulk.run", {"job_id": job.id}, job_id=job.id)
+        uow.commit()
     return Outcome(job_id=job.id)
 
 
 def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> bool:
     """Carry out the action on one order; False when a tag change found nothing to change."""
     if action in TAG_ACTIONS:
-        order = services.get_order(actor.account_id, order_id)
+        order = frame.get_order(actor.account_id, order_id)
         had = any(tag.id == params["tag_id"] for tag in order.tags)
         if action == "add_tag":
-            services.add_tag(actor, order_id, params["tag_id"])
+            actions.add_tag(actor, order_id, params["tag_id"])
             return not had
-        services.remove_tag(actor, order_id, params["tag_id"])
+        actions.remove_tag(actor, order_id, params["tag_id"])
         return had
     if action == "cancel":
-        services.cancel(actor, order_id, params.get("reason_code") or 10)
+        actions.cancel(actor, order_id, params.get("reason_code") or 10)
     elif action == "retry_reflection":
         from ..malls.reflection import retry
 
         retry(actor, order_id)
     else:
-        services.delete(actor, order_id)
+        actions.delete(actor, order_id)
     return True
 
 
-def run_one(actor: Actor, action: str, order_id: int, params: dict) -> dict:
+def run_one(actor: Actor, action: str, order_id: int, params: dict) -> ItemResult:
     lang = params.get("lang") or "ja"
     done = DONE[action].text(lang)
     try:
@@ -155,11 +158,17 @@ def run_one(actor: Actor, action: str, order_id: int, params: dict) -> dict:
     return _item(actor, order_id, True, None, done)
 
 
-def _item(actor: Actor, order_id: int, done: bool, code: Optional[str], message: str) -> dict:
+def _item(actor: Actor, order_id: int, done: bool, code: Optional[str], message: str) -> ItemResult:
     # R14: never the number of another account's order (an id sent by mistake or on purpose).
     number = db.session.scalar(select(Order.mall_order_number).where(
         Order.id == order_id, Order.account_id == actor.account_id))
-    return {"order_id": order_id, "mall_order_number": number, "done": done, "code": code, "message": message}
+    return ItemResult(ref=order_id, done=done, code=code, message=message, mall_order_number=number)
+
+
+def _shown(item: ItemResult | JobItem) -> dict:
+    """An order's result as the API and the result page show it."""
+    return {"order_id": item.ref, "mall_order_number": item.mall_order_number, "done": item.done, "code": item.code,
+            "message": item.message}
 
 
 def _already_done_by(actor: Actor, action: str, order_id: int) -> bool:
@@ -168,18 +177,19 @@ def _already_done_by(actor: Actor, action: str, order_id: int) -> bool:
         OrderEvent.actor_name == actor.name).limit(1)) is not None
 
 
-def summarise(items: list[dict]) -> dict:
-    done = sum(1 for item in items if item["done"])
-    return {"total": len(items), "done": done, "refused": len(items) - done, "items": items}
+def summarise(items: list[ItemResult] | list[JobItem]) -> dict:
+    done = sum(1 for item in items if item.done)
+    return {"total": len(items), "done": done, "refused": len(items) - done, "items": [_shown(item) for item in items]}
 
 
 def run_ids(actor: Actor, action: str, ids: list[int], params: dict) -> dict:
     return summarise([run_one(actor, action, order_id, params) for order_id in ids])
 
 
-@outbox.handler("bulk.run")
+@effects.handler("bulk.run")
 def run_job(message) -> None:
-    """Carry out a bulk job chunk by chunk; the checkpoint (index and items so far) survives a killed worker."""
+    """Carry out a bulk job in checkpointed chunks (job_runner): a killed worker's job resumes at its last
+    committed chunk, and an order done after that commit is found done (`_already_done_by`)."""
     job = db.session.get(JobRecord, message.payload["job_id"])
     if job is None or job.state in ("finished", "failed"):
         return
@@ -188,21 +198,8 @@ def run_job(message) -> None:
     action = params.pop("action")
     _, actor_name, user_id = params.pop("actor")
     actor = Actor("job", history.BULK_ACTORS[action](job=job.id[:8], name=actor_name), job.account_id, user_id)
-    checkpoint = job.checkpoint or {"index": 0, "items": []}
-    index, items = checkpoint["index"], list(checkpoint["items"])
-    chunk = current_app.config["BULK_CHUNK"]
-    set_progress(job, _percent(index, len(ids)))
-    db.session.commit()
-    while index < len(ids):
-        for order_id in ids[index:index + chunk]:
-            items.append(run_one(actor, action, order_id, params))
-        index = min(index + chunk, len(ids))
-        job = db.session.get(JobRecord, job.id)
-        set_progress(job, _percent(index, len(ids)), checkpoint={"index": index, "items": items})
-        db.session.commit()
-    job = db.session.get(JobRecord, job.id)
-    set_progress(job, 100, state="finished", result=summarise(items))
 
+    def do_chunk(start: int, end: int) -> list[ItemResult]:
+        return [run_one(actor, action, order_id, params) for order_id in ids[start:end]]
 
-def _percent(index: int, total: int) -> int:
-    return int(index * 100 / total) if total else 100
+    run_in_chunks(job, len(ids), current_app.config["BULK_CHUNK"], do_chunk, summarise)

@@ -13,9 +13,9 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..models import Shop
 from ..parsing import whole_number
+from ..reason import Reason
 from . import rules
 from .models import Tag
-from .rules import Reason
 from .search import OrderFilter
 
 NOTHING_CHANGED = Reason("何も変更していません。", "Nothing was changed.")

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ..errors import REASON_CONFLICT
+from ..reason import Reason
 from . import rules
-from .rules import Reason
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from .rules import Reason
+from ..reason import Reason
 
 MAX_LENGTH = 64
 

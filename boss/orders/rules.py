@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
+from ..reason import Reason
+
 AWAITING_CONFIRMATION = "awaiting_confirmation"
 CONFIRMED = "confirmed"
 AWAITING_SHIPMENT = "awaiting_shipment"
@@ -108,17 +110,6 @@ SYSTEM_TAGS = (
 )
 SYSTEM_TAGS_BY_CODE = {tag.code: tag for tag in SYSTEM_TAGS}
 ATTENTION_TAG_CODES = tuple(tag.code for tag in SYSTEM_TAGS if tag.attention)
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why an action is refused, in both languages, with what to do instead."""
-
-    ja: str
-    en: str
-
-    def text(self, lang: str = "ja") -> str:
-        return self.en if lang == "en" else self.ja
 
 
 @dataclass(frozen=True)

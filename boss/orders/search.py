@@ -153,7 +153,7 @@ class BadCursor(ValueError):
     pass
 
 
-MAX_CURSOR_ID = 2**31 - 1  # services.MAX_ID: a larger id is no order's and must not reach the database
+MAX_CURSOR_ID = 2**31 - 1  # parsing.MAX_ID: a larger id is no order's and must not reach the database
 
 
 def encode_cursor(order, at: str = "ordered_at") -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Callable, Iterator, Optional
 
-from flask import Blueprint, Flask, abort, current_app, g, make_response, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Flask, abort, current_app, g, make_response, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
@@ -13,10 +14,10 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..models import Shop, utcnow
 from ..orders import history, rules
-from ..orders.rules import Reason
+from ..orders.actor import Actor
 from ..orders.search import status_counts
-from ..orders.services import Actor
 from ..parsing import whole_number
+from ..reason import Reason
 from ..timefmt import display_jst, to_jst
 
 bp = Blueprint("common", __name__)
@@ -177,18 +178,17 @@ class Attempt:
 
 @contextmanager
 def attempt() -> Iterator[Attempt]:
-    """A view's service call: a refusal (ServiceError) rolls back whatever the service had done before it
-    refused and is kept on the yielded Attempt for the view to show; anything else propagates.
+    """A view's service call: a refusal (ServiceError) is kept on the yielded Attempt for the view to show (the
+    service's unit of work has rolled back whatever it had done); anything else propagates.
 
         with attempt() as tried:
-            shop = services.create_shop(...)
+            shop = shops.create_shop(...)
         if tried.error: ...
     """
     tried = Attempt()
     try:
         yield tried
     except ServiceError as exc:
-        db.session.rollback()
         tried.error = exc
 
 

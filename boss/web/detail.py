@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from ..extensions import db
-from ..orders import rules, services
+from ..orders import actions, frame, rules
 from ..orders.models import Order, OrderEvent, Tag
 from ..parsing import whole_number
 from .common import attempt, current_actor, found_or_404, is_htmx, lang, page_or_fragment, version_from
@@ -42,7 +42,7 @@ REFLECTION_STATES = {"none": lazy_gettext("反映なし"), "pending": lazy_gette
 
 def _order_or_404(order_id: int) -> Order:
     """R14: another account's order is not found."""
-    return found_or_404(services.get_order, order_id)
+    return found_or_404(frame.get_order, order_id)
 
 
 def _version() -> int | None:
@@ -82,7 +82,7 @@ def show(order_id: int):
 @bp.post("/orders/<int:order_id>/confirm")
 def confirm(order_id: int):
     _order_or_404(order_id)
-    return _flash_action(order_id, lambda: services.confirm(current_actor(), order_id, _version()),
+    return _flash_action(order_id, lambda: actions.confirm(current_actor(), order_id, _version()),
                          _("注文「%(n)s」を確認済にしました。"))
 
 
@@ -114,7 +114,7 @@ def add_tag(order_id: int):
     if tag_id is None:
         return _tag_answer(order_id, _("追加するタグを選んでください。"), "error", 422)
     tag = _tag_or_404(tag_id)
-    return _change_tag(order_id, lambda: services.add_tag(current_actor(), order_id, tag.id, _version()),
+    return _change_tag(order_id, lambda: actions.add_tag(current_actor(), order_id, tag.id, _version()),
                        _("タグ「%(t)s」を追加しました。", t=tag.name))
 
 
@@ -122,12 +122,12 @@ def add_tag(order_id: int):
 def remove_tag(order_id: int, tag_id: int):
     _order_or_404(order_id)
     tag = _tag_or_404(tag_id)
-    return _change_tag(order_id, lambda: services.remove_tag(current_actor(), order_id, tag.id, _version()),
+    return _change_tag(order_id, lambda: actions.remove_tag(current_actor(), order_id, tag.id, _version()),
                        _("タグ「%(t)s」を外しました。", t=tag.name))
 
 
 def _tag_or_404(tag_id: int) -> Tag:
-    return found_or_404(services.get_tag, tag_id)
+    return found_or_404(frame.get_tag, tag_id)
 
 
 def _change_tag(order_id: int, action, done_message: str):

@@ -8,11 +8,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, SelectField, StringField,
-                     TextAreaField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation, ValidationError
+from wtforms import (BooleanField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, SelectField,
+                     StringField, TextAreaField)
+from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
+                                ValidationError)
 
-from ..orders import services
+from ..orders import registration
 from ..orders.numbers import InvalidNumber, manual_number
 from ..parsing import whole_number
 from ..timefmt import EARLIEST_DAY, JST, LATEST_DAY, day_in_range
@@ -90,7 +91,7 @@ class PartyForm(Form):
     address = StringField(_l("住所"), filters=[_strip], validators=[Optional(), Length(max=500)])
 
     def as_dict(self) -> dict:
-        return {name: self[name].data or "" for name in services.PARTY_FIELDS}
+        return {name: self[name].data or "" for name in registration.PARTY_FIELDS}
 
 
 class LineForm(Form):
@@ -136,9 +137,9 @@ def _now_jst() -> datetime:
     return datetime.now(JST).replace(tzinfo=None, second=0, microsecond=0)
 
 
-def _new_order(form: ManualOrderForm) -> services.NewOrder:
+def _new_order(form: ManualOrderForm) -> registration.NewOrder:
     ordered_at = form.ordered_at.data.replace(tzinfo=JST).astimezone(timezone.utc).replace(tzinfo=None)
-    return services.NewOrder(
+    return registration.NewOrder(
         shop_id=form.shop_id.data, mall_order_number=form.mall_order_number.data, buyer=form.buyer.form.as_dict(),
         recipient=None if form.recipient_same.data else form.recipient.form.as_dict(),
         lines=[{"mall_item_id": entry.form.mall_item_id.data, "sub_code": entry.form.sub_code.data or "",
@@ -166,7 +167,7 @@ def new():
         errors.append(_("明細は%(n)s件までです。", n=MAX_LINES))
     elif form.validate():
         with attempt() as tried:
-            order = services.register(current_actor(), _new_order(form), source="manual")
+            order = registration.register(current_actor(), _new_order(form), source="manual")
         if not (exc := tried.error):
             return _registered(order)
         status = exc.status

@@ -7,9 +7,11 @@ from flask_login import current_user
 
 from ..extensions import db
 from ..models import ItemMapping, Shop
-from ..orders import services
-from ..orders.mapping_groups import (Group, confirmed_count, mappings_page, one_group, product_options as find_products,
-                                     unmapped_groups, waiting_order_ids)
+from ..orders import frame
+from ..orders.mapping import delete_mapping, map_item
+from ..orders.mapping_groups import Group, confirmed_count, mappings_page, one_group
+from ..orders.mapping_groups import product_options as find_products
+from ..orders.mapping_groups import unmapped_groups, waiting_order_ids
 from ..parsing import whole_number
 from .common import account_shops, attempt, current_actor, is_htmx, lang, page_or_fragment, selected_shop_id
 
@@ -71,7 +73,7 @@ def create():
         return _answer_group(group, _("マッピング先の商品を検索して選んでください。"), 422)
     waiting = waiting_order_ids(current_user.account_id, group)
     with attempt() as tried:
-        mapping, updated = services.map_item(current_actor(), shop.id, mall_item_id, sub_code, sku)
+        mapping, updated = map_item(current_actor(), shop.id, mall_item_id, sub_code, sku)
     if exc := tried.error:
         message = exc.fields.get("sku") if exc.code == "validation_error" and "sku" in exc.fields else exc.message(lang())
         return _answer_group(group, message, exc.status)
@@ -98,13 +100,13 @@ def _answer_group(group: Group, error: str, status: int):
 
 @bp.post("/mapping/<int:mapping_id>/delete")
 def delete(mapping_id: int):
-    mapping = db.session.get(ItemMapping, mapping_id) if services.valid_id(mapping_id) else None
+    mapping = db.session.get(ItemMapping, mapping_id) if frame.valid_id(mapping_id) else None
     if mapping is None or mapping.shop.account_id != current_user.account_id:
         abort(404)
     label = f"{mapping.mall_item_id}/{mapping.sub_code}" if mapping.sub_code else mapping.mall_item_id
     message = _("マッピング「%(item)s → %(sku)s」を削除しました。マッピング済みの明細はそのまま残ります。",
                 item=label, sku=mapping.product.sku)
-    services.delete_mapping(current_actor(), mapping_id)
+    delete_mapping(current_actor(), mapping_id)
     if not is_htmx():
         flash(message, "success")
         return redirect(url_for("mapping.index"), code=303)

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import JobRecord
-from ..orders import bulk, filters, rules, services
+from ..orders import actions, bulk, filters, frame, rules
 from ..orders.models import LineKey, Order, OrderLine, Tag, order_tags, state_of
-from ..orders.rules import Reason
 from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders
 from ..parsing import whole_number
+from ..reason import Reason
 from . import selection
 from .common import (JOB_PAGES, account_shops, attempt, current_actor, found_or_404, header_counts, is_htmx, job_page,
                      lang, page_or_fragment, refusal, selected_shop_id, version_from)
@@ -116,7 +116,7 @@ def list_rows(orders: list, account_tags: list[Tag]) -> list[Row]:
 
 
 def _order_or_404(order_id: int) -> Order:
-    return found_or_404(services.get_order, order_id)
+    return found_or_404(frame.get_order, order_id)
 
 
 def _reason_code(value: str) -> int:
@@ -131,11 +131,8 @@ def _reason_code(value: str) -> int:
 @bp.get("/orders/<int:order_id>/cancel")
 def cancel_dialog(order_id: int):
     order = _order_or_404(order_id)
-    decision = order.decide(rules.CANCEL)
-    shop = order.shop
-    reflect = bool(order.mall_linked and shop.rms_connected and shop.reflect_cancel_to_rms)
-    return render_template("orders/_cancel_dialog.html", order=order, decision=decision, reflect=reflect,
-                           after_request=order.status == rules.AWAITING_SHIPMENT or order.shipment_status is not None,
+    return render_template("orders/_cancel_dialog.html", order=order, decision=order.decide(rules.CANCEL),
+                           effects=order.cancel_effects(),
                            version=request.args.get("version", order.version), reasons=rules.CANCEL_REASONS,
                            default_reason=rules.DEFAULT_CANCEL_REASON, target=request.args.get("target", "row"))
 
@@ -152,7 +149,7 @@ def delete_dialog(order_id: int):
 @bp.post("/orders/<int:order_id>/cancel")
 def cancel(order_id: int):
     reason = request.form.get("reason_code", str(rules.DEFAULT_CANCEL_REASON))
-    return _act(order_id, lambda: services.cancel(current_actor(), order_id, _reason_code(reason),
+    return _act(order_id, lambda: actions.cancel(current_actor(), order_id, _reason_code(reason),
                                                   request.form.get("retrieve_parcel") == "1",
                                                   version_from(request.form)),
                 _("注文「%(n)s」をキャンセルしました。"))
@@ -160,7 +157,7 @@ def cancel(order_id: int):
 
 @bp.post("/orders/<int:order_id>/delete")
 def delete(order_id: int):
-    return _act(order_id, lambda: services.delete(current_actor(), order_id, version_from(request.form)),
+    return _act(order_id, lambda: actions.delete(current_actor(), order_id, version_from(request.form)),
                 _("注文「%(n)s」を削除しました。詳細検索（削除済みを含む）で確認できます。"))
 
 

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..extensions import db
 from ..models import ItemMapping, Product
-from ..orders import services
+from ..orders import products
 from ..orders.search import like_pattern
 from ..parsing import whole_number
 from .common import attempt, current_actor, lang, page_or_fragment
@@ -71,7 +71,7 @@ def create():
     form = ProductForm()
     if form.validate():
         with attempt() as tried:
-            product = services.create_product(current_actor(), form.sku.data, form.name.data, form.code.data or "",
+            product = products.create_product(current_actor(), form.sku.data, form.name.data, form.code.data or "",
                                               form.stock.data)
         if tried.error:
             form.sku.errors = [tried.error.message(lang())]

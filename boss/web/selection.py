@@ -14,8 +14,8 @@ from ..extensions import db
 from ..orders import bulk, filters
 from ..orders.filters import ListCriteria
 from ..orders.models import Order
-from ..orders.rules import Reason
 from ..parsing import whole_number
+from ..reason import Reason
 
 MAX_AGE_SECONDS = 2 * 3600
 EXPIRED = Reason("この選択は有効期限が切れたか、正しくありません。何も変更していません。一覧で選び直してください。",

@@ -13,7 +13,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Regexp
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import JobRecord
-from ..orders import bulk, rules, services
+from ..orders import bulk, frame, rules, tags
 from ..orders.models import Order, Tag, order_tags
 from ..parsing import whole_number
 from . import selection
@@ -81,7 +81,7 @@ def create():
     form = TagForm()
     if form.validate():
         with attempt() as tried:
-            tag = services.create_tag(current_actor(), form.name.data, form.color.data.lower(), bool(form.holds.data))
+            tag = tags.create_tag(current_actor(), form.name.data, form.color.data.lower(), bool(form.holds.data))
         if tried.error:
             form.name.errors = [tried.error.message(lang())]
             return _page(form, tried.error.status)
@@ -97,7 +97,7 @@ def edit(tag_id: int):
 
 
 def _custom_tag_or_404(tag_id: int) -> Tag:
-    tag = found_or_404(services.get_tag, tag_id)  # R14: another account's tag does not exist here
+    tag = found_or_404(frame.get_tag, tag_id)  # R14: another account's tag does not exist here
     if tag.system:
         abort(404)  # system tags are described on /tags and cannot be edited
     return tag
@@ -114,7 +114,7 @@ def update(tag_id: int):
     form = TagForm()
     if form.validate():
         with attempt() as tried:
-            services.update_tag(current_actor(), tag.id, form.name.data, form.color.data.lower(), bool(form.holds.data))
+            tags.update_tag(current_actor(), tag.id, form.name.data, form.color.data.lower(), bool(form.holds.data))
         if tried.error:
             form.name.errors = [tried.error.message(lang())]
             return _edit_page(db.session.get(Tag, tag_id), form, tried.error.status)
@@ -127,7 +127,7 @@ def update(tag_id: int):
 def delete(tag_id: int):
     tag = _custom_tag_or_404(tag_id)
     name = tag.name
-    count = services.delete_tag(current_actor(), tag.id)
+    count = tags.delete_tag(current_actor(), tag.id)
     flash(_("タグ「%(name)s」を削除しました（%(n)s 件の注文から外しました）。", name=name, n=f"{count:,}"), "success")
     return redirect(url_for("tags.index"), code=303)
 
@@ -166,7 +166,7 @@ def bulk_apply():
     if not chosen_tag:
         return render_template("tags/_bulk_dialog.html", error=_("タグを選んでください。"), **_dialog_context(chosen)), 422
     try:
-        tag = services.get_tag(current_user.account_id, whole_number(chosen_tag))
+        tag = frame.get_tag(current_user.account_id, whole_number(chosen_tag))
     except ServiceError as exc:  # deleted since the dialog opened, or another account's (R14): said in the dialog
         return refusal("tags/_bulk_dialog.html", exc, **_dialog_context(chosen))
     try:

@@ -7,8 +7,10 @@ from sqlalchemy import func, select, update
 
 from boss.extensions import db
 from boss.models import IdempotencyRecord, ItemMapping, Product, Shop, utcnow
-from boss.orders import services
+from boss.orders import frame
+from boss.orders.actor import Actor
 from boss.orders.models import Order, OrderEvent, Tag
+from boss.outbox import commit_and_dispatch
 from tests.factories import order_body
 
 API = "/api/v1"
@@ -79,8 +81,8 @@ def raise_system_tag(app, order_id: int, code: str) -> None:
     """What the import or a job does when it raises a system tag (e.g. 複数送付先)."""
     with app.app_context():
         order = db.session.get(Order, order_id)
-        services.raise_system_tag(order, code, services.Actor.system(order.account_id))
-        services.commit()
+        frame.raise_system_tag(order, code, Actor.system(order.account_id))
+        commit_and_dispatch()
         db.session.remove()
 
 

@@ -135,10 +135,10 @@ def test_a_bulk_cancel_of_all_matching_acts_on_what_its_dialog_showed_or_says_wh
     page.screenshot(path=str(SCREENSHOTS / "bulk-selection-changed.png"))
 
     with app.app_context():  # and the tag is deleted before the confirm
-        from boss.orders import services
-        from boss.orders.services import Actor
+        from boss.orders import tags
+        from boss.orders.actor import Actor
 
-        services.delete_tag(Actor("user", "よそのタブ", tenant.account_id), tag["id"])
+        tags.delete_tag(Actor("user", "よそのタブ", tenant.account_id), tag["id"])
     dialog.get_by_role("button", name="キャンセルする").click()
     expect(dialog).to_contain_text(f"絞り込みのタグ「{tag['id']}」が見つかりません")
     page.screenshot(path=str(SCREENSHOTS / "bulk-selection-tag-gone.png"))

@@ -2,15 +2,16 @@
 committed (the caller answers with them without reading them again), everything else re-read on use."""
 from __future__ import annotations
 
+from redis import connection as redis_connection_module
 from sqlalchemy import event, select
 
 from boss import outbox
 from boss.extensions import db
 from boss.malls import reflection
 from boss.models import OutboxMessage, Product
-from boss.orders import services
+from boss.orders import actions
+from boss.orders.actor import Actor
 from boss.orders.models import Order
-from boss.orders.services import Actor
 from tests.factories import create_order, create_product, map_item, set_state
 
 
@@ -36,7 +37,7 @@ class Statements:
 def test_a_cancel_answers_with_the_committed_order_its_lines_and_tags_without_reading_them_again(app, client, tenant):
     created = create_order(client, tenant, number="KEEP-1")
     with app.app_context():
-        order = services.cancel(_actor(tenant), created["id"], expected_version=created["version"])
+        order = actions.cancel(_actor(tenant), created["id"], expected_version=created["version"])
         with Statements() as during:
             shown = (order.status, order.version, order.cancel_reason_code, order.shop.name,
                      [line.mall_item_id for line in order.lines], [tag.name for tag in order.tags])
@@ -57,7 +58,7 @@ def test_r10_what_the_action_changed_by_statement_is_read_again_after_the_commit
     with app.app_context():
         product = db.session.scalars(select(Product).where(Product.sku == "SKU-KEEP")).one()
         assert product.reserved == 2
-        order = services.cancel(_actor(tenant), created["id"])
+        order = actions.cancel(_actor(tenant), created["id"])
         assert order.stock_reserved is False
         assert product.reserved == 0  # released by an UPDATE statement: not kept, so read again
         db.session.remove()
@@ -74,3 +75,52 @@ def test_r9_a_reflection_recorded_before_messages_named_their_shop_still_goes_to
         assert message.rq_job_id == reflection.lane(tenant.shop_id).marker
         assert message.dispatches == 1
         db.session.remove()
+
+
+class RedisConnects:
+    """Counts the connections redis-py opens (a socket connect of any connection of any pool)."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        for cls in (redis_connection_module.Connection, redis_connection_module.UnixDomainSocketConnection):
+            monkeypatch.setattr(cls, "_connect", self._counting(cls._connect))
+
+    def _counting(self, connect):
+        def counted(connection):
+            self.count += 1
+            return connect(connection)
+        return counted
+
+
+def _reflected_order(app, client, tenant, number: str) -> dict:
+    """A mall-linked order of a shop connected to RMS with 「RMSへ反映」 on: its cancel wakes the shop's lane."""
+    created = create_order(client, tenant, number=number)
+    with app.app_context():
+        order = db.session.get(Order, created["id"])
+        order.mall_linked = True
+        order.shop.rms_service_secret_enc, order.shop.rms_license_key_enc = "enc-secret", "enc-license"
+        order.shop.reflect_cancel_to_rms = True
+        db.session.commit()
+        created["version"] = order.version
+        db.session.remove()
+    return created
+
+
+def test_r9_an_api_cancel_reuses_the_redis_connection_of_the_requests_before_it(app, client, tenant, monkeypatch):
+    first, second = (_reflected_order(app, client, tenant, f"REDIS-{n}") for n in (1, 2))
+    connects = RedisConnects(monkeypatch)
+    assert client.post(f"/api/v1/orders/{first['id']}/cancel", json={}, headers=tenant.headers()).status_code == 200
+    assert connects.count <= 1
+    connects.count = 0
+    answer = client.post(f"/api/v1/orders/{second['id']}/cancel", json={}, headers=tenant.headers())
+    assert answer.status_code == 200 and answer.json["mall_reflection"]["state"] == "pending"
+    assert connects.count == 0
+
+
+def test_an_api_cancel_reads_its_order_once(app, client, tenant):
+    created = create_order(client, tenant, number="ONCE-1")
+    with app.app_context(), Statements() as during:
+        answer = client.post(f"/api/v1/orders/{created['id']}/cancel", json={}, headers=tenant.headers())
+        assert answer.status_code == 200 and answer.json["status"] == "cancelled"
+    order_reads = [s for s in during.seen if s.lstrip().upper().startswith("SELECT") and "FROM orders" in s]
+    assert len(order_reads) == 1, order_reads

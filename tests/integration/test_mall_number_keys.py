@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from boss.extensions import db
 from boss.malls import importer
 from boss.models import Shop
-from boss.orders import services
+from boss.orders import actions, registration
 from boss.orders.models import Order
 from boss.orders.search import OrderFilter, q_condition
 from tests.api.api_helpers import API, db_counts, error_of, list_numbers, post_order
@@ -130,10 +130,10 @@ def test_r4_the_database_refuses_a_look_alike_beside_a_not_deleted_holder(ctx, t
 
 def test_r5_the_import_skips_a_look_alike_of_a_number_the_shop_had(app, shop, tenant):  # noqa: F811
     actor = _user(tenant)
-    cancelled_order = services.register(actor, _manual(shop.id, "CXL-777"))
-    services.cancel(actor, cancelled_order.id)
-    services.delete(actor, services.register(actor, _manual(shop.id, "DEL-1")).id)
-    services.register(actor, _manual(shop.id, "ACT-1"))
+    cancelled_order = registration.register(actor, _manual(shop.id, "CXL-777"))
+    actions.cancel(actor, cancelled_order.id)
+    actions.delete(actor, registration.register(actor, _manual(shop.id, "DEL-1")).id)
+    registration.register(actor, _manual(shop.id, "ACT-1"))
     sandbox = shop.sandbox
     look_alikes = ["ＣＸＬ－７７７", "cxl\u2212777", "CXL-\u2077\u2077\u2077", "ｄｅｌ－１", "act\u22121"]
     sandbox.add(*({"orderNumber": number} for number in look_alikes))

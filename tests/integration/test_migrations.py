@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import importlib.util
+from datetime import datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import JSON, column, insert, inspect, select, table, text
 
 from boss.extensions import db
 from boss.orders.numbers import number_key
@@ -156,3 +157,42 @@ def test_migration_0008_fills_the_keys_batch_by_batch(app, client, tenant):
     keys = _keys(app)
     assert sorted(key for _, key in keys.values()) == ["abc-1", "abc-2", "abc-3", "abc-4", "abc~5"]
     assert all(key == number_key(number) for number, key in keys.values())
+
+
+# ---------------------------------------------------------------- 0010: job_items
+
+def test_migration_0010_moves_the_items_of_an_unfinished_bulk_jobs_checkpoint_into_job_items_and_back(app, tenant):
+    items = [{"order_id": 7, "mall_order_number": "J-7", "done": True, "code": None, "message": "キャンセルしました"},
+             {"order_id": 8, "mall_order_number": None, "done": False, "code": "not_found", "message": "見つかりません"}]
+    old_checkpoint = {"index": 2, "items": items}
+    try:
+        with app.app_context():
+            downgrade(revision="0009")
+            jobs = table("jobs", column("id"), column("account_id"), column("kind"), column("state"),
+                         column("progress"), column("params", JSON), column("checkpoint", JSON),
+                         column("created_at"), column("updated_at"))
+            now = datetime(2026, 1, 5, 9, 0)
+            db.session.execute(insert(jobs), [
+                {"id": job_id, "account_id": tenant.account_id, "kind": "bulk_cancel", "state": state, "progress": 40,
+                 "params": {}, "checkpoint": old_checkpoint, "created_at": now, "updated_at": now}
+                for job_id, state in (("running-job", "started"), ("finished-job", "finished"))])
+            db.session.commit()
+            db.session.remove()
+            upgrade()
+            rows = db.session.execute(text(
+                "SELECT job_id, position, ref, done, code, message, mall_order_number FROM job_items "
+                "ORDER BY job_id, position")).all()
+            checkpoints = dict(db.session.execute(select(jobs.c.id, jobs.c.checkpoint)).all())
+            db.session.remove()
+            downgrade(revision="0009")
+            folded = dict(db.session.execute(select(jobs.c.id, jobs.c.checkpoint)).all())
+            db.session.remove()
+    finally:
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+
+    assert [tuple(row) for row in rows] == [("running-job", 0, 7, True, None, "キャンセルしました", "J-7"),
+                                            ("running-job", 1, 8, False, "not_found", "見つかりません", None)]
+    assert checkpoints == {"running-job": {"index": 2}, "finished-job": old_checkpoint}
+    assert folded == {"running-job": old_checkpoint, "finished-job": old_checkpoint}

@@ -1,4 +1,4 @@
-"""The mall import creates each getOrder batch together (services.import_mall_orders): what it makes must be
+"""The mall import creates each getOrder batch together (import_batch.import_mall_orders): what it makes must be
 what the one-by-one registration makes, order for order, and the batch must keep R4, R5, R7 and R13.
 
 The import runs in this process (importer.import_shop, as a worker runs it) with the real client over
@@ -15,10 +15,13 @@ from boss.extensions import db
 from boss.malls import connection, importer
 from boss.malls.connection import set_credentials
 from boss.models import Product, Shop
-from boss.orders import rules, services
+from boss.orders import actions, bulk_sql, counters, frame, import_batch, mapping, products, registration, rules, shops
+from boss.orders.actor import Actor
+from boss.orders.import_batch import MallOrder
 from boss.orders.models import Order, OrderEvent, OrderLine, Tag, order_tags
+from boss.orders.registration import NewOrder
 from boss.orders.search import OrderFilter, list_orders, status_counts
-from boss.orders.services import Actor, MallOrder, NewOrder
+from boss.outbox import commit_and_dispatch
 from tests.integration.rms_sandbox import RmsSandbox
 
 MAPPED = ("mug-002", "mug-002-ai", "MUG-AI")  # mall item, its サブコード, our SKU
@@ -44,11 +47,11 @@ def shop(app, ctx, tenant, live_server, monkeypatch):
     monkeypatch.setitem(app.config, "RMS_MIN_INTERVAL", 0.001)
     sandbox = RmsSandbox(live_server)
     actor = _user(tenant)
-    services.create_product(actor, MAPPED[2], "波佐見焼 マグカップ 藍")
-    services.map_item(actor, tenant.shop_id, *MAPPED)
+    products.create_product(actor, MAPPED[2], "波佐見焼 マグカップ 藍")
+    mapping.map_item(actor, tenant.shop_id, *MAPPED)
     row = db.session.get(Shop, tenant.shop_id)
     set_credentials(row, "secret", sandbox.license_key, base_url=sandbox.rms_url)
-    services.commit()
+    commit_and_dispatch()
     row.sandbox = sandbox
     return row
 
@@ -68,7 +71,7 @@ def _order(shop_id: int, number: str) -> list[Order]:
 
 def _counts_match_a_recount(account_id: int) -> None:
     kept = status_counts(account_id)
-    services.recount(account_id)
+    counters.recount(account_id)
     assert status_counts(account_id) == kept
 
 
@@ -82,22 +85,22 @@ def test_r4_r5_r7_a_batch_mixing_good_bad_several_destinations_held_and_raced_nu
     bad = sandbox.add({**_buyer("", ""), "PackageModelList": [_package("無名", MAPPED[0], MAPPED[1])]})[0]
     held, deleted, raced = sandbox.add({}, {}, {})
     actor = _user(tenant)
-    services.register(actor, _manual(shop.id, held))
-    services.delete(actor, services.register(actor, _manual(shop.id, deleted)).id)
+    registration.register(actor, _manual(shop.id, held))
+    actions.delete(actor, registration.register(actor, _manual(shop.id, deleted)).id)
 
     inserts = []
-    original = services._insert_rows
+    original = bulk_sql.insert_rows
 
     def registered_meanwhile(table, rows, **options):
         """A manual registration of `raced` commits after the batch was read, before its orders' INSERT."""
         if table is Order.__table__ and not inserts:
             with app.app_context():  # another session and connection, as another process would have
-                services.register(actor, _manual(shop.id, raced, name="先着 登録"))
+                registration.register(actor, _manual(shop.id, raced, name="先着 登録"))
                 db.session.remove()
         inserts.append((table.name, len(rows)))
         return original(table, rows, **options)
 
-    monkeypatch.setattr(services, "_insert_rows", registered_meanwhile)
+    monkeypatch.setattr(import_batch, "insert_rows", registered_meanwhile)
     result = importer.import_shop(db.session.get(Shop, shop.id))
 
     assert [name for name, _ in inserts] == ["orders", "order_lines", "order_tags", "order_events"], "one INSERT each"
@@ -143,7 +146,7 @@ def test_r4_r5_r7_a_batch_mixing_good_bad_several_destinations_held_and_raced_nu
     # A second run imports nothing again (R5).
     shop_row = db.session.get(Shop, shop.id)
     shop_row.rms_last_window_end = None
-    services.commit()
+    commit_and_dispatch()
     again = importer.import_shop(db.session.get(Shop, shop.id))
     assert again["created"] == 0 and again["skipped"] == again["fetched"] - again["failed"] == 6
 
@@ -152,11 +155,11 @@ def test_the_batch_makes_what_the_one_by_one_registration_makes_with_auto_confir
     """import_mall_orders in one shop and build_order + finish_registration in another, from the same
     orders, with auto_confirm on in both: every column, line, tag, event and counter alike."""
     actor = _user(tenant)
-    services.create_product(actor, MAPPED[2], "マグ")
-    batch_shop = services.create_shop(actor, "一括の店", "rakuten", auto_confirm=True).id
-    single_shop = services.create_shop(actor, "一件ずつの店", "rakuten", auto_confirm=True).id
+    products.create_product(actor, MAPPED[2], "マグ")
+    batch_shop = shops.create_shop(actor, "一括の店", "rakuten", auto_confirm=True).id
+    single_shop = shops.create_shop(actor, "一件ずつの店", "rakuten", auto_confirm=True).id
     for shop_id in (batch_shop, single_shop):
-        services.map_item(actor, shop_id, *MAPPED)
+        mapping.map_item(actor, shop_id, *MAPPED)
 
     def orders(shop_id: int) -> list[MallOrder]:
         def new(number, lines, **more):
@@ -172,13 +175,13 @@ def test_the_batch_makes_what_the_one_by_one_registration_makes_with_auto_confir
                               recipient={"name": "佐藤 花子", "phone": "06-1111-2222"}), True)]  # held: 複数送付先
 
     job = Actor.job(tenant.account_id, importer.ACTOR_NAME)
-    made = services.import_mall_orders(job, batch_shop, orders(batch_shop), IMPORTED)
+    made = import_batch.import_mall_orders(job, batch_shop, orders(batch_shop), IMPORTED)
     assert len(made.created) == 3 and made.skipped == []
     for mall_order in orders(single_shop):
-        order = services.build_order(db.session.get(Shop, single_shop), mall_order.new, source="mall_import", mall_linked=True)
-        tags = [services.system_tag(tenant.account_id, "multiple_destinations")] if mall_order.several_destinations else []
-        services.finish_registration(order, job, "imported", IMPORTED, tags)
-        services.commit()
+        order = registration.build_order(db.session.get(Shop, single_shop), mall_order.new, source="mall_import", mall_linked=True)
+        tags = [frame.system_tag(tenant.account_id, "multiple_destinations")] if mall_order.several_destinations else []
+        registration.finish_registration(order, job, "imported", IMPORTED, tags)
+        commit_and_dispatch()
 
     def snapshot(shop_id: int) -> dict:
         skip = {"id", "shop_id", "created_at", "updated_at", "confirmed_at"}
@@ -214,7 +217,7 @@ def test_mall_side_cancels_are_found_batch_by_batch_and_only_those_orders_change
     for number in (numbers[0], numbers[3]):
         sandbox.control("progress", {"order_number": number, "order_progress": 900})
     versions = {n: _order(shop.id, n)[0].version for n in numbers}
-    services.commit()
+    commit_and_dispatch()
     row = db.session.get(Shop, shop.id)
     assert importer.detect_mall_cancels(row, connection.client_for(row)) == 2
     for number in numbers:

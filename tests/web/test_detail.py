@@ -6,8 +6,10 @@ import re
 import pytest
 
 from boss.extensions import db
-from boss.orders import services
+from boss.orders import frame
+from boss.orders.actor import Actor
 from boss.orders.models import Order
+from boss.outbox import commit_and_dispatch
 from tests.conftest import login
 from tests.factories import create_order, create_product, map_item, set_state
 
@@ -35,8 +37,8 @@ def _create_tag(client, tenant, name, holds=False):
 def _raise_system_tag(app, order_id, code):
     with app.app_context():
         order = db.session.get(Order, order_id)
-        services.raise_system_tag(order, code, services.Actor.system(order.account_id, "楽天RMS取込"))
-        services.commit()
+        frame.raise_system_tag(order, code, Actor.system(order.account_id, "楽天RMS取込"))
+        commit_and_dispatch()
         db.session.remove()
 
 

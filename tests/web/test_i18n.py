@@ -105,11 +105,13 @@ def test_r12_the_history_reads_in_english_also_for_events_written_before_the_swi
     client.post(f"/api/v1/orders/{order['id']}/cancel", json={"reason_code": 8}, headers=tenant.headers())
     with app.app_context():  # a system tag raised by the import job, as it is stored: in Japanese
         from boss.extensions import db
-        from boss.orders import history, services
+        from boss.orders import frame, history
+        from boss.orders.actor import Actor
         from boss.orders.models import Order
+        from boss.outbox import commit_and_dispatch
         stored = db.session.get(Order, order["id"])
-        services.raise_system_tag(stored, "multiple_destinations", services.Actor.job(stored.account_id, history.IMPORT_ACTOR.ja))
-        services.commit()
+        frame.raise_system_tag(stored, "multiple_destinations", Actor.job(stored.account_id, history.IMPORT_ACTOR.ja))
+        commit_and_dispatch()
         db.session.remove()
     japanese = unescape(staff_client.get(f"/orders/{order['id']}").text)
     assert "キャンセル理由: 店舗都合（欠品）" in japanese and "楽天RMS取込" in japanese

@@ -119,6 +119,30 @@ def test_a_list_page_costs_the_same_statements_however_many_rows_lines_and_tags_
     assert "商品がマッピングされているため削除できません（item-1）" in page
 
 
+WAREHOUSE_NOTICE = "倉庫へキャンセル連絡を自動で送ります。"
+RELEASE = "引当済みの在庫を解放します。"
+NO_STOCK_BACK = "在庫は自動では戻りません。"
+
+
+@pytest.mark.parametrize("status, shipment_status, reserve, promised, not_promised", [
+    ("confirmed", None, False, (), (WAREHOUSE_NOTICE, RELEASE, NO_STOCK_BACK)),
+    # no account has a warehouse connection yet (warehouse.md §1): the notice has nowhere to go, none is promised
+    ("awaiting_shipment", "requested", True, (RELEASE,), (WAREHOUSE_NOTICE, NO_STOCK_BACK)),
+    # R11: 出荷不可 leaves the warehouse nothing to withdraw; a 完了 order's notice is the parcel checkbox's
+    ("shipping_in_progress", "not_shippable", False, (), (WAREHOUSE_NOTICE, RELEASE, NO_STOCK_BACK)),
+    ("completed", "shipped", False, (NO_STOCK_BACK,), (WAREHOUSE_NOTICE, RELEASE)),
+])
+def test_r10_r11_the_cancel_dialog_promises_what_the_cancel_sets_off_and_nothing_else(
+        staff_client, client, tenant, app, status, shipment_status, reserve, promised, not_promised):
+    create_product(client, tenant)
+    map_item(client, tenant)
+    order = create_order(client, tenant)
+    set_state(app, order["id"], status, shipment_status, reserve=reserve)
+    dialog = staff_client.get(f"/orders/{order['id']}/cancel", headers=HTMX).text
+    assert "キャンセルする" in dialog
+    assert all(text in dialog for text in promised) and not any(text in dialog for text in not_promised)
+
+
 @pytest.mark.parametrize("shipment_status, reason", [
     ("shipping", "出荷作業中のためキャンセルできません。倉庫へ出荷取下げを依頼し、出荷不可になってからキャンセルしてください。"),
     ("withdrawal_requested", "出荷取下げの回答待ちです。出荷不可になるとキャンセルできます。"),

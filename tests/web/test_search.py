@@ -7,8 +7,10 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from boss.extensions import db
-from boss.orders import services
+from boss.orders import frame
+from boss.orders.actor import Actor
 from boss.orders.models import Order
+from boss.outbox import commit_and_dispatch
 from boss.web import search as search_view
 from tests.factories import create_order, create_product, map_item, set_state
 
@@ -154,11 +156,11 @@ def test_attention_finds_orders_with_an_error_or_holding_system_tag_not_deleted(
     other = create_order(client, tenant, number="S-ATT-CUSTOM")
     client.post(f"/api/v1/orders/{other['id']}/tags/{custom['id']}", headers=tenant.headers())
     with app.app_context():
-        system = services.Actor.system(tenant.account_id)
+        system = Actor.system(tenant.account_id)
         for order_id, code in ((held["id"], "multiple_destinations"), (error["id"], "mall_reflection_error"),
                                (gone["id"], "mall_cancelled")):
-            services.raise_system_tag(db.session.get(Order, order_id), code, system)
-        services.commit()
+            frame.raise_system_tag(db.session.get(Order, order_id), code, system)
+        commit_and_dispatch()
         db.session.remove()
     client.delete(f"/api/v1/orders/{gone['id']}", headers=tenant.headers())
     page = staff_client.get("/search?attention=1").text

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from boss.extensions import db
 from boss.models import ApiToken, Shop, User
 from boss.orders.models import Order
+from boss.outbox import commit_and_dispatch
 from tests.conftest import login
 
 HTMX = {"HX-Request": "true"}
@@ -72,16 +73,17 @@ def _connect_rms(app, shop_id: int, **fields) -> None:
 
 def _mall_order(app, shop_id: int, number: str) -> int:
     """A mall-linked order as the mall import makes it (R7)."""
-    from boss.orders import services
-    from boss.orders.services import Actor, NewOrder
+    from boss.orders import registration
+    from boss.orders.actor import Actor
+    from boss.orders.registration import NewOrder
 
     def make():
         shop = db.session.get(Shop, shop_id)
         new = NewOrder(shop_id=shop_id, mall_order_number=number, buyer={"name": "楽天 太郎"},
                        lines=[{"mall_item_id": "item-1", "name": "煎茶", "quantity": 1, "unit_price": 1200}])
-        order = services.build_order(shop, new, source="mall_import", mall_linked=True)
-        services.finish_registration(order, Actor.system(shop.account_id, "楽天RMS取込"), "imported", "テスト")
-        services.commit()
+        order = registration.build_order(shop, new, source="mall_import", mall_linked=True)
+        registration.finish_registration(order, Actor.system(shop.account_id, "楽天RMS取込"), "imported", "テスト")
+        commit_and_dispatch()
         return order.id
     return _read(app, make)
 

@@ -266,7 +266,7 @@ def test_r14_another_accounts_shop_and_jobs_answer_404_and_nothing_happens(app, 
 
 def _start_import(app, tenant) -> str:
     from boss.malls.importer import start_import
-    from boss.orders.services import Actor
+    from boss.orders.actor import Actor
 
     return start_import(Actor("user", "よその管理者", tenant.account_id, None), tenant.shop_id).id
 

@@ -67,7 +67,7 @@ def fixed_times(app, client, tenant):
     mapping, a tag, tokens used and revoked, a locked user, a shop's last import, import and bulk jobs."""
     from boss.accounts import create_token, revoke_token
     from boss.malls.rakuten import encrypt_secret
-    from boss.orders.services import Actor
+    from boss.orders.actor import Actor
 
     headers = tenant.headers("admin")
     create_product(client, tenant, sku="SKU-1")

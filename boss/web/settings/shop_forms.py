@@ -86,7 +86,7 @@ class RakutenShopForm(ShopForm):
             raise ValidationError(_("日付を「2027-01-31」の形で入力してください。"))
 
     def rms_changes(self, shop: Shop) -> dict | None:
-        """The `rms` dict for services.update_shop, or None when the stored credentials stay. Adds field
+        """The `rms` dict for shops.update_shop, or None when the stored credentials stay. Adds field
         errors (and answers None) when the input cannot be saved as it is."""
         secret, key = self.rms_service_secret.data or "", self.rms_license_key.data or ""
         expires_text, base_url = self.rms_license_key_expires_on.data or "", self.rms_base_url.data or ""

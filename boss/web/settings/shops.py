@@ -13,7 +13,7 @@ from ...errors import ServiceError
 from ...extensions import db
 from ...malls import connection
 from ...models import JobRecord, Shop
-from ...orders import services
+from ...orders import frame, shops
 from ..common import (LICENSE_WARN_DAYS, account_shops, attempt, current_actor, found_or_404, is_htmx, job_page, lang,
                       license_state, page_or_fragment)
 from .base import MALL_LABELS, admin_only, bp, jst_today, with_message
@@ -54,7 +54,7 @@ def create_shop():
     form = NewShopForm()
     if form.validate():
         with attempt() as tried:
-            shop = services.create_shop(current_actor(), form.name.data, form.mall.data, form.auto_confirm.data,
+            shop = shops.create_shop(current_actor(), form.name.data, form.mall.data, form.auto_confirm.data,
                                         form.reflect_cancel_to_rms.data)
         if not tried.error:
             flash(_("ショップ「%(name)s」を追加しました。", name=shop.name), "success")
@@ -66,7 +66,7 @@ def create_shop():
 @bp.get("/settings/shops/<int:shop_id>/edit")
 @admin_only
 def edit_shop(shop_id: int):
-    shop = found_or_404(services.get_shop, shop_id)
+    shop = found_or_404(frame.get_shop, shop_id)
     form = RakutenShopForm.for_shop(shop) if shop.mall == "rakuten" else ShopForm(formdata=None, obj=shop)
     return _shop_form(shop, form)
 
@@ -107,7 +107,7 @@ def _service_errors(form: ShopForm, exc: ServiceError) -> list[str]:
 @bp.post("/settings/shops/<int:shop_id>")
 @admin_only
 def update_shop(shop_id: int):
-    shop = found_or_404(services.get_shop, shop_id)
+    shop = found_or_404(frame.get_shop, shop_id)
     rakuten = shop.mall == "rakuten"
     form = RakutenShopForm() if rakuten else ShopForm()
     if not form.validate():
@@ -126,10 +126,10 @@ def update_shop(shop_id: int):
             changes["rms"] = rms
     reflect_before = shop.reflect_cancel_to_rms
     with attempt() as tried:
-        shop = services.update_shop(current_actor(), shop_id, changes)
+        shop = shops.update_shop(current_actor(), shop_id, changes)
     if exc := tried.error:
         errors = _service_errors(form, exc)
-        return _shop_form(services.get_shop(current_user.account_id, shop_id), form, status=exc.status, form_errors=errors)
+        return _shop_form(frame.get_shop(current_user.account_id, shop_id), form, status=exc.status, form_errors=errors)
     message = _("ショップ「%(name)s」の設定を保存しました。", name=shop.name)
     if rms:
         message += " " + _("RMS API接続を登録しました（licenseKey 末尾 %(last4)s）。取込を開始しました。",
@@ -150,7 +150,7 @@ def import_shop(shop_id: int):
     """今すぐ取込: start the shop's import, or show the one already queued or running (never two at once)."""
     from ...malls.importer import start_import
 
-    shop = found_or_404(services.get_shop, shop_id)
+    shop = found_or_404(frame.get_shop, shop_id)
     already = _running_imports().get(shop.id)
     with attempt() as tried:
         job = start_import(current_actor(), shop.id)

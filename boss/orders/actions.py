@@ -1,0 +1,116 @@
+"""The order actions of orders.md §2–4: confirm, cancel, delete, and a tag on or off — each one `act`."""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import update
+
+from .. import outbox
+from ..errors import validation_error
+from ..extensions import db
+from ..models import Product, utcnow
+from . import history, rules
+from .actor import Actor
+from .counters import counted
+from .frame import act, attach_tag, detach_tag, get_tag, record_event, touch
+from .models import Order
+
+
+def confirm(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:
+    def apply(order: Order) -> None:
+        confirm_now(order, actor)
+
+    return act(actor, order_id, expected_version, lambda o: o.decide(rules.CONFIRM), apply)
+
+
+def confirm_now(order: Order, actor: Actor, message: str = "") -> None:
+    before = order.status
+    order.status = rules.CONFIRMED
+    order.confirmed_at = utcnow()
+    touch(order)
+    record_event(order, actor, "confirmed", message, before, rules.CONFIRMED)
+
+
+def auto_confirm(order: Order) -> None:
+    """確認済 at once when the shop auto-confirms and the rules allow it (nothing holds it, every line mapped)."""
+    if order.shop.auto_confirm and order.decide(rules.CONFIRM):
+        with counted(order):
+            confirm_now(order, Actor.system(order.account_id, history.AUTO_CONFIRM_ACTOR.ja), history.AUTO_CONFIRMED.ja)
+
+
+def cancel(actor: Actor, order_id: int, reason_code: int = rules.DEFAULT_CANCEL_REASON,
+           retrieve_parcel: bool = False, expected_version: Optional[int] = None) -> Order:
+    if reason_code not in rules.CANCEL_REASONS:
+        raise validation_error({"reason_code": "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"})
+
+    def apply(order: Order) -> None:
+        before = order.status
+        effects = order.cancel_effects(bool(retrieve_parcel))
+        order.status = rules.CANCELLED
+        order.cancelled_at = utcnow()
+        order.cancelled_by = actor.name
+        order.cancel_reason_code = reason_code
+        order.retrieve_parcel = bool(retrieve_parcel) if before == rules.COMPLETED else None
+        touch(order)
+        if effects.release_stock:
+            _release_reservation(order)
+        # R9: the setting is captured now; later changes of it never touch this cancel.
+        order.reflect_cancel_to_rms = effects.reflect_to_rms
+        text = history.CANCELLED_RETRIEVE if order.retrieve_parcel else history.CANCELLED
+        record_event(order, actor, "cancelled", text(reason=rules.CANCEL_REASONS[reason_code][0]), before, rules.CANCELLED)
+        detach_tag(order, "mall_cancelled")
+        if order.reflect_cancel_to_rms:
+            order.reflection_state = "pending"
+            record_event(order, actor, "reflection_pending", history.REFLECTING.ja)
+            record_reflection(order)
+
+    return act(actor, order_id, expected_version, lambda o: o.decide(rules.CANCEL), apply)
+
+
+REFLECTION_KIND = "rms.reflect_cancel"
+
+
+def record_reflection(order: Order) -> None:
+    """R9: the cancel goes to RMS once this transaction commits (its shop's lane carries it out)."""
+    outbox.record(REFLECTION_KIND, {"order_id": order.id, "shop_id": order.shop_id})
+
+
+def _release_reservation(order: Order) -> None:
+    for line in order.lines:
+        if line.product_id is not None:
+            db.session.execute(update(Product).where(Product.id == line.product_id)
+                               .values(reserved=Product.reserved - line.quantity))
+    order.stock_reserved = False
+
+
+def delete(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:
+    def apply(order: Order) -> None:
+        order.deleted_at = utcnow()
+        order.deleted_by = actor.name
+        touch(order)
+        record_event(order, actor, "deleted", history.DELETED.ja,
+                     order.status, order.status)
+
+    return act(actor, order_id, expected_version, lambda o: o.decide(rules.DELETE), apply)
+
+
+def add_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optional[int] = None) -> Order:
+    tag = get_tag(actor.account_id, tag_id)
+
+    def apply(order: Order) -> None:
+        if attach_tag(order, tag):
+            record_event(order, actor, "tag_added", tag.name, order.status, order.status)
+
+    return act(actor, order_id, expected_version,
+               lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=True), apply)
+
+
+def remove_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optional[int] = None) -> Order:
+    tag = get_tag(actor.account_id, tag_id)
+
+    def apply(order: Order) -> None:
+        if detach_tag(order, tag):
+            record_event(order, actor, "tag_removed", tag.name, order.status, order.status)
+
+    return act(actor, order_id, expected_version,
+               lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=False), apply)

@@ -1,0 +1,35 @@
+"""The unit of work: one transaction, its effects dispatched only once it has committed.
+
+What a service may do: open `with unit_of_work() as uow:`, read and change the session, record effects
+(`outbox.record`), and `uow.commit()` — the transaction commits, then its effects are enqueued, never
+before. Leaving the block by an exception rolls everything back, the effects recorded with it included.
+What a view, an API handler or a job wrapper may not do: commit or roll back. They parse, call a service
+and render its answer (or its refusal).
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterable, Iterator
+
+from . import outbox
+
+
+class UnitOfWork:
+    def commit(self, keep: Iterable[object] = ()) -> None:
+        """Commit, then dispatch the effects recorded in it. `keep`: objects that hold what was just committed
+        and are to stay loaded (the caller's answer reads them with no second load)."""
+        outbox.commit_and_dispatch(keep)
+
+    @staticmethod
+    def rollback() -> None:
+        outbox.rollback()
+
+
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    uow = UnitOfWork()
+    try:
+        yield uow
+    except BaseException:
+        uow.rollback()
+        raise
