@@ -12,7 +12,7 @@ from boss.models import OutboxMessage, Product
 from boss.orders import actions
 from boss.orders.actor import Actor
 from boss.orders.models import Order
-from tests.factories import create_order, create_product, map_item, set_state
+from tests.factories import create_order, create_product, map_item, set_rms_connection, set_state
 
 
 def _actor(tenant) -> Actor:
@@ -98,7 +98,7 @@ def _reflected_order(app, client, tenant, number: str) -> dict:
     with app.app_context():
         order = db.session.get(Order, created["id"])
         order.mall_linked = True
-        order.shop.rms_service_secret_enc, order.shop.rms_license_key_enc = "enc-secret", "enc-license"
+        set_rms_connection(order.shop_id, secrets_enc={"service_secret": "enc-secret", "license_key": "enc-license"})
         order.shop.reflect_cancel_to_rms = True
         db.session.commit()
         created["version"] = order.version
@@ -124,3 +124,13 @@ def test_an_api_cancel_reads_its_order_once(app, client, tenant):
         assert answer.status_code == 200 and answer.json["status"] == "cancelled"
     order_reads = [s for s in during.seen if s.lstrip().upper().startswith("SELECT") and "FROM orders" in s]
     assert len(order_reads) == 1, order_reads
+
+
+def test_a_tokens_first_request_notes_its_use_and_reads_the_token_and_its_user_once(app, client, tenant):
+    with app.app_context(), Statements() as during:
+        answer = client.get("/api/v1/orders", headers=tenant.headers())
+        assert answer.status_code == 200
+    selects = [s for s in during.seen if s.lstrip().upper().startswith("SELECT")]
+    assert any(s.lstrip().upper().startswith("UPDATE API_TOKENS") for s in during.seen), "its use is noted"
+    assert len([s for s in selects if "FROM api_tokens" in s]) == 1
+    assert len([s for s in selects if "FROM users" in s]) == 1
