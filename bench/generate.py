@@ -370,6 +370,7 @@ def seed_catalogue(app, reset: bool):
 
     from boss.accounts import create_user, find_user
     from boss.extensions import db
+    from boss.malls.rakuten.connection import rms_connection_for
     from boss.models import ItemMapping, Product, Shop
     from boss.orders import tags
     from boss.orders.actor import Actor
@@ -404,9 +405,9 @@ def seed_catalogue(app, reset: bool):
         rakuten = db.session.get(Shop, shops["rakuten"])
         # "Connected" with placeholders, so that a cancel captures reflect_cancel_to_rms (R9) and
         # writes its outbox row; no worker runs in the benchmarks, so nothing ever calls RMS.
-        rakuten.rms_service_secret_enc = "bench-placeholder"
-        rakuten.rms_license_key_enc = "bench-placeholder"
-        rakuten.rms_license_key_last4 = "0000"
+        rms = rms_connection_for(rakuten)
+        rms.secrets_enc = {"service_secret": "bench-placeholder", "license_key": "bench-placeholder"}
+        rms.key_last4 = "0000"
         db.session.commit()
         if db.session.scalars(select(Tag).where(Tag.account_id == account_id, Tag.name == "ギフト包装")).first() is None:
             tags.create_tag(actor, "ギフト包装", "#16a085", holds=False)

@@ -48,7 +48,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import models  # noqa: F401  (register the tables)
     from .orders import models as order_models  # noqa: F401
-    from .malls.rakuten import reflection  # noqa: F401  (hands reflections to the shops' lanes when they are dispatched)
     from .api import bp as api_bp
     from .cli import register_cli
     from .health import bp as health_bp
@@ -68,12 +67,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         return {"url_rules": app.view_functions}
 
     _error_handlers(app)
-
-    @app.teardown_appcontext
-    def _close_redis(exc):
-        redis = g.pop("redis", None)
-        if redis is not None:
-            redis.close()
 
     return app
 

@@ -94,7 +94,7 @@ def token_user(token: str) -> User | None:
     if record.last_used_at is None or utcnow() - record.last_used_at > TOKEN_USE_NOTED_EVERY:
         with unit_of_work() as uow:
             record.last_used_at = utcnow()
-            uow.commit()
+            uow.commit(keep=(record, record.user))  # the request goes on with them: no second read
     return record.user
 
 

@@ -1,7 +1,7 @@
 """Extension objects, initialised by create_app, and access to Redis and the RQ queue."""
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -35,9 +35,14 @@ def redis_connection(url: str | None = None) -> Redis:
 
 
 def get_redis() -> Redis:
-    if "redis" not in g:
-        g.redis = redis_connection()
-    return g.redis
+    """The app's Redis client, one per app and URL: its pool keeps connections between requests, so a request
+    takes one an earlier request opened rather than connecting anew (~1.3 ms). redis-py's pool is thread-safe
+    and, in a forked child (an rq work horse), opens connections of the child's own."""
+    url = current_app.config["REDIS_URL"]
+    clients = current_app.extensions.setdefault("boss_redis", {})
+    if url not in clients:
+        clients.setdefault(url, redis_connection(url))
+    return clients[url]
 
 
 def get_queue() -> Queue:

@@ -1,4 +1,6 @@
 """Lanes: one serial runner per key — e.g. one per shop for its RMS requests, which RMS takes one per second.
+A kind of lane is declared by its integration (boss.effects.declare_lane): its step, and how long a step
+may take at most, which sizes the lane's lock.
 
 A lane run is an RQ job that takes the lane's lock, does one step and books its successor for the time
 the step names (the shop's next request slot, or a scheduled retry): work waits in Redis, never in a
@@ -15,19 +17,26 @@ way, which is what the sweeper asks before it hands a lane's messages to it agai
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from typing import Optional
 
 from flask import current_app
 
+from . import effects
+from .effects import LaneKind
 from .extensions import get_queue, get_redis
 
+log = logging.getLogger(__name__)
+
 PREFIX = "boss:lane:"
-DUE = "boss:lanes:due"  # booked runs: member = JSON [job, args, token], score = when (epoch seconds)
+JOB = "jobs.tasks.run_lane"
+DUE = "boss:lanes:due"  # booked runs: member = JSON [job, args, token, job timeout], score = when (epoch seconds)
 TICK_SECONDS = 0.1
 GRACE_SECONDS = 60      # a booking outlives its time by this much, in case its job is slow to start
 LOCKED_RETRY_SECONDS = 1.0
+LOCK_MARGIN_SECONDS = 15  # a step's bookkeeping around its longest request
 
 _BOOK = """
 local current = redis.call('GET', KEYS[1])
@@ -52,9 +61,9 @@ return 0
 
 
 class Lane:
-    def __init__(self, name: str, job: str, *args):
-        self.marker = PREFIX + name
-        self.job, self.args = job, args
+    def __init__(self, kind: LaneKind, key):
+        self.kind, self.key = kind, key
+        self.marker = f"{PREFIX}{kind.name}:{key}"
         self.redis = get_redis()
 
     def wake(self, at: Optional[float] = None) -> bool:
@@ -65,10 +74,11 @@ class Lane:
         ttl_ms = int((at - now + GRACE_SECONDS) * 1000)
         if not self.redis.eval(_BOOK, 1, self.marker + ":next", f"{at:.3f}", token, ttl_ms):
             return False
+        args, job_timeout = [self.kind.name, self.key], self.lock_seconds() * 2
         if at - now < TICK_SECONDS:
-            _enqueue(get_queue(), self.job, list(self.args), token)
+            _enqueue(get_queue(), JOB, args, token, job_timeout)
         else:
-            self.redis.zadd(DUE, {json.dumps([self.job, list(self.args), token]): at})
+            self.redis.zadd(DUE, {json.dumps([JOB, args, token, job_timeout]): at})
         return True
 
     def claim(self, token: str) -> None:
@@ -81,10 +91,9 @@ class Lane:
     def unlock(self, token: str) -> None:
         self.redis.eval(_UNLOCK, 1, self.marker + ":lock", token)
 
-    @staticmethod
-    def lock_seconds() -> int:
-        """Longer than any one step (one RMS request and its bookkeeping); a killed run's lock expires then."""
-        return int(current_app.config["RMS_TIMEOUT"]) + 15
+    def lock_seconds(self) -> int:
+        """Longer than any one step of the lane's kind; a killed run's lock expires then."""
+        return int(current_app.config[self.kind.step_timeout_setting]) + LOCK_MARGIN_SECONDS
 
     def run(self, token: str, step) -> None:
         """Carry out one step, then book the next run for the time it returns (None: the lane is idle)."""
@@ -100,6 +109,17 @@ class Lane:
             self.wake(next_at)
 
 
+def run(name: str, key, token: str) -> None:
+    """The lane job (JOB): one step of the lane `key` of the kind declared as `name`."""
+    kind = effects.lane(name)
+    Lane(kind, key).run(token, lambda: kind.step(key))
+
+
+def in_process(job) -> bool:
+    """An RQ job the worker runs itself, without forking (see jobs/worker.py): a step of a lane declared so."""
+    return job.func_name == JOB and effects.lane(job.args[0]).in_process
+
+
 _POP_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 500)
 if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
@@ -111,15 +131,21 @@ def enqueue_due() -> int:
     """Enqueue the booked runs whose time has come (each taken by one sweeper only); returns how many."""
     due = get_redis().eval(_POP_DUE, 1, DUE, f"{time.time():.3f}")
     queue = get_queue()
+    enqueued = 0
     for member in due:
-        job, args, token = json.loads(member)
-        _enqueue(queue, job, args, token)
-    return len(due)
+        booking = json.loads(member)
+        if len(booking) != 4:  # booked by the release before this one: its messages go again after their timeout
+            log.warning("lanes: a booked run of an older release is dropped: %s", member)
+            continue
+        job, args, token, job_timeout = booking
+        _enqueue(queue, job, args, token, job_timeout)
+        enqueued += 1
+    return enqueued
 
 
-def _enqueue(queue, job: str, args: list, token: str) -> None:
+def _enqueue(queue, job: str, args: list, token: str, job_timeout: int) -> None:
     queue.enqueue(job, *args, token, job_id=f"lane-{token}", result_ttl=60, failure_ttl=86400,
-                  job_timeout=Lane.lock_seconds() * 2)
+                  job_timeout=job_timeout)
 
 
 def alive(redis, marker: str) -> bool:

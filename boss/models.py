@@ -4,10 +4,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timezone
+from typing import Optional
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint, text
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -109,25 +110,83 @@ class Shop(db.Model):
     mall = db.Column(db.String(20), nullable=False)
     auto_confirm = db.Column(db.Boolean, nullable=False, default=False)
     reflect_cancel_to_rms = db.Column(db.Boolean, nullable=False, default=False)
-    # RMS connection (filled by the Rakuten connection; secrets encrypted there)
-    rms_base_url = db.Column(db.String(255))
-    rms_service_secret_enc = db.Column(db.Text)
-    rms_license_key_enc = db.Column(db.Text)
-    rms_license_key_last4 = db.Column(db.String(4))
-    rms_license_key_expires_on = db.Column(db.Date)
-    rms_connection_error = db.Column(db.Text)
-    rms_import_interval_minutes = db.Column(db.Integer, nullable=False, default=10)
-    rms_initial_lookback_days = db.Column(db.Integer, nullable=False, default=30)
-    rms_inventory_restore_type = db.Column(db.Integer, nullable=False, default=0)
-    rms_last_window_end = db.Column(db.DateTime)  # end of the last successful import window (naive UTC)
-    rms_last_import_at = db.Column(db.DateTime)
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    # lazy="select": an order's shop (joined into every order query) never brings its connection along;
+    # the pages' header loads it with the account's shops, in the same query (web.common.account_shops).
+    rms_connection = db.relationship(
+        "Connection", uselist=False,
+        primaryjoin="and_(Connection.shop_id == Shop.id, Connection.provider == 'rakuten_rms')")
 
     __table_args__ = (UniqueConstraint("account_id", "name", name="uq_shops_account_name"),)
 
     @property
+    def rms(self) -> "Connection":
+        """The shop's RMS connection; before its credentials or settings were first set, an unsaved one
+        with the defaults (malls.rakuten.connection.rms_connection_for creates the row)."""
+        return self.rms_connection or Connection.blank(RAKUTEN_RMS, self.account_id, self.id)
+
+    @property
     def rms_connected(self) -> bool:
-        return self.mall == "rakuten" and bool(self.rms_license_key_enc and self.rms_service_secret_enc)
+        return self.mall == "rakuten" and self.rms_connection is not None and self.rms_connection.connected
+
+
+RAKUTEN_RMS = "rakuten_rms"
+# Each provider's defaults: how often it runs, and its own settings (kept in Connection.settings).
+PROVIDER_DEFAULTS = {
+    RAKUTEN_RMS: {"interval_seconds": 600, "settings": {"initial_lookback_days": 30, "inventory_restore_type": 0}},
+}
+ACCOUNT_LEVEL = "shop_id IS NULL"
+
+
+class Connection(db.Model):
+    """An integration's connection, per shop (Rakuten RMS) or per account (the warehouse): where it goes,
+    its secrets (each encrypted with SECRET_KEY; only the key's last 4 characters are ever shown),
+    the error that stops it (「RMS接続エラー」), where its last run got to, and its settings.
+
+    The columns are what every provider has and what queries filter on; `settings` holds the provider's
+    own knobs (RMS: initial_lookback_days, inventory_restore_type), read through `setting()`."""
+
+    __tablename__ = "connections"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    shop_id = db.Column(db.Integer, db.ForeignKey("shops.id"))  # None: the account's (the warehouse)
+    provider = db.Column(db.String(32), nullable=False)
+    base_url = db.Column(db.String(255))
+    secrets_enc = db.Column(JSON(none_as_null=True))  # {name: encrypted value}, RMS: service_secret, license_key; None: not connected
+    key_last4 = db.Column(db.String(4))
+    key_expires_on = db.Column(db.Date)
+    error = db.Column(db.Text)
+    interval_seconds = db.Column(db.Integer, nullable=False)
+    cursor = db.Column(db.Text)  # where the next run starts (RMS: the end of its last window, ISO, naive UTC)
+    last_run_at = db.Column(db.DateTime)
+    settings = db.Column(JSON, nullable=False, default=dict)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("shop_id", "provider", name="uq_connections_shop_provider"),
+        Index("uq_connections_account_provider", "account_id", "provider", unique=True,
+              sqlite_where=text(ACCOUNT_LEVEL), postgresql_where=text(ACCOUNT_LEVEL)),
+    )
+
+    @classmethod
+    def blank(cls, provider: str, account_id: int, shop_id: Optional[int] = None) -> "Connection":
+        defaults = PROVIDER_DEFAULTS[provider]
+        return cls(provider=provider, account_id=account_id, shop_id=shop_id,
+                   interval_seconds=defaults["interval_seconds"], settings=dict(defaults["settings"]))
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.secrets_enc)
+
+    def setting(self, name: str):
+        return (self.settings or {}).get(name, PROVIDER_DEFAULTS[self.provider]["settings"][name])
+
+    def set_setting(self, name: str, value) -> None:
+        """Only the provider's own names; a new dict, so the JSON column sees the change."""
+        if name not in PROVIDER_DEFAULTS[self.provider]["settings"]:
+            raise KeyError(f"{self.provider} has no setting {name}")
+        self.settings = {**(self.settings or {}), name: value}
 
 
 class Product(db.Model):

@@ -1,7 +1,7 @@
 """The transactional outbox: side effects recorded with the change, dispatched to RQ after commit.
 
 A row is the record of truth. `dispatch` enqueues rows right after their transaction commits (one job
-each, or handed to a runner of their kind's own: reflections go to their shop's lane); the sweeper (a
+each, or handed to a runner of their kind's own, a lane: boss.effects declares which); the sweeper (a
 process beside every worker, see jobs/worker.py) enqueues rows a Redis outage kept back and re-enqueues
 rows whose job or lane vanished (a killed worker) once their kind's timeout has passed. Handlers are
 idempotent, so a second run of the same row changes nothing.
@@ -19,15 +19,12 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import or_, select
 
-from . import lanes
+from . import effects, lanes
 from .extensions import db, get_queue, get_redis
 from .models import JobRecord, OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
-# Seconds after which a dispatched row that has not finished is dispatched again (architecture.md):
-# the kind's own setting, else OUTBOX_REDISPATCH_SECONDS.
-TIMEOUT_SETTINGS = {"rms.reflect_cancel": "REFLECTION_REDISPATCH_SECONDS"}
 LIVE_STATES = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
@@ -76,7 +73,8 @@ def rollback() -> None:
 
 
 def timeout_for(kind: str) -> int:
-    return current_app.config[TIMEOUT_SETTINGS.get(kind, "OUTBOX_REDISPATCH_SECONDS")]
+    """Seconds after which a dispatched row that has not finished is dispatched again (architecture.md)."""
+    return current_app.config[effects.kind(kind).timeout_setting]
 
 
 def dispatch(ids: Iterable[int]) -> None:
@@ -99,15 +97,16 @@ def _enqueue(messages: list[OutboxMessage]) -> None:
     for message in messages:
         message.dispatches += 1
         message.dispatched_at = utcnow()
-        if message.kind in DISPATCHERS:
-            by_dispatcher.setdefault(message.kind, []).append(message)
+        dispatcher = effects.kind(message.kind).dispatcher
+        if dispatcher is not None:
+            by_dispatcher.setdefault(dispatcher, []).append(message)
             continue
         queue = queue or get_queue()
         message.rq_job_id = f"outbox-{message.id}-{message.dispatches}"
         queue.enqueue("jobs.tasks.run_outbox_message", message.id, job_id=message.rq_job_id,
                       job_timeout=max(timeout_for(message.kind) * 10, 300), result_ttl=3600, failure_ttl=86400)
-    for kind, batch in by_dispatcher.items():
-        DISPATCHERS[kind](batch)
+    for dispatcher, batch in by_dispatcher.items():
+        dispatcher(batch)
 
 
 def due_messages(now=None) -> list[OutboxMessage]:
@@ -177,27 +176,8 @@ def sweep_if_due() -> int | None:
 
 # ---------------------------------------------------------------- running a message
 
-HANDLERS: dict = {}
-DISPATCHERS: dict = {}  # kind -> fn(messages): hands them to a runner of the kind's own instead of a job each
 MAX_DISPATCHES = 5
 RESCHEDULED = "rescheduled"  # what a handler returns when it scheduled itself again: the message stays pending
-
-
-def handler(kind: str):
-    """Register the function that carries out an outbox message of `kind` (it must be idempotent)."""
-    def register(fn):
-        HANDLERS[kind] = fn
-        return fn
-    return register
-
-
-def dispatcher(kind: str):
-    """Register the function that hands messages of `kind` to their runner; it sets each one's rq_job_id
-    to what `_job_alive` can check."""
-    def register(fn):
-        DISPATCHERS[kind] = fn
-        return fn
-    return register
 
 
 def run_message(message_id: int) -> None:
@@ -207,7 +187,7 @@ def run_message(message_id: int) -> None:
     if message is None or message.state != "pending":
         return
     try:
-        outcome = HANDLERS[message.kind](message)
+        outcome = _handler(message.kind)(message)
     except Exception as exc:
         rollback()
         message = db.session.get(OutboxMessage, message_id)
@@ -221,6 +201,13 @@ def run_message(message_id: int) -> None:
         message.state = "done"
         message.done_at = utcnow()
     commit_and_dispatch()
+
+
+def _handler(kind: str):
+    carry_out = effects.kind(kind).handler
+    if carry_out is None:
+        raise LookupError(f"no handler is declared for the outbox kind {kind!r}")
+    return carry_out
 
 
 def _fail_job(message: OutboxMessage) -> None:

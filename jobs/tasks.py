@@ -24,26 +24,19 @@ def app() -> Flask:
     return _app
 
 
-def load_handlers() -> None:
-    """Import the modules that register outbox handlers."""
-    from boss.malls.rakuten import importer, reflection  # noqa: F401  (rms.import, rms.reflect_cancel)
-    from boss.orders import bulk  # noqa: F401  (bulk.run)
-
-
 def run_outbox_message(message_id: int) -> None:
     from boss import outbox
 
-    load_handlers()
     with app().app_context():
         outbox.run_message(message_id)
 
 
-def run_reflection_lane(shop_id: int, token: str) -> None:
-    """One step of a shop's cancel-reflection lane (see boss.malls.rakuten.reflection)."""
-    from boss.malls.rakuten.reflection import run_lane
+def run_lane(name: str, key, token: str) -> None:
+    """One step of a lane (boss.lanes) of the kind its integration declared as `name`."""
+    from boss import lanes
 
     with app().app_context():
-        run_lane(shop_id, token)
+        lanes.run(name, key, token)
 
 
 def scheduled_import(shop_id: int) -> None:

@@ -6,9 +6,9 @@ worker runs one, each sweeps every OUTBOX_SWEEP_SECONDS, and a Redis lock lets o
 interval. It is a process, not a thread, because rq forks a work horse per job and a fork taken while
 a thread holds a lock (an import, a connection pool) deadlocks the horse.
 
-Lane steps (one RMS request and a little bookkeeping, many per second) run in the worker itself, as
-rq's SimpleWorker runs jobs: a fork per step would cost more than the step, and the worker's SQLAlchemy
-caches stay warm. Every other job gets a work horse of its own, as usual.
+Steps of the lanes declared to run in process (one RMS request and a little bookkeeping, many per second)
+run in the worker itself, as rq's SimpleWorker runs jobs: a fork per step would cost more than the step, and
+the worker's SQLAlchemy caches stay warm. Every other job gets a work horse of its own, as usual.
 """
 from __future__ import annotations
 
@@ -19,15 +19,15 @@ import sys
 from rq import SimpleWorker, Worker
 from sqlalchemy.orm import configure_mappers
 
-IN_PROCESS = {"jobs.tasks.run_reflection_lane"}
-
 
 class BossWorker(Worker):
     def work(self, *args, **kwargs):
-        from .tasks import app, load_handlers
+        from boss import effects
+
+        from .tasks import app
 
         app()  # built once here and inherited by every forked work horse
-        load_handlers()
+        effects.load()  # the declaring modules, imported once here too
         configure_mappers()  # once here, not in every work horse
         sweeper = subprocess.Popen([sys.executable, "-m", "jobs.sweeper", str(os.getpid())])
         try:
@@ -37,6 +37,8 @@ class BossWorker(Worker):
             sweeper.wait(timeout=10)
 
     def execute_job(self, job, queue):
-        if job.func_name in IN_PROCESS:
+        from boss import lanes
+
+        if lanes.in_process(job):
             return SimpleWorker.execute_job(self, job, queue)
         return super().execute_job(job, queue)

@@ -5,12 +5,22 @@ import itertools
 import re
 
 from boss.extensions import db
+from boss.malls.rakuten.connection import rms_connection_for
 from boss.malls.rakuten.reflection import KIND, _fail
-from boss.models import OutboxMessage
+from boss.models import Connection, OutboxMessage, Shop
 from boss.orders import counters
 from boss.orders.models import Order, Shipment
 
 _numbers = itertools.count(1)
+
+
+def set_rms_connection(shop_id: int, **fields) -> Connection:
+    """The shop's RMS connection (made if it has none) with `fields` set, as the connection stores them;
+    in the caller's app context, not committed."""
+    connection = rms_connection_for(db.session.get(Shop, shop_id))
+    for name, value in fields.items():
+        setattr(connection, name, value)
+    return connection
 
 
 def order_body(shop_id: int, number: str | None = None, lines=None, **extra) -> dict:

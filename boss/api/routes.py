@@ -5,6 +5,7 @@ import re
 
 from flask import current_app, g, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from ..errors import ServiceError, not_found
 from ..extensions import db
@@ -66,7 +67,8 @@ def account_id() -> int:
 
 @bp.get("/v1/shops")
 def shops_list():
-    shops = db.session.scalars(select(Shop).where(Shop.account_id == account_id()).order_by(Shop.id))
+    shops = db.session.scalars(select(Shop).where(Shop.account_id == account_id()).order_by(Shop.id)
+                               .options(selectinload(Shop.rms_connection)))
     return jsonify({"items": [shop_json(s) for s in shops]})
 
 
@@ -340,7 +342,6 @@ def orders_cancel(id: int):
     retrieve = reader.boolean("retrieve_parcel", default=False)
     reader.unknown({"reason_code", "retrieve_parcel"})
     reader.done()
-    frame.get_order(account_id(), id)
     return jsonify(order_json(actions.cancel(g.actor, id, reason_code, bool(retrieve), if_match())))
 
 

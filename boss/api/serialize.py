@@ -8,16 +8,17 @@ from ..timefmt import iso_jst
 
 
 def shop_json(shop: Shop) -> dict:
+    rms = shop.rms
     return {
         "id": shop.id, "name": shop.name, "mall": shop.mall, "auto_confirm": shop.auto_confirm,
         "reflect_cancel_to_rms": shop.reflect_cancel_to_rms, "rms_connected": shop.rms_connected,
-        "license_key_last4": shop.rms_license_key_last4,
-        "license_key_expires_on": shop.rms_license_key_expires_on.isoformat() if shop.rms_license_key_expires_on else None,
-        "rms_connection_error": shop.rms_connection_error, "rms_base_url": shop.rms_base_url,
-        "import_interval_minutes": shop.rms_import_interval_minutes,
-        "initial_lookback_days": shop.rms_initial_lookback_days,
-        "inventory_restore_type": shop.rms_inventory_restore_type,
-        "last_import_at": iso_jst(shop.rms_last_import_at),
+        "license_key_last4": rms.key_last4,
+        "license_key_expires_on": rms.key_expires_on.isoformat() if rms.key_expires_on else None,
+        "rms_connection_error": rms.error, "rms_base_url": rms.base_url,
+        "import_interval_minutes": rms.interval_seconds // 60,
+        "initial_lookback_days": rms.setting("initial_lookback_days"),
+        "inventory_restore_type": rms.setting("inventory_restore_type"),
+        "last_import_at": iso_jst(rms.last_run_at),
     }
 
 

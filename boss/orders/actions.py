@@ -45,17 +45,17 @@ def cancel(actor: Actor, order_id: int, reason_code: int = rules.DEFAULT_CANCEL_
 
     def apply(order: Order) -> None:
         before = order.status
+        effects = order.cancel_effects(bool(retrieve_parcel))
         order.status = rules.CANCELLED
         order.cancelled_at = utcnow()
         order.cancelled_by = actor.name
         order.cancel_reason_code = reason_code
         order.retrieve_parcel = bool(retrieve_parcel) if before == rules.COMPLETED else None
         touch(order)
-        if order.stock_reserved:  # R10: released before the warehouse ships
+        if effects.release_stock:
             _release_reservation(order)
         # R9: the setting is captured now; later changes of it never touch this cancel.
-        shop = order.shop
-        order.reflect_cancel_to_rms = bool(order.mall_linked and shop.rms_connected and shop.reflect_cancel_to_rms)
+        order.reflect_cancel_to_rms = effects.reflect_to_rms
         text = history.CANCELLED_RETRIEVE if order.retrieve_parcel else history.CANCELLED
         record_event(order, actor, "cancelled", text(reason=rules.CANCEL_REASONS[reason_code][0]), before, rules.CANCELLED)
         detach_tag(order, "mall_cancelled")

@@ -12,7 +12,7 @@ from typing import Optional
 from flask import current_app
 from sqlalchemy import select
 
-from .. import outbox
+from .. import effects, outbox
 from ..errors import ServiceError
 from ..extensions import db
 from ..job_records import create_job
@@ -186,7 +186,7 @@ def run_ids(actor: Actor, action: str, ids: list[int], params: dict) -> dict:
     return summarise([run_one(actor, action, order_id, params) for order_id in ids])
 
 
-@outbox.handler("bulk.run")
+@effects.handler("bulk.run")
 def run_job(message) -> None:
     """Carry out a bulk job in checkpointed chunks (job_runner): a killed worker's job resumes at its last
     committed chunk, and an order done after that commit is found done (`_already_done_by`)."""

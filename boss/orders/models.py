@@ -7,7 +7,7 @@ from sqlalchemy import Index, UniqueConstraint, text
 
 from ..extensions import db
 from ..models import Shop, utcnow
-from . import rules
+from . import consequences, rules
 from .numbers import number_key
 
 order_tags = db.Table(
@@ -137,6 +137,15 @@ class Order(db.Model):
 
     def decide(self, action: str) -> rules.Decision:
         return rules.decide(action, self.state())
+
+    def cancel_effects(self, retrieve_parcel: bool = False) -> consequences.CancelEffects:
+        """What cancelling the order now sets off, with its shop's settings as they are now (R9)."""
+        shop = self.shop
+        return consequences.cancel_effects(consequences.CancelFacts(
+            status=self.status, shipment_status=self.shipment_status, mall_linked=self.mall_linked,
+            stock_reserved=self.stock_reserved, rms_connected=shop.rms_connected,
+            reflect_cancel_to_rms=shop.reflect_cancel_to_rms, retrieve_parcel=retrieve_parcel,
+            warehouse_connected=False))  # no account has a warehouse connection until the warehouse issue builds it
 
     def has_tag(self, code: str) -> bool:
         return any(t.code == code for t in self.tags)

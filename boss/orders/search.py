@@ -12,7 +12,7 @@ from sqlalchemy import Text, and_, column, exists, func, or_, select, table, tup
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..extensions import db
-from ..models import OrderCount, Shop
+from ..models import RAKUTEN_RMS, Connection, OrderCount, Shop
 from . import rules
 from .models import Order, Tag, order_tags
 from .numbers import number_key
@@ -284,11 +284,12 @@ def status_counts(account_id: int, shop_id: Optional[int] = None,
     counts = {status: found.get(status, 0) for status in rules.STATUSES}
     counts["all"] = sum(counts.values())
     if account_shops is not None:
-        failing = sum(1 for shop in account_shops if shop.rms_connection_error is not None
+        failing = sum(1 for shop in account_shops if shop.rms.error is not None
                       and (shop_id is None or shop.id == shop_id))
     else:
-        shops = select(func.count(Shop.id)).where(Shop.account_id == account_id, Shop.rms_connection_error.is_not(None))
-        failing = db.session.scalar(shops.where(Shop.id == shop_id) if shop_id is not None else shops) or 0
+        shops = select(func.count(Connection.id)).where(Connection.account_id == account_id, Connection.shop_id.is_not(None),
+                                                        Connection.provider == RAKUTEN_RMS, Connection.error.is_not(None))
+        failing = db.session.scalar(shops.where(Connection.shop_id == shop_id) if shop_id is not None else shops) or 0
     counts["attention"] = found.get(ATTENTION, 0) + int(failing)
     return counts
 

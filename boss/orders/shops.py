@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ..errors import ServiceError
 from ..extensions import db
-from ..malls.rakuten.connection import set_credentials
+from ..malls.rakuten.connection import rms_connection_for, set_credentials
 from ..malls.rakuten.importer import start_import
 from ..models import Shop
 from ..reason import Reason
@@ -13,11 +13,6 @@ from ..unit_of_work import unit_of_work
 from .actor import Actor
 from .counters import create_count_rows
 from .frame import get_shop
-
-SHOP_SETTINGS = {"import_interval_minutes": "rms_import_interval_minutes",
-                 "initial_lookback_days": "rms_initial_lookback_days",
-                 "inventory_restore_type": "rms_inventory_restore_type"}
-
 
 def _refuse_name_taken(account_id: int, name: str) -> None:
     if db.session.scalars(select(Shop).where(Shop.account_id == account_id, Shop.name == name)).first():
@@ -58,9 +53,11 @@ def update_shop(actor: Actor, shop_id: int, changes: dict) -> Shop:
 
 def _apply_shop_settings(shop: Shop, settings: dict) -> bool:
     """Import settings and RMS credentials; True when credentials were (re)set."""
-    for name, column in SHOP_SETTINGS.items():
+    if settings.get("import_interval_minutes") is not None:
+        rms_connection_for(shop).interval_seconds = settings["import_interval_minutes"] * 60
+    for name in ("initial_lookback_days", "inventory_restore_type"):
         if settings.get(name) is not None:
-            setattr(shop, column, settings[name])
+            rms_connection_for(shop).set_setting(name, settings[name])
     rms = settings.get("rms")
     if not rms:
         return False

@@ -9,6 +9,7 @@ from flask import (Blueprint, Flask, abort, current_app, g, make_response, redir
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from ..errors import ServiceError
 from ..extensions import db
@@ -30,8 +31,9 @@ def current_actor() -> Actor:
 
 def account_shops() -> list[Shop]:
     if "account_shops" not in g:
-        g.account_shops = list(db.session.scalars(
-            select(Shop).where(Shop.account_id == current_user.account_id).order_by(Shop.id)))
+        g.account_shops = list(db.session.scalars(  # with their RMS connections: the header shows their errors
+            select(Shop).where(Shop.account_id == current_user.account_id).order_by(Shop.id)
+            .options(joinedload(Shop.rms_connection))))
     return g.account_shops
 
 
@@ -40,9 +42,10 @@ LICENSE_WARN_DAYS = 14  # rakuten-rms.md: the licenseKey expires every 90 days; 
 
 def license_state(shop: Shop) -> Optional[tuple[str, int]]:
     """('expired' | 'soon' | 'ok', days left) for a shop whose RMS licenseKey has an expiry date."""
-    if shop.rms_license_key_expires_on is None:
+    expires_on = shop.rms.key_expires_on
+    if expires_on is None:
         return None
-    days = (shop.rms_license_key_expires_on - to_jst(utcnow()).date()).days
+    days = (expires_on - to_jst(utcnow()).date()).days
     return ("expired" if days < 0 else "soon" if days <= LICENSE_WARN_DAYS else "ok"), days
 
 
@@ -53,7 +56,7 @@ def shop_alerts() -> list[dict]:
     for shop in account_shops():
         if not shop.rms_connected:
             continue
-        if shop.rms_connection_error:
+        if shop.rms.error:
             alerts.append({"shop": shop, "kind": "error", "days": None})
         state = license_state(shop)
         if state and state[0] != "ok":

@@ -131,11 +131,8 @@ def _reason_code(value: str) -> int:
 @bp.get("/orders/<int:order_id>/cancel")
 def cancel_dialog(order_id: int):
     order = _order_or_404(order_id)
-    decision = order.decide(rules.CANCEL)
-    shop = order.shop
-    reflect = bool(order.mall_linked and shop.rms_connected and shop.reflect_cancel_to_rms)
-    return render_template("orders/_cancel_dialog.html", order=order, decision=decision, reflect=reflect,
-                           after_request=order.status == rules.AWAITING_SHIPMENT or order.shipment_status is not None,
+    return render_template("orders/_cancel_dialog.html", order=order, decision=order.decide(rules.CANCEL),
+                           effects=order.cancel_effects(),
                            version=request.args.get("version", order.version), reasons=rules.CANCEL_REASONS,
                            default_reason=rules.DEFAULT_CANCEL_REASON, target=request.args.get("target", "row"))
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from boss.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
 from boss.extensions import db
-from boss.models import Shop
+from boss.models import Connection, Shop
 from tests.browser.conftest import SCREENSHOTS, sign_in
 from tests.conftest import wait_for
 
@@ -39,7 +39,8 @@ def demo(app, live_server, worker, monkeypatch):
 
     def imported():
         with app.app_context():
-            done = db.session.scalars(select(Shop.rms_last_import_at).where(Shop.mall == "rakuten")).one()
+            done = db.session.scalars(select(Connection.last_run_at).join(Shop, Shop.id == Connection.shop_id)
+                                      .where(Shop.mall == "rakuten")).one()
             db.session.remove()
             return done
 

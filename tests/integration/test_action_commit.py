@@ -2,6 +2,7 @@
 committed (the caller answers with them without reading them again), everything else re-read on use."""
 from __future__ import annotations
 
+from redis import connection as redis_connection_module
 from sqlalchemy import event, select
 
 from boss import outbox
@@ -11,7 +12,7 @@ from boss.models import OutboxMessage, Product
 from boss.orders import actions
 from boss.orders.actor import Actor
 from boss.orders.models import Order
-from tests.factories import create_order, create_product, map_item, set_state
+from tests.factories import create_order, create_product, map_item, set_rms_connection, set_state
 
 
 def _actor(tenant) -> Actor:
@@ -74,3 +75,62 @@ def test_r9_a_reflection_recorded_before_messages_named_their_shop_still_goes_to
         assert message.rq_job_id == reflection.lane(tenant.shop_id).marker
         assert message.dispatches == 1
         db.session.remove()
+
+
+class RedisConnects:
+    """Counts the connections redis-py opens (a socket connect of any connection of any pool)."""
+
+    def __init__(self, monkeypatch):
+        self.count = 0
+        for cls in (redis_connection_module.Connection, redis_connection_module.UnixDomainSocketConnection):
+            monkeypatch.setattr(cls, "_connect", self._counting(cls._connect))
+
+    def _counting(self, connect):
+        def counted(connection):
+            self.count += 1
+            return connect(connection)
+        return counted
+
+
+def _reflected_order(app, client, tenant, number: str) -> dict:
+    """A mall-linked order of a shop connected to RMS with 「RMSへ反映」 on: its cancel wakes the shop's lane."""
+    created = create_order(client, tenant, number=number)
+    with app.app_context():
+        order = db.session.get(Order, created["id"])
+        order.mall_linked = True
+        set_rms_connection(order.shop_id, secrets_enc={"service_secret": "enc-secret", "license_key": "enc-license"})
+        order.shop.reflect_cancel_to_rms = True
+        db.session.commit()
+        created["version"] = order.version
+        db.session.remove()
+    return created
+
+
+def test_r9_an_api_cancel_reuses_the_redis_connection_of_the_requests_before_it(app, client, tenant, monkeypatch):
+    first, second = (_reflected_order(app, client, tenant, f"REDIS-{n}") for n in (1, 2))
+    connects = RedisConnects(monkeypatch)
+    assert client.post(f"/api/v1/orders/{first['id']}/cancel", json={}, headers=tenant.headers()).status_code == 200
+    assert connects.count <= 1
+    connects.count = 0
+    answer = client.post(f"/api/v1/orders/{second['id']}/cancel", json={}, headers=tenant.headers())
+    assert answer.status_code == 200 and answer.json["mall_reflection"]["state"] == "pending"
+    assert connects.count == 0
+
+
+def test_an_api_cancel_reads_its_order_once(app, client, tenant):
+    created = create_order(client, tenant, number="ONCE-1")
+    with app.app_context(), Statements() as during:
+        answer = client.post(f"/api/v1/orders/{created['id']}/cancel", json={}, headers=tenant.headers())
+        assert answer.status_code == 200 and answer.json["status"] == "cancelled"
+    order_reads = [s for s in during.seen if s.lstrip().upper().startswith("SELECT") and "FROM orders" in s]
+    assert len(order_reads) == 1, order_reads
+
+
+def test_a_tokens_first_request_notes_its_use_and_reads_the_token_and_its_user_once(app, client, tenant):
+    with app.app_context(), Statements() as during:
+        answer = client.get("/api/v1/orders", headers=tenant.headers())
+        assert answer.status_code == 200
+    selects = [s for s in during.seen if s.lstrip().upper().startswith("SELECT")]
+    assert any(s.lstrip().upper().startswith("UPDATE API_TOKENS") for s in during.seen), "its use is noted"
+    assert len([s for s in selects if "FROM api_tokens" in s]) == 1
+    assert len([s for s in selects if "FROM users" in s]) == 1

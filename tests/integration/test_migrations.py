@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
@@ -11,6 +11,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import JSON, column, insert, inspect, select, table, text
 
 from boss.extensions import db
+from boss.models import Shop
 from boss.orders.numbers import number_key
 from tests.factories import create_order, order_body
 
@@ -196,3 +197,79 @@ def test_migration_0010_moves_the_items_of_an_unfinished_bulk_jobs_checkpoint_in
                                             ("running-job", 1, 8, False, "not_found", "見つかりません", None)]
     assert checkpoints == {"running-job": {"index": 2}, "finished-job": old_checkpoint}
     assert folded == {"running-job": old_checkpoint, "finished-job": old_checkpoint}
+
+
+# ---------------------------------------------------------------- 0011: connections (the rms_* columns of shops)
+
+SHOP_RMS = {"rms_base_url": "http://localhost/sandbox/rms", "rms_service_secret_enc": "gAAAA-secret",
+            "rms_license_key_enc": "gAAAA-license", "rms_license_key_last4": "7c2f",
+            "rms_license_key_expires_on": date(2027, 1, 31), "rms_connection_error": "ES04-01 Un-Authorised",
+            "rms_import_interval_minutes": 15, "rms_initial_lookback_days": 45, "rms_inventory_restore_type": 2,
+            "rms_last_window_end": datetime(2026, 11, 27, 5, 5, 30, 123456),
+            "rms_last_import_at": datetime(2026, 11, 27, 5, 6)}
+
+
+def _shop_rms(shop_id: int) -> dict:
+    row = db.session.execute(text(f"SELECT {', '.join(SHOP_RMS)} FROM shops WHERE id = :id"), {"id": shop_id}).mappings().one()
+    columns = {c["name"]: c["type"] for c in inspect(db.engine).get_columns("shops")}
+    # SQLite hands back dates and times as text: read them as the columns' types do
+    return {name: columns[name].python_type.fromisoformat(value) if isinstance(value, str) and
+            columns[name].python_type in (date, datetime) else value for name, value in row.items()}
+
+
+def test_migration_0011_moves_each_shops_rms_values_into_its_connection_and_back(app, client, tenant, other_tenant):
+    shops = client.get("/api/v1/shops", headers=tenant.headers()).json["items"]
+    yahoo = client.post("/api/v1/shops", json={"name": "ヤフー店", "mall": "yahoo"}, headers=tenant.headers("admin")).json
+    plain_yahoo = client.post("/api/v1/shops", json={"name": "ヤフー2号店", "mall": "yahoo"}, headers=tenant.headers("admin")).json
+    connected, untouched = tenant.shop_id, other_tenant.shop_id
+    try:
+        with app.app_context():
+            downgrade(revision="0010")
+            db.session.execute(text(f"UPDATE shops SET {', '.join(f'{n} = :{n}' for n in SHOP_RMS)} WHERE id = :id"),
+                               {**SHOP_RMS, "id": connected})
+            db.session.execute(text("UPDATE shops SET rms_import_interval_minutes = 30 WHERE id = :id"), {"id": yahoo["id"]})
+            db.session.commit()
+            db.session.remove()
+            upgrade()
+            db.session.remove()
+        after = {shop["id"]: shop for shop in client.get("/api/v1/shops", headers=tenant.headers()).json["items"]}
+        theirs = client.get("/api/v1/shops", headers=other_tenant.headers()).json["items"][0]
+        with app.app_context():
+            rows = {row.shop_id: row for row in db.session.execute(text("SELECT * FROM connections"))}
+            columns = [c["name"] for c in inspect(db.engine).get_columns("shops")]
+            db.session.remove()
+    finally:
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+
+    assert not [name for name in columns if name.startswith("rms_")]
+    # one row per Rakuten shop, and for another shop whose values are not the defaults
+    assert set(rows) == {connected, untouched, yahoo["id"]} and plain_yahoo["id"] not in rows
+    assert after[connected] == {**next(s for s in shops if s["id"] == connected), "rms_connected": True,
+                                "license_key_last4": "7c2f", "license_key_expires_on": "2027-01-31",
+                                "rms_connection_error": "ES04-01 Un-Authorised",
+                                "rms_base_url": "http://localhost/sandbox/rms", "import_interval_minutes": 15,
+                                "initial_lookback_days": 45, "inventory_restore_type": 2,
+                                "last_import_at": "2026-11-27T14:06:00+09:00"}
+    assert after[yahoo["id"]]["import_interval_minutes"] == 30 and after[plain_yahoo["id"]]["import_interval_minutes"] == 10
+    assert theirs["rms_connected"] is False and theirs["rms_connection_error"] is None
+    with app.app_context():
+        shop = db.session.get(Shop, connected)
+        assert shop.rms.secrets_enc == {"service_secret": "gAAAA-secret", "license_key": "gAAAA-license"}
+        assert shop.rms.cursor == "2026-11-27T05:05:30.123456" and shop.rms.provider == "rakuten_rms"
+        db.session.remove()
+
+    # Down again: the shops' columns hold the same values; the defaults where a shop had no row.
+    try:
+        with app.app_context():
+            downgrade(revision="0010")
+            back, plain = _shop_rms(connected), _shop_rms(plain_yahoo["id"])
+            db.session.remove()
+    finally:
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+    assert back == SHOP_RMS
+    assert plain == {**{name: None for name in SHOP_RMS}, "rms_import_interval_minutes": 10,
+                     "rms_initial_lookback_days": 30, "rms_inventory_restore_type": 0}

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from boss.extensions import db
 from boss.models import OutboxMessage, Shop
 from boss.orders.models import Order
-from tests.factories import create_order, create_product, map_item, order_body, set_state
+from tests.factories import create_order, create_product, map_item, order_body, set_rms_connection, set_state
 
 MSG_CANCEL_WHILE_SHIPPING = "出荷作業中のためキャンセルできません。倉庫へ出荷取下げを依頼し、出荷不可になってからキャンセルしてください。"
 MSG_CANCEL_WHILE_WITHDRAWING = "出荷取下げの回答待ちです。出荷不可になるとキャンセルできます。"
@@ -414,8 +414,7 @@ def connect_rms(app, tenant, reflect: bool) -> None:
     """The Rakuten connection comes later: fake its stored credentials."""
     with app.app_context():
         shop = db.session.get(Shop, tenant.shop_id)
-        shop.rms_service_secret_enc = "enc:service-secret"
-        shop.rms_license_key_enc = "enc:license-key"
+        set_rms_connection(shop.id, secrets_enc={"service_secret": "enc:service-secret", "license_key": "enc:license-key"})
         shop.reflect_cancel_to_rms = reflect
         db.session.commit()
         db.session.remove()

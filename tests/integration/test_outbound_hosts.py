@@ -12,6 +12,7 @@ from boss.malls.rakuten.client import RmsAuthError
 from boss.models import JobRecord, Shop
 from tests.api.api_helpers import API, error_of
 from tests.conftest import login
+from tests.factories import set_rms_connection
 
 RAKUTEN = "https://api.rms.rakuten.co.jp"
 LISTED = "http://127.0.0.1:9/rms-proxy"
@@ -29,7 +30,7 @@ def _shop(app, shop_id: int) -> dict:
     with app.app_context():
         shop = db.session.get(Shop, shop_id)
         jobs = db.session.scalar(select(func.count()).select_from(JobRecord).where(JobRecord.shop_id == shop_id))
-        state = {"base_url": shop.rms_base_url, "secret": shop.rms_service_secret_enc, "jobs": jobs}
+        state = {"base_url": shop.rms.base_url, "secrets": shop.rms.secrets_enc, "jobs": jobs}
         db.session.remove()
         return state
 
@@ -82,11 +83,11 @@ def test_item10_the_settings_form_refuses_an_unlisted_base_url_under_its_field(p
 def test_item10_a_stored_base_url_that_is_no_longer_allowed_gets_no_credentials(production, tenant):
     with production.app_context():
         shop = db.session.get(Shop, tenant.shop_id)
-        shop.rms_service_secret_enc = shop.rms_license_key_enc = "never-decrypted"
-        shop.rms_base_url = "https://evil.example"  # stored before the rule, or since unlisted
+        rms = set_rms_connection(shop.id, secrets_enc={"service_secret": "never-decrypted", "license_key": "never-decrypted"})
+        rms.base_url = "https://evil.example"  # stored before the rule, or since unlisted
         with pytest.raises(RmsAuthError, match="許可されていません"):
             connection.client_for(shop)
-        shop.rms_base_url = LISTED
+        rms.base_url = LISTED
         production.config["RMS_ALLOWED_BASE_URLS"] = []
         with pytest.raises(RmsAuthError):
             connection.client_for(shop)

@@ -144,8 +144,7 @@ def test_r4_r5_r7_a_batch_mixing_good_bad_several_destinations_held_and_raced_nu
         assert [o.mall_order_number for o in found] == [mapped], q
 
     # A second run imports nothing again (R5).
-    shop_row = db.session.get(Shop, shop.id)
-    shop_row.rms_last_window_end = None
+    db.session.get(Shop, shop.id).rms_connection.cursor = None
     commit_and_dispatch()
     again = importer.import_shop(db.session.get(Shop, shop.id))
     assert again["created"] == 0 and again["skipped"] == again["fetched"] - again["failed"] == 6

@@ -125,7 +125,7 @@ def test_r5_a_reimport_never_brings_back_cancelled_or_deleted_numbers(rakuten, w
     rakuten.cancel(cancelled["id"])
     assert rakuten.client.delete(f"/api/v1/orders/{deleted['id']}", headers=rakuten.tenant.headers()).status_code == 200
     with app.app_context():  # search the whole window again
-        db.session.get(Shop, rakuten.tenant.shop_id).rms_last_window_end = None
+        db.session.get(Shop, rakuten.tenant.shop_id).rms_connection.cursor = None
         db.session.commit()
         db.session.remove()
     job = rakuten.import_now()

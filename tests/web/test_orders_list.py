@@ -7,7 +7,7 @@ from sqlalchemy import event, func, select
 from boss.extensions import db
 from boss.orders.models import Order
 from tests.conftest import login
-from tests.factories import bulk_dialog, create_order, fail_reflection, create_product, map_item, set_state
+from tests.factories import bulk_dialog, create_order, fail_reflection, create_product, map_item, set_rms_connection, set_state
 
 HTMX = {"HX-Request": "true"}
 
@@ -117,6 +117,30 @@ def test_a_list_page_costs_the_same_statements_however_many_rows_lines_and_tags_
     # the rows still show each order's tags and decide with its lines (R2: mapped lines refuse a delete)
     assert page.count('title="要確認 (保留)"') == 12
     assert "商品がマッピングされているため削除できません（item-1）" in page
+
+
+WAREHOUSE_NOTICE = "倉庫へキャンセル連絡を自動で送ります。"
+RELEASE = "引当済みの在庫を解放します。"
+NO_STOCK_BACK = "在庫は自動では戻りません。"
+
+
+@pytest.mark.parametrize("status, shipment_status, reserve, promised, not_promised", [
+    ("confirmed", None, False, (), (WAREHOUSE_NOTICE, RELEASE, NO_STOCK_BACK)),
+    # no account has a warehouse connection yet (warehouse.md §1): the notice has nowhere to go, none is promised
+    ("awaiting_shipment", "requested", True, (RELEASE,), (WAREHOUSE_NOTICE, NO_STOCK_BACK)),
+    # R11: 出荷不可 leaves the warehouse nothing to withdraw; a 完了 order's notice is the parcel checkbox's
+    ("shipping_in_progress", "not_shippable", False, (), (WAREHOUSE_NOTICE, RELEASE, NO_STOCK_BACK)),
+    ("completed", "shipped", False, (NO_STOCK_BACK,), (WAREHOUSE_NOTICE, RELEASE)),
+])
+def test_r10_r11_the_cancel_dialog_promises_what_the_cancel_sets_off_and_nothing_else(
+        staff_client, client, tenant, app, status, shipment_status, reserve, promised, not_promised):
+    create_product(client, tenant)
+    map_item(client, tenant)
+    order = create_order(client, tenant)
+    set_state(app, order["id"], status, shipment_status, reserve=reserve)
+    dialog = staff_client.get(f"/orders/{order['id']}/cancel", headers=HTMX).text
+    assert "キャンセルする" in dialog
+    assert all(text in dialog for text in promised) and not any(text in dialog for text in not_promised)
 
 
 @pytest.mark.parametrize("shipment_status, reason", [
@@ -249,11 +273,9 @@ def test_r9_the_order_page_offers_a_retry_of_a_failed_reflection(staff_client, c
 
 
 def test_the_attention_badge_counts_a_shop_whose_connection_fails_on_pages_and_after_an_action(staff_client, client, tenant, app):
-    from boss.models import Shop
-
     order = create_order(client, tenant, number="BADGE-1")
     with app.app_context():
-        db.session.get(Shop, tenant.shop_id).rms_connection_error = "ES04-01"
+        set_rms_connection(tenant.shop_id, error="ES04-01")
         db.session.commit()
         db.session.remove()
     assert '要対応 <b>1</b>' in staff_client.get("/orders").text

@@ -11,6 +11,7 @@ from boss.models import ApiToken, Shop, User
 from boss.orders.models import Order
 from boss.outbox import commit_and_dispatch
 from tests.conftest import login
+from tests.factories import set_rms_connection
 
 HTMX = {"HX-Request": "true"}
 
@@ -61,12 +62,8 @@ def _tokens(app, email: str) -> list[ApiToken]:
 def _connect_rms(app, shop_id: int, **fields) -> None:
     """What the Rakuten connection stores (encrypted secrets, key's last 4 and expiry), set directly."""
     def change():
-        shop = db.session.get(Shop, shop_id)
-        shop.rms_service_secret_enc = "enc-secret"
-        shop.rms_license_key_enc = "enc-license"
-        shop.rms_license_key_last4 = "7c2f"
-        for name, value in fields.items():
-            setattr(shop, name, value)
+        set_rms_connection(shop_id, secrets_enc={"service_secret": "enc-secret", "license_key": "enc-license"},
+                           key_last4="7c2f", **fields)
         db.session.commit()
     _read(app, change)
 
@@ -134,7 +131,7 @@ def test_settings_need_a_login(client):
 
 
 def test_the_shop_list_shows_mall_switches_and_the_rms_connection(user_client, app, tenant):
-    _connect_rms(app, tenant.shop_id, rms_license_key_expires_on=date.today() + timedelta(days=200))
+    _connect_rms(app, tenant.shop_id, key_expires_on=date.today() + timedelta(days=200))
     page = " ".join(user_client.get("/settings").text.split())
     assert "テスト商店の楽天店" in page and "楽天市場" in page
     assert "注文キャンセルをRMS注文情報へ反映" in page and "自動確認" in page
@@ -149,8 +146,8 @@ def test_the_shop_list_shows_mall_switches_and_the_rms_connection(user_client, a
 
 
 def test_a_failing_rms_connection_and_a_license_key_near_its_expiry_are_shown(admin_client, app, tenant):
-    _connect_rms(app, tenant.shop_id, rms_connection_error="ライセンスキーが無効です（401）",
-                 rms_license_key_expires_on=date.today() + timedelta(days=10))
+    _connect_rms(app, tenant.shop_id, error="ライセンスキーが無効です（401）",
+                 key_expires_on=date.today() + timedelta(days=10))
     page = admin_client.get("/settings").text
     assert "接続エラー" in page and "ライセンスキーが無効です（401）" in page
     assert "残り" in page and "日</span>" in page
@@ -543,7 +540,7 @@ def test_names_with_markup_stay_text_on_every_settings_page(admin_client, app, t
     _post(admin_client, "/settings/users", {"email": "evil@example.com", "name": evil, "password": "password-123",
                                             "role": "staff"})
     _post(admin_client, "/settings/tokens", {"name": evil})
-    _connect_rms(app, tenant.shop_id, rms_connection_error=evil)
+    _connect_rms(app, tenant.shop_id, error=evil)
     for path in ("/settings", "/settings/users", "/settings/tokens"):
         page = admin_client.get(path).text
         assert evil not in page, path

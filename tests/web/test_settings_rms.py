@@ -16,6 +16,7 @@ from boss.integrations.secrets import decrypt_secret
 from boss.models import JobRecord, Shop, utcnow
 from boss.timefmt import to_jst
 from tests.conftest import login, wait_for
+from tests.factories import set_rms_connection
 
 HTMX = {"HX-Request": "true"}
 SECRET = "SP338811_secretXYZ9q"
@@ -35,24 +36,23 @@ def _read(app, fn):
             db.session.remove()
 
 
-def _change(app, shop_id: int, **fields) -> None:
+def _change_rms(app, shop_id: int, **fields) -> None:
     def change():
-        shop = db.session.get(Shop, shop_id)
-        for name, value in fields.items():
-            setattr(shop, name, value)
+        set_rms_connection(shop_id, **fields)
         db.session.commit()
     _read(app, change)
 
 
-SHOP_COLUMNS = ("name", "auto_confirm", "reflect_cancel_to_rms", "rms_base_url", "rms_service_secret_enc",
-                "rms_license_key_enc", "rms_license_key_last4", "rms_license_key_expires_on", "rms_connection_error",
-                "rms_import_interval_minutes", "rms_initial_lookback_days", "rms_inventory_restore_type")
+SHOP_COLUMNS = ("name", "auto_confirm", "reflect_cancel_to_rms")
+RMS_COLUMNS = ("base_url", "secrets_enc", "key_last4", "key_expires_on", "error", "interval_seconds", "settings")
 
 
 def _shop(app, shop_id: int) -> dict:
+    """The shop's settings and its RMS connection's (the defaults while it has none)."""
     def load():
         shop = db.session.get(Shop, shop_id)
-        return {name: getattr(shop, name) for name in SHOP_COLUMNS}
+        return {**{name: getattr(shop, name) for name in SHOP_COLUMNS},
+                **{name: getattr(shop.rms, name) for name in RMS_COLUMNS}}
     return _read(app, load)
 
 
@@ -75,9 +75,9 @@ def _connect(app, shop_id: int, **fields) -> None:
         from boss.integrations.secrets import encrypt_secret
 
         key = app.config["SECRET_KEY"]
-        _change(app, shop_id, rms_service_secret_enc=encrypt_secret(key, SECRET),
-                rms_license_key_enc=encrypt_secret(key, LICENSE_KEY), rms_license_key_last4=LICENSE_KEY[-4:],
-                rms_base_url="http://localhost/sandbox/rms", **fields)
+        _change_rms(app, shop_id, secrets_enc={"service_secret": encrypt_secret(key, SECRET),
+                                               "license_key": encrypt_secret(key, LICENSE_KEY)},
+                    key_last4=LICENSE_KEY[-4:], base_url="http://localhost/sandbox/rms", **fields)
 
 
 def _text(page: str) -> str:
@@ -134,13 +134,15 @@ def test_credentials_are_saved_encrypted_and_never_rendered_back(admin_client, a
         import_interval_minutes="15", initial_lookback_days="45", inventory_restore_type="2"), htmx=True)
     assert response.status_code == 200
     saved = _shop(app, tenant.shop_id)
-    assert SECRET not in saved["rms_service_secret_enc"] and LICENSE_KEY not in saved["rms_license_key_enc"]
+    secrets = saved["secrets_enc"]
+    assert SECRET not in secrets["service_secret"] and LICENSE_KEY not in secrets["license_key"]
     with app.app_context():
-        assert decrypt_secret(app.config["SECRET_KEY"], saved["rms_service_secret_enc"]) == SECRET
-        assert decrypt_secret(app.config["SECRET_KEY"], saved["rms_license_key_enc"]) == LICENSE_KEY
-    assert saved["rms_license_key_last4"] == "7c2f" and saved["rms_license_key_expires_on"] == expiry
-    assert (saved["rms_import_interval_minutes"], saved["rms_initial_lookback_days"], saved["rms_inventory_restore_type"]) == (15, 45, 2)
-    assert saved["rms_base_url"] == "http://localhost/sandbox/rms"
+        assert decrypt_secret(app.config["SECRET_KEY"], secrets["service_secret"]) == SECRET
+        assert decrypt_secret(app.config["SECRET_KEY"], secrets["license_key"]) == LICENSE_KEY
+    assert saved["key_last4"] == "7c2f" and saved["key_expires_on"] == expiry
+    assert saved["interval_seconds"] == 15 * 60
+    assert saved["settings"] == {"initial_lookback_days": 45, "inventory_restore_type": 2}
+    assert saved["base_url"] == "http://localhost/sandbox/rms"
     # the answer: the row says 接続済 with ••••7c2f, and the message that the first import has started
     assert "RMS API接続を登録しました（licenseKey 末尾 7c2f）。取込を開始しました。" in response.text
     assert "接続済" in response.text and "••••7c2f" in response.text
@@ -163,7 +165,7 @@ def test_connecting_starts_the_first_import_and_the_row_shows_its_progress(admin
 
 def test_blank_credentials_keep_the_stored_ones_and_the_settings_are_saved(admin_client, app, tenant):
     expiry = _today() + timedelta(days=60)
-    _connect(app, tenant.shop_id, rms_license_key_expires_on=expiry)
+    _connect(app, tenant.shop_id, key_expires_on=expiry)
     before = _shop(app, tenant.shop_id)
     dialog = admin_client.get(f"/settings/shops/{tenant.shop_id}/edit", headers=HTMX).text
     assert f'name="rms_license_key_expires_on" value="{expiry.isoformat()}"' in dialog
@@ -174,20 +176,19 @@ def test_blank_credentials_keep_the_stored_ones_and_the_settings_are_saved(admin
         import_interval_minutes="５", inventory_restore_type="1"), htmx=True)  # full-width digits as an IME types them
     assert response.status_code == 200 and "RMS API接続を登録しました" not in response.text
     after = _shop(app, tenant.shop_id)
-    for name in ("rms_service_secret_enc", "rms_license_key_enc", "rms_license_key_last4", "rms_license_key_expires_on",
-                 "rms_base_url"):
+    for name in ("secrets_enc", "key_last4", "key_expires_on", "base_url"):
         assert after[name] == before[name]
-    assert after["rms_import_interval_minutes"] == 5 and after["rms_inventory_restore_type"] == 1
+    assert after["interval_seconds"] == 5 * 60 and after["settings"]["inventory_restore_type"] == 1
     assert _jobs(app, tenant.shop_id) == []  # no new connection, no first import
 
 
 def test_saving_the_credentials_again_clears_the_connection_error(admin_client, app, tenant):
-    _connect(app, tenant.shop_id, rms_connection_error="searchOrder: RMS refused the shop's credentials (ES04-01)")
+    _connect(app, tenant.shop_id, error="searchOrder: RMS refused the shop's credentials (ES04-01)")
     response = _post(admin_client, f"/settings/shops/{tenant.shop_id}",
                      _form(rms_service_secret="SP-new-secret", rms_license_key="SL-new-key-9999"), htmx=True)
     assert response.status_code == 200
     saved = _shop(app, tenant.shop_id)
-    assert saved["rms_connection_error"] is None and saved["rms_license_key_last4"] == "9999"
+    assert saved["error"] is None and saved["key_last4"] == "9999"
     assert "RMS接続エラー" not in _text(response.text.split('id="messages"')[0])
 
 
@@ -279,7 +280,7 @@ def test_connection_states_are_named_in_the_table(user_client, app, tenant):
     _connect(app, tenant.shop_id)
     page = _text(user_client.get("/settings").text)
     assert "接続済" in page and "••••7c2f" in page and "まだ取り込んでいません" in page
-    _change(app, tenant.shop_id, rms_connection_error="searchOrder: RMS refused the shop's credentials (ES04-01 Un-Authorised)")
+    _change_rms(app, tenant.shop_id, error="searchOrder: RMS refused the shop's credentials (ES04-01 Un-Authorised)")
     markup = user_client.get("/settings").text
     page = _text(markup)
     assert "RMS接続エラー" in page and "searchOrder: RMS refused the shop's credentials (ES04-01 Un-Authorised)" in page
@@ -288,7 +289,7 @@ def test_connection_states_are_named_in_the_table(user_client, app, tenant):
 
 
 def test_what_to_do_about_a_connection_error_depends_on_the_role(user_client, app, tenant, role):
-    _connect(app, tenant.shop_id, rms_connection_error="ES04-01")
+    _connect(app, tenant.shop_id, error="ES04-01")
     page = _text(user_client.get("/settings").text)
     if role == "admin":
         assert "「編集」→「RMS API接続」で登録し直してください。" in page
@@ -297,13 +298,13 @@ def test_what_to_do_about_a_connection_error_depends_on_the_role(user_client, ap
 
 
 def test_the_last_import_is_shown_in_japan_time(user_client, app, tenant):
-    _connect(app, tenant.shop_id, rms_last_import_at=datetime(2026, 11, 27, 5, 5))
+    _connect(app, tenant.shop_id, last_run_at=datetime(2026, 11, 27, 5, 5))
     assert "2026/11/27 14:05" in user_client.get("/settings").text
 
 
 @pytest.mark.parametrize("days, warned", [(15, False), (14, True), (1, True)])
 def test_the_license_key_expiry_is_warned_14_days_ahead(user_client, app, tenant, days, warned):
-    _connect(app, tenant.shop_id, rms_license_key_expires_on=_today() + timedelta(days=days))
+    _connect(app, tenant.shop_id, key_expires_on=_today() + timedelta(days=days))
     settings = _text(user_client.get("/settings").text)
     orders = _text(user_client.get("/orders").text)
     warning = f"ライセンスキーの有効期限まで残り{days}日です。RMSで新しいキーを発行して登録してください。"
@@ -313,10 +314,10 @@ def test_the_license_key_expiry_is_warned_14_days_ahead(user_client, app, tenant
 
 
 def test_an_expiry_of_today_and_an_expired_license_key_are_warned(user_client, app, tenant):
-    _connect(app, tenant.shop_id, rms_license_key_expires_on=_today())
+    _connect(app, tenant.shop_id, key_expires_on=_today())
     assert "ライセンスキーの有効期限は今日までです。" in _text(user_client.get("/orders").text)
     expired = _today() - timedelta(days=1)
-    _change(app, tenant.shop_id, rms_license_key_expires_on=expired)
+    _change_rms(app, tenant.shop_id, key_expires_on=expired)
     settings = _text(user_client.get("/settings").text)
     assert f"ライセンスキーの有効期限（{expired:%Y/%m/%d}）が切れています。RMSで新しいキーを発行して登録してください。" in settings
     assert "期限切れ" in settings
@@ -327,7 +328,7 @@ def test_the_banner_names_a_failing_shop_links_to_settings_and_counts_in_the_att
     plain = user_client.get("/orders").text
     assert 'id="shop-alerts"' not in plain
     before = int(re.search(r'id="attention".*?<b>(\d+)</b>', plain, re.S).group(1))
-    _connect(app, tenant.shop_id, rms_connection_error="ES04-01 <b>bad</b>")
+    _connect(app, tenant.shop_id, error="ES04-01 <b>bad</b>")
     page = user_client.get("/orders").text
     banner = page[page.index('id="shop-alerts"'):page.index('id="messages"')]
     assert "テスト商店の楽天店" in banner and "楽天RMSに接続できません（RMS接続エラー）。" in banner
@@ -339,8 +340,8 @@ def test_the_banner_names_a_failing_shop_links_to_settings_and_counts_in_the_att
 
 
 def test_the_banner_concerns_only_the_accounts_own_shops(app, tenant, other_tenant):
-    _connect(app, other_tenant.shop_id, rms_connection_error="ES04-01",
-             rms_license_key_expires_on=_today() - timedelta(days=3))
+    _connect(app, other_tenant.shop_id, error="ES04-01",
+             key_expires_on=_today() - timedelta(days=3))
     client = login(app.test_client(), tenant.staff_email)
     assert 'id="shop-alerts"' not in client.get("/orders").text
 
@@ -407,9 +408,9 @@ def test_the_progress_partial_polls_while_the_import_runs(staff_client, app, ten
 
 
 def test_a_finished_import_shows_its_counts_and_errors_and_refreshes_the_row(staff_client, app, tenant):
-    _connect(app, tenant.shop_id, rms_connection_error="ES04-01")
+    _connect(app, tenant.shop_id, error="ES04-01")
     job_id = _read(app, lambda: _start_import(app, tenant))
-    _change(app, tenant.shop_id, rms_connection_error=None, rms_last_import_at=datetime(2026, 11, 27, 5, 6))
+    _change_rms(app, tenant.shop_id, error=None, last_run_at=datetime(2026, 11, 27, 5, 6))
     _finish(app, job_id, "finished", result={
         "fetched": 1234, "created": 10, "skipped": 1223, "failed": 1,
         "errors": [{"order_number": "338811-20261127-0000000042", "message": "<b>氏名がありません</b>"}]})
@@ -429,7 +430,7 @@ def test_a_finished_import_shows_its_counts_and_errors_and_refreshes_the_row(sta
 def test_a_failed_import_shows_its_error_and_what_to_do(staff_client, app, tenant):
     _connect(app, tenant.shop_id)
     job_id = _read(app, lambda: _start_import(app, tenant))
-    _change(app, tenant.shop_id, rms_connection_error="searchOrder: RMS refused the shop's credentials (HTTP 401)")
+    _change_rms(app, tenant.shop_id, error="searchOrder: RMS refused the shop's credentials (HTTP 401)")
     _finish(app, job_id, "failed", error="RMS接続エラー: searchOrder: RMS refused the shop's credentials (HTTP 401)")
     response = staff_client.get(f"/jobs/{job_id}/progress", headers=HTMX)
     text = _text(response.text)
@@ -468,7 +469,7 @@ def test_connecting_in_the_dialog_imports_from_the_sandbox_and_the_result_shows_
     text = _text(wait_for(ended, timeout=60, interval=0.3, message="the import to end").text)
     assert "取込が完了しました" in text, text
     assert "取得 5 件 · 新規 4 件 · スキップ 0 件 · 失敗 1 件" in text and "氏名がありません" in text
-    imported = _read(app, lambda: db.session.get(Shop, tenant.shop_id).rms_last_import_at)
+    imported = _read(app, lambda: db.session.get(Shop, tenant.shop_id).rms.last_run_at)
     assert imported is not None and to_jst(imported).strftime("%Y/%m/%d %H:%M") in text
     # a second import skips what the shop has (R5)
     _post(admin_client, f"/settings/shops/{tenant.shop_id}/import", htmx=True)

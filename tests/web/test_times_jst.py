@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import DateTime, text
 
 from boss.extensions import db
-from boss.models import ApiToken, JobRecord, Shop, User
+from boss.models import ApiToken, JobRecord, User
 from tests.conftest import login
-from tests.factories import create_order, create_product, map_item, set_state
+from tests.factories import create_order, create_product, map_item, set_rms_connection, set_state
 
 API = "/api/v1"
 HTMX = {"HX-Request": "true"}
@@ -89,9 +89,9 @@ def fixed_times(app, client, tenant):
         create_token(admin, "used and revoked")
         revoke_token(actor, _last_token_id())
         key = app.config["SECRET_KEY"]
-        shop = db.session.get(Shop, tenant.shop_id)
-        shop.rms_service_secret_enc, shop.rms_license_key_enc = encrypt_secret(key, "secret"), encrypt_secret(key, "SL0000")
-        shop.rms_license_key_last4, shop.rms_last_import_at = "0000", datetime(2026, 1, 1)
+        set_rms_connection(tenant.shop_id, secrets_enc={"service_secret": encrypt_secret(key, "secret"),
+                                                        "license_key": encrypt_secret(key, "SL0000")},
+                           key_last4="0000", last_run_at=datetime(2026, 1, 1))
         jobs = {name: JobRecord(id=JOB_IDS[name], account_id=tenant.account_id, kind=kind, shop_id=shop_id, state=state,
                                 progress=50, params={}, result=result, created_by=admin.name)
                 for name, kind, shop_id, state, result in [
@@ -165,7 +165,7 @@ def test_i12_every_page_shows_every_time_in_japan_time(app, tenant, fixed_times,
         "/shipments": [shown("shipments", "requested_at")],
         "/mapping": [shown("item_mappings", "created_at")],
         "/tags": [shown("tags", "created_at")],
-        "/settings": [shown("shops", "rms_last_import_at"), shown("jobs", "created_at")],
+        "/settings": [shown("connections", "last_run_at"), shown("jobs", "created_at")],
         "/settings/users": [shown("users", "created_at")],
         "/settings/tokens": [shown("api_tokens", "created_at"), shown("api_tokens", "last_used_at"),
                              shown("api_tokens", "revoked_at")],
@@ -204,7 +204,7 @@ def test_i12_every_time_the_api_gives_is_japan_time_with_its_offset(client, tena
     for column in ("ordered_at", "cancelled_at", "deleted_at"):
         assert _jst(instants["orders", column]).strftime("%Y-%m-%dT%H:%M:%S+09:00") in found
     assert _jst(instants["order_events", "at"]).strftime("%Y-%m-%dT%H:%M:%S+09:00") in found
-    assert _jst(instants["shops", "rms_last_import_at"]).strftime("%Y-%m-%dT%H:%M:%S+09:00") in found
+    assert _jst(instants["connections", "last_run_at"]).strftime("%Y-%m-%dT%H:%M:%S+09:00") in found
 
 
 def test_i12_the_demos_cancel_banner_and_its_history_give_the_same_time(app):

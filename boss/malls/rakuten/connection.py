@@ -13,7 +13,7 @@ from ...integrations.base_urls import (NOT_HTTP, NOT_LISTED, NOT_LOCAL, base_url
                                        sandbox_base_url)
 from ...integrations.pacing import RedisPacer
 from ...integrations.secrets import decrypt_secret, encrypt_secret, secret_hint
-from ...models import Shop
+from ...models import RAKUTEN_RMS, Connection, Shop
 from ...reason import Reason
 from .client import RmsAuthError, RmsClient
 
@@ -48,6 +48,13 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def rms_connection_for(shop: Shop) -> Connection:
+    """The shop's RMS connection row, made when its credentials or settings are first set."""
+    if shop.rms_connection is None:
+        shop.rms_connection = Connection.blank(RAKUTEN_RMS, shop.account_id, shop.id)
+    return shop.rms_connection
+
+
 def set_credentials(shop: Shop, service_secret: str, license_key: str,
                     expires_on: Optional[date] = None, base_url: Optional[str] = None) -> None:
     """Store the pair encrypted (no commit: part of the caller's unit of work)."""
@@ -55,36 +62,40 @@ def set_credentials(shop: Shop, service_secret: str, license_key: str,
         raise ServiceError("validation_error", Reason("RMS接続は楽天市場のショップのみ設定できます。",
                                                       "Only Rakuten shops connect to RMS."), {"rms": "楽天市場のみ"})
     key = current_app.config["SECRET_KEY"]
-    shop.rms_service_secret_enc = encrypt_secret(key, service_secret)
-    shop.rms_license_key_enc = encrypt_secret(key, license_key)
-    shop.rms_license_key_last4 = secret_hint(license_key)
-    shop.rms_license_key_expires_on = expires_on
-    shop.rms_base_url = check_base_url(base_url) if base_url else default_base_url()
-    shop.rms_connection_error = None
+    rms = rms_connection_for(shop)
+    rms.base_url = check_base_url(base_url) if base_url else default_base_url()
+    rms.secrets_enc = {"service_secret": encrypt_secret(key, service_secret),
+                       "license_key": encrypt_secret(key, license_key)}
+    rms.key_last4 = secret_hint(license_key)
+    rms.key_expires_on = expires_on
+    rms.error = None
 
 
 def client_for(shop: Shop, max_pace_wait: Optional[float] = None) -> RmsClient:
     """The shop's client, paced per license key across every worker process. A base URL stored before it
     was refused (or since unlisted) gets no credentials: the shop shows 「RMS接続エラー」 instead."""
-    base_url = shop.rms_base_url or default_base_url()
+    rms = shop.rms
+    base_url = rms.base_url or default_base_url()
     if not may_send_credentials(base_url, allowed_base_urls()):
         raise RmsAuthError(f"接続先URL {base_url} は許可されていません。設定で接続先URLを変更するか、"
                            "RMS_ALLOWED_BASE_URLSに登録してください。")
     key = current_app.config["SECRET_KEY"]
-    license_key = decrypt_secret(key, shop.rms_license_key_enc)
-    pacer = RedisPacer(get_redis(), f"rms-pace:{shop.rms_license_key_last4}:{shop.id}", current_app.config["RMS_MIN_INTERVAL"])
-    return RmsClient(base_url, decrypt_secret(key, shop.rms_service_secret_enc),
-                     license_key, timeout=current_app.config["RMS_TIMEOUT"], pacer=pacer, max_pace_wait=max_pace_wait)
+    secrets = rms.secrets_enc or {}
+    pacer = RedisPacer(get_redis(), f"rms-pace:{rms.key_last4}:{shop.id}", current_app.config["RMS_MIN_INTERVAL"])
+    return RmsClient(base_url, decrypt_secret(key, secrets.get("service_secret")),
+                     decrypt_secret(key, secrets.get("license_key")), timeout=current_app.config["RMS_TIMEOUT"],
+                     pacer=pacer, max_pace_wait=max_pace_wait)
+
+
+def _of_shop(shop_id: int):
+    return update(Connection).where(Connection.shop_id == shop_id, Connection.provider == RAKUTEN_RMS)
 
 
 def mark_connection_failed(shop_id: int, message: str) -> None:
     """「RMS接続エラー」: the shop's connection fails (shown in settings and the 要対応 count)."""
-    db.session.execute(update(Shop).where(Shop.id == shop_id).values(rms_connection_error=message[:1000] or "認証エラー"))
+    db.session.execute(_of_shop(shop_id).values(error=message[:1000] or "認証エラー"))
     db.session.commit()
 
 
 def mark_connection_ok(shop_id: int) -> None:
-    db.session.execute(update(Shop).where(Shop.id == shop_id, Shop.rms_connection_error.is_not(None))
-                       .values(rms_connection_error=None))
-
-
+    db.session.execute(_of_shop(shop_id).where(Connection.error.is_not(None)).values(error=None))

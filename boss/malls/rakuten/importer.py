@@ -14,11 +14,11 @@ from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
-from ... import outbox
+from ... import effects, outbox
 from ...errors import ServiceError, not_found
 from ...extensions import db, get_queue
 from ...job_records import create_job, set_progress, set_progress_of
-from ...models import JobRecord, Shop, utcnow
+from ...models import RAKUTEN_RMS, Connection, JobRecord, Shop, utcnow
 from ...orders import frame, history, import_batch, rules
 from ...orders.actor import Actor
 from ...orders.models import Order
@@ -68,7 +68,7 @@ def start_import(actor: Actor, shop_id: int) -> JobRecord:
 
 # ---------------------------------------------------------------- running
 
-@outbox.handler("rms.import")
+@effects.handler("rms.import")
 def run_import(message) -> None:
     job = db.session.get(JobRecord, message.payload["job_id"])
     if job is None or job.state in ("finished", "failed"):
@@ -100,8 +100,9 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
     client = connection.client_for(shop)
     job_id = job.id if job is not None else None
     now = utcnow()
-    start = (shop.rms_last_window_end - OVERLAP) if shop.rms_last_window_end else \
-        now - timedelta(days=shop.rms_initial_lookback_days)
+    rms = shop.rms
+    start = (datetime.fromisoformat(rms.cursor) - OVERLAP) if rms.cursor else \
+        now - timedelta(days=rms.setting("initial_lookback_days"))
     numbers = list(dict.fromkeys(_search_all(client, start, now)))
     connection.mark_connection_ok(shop.id)
     counts = {"fetched": len(numbers), "created": 0, "skipped": 0, "failed": 0, "errors": []}
@@ -118,9 +119,9 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
             set_progress_of(job_id, 5 + int(85 * (index + len(batch)) / max(len(fresh), 1)))
         _create_batch(shop.id, orders, actor, counts)
     detect_mall_cancels(db.session.get(Shop, shop.id), client)
-    shop = db.session.get(Shop, shop.id)
-    shop.rms_last_window_end = now
-    shop.rms_last_import_at = utcnow()
+    rms = db.session.get(Shop, shop.id).rms_connection
+    rms.cursor = now.isoformat()
+    rms.last_run_at = utcnow()
     outbox.commit_and_dispatch()
     counts["errors"] = counts["errors"][:50]
     return counts
@@ -227,6 +228,7 @@ def detect_mall_cancels(shop: Shop, client) -> int:
 
 # ---------------------------------------------------------------- schedule
 
+@effects.periodic("started %d overdue import(s)")
 def start_due_imports() -> int:
     """The safety net under RQ's schedule (a Redis flush loses scheduled jobs): start the import of any
     connected shop whose last import began more than twice its interval ago."""
@@ -234,10 +236,11 @@ def start_due_imports() -> int:
     started = 0
     last_jobs = dict(db.session.execute(select(JobRecord.shop_id, func.max(JobRecord.created_at))
                                         .where(JobRecord.kind == "import").group_by(JobRecord.shop_id)).all())
-    for shop in db.session.scalars(select(Shop).where(Shop.mall == "rakuten", Shop.rms_license_key_enc.is_not(None))):
-        last = last_jobs.get(shop.id)
-        if last is None or last < now - timedelta(minutes=2 * shop.rms_import_interval_minutes):
-            start_import(Actor.system(shop.account_id, history.SCHEDULED_IMPORT_ACTOR.ja), shop.id)
+    for rms in db.session.scalars(select(Connection).join(Shop, Shop.id == Connection.shop_id).where(
+            Shop.mall == "rakuten", Connection.provider == RAKUTEN_RMS, Connection.secrets_enc.is_not(None))):
+        last = last_jobs.get(rms.shop_id)
+        if last is None or last < now - timedelta(seconds=2 * rms.interval_seconds):
+            start_import(Actor.system(rms.account_id, history.SCHEDULED_IMPORT_ACTOR.ja), rms.shop_id)
             started += 1
     return started
 
@@ -248,7 +251,7 @@ def schedule_next_import(shop_id: int) -> None:
     if shop is None or not shop.rms_connected:
         return
     try:
-        get_queue().enqueue_in(timedelta(minutes=shop.rms_import_interval_minutes), "jobs.tasks.scheduled_import",
+        get_queue().enqueue_in(timedelta(seconds=shop.rms.interval_seconds), "jobs.tasks.scheduled_import",
                                shop_id, job_id=f"import-schedule-{shop_id}", result_ttl=60)
     except RedisError as exc:
         current_app.logger.warning("could not schedule the next import of shop %s: %s", shop_id, exc)

@@ -27,7 +27,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import flag_modified
 
-from ... import outbox
+from ... import effects
 from ...extensions import db, get_redis
 from ...integrations.retry import parse_backoff, wait_before_next_try
 from ...lanes import Lane
@@ -54,10 +54,9 @@ def backoff() -> list[int]:
 
 
 def lane(shop_id: int) -> Lane:
-    return Lane(f"rms-reflect:{shop_id}", "jobs.tasks.run_reflection_lane", shop_id)
+    return Lane(LANE, shop_id)
 
 
-@outbox.dispatcher(KIND)
 def hand_to_lanes(messages: list[OutboxMessage]) -> None:
     """Reflections are carried out by their shop's lane: mark each message with it and wake the lanes.
     The payload names the shop (messages recorded before it did are looked up)."""
@@ -70,10 +69,6 @@ def hand_to_lanes(messages: list[OutboxMessage]) -> None:
         shops.add(shop_id)
     for shop_id in shops:
         lane(shop_id).wake()
-
-
-def run_lane(shop_id: int, token: str) -> None:
-    lane(shop_id).run(token, lambda: step(shop_id))
 
 
 def step(shop_id: int) -> Optional[float]:
@@ -93,7 +88,7 @@ def step(shop_id: int) -> Optional[float]:
             _fail(message, order, history.RMS_NO_CREDENTIALS.ja)
         db.session.commit()
         return time.time()
-    if shop.rms_connection_error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
+    if shop.rms.error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
         return time.time() + waiting
     sends = [(m, o) for m, o in due if _phase(m) in SENDS]
     try:
@@ -113,6 +108,11 @@ def step(shop_id: int) -> Optional[float]:
     connection.mark_connection_ok(shop_id)
     db.session.commit()
     return time.time() + current_app.config["RMS_MIN_INTERVAL"]
+
+
+# A step sends one RMS request (RMS_TIMEOUT at most), never waiting for the pace (max_pace_wait=0).
+LANE = effects.declare_lane("rms-reflect", step, step_timeout_setting="RMS_TIMEOUT")
+effects.declare(KIND, dispatcher=hand_to_lanes, timeout_setting="REFLECTION_REDISPATCH_SECONDS")
 
 
 def _auth_wait_key(shop_id: int) -> str:
@@ -209,7 +209,7 @@ def _send(client, message: OutboxMessage, order: Order) -> None:
     _set(message, phase="sending")
     db.session.commit()  # before the request: a step killed mid-send is followed by a getOrder
     try:
-        result = client.cancel_order(order.mall_order_number, order.shop.rms_inventory_restore_type,
+        result = client.cancel_order(order.mall_order_number, order.shop.rms.setting("inventory_restore_type"),
                                      order.cancel_reason_code or 10, after_shipping=phase == "cancel_after_shipping")
     except RmsPacingDelay:
         _set(message, phase=phase)

@@ -73,12 +73,12 @@ class RakutenShopForm(ShopForm):
     def for_shop(cls, shop: Shop) -> "RakutenShopForm":
         """The form filled from the shop; the credentials are never filled in (nor shown)."""
         form = cls(formdata=None, obj=shop)
-        form.rms_license_key_expires_on.data = (shop.rms_license_key_expires_on.isoformat()
-                                                if shop.rms_license_key_expires_on else "")
+        rms = shop.rms
+        form.rms_license_key_expires_on.data = rms.key_expires_on.isoformat() if rms.key_expires_on else ""
         form.rms_base_url.data = _shown_base_url(shop)
-        form.import_interval_minutes.data = str(shop.rms_import_interval_minutes)
-        form.initial_lookback_days.data = str(shop.rms_initial_lookback_days)
-        form.inventory_restore_type.data = str(shop.rms_inventory_restore_type)
+        form.import_interval_minutes.data = str(rms.interval_seconds // 60)
+        form.initial_lookback_days.data = str(rms.setting("initial_lookback_days"))
+        form.inventory_restore_type.data = str(rms.setting("inventory_restore_type"))
         return form
 
     def validate_rms_license_key_expires_on(self, field):
@@ -96,7 +96,7 @@ class RakutenShopForm(ShopForm):
             missing.errors.append(_("serviceSecretとlicenseKeyは2つそろえて入力してください（登録済みの値を残すときは両方とも空欄にします）。"))
             return None
         if not secret:  # the stored pair stays; its expiry and URL belong to it
-            stored_expiry = shop.rms_license_key_expires_on
+            stored_expiry = shop.rms.key_expires_on
             if expires_on != stored_expiry:
                 self.rms_license_key_expires_on.errors.append(
                     _("有効期限を変えるときは、そのlicenseKeyとserviceSecretも入力してください。") if shop.rms_connected else
@@ -115,9 +115,10 @@ class RakutenShopForm(ShopForm):
 
 def _shown_base_url(shop: Shop) -> str:
     """The base URL field shows a URL only when it is not the default (blank = the default)."""
-    if not shop.rms_base_url or shop.rms_base_url == connection.default_base_url():
+    base_url = shop.rms.base_url
+    if not base_url or base_url == connection.default_base_url():
         return ""
-    return shop.rms_base_url
+    return base_url
 
 
 class NewShopForm(ShopForm):

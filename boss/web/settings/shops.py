@@ -133,7 +133,7 @@ def update_shop(shop_id: int):
     message = _("ショップ「%(name)s」の設定を保存しました。", name=shop.name)
     if rms:
         message += " " + _("RMS API接続を登録しました（licenseKey 末尾 %(last4)s）。取込を開始しました。",
-                           last4=shop.rms_license_key_last4)
+                           last4=shop.rms.key_last4)
     if shop.reflect_cancel_to_rms != reflect_before:
         message += " " + (_("次のキャンセルから楽天RMSへ反映します。") if shop.reflect_cancel_to_rms
                           else _("次のキャンセルから楽天RMSへは反映しません。")) + " " + _("これまでのキャンセルは変わりません。")

@@ -1,0 +1,54 @@
+"""What an action on an order sets off (orders.md R9–R11, warehouse.md §4), pure: no Flask, no SQLAlchemy.
+
+Decided once, here: the service carries out what the answer names and the confirmation dialog says it
+(architecture.md), so the dialog never promises what the service does not do. Table-tested in
+tests/unit/test_consequences.py.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from .rules import AWAITING_SHIPMENT, COMPLETED, REQUESTED, WITHDRAWAL_REQUESTED
+
+# The shipment statuses of an 出荷待ち order whose request the warehouse holds (sent, or a withdrawal of it
+# asked for): a cancel has something to withdraw there, and the notice supersedes a pending withdrawal.
+HELD_BY_THE_WAREHOUSE = (REQUESTED, WITHDRAWAL_REQUESTED)
+
+
+@dataclass(frozen=True)
+class CancelFacts:
+    """What a cancel's consequences depend on: the order as it is and its shop's settings at the moment of the
+    cancel (R9 captures them), and whether the user chose to retrieve the parcel (完了 only)."""
+
+    status: str
+    shipment_status: Optional[str] = None
+    mall_linked: bool = False
+    stock_reserved: bool = False
+    rms_connected: bool = False
+    reflect_cancel_to_rms: bool = False  # the shop's setting 「注文キャンセルをRMS注文情報へ反映」
+    retrieve_parcel: bool = False
+    warehouse_connected: bool = False  # the account's warehouse connection (warehouse.md §1)
+
+
+@dataclass(frozen=True)
+class CancelEffects:
+    """reflect_to_rms (R9), release_stock (R10), tell_warehouse (R11: a cancellation notice), open_return
+    (R10: a 完了 order's cancel opens a return, 返品待ち). The warehouse's notice and the return are the
+    warehouse's to carry out; until it is built the service carries out the first two."""
+
+    reflect_to_rms: bool = False
+    release_stock: bool = False
+    tell_warehouse: bool = False
+    open_return: bool = False
+
+
+def cancel_effects(facts: CancelFacts) -> CancelEffects:
+    return CancelEffects(
+        reflect_to_rms=facts.mall_linked and facts.rms_connected and facts.reflect_cancel_to_rms,
+        release_stock=facts.stock_reserved,
+        tell_warehouse=facts.warehouse_connected and (
+            (facts.status == AWAITING_SHIPMENT and facts.shipment_status in HELD_BY_THE_WAREHOUSE)
+            or (facts.status == COMPLETED and facts.retrieve_parcel)),
+        open_return=facts.status == COMPLETED,
+    )

@@ -1,0 +1,28 @@
+"""The effects registry (boss.effects): every outbox kind, lane and periodic duty is declared once, by the
+module it lives in."""
+from __future__ import annotations
+
+import pytest
+
+from boss import effects
+from boss.malls.rakuten import importer, reflection
+from boss.orders import bulk
+
+
+def test_each_outbox_kind_is_declared_with_its_handler_or_its_lane_and_its_timeout_setting():
+    assert effects.kind("rms.import") == effects.Kind("rms.import", handler=importer.run_import)
+    assert effects.kind("bulk.run") == effects.Kind("bulk.run", handler=bulk.run_job)
+    assert effects.kind(reflection.KIND) == effects.Kind(reflection.KIND, dispatcher=reflection.hand_to_lanes,
+                                                         timeout_setting="REFLECTION_REDISPATCH_SECONDS")
+    lane = effects.lane("rms-reflect")
+    assert (lane.step, lane.step_timeout_setting, lane.in_process) == (reflection.step, "RMS_TIMEOUT", True)
+    assert [duty.run for duty in effects.periodic_duties()] == [importer.start_due_imports]
+
+
+def test_a_kind_is_declared_once():
+    with pytest.raises(ValueError):
+        effects.declare("rms.import", handler=importer.run_import)
+
+
+def test_a_kind_no_module_declares_waits_with_the_default_timeout_and_has_no_handler():
+    assert effects.kind("gone.kind") == effects.Kind("gone.kind", timeout_setting=effects.DEFAULT_TIMEOUT_SETTING)
