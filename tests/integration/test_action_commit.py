@@ -124,6 +124,8 @@ def test_an_api_cancel_reads_its_order_once(app, client, tenant):
         assert answer.status_code == 200 and answer.json["status"] == "cancelled"
     order_reads = [s for s in during.seen if s.lstrip().upper().startswith("SELECT") and "FROM orders" in s]
     assert len(order_reads) == 1, order_reads
+    # its shop's RMS connection (what the cancel sets off, R9) comes with it, not by a read of its own
+    assert not [s for s in during.seen if s.lstrip().upper().startswith("SELECT") and "FROM connections" in s]
 
 
 def test_a_tokens_first_request_notes_its_use_and_reads_the_token_and_its_user_once(app, client, tenant):
