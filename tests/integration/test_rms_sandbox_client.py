@@ -183,8 +183,7 @@ def test_rms_datetimes_are_written_with_a_colonless_japan_offset():
     assert format_rms_datetime(datetime(2026, 11, 1, 1, 15, 30)) == "2026-11-01T10:15:30+0900"  # naive = UTC
     assert format_rms_datetime(datetime(2026, 11, 1, 10, 15, 30, tzinfo=JST)) == "2026-11-01T10:15:30+0900"
     assert parse_rms_datetime("2026-11-01T10:15:30+0900") == datetime(2026, 11, 1, 1, 15, 30, tzinfo=timezone.utc)
-    with pytest.raises(ValueError):
-        parse_rms_datetime("2026-11-01T10:15:30+09:00")
+    assert parse_rms_datetime("2026-11-01T10:15:30+09:00") == parse_rms_datetime("2026-11-01T10:15:30+0900")
 
 
 # --------------------------------------------------------------------------------------------- searchOrder

@@ -64,12 +64,16 @@ def test_a_well_formed_order_reads_into_what_the_import_makes():
     assert (new.payment_method, new.remarks, new.postage) == ("クレジットカード", "置き配希望", 550)
 
 
+def test_the_import_takes_an_order_time_with_a_colon_in_its_offset_as_the_same_instant():
+    new, _ = new_order(7, read_order(_with(("orderDatetime",), "2026-11-01T10:15:30+09:00")))
+    assert new.ordered_at == datetime(2026, 11, 1, 1, 15, 30)
+
+
 @pytest.mark.parametrize("path, value, reason", [
     (("orderNumber",), KeyError, "orderNumber がありません"),
     (("orderNumber",), "  ", "orderNumber がありません"),
     (("orderNumber",), "1" * 65, "orderNumber がありません"),
     (("orderDatetime",), "2026-11-01 10:15:30", f"{NUMBER}: orderDatetime の形式が不正です"),
-    (("orderDatetime",), "2026-11-01T10:15:30+09:00", f"{NUMBER}: orderDatetime の形式が不正です"),
     (("PackageModelList",), [], f"{NUMBER}: PackageModelList がありません"),
     (("PackageModelList",), {"basketId": 1}, f"{NUMBER}: PackageModelList がありません"),
     (("PackageModelList", 0, "ItemModelList"), [], f"{NUMBER}: 商品明細がありません"),
@@ -178,9 +182,14 @@ def test_request_price_minus_9999_is_not_yet_fixed():
     assert read_order(_with(("requestPrice",), -9999)).request_price is None
 
 
-@pytest.mark.parametrize("text", ["2026-11-01T10:15:30+09:00", "2026-11-01T10:15:30Z", "2026-1-1T10:15:30+0900",
-                                  " 2026-11-01T10:15:30+0900", "2026-11-31T10:15:30+0900", None, 20261101])
-def test_one_datetime_parser_reads_only_what_rms_writes(text):
+@pytest.mark.parametrize("text", ["2026-11-01 10:15:30+0900", "2026-11-01T10:15:30", "2026-11-31T10:15:30+0900",
+                                  "", None, 20261101])
+def test_one_datetime_parser_refuses_what_is_no_datetime_with_an_offset(text):
     with pytest.raises(ValueError):
         parse_rms_datetime(text)
-    assert parse_rms_datetime("2026-11-01T10:15:30+0900") == datetime(2026, 11, 1, 10, 15, 30, tzinfo=JST)
+
+
+@pytest.mark.parametrize("text", ["2026-11-01T10:15:30+0900", "2026-11-01T10:15:30+09:00", " 2026-11-01T10:15:30+0900 ",
+                                  "2026-11-01T01:15:30Z", "2026-11-1T10:15:30+0900"])
+def test_one_datetime_parser_reads_rms_datetimes_in_each_offsets_spelling(text):
+    assert parse_rms_datetime(text) == datetime(2026, 11, 1, 10, 15, 30, tzinfo=JST)

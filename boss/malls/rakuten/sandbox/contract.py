@@ -12,7 +12,7 @@ from typing import Optional
 from flask import current_app, jsonify
 
 from ....integrations.sandbox import is_int
-from ..reader import parse_rms_datetime
+from ..reader import RMS_DATETIME, parse_rms_datetime
 
 DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_WINDOW = timedelta(days=63)
@@ -181,7 +181,9 @@ class Fields:
 
 def given_datetime(value) -> Optional[datetime]:
     """A datetime of a request or a control call, None when it is not `YYYY-MM-DDThh:mm:ss+0900`."""
+    if not isinstance(value, str) or not RMS_DATETIME.fullmatch(value):
+        return None
     try:
         return parse_rms_datetime(value)
-    except ValueError:
+    except ValueError:  # a day that does not exist
         return None
