@@ -146,8 +146,7 @@ def run_one(actor: Actor, action: str, order_id: int, params: dict) -> ItemResul
     done = DONE[action].text(lang)
     try:
         changed = _act_on(actor, action, order_id, params)
-    except ServiceError as exc:
-        db.session.rollback()
+    except ServiceError as exc:  # the service's unit of work rolled back what it had begun
         # A resumed job that did this one before its checkpoint (job actors are named after their job; a
         # user's earlier cancel of the same order is a refusal, not "done").
         if actor.type == "job" and _already_done_by(actor, action, order_id):

@@ -11,8 +11,10 @@ import requests
 from sqlalchemy import func, select
 
 from boss.extensions import db
-from boss.models import JobRecord, Shop
+from boss.malls.rakuten import reflection
+from boss.models import JobRecord, Shop, utcnow
 from tests.conftest import wait_for
+from tests.factories import create_order
 from tests.integration.rms_sandbox import RmsSandbox
 
 
@@ -358,3 +360,23 @@ def test_r9_cancels_of_one_shop_are_checked_together_and_each_is_sent_once(rakut
     assert sorted(checks[-1]["body"]["orderNumberList"]) == sorted(numbers)  # one getOrder for all six
     assert len(checks) == 3  # the import's two (its orders, then the mall-side-cancel check) and the lane's one
     assert sorted(c["body"]["orderNumber"] for c in rakuten.calls("cancelOrder")) == sorted(numbers[1:])
+
+
+def test_r9_a_reflection_whose_order_an_earlier_message_settled_is_closed_for_good(app, client, tenant):
+    """A lane step that finds only messages whose order's reflection is no longer pending closes them, and that
+    close is kept: the sweeper does not hand them to the lane again after every timeout."""
+    from boss import outbox
+    from boss.models import OutboxMessage
+    from boss.orders.models import Order
+
+    created = create_order(client, tenant, number="SETTLED-1")
+    with app.app_context():
+        order = db.session.get(Order, created["id"])
+        order.reflection_state = "done"
+        message = outbox.record(reflection.KIND, {"order_id": order.id, "shop_id": order.shop_id}, run_after=utcnow())
+        db.session.commit()
+        message_id = message.id
+        assert reflection.step(tenant.shop_id) is None
+        db.session.remove()
+        assert db.session.get(OutboxMessage, message_id).state == "done"
+        db.session.remove()

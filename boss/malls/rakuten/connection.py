@@ -15,6 +15,7 @@ from ...integrations.pacing import RedisPacer
 from ...integrations.secrets import decrypt_secret, encrypt_secret, secret_hint
 from ...models import RAKUTEN_RMS, Connection, Shop
 from ...reason import Reason
+from ...unit_of_work import unit_of_work
 from .client import RmsAuthError, RmsClient
 
 RAKUTEN_BASE_URL = "https://api.rms.rakuten.co.jp"
@@ -93,8 +94,9 @@ def _of_shop(shop_id: int):
 
 def mark_connection_failed(shop_id: int, message: str) -> None:
     """「RMS接続エラー」: the shop's connection fails (shown in settings and the 要対応 count)."""
-    db.session.execute(_of_shop(shop_id).values(error=message[:1000] or "認証エラー"))
-    db.session.commit()
+    with unit_of_work() as uow:
+        db.session.execute(_of_shop(shop_id).values(error=message[:1000] or "認証エラー"))
+        uow.commit()
 
 
 def mark_connection_ok(shop_id: int) -> None:

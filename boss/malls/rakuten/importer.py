@@ -25,6 +25,7 @@ from ...orders.models import Order
 from ...orders.numbers import number_key
 from ...orders.registration import NewOrder
 from ...reason import Reason
+from ...unit_of_work import UnitOfWork, unit_of_work
 from . import connection, reflection
 from .client import RmsAuthError
 from .reader import OPEN_PROGRESS, RmsItem, RmsOrder, RmsPerson
@@ -44,25 +45,26 @@ class BadOrderModel(ValueError):
 
 def start_import(actor: Actor, shop_id: int) -> JobRecord:
     """Queue an import of the shop, or answer the one already queued or running (never two at once)."""
-    shop = db.session.scalars(select(Shop).where(Shop.id == shop_id, Shop.account_id == actor.account_id)
-                              .with_for_update()).first()
-    if shop is None:
-        raise not_found("ショップ", "Shop")
-    if not shop.rms_connected:
-        db.session.rollback()
-        raise ServiceError("invalid_transition", Reason(
-            "このショップは楽天RMSとAPI接続されていないため取り込めません。設定でRMSの認証情報を登録してください。",
-            "This shop is not connected to Rakuten RMS; set its RMS credentials first."))
-    running = db.session.scalars(select(JobRecord).where(
-        JobRecord.shop_id == shop.id, JobRecord.kind == "import", JobRecord.state.in_(("queued", "started")))).first()
-    if running is not None:
-        db.session.rollback()
-        return running
-    job = create_job(shop.account_id, "import", {"shop_id": shop.id}, created_by=actor.name)
-    job.shop_id = shop.id
-    db.session.flush()
-    outbox.record("rms.import", {"job_id": job.id}, job_id=job.id)
-    outbox.commit_and_dispatch()
+    with unit_of_work() as uow:
+        shop = db.session.scalars(select(Shop).where(Shop.id == shop_id, Shop.account_id == actor.account_id)
+                                  .with_for_update()).first()
+        if shop is None:
+            raise not_found("ショップ", "Shop")
+        if not shop.rms_connected:
+            raise ServiceError("invalid_transition", Reason(
+                "このショップは楽天RMSとAPI接続されていないため取り込めません。設定でRMSの認証情報を登録してください。",
+                "This shop is not connected to Rakuten RMS; set its RMS credentials first."))
+        running = db.session.scalars(select(JobRecord).where(
+            JobRecord.shop_id == shop.id, JobRecord.kind == "import",
+            JobRecord.state.in_(("queued", "started")))).first()
+        if running is not None:
+            uow.rollback()  # the shop's lock, nothing else
+            return running
+        job = create_job(shop.account_id, "import", {"shop_id": shop.id}, created_by=actor.name)
+        job.shop_id = shop.id
+        db.session.flush()
+        outbox.record("rms.import", {"job_id": job.id}, job_id=job.id)
+        uow.commit()
     return job
 
 
@@ -74,12 +76,13 @@ def run_import(message) -> None:
     if job is None or job.state in ("finished", "failed"):
         return
     shop = db.session.get(Shop, job.shop_id)
-    set_progress(job, 1)
-    db.session.commit()
+    with unit_of_work() as uow:
+        set_progress(job, 1)
+        uow.commit()
     try:
         result = import_shop(shop, job)
     except RmsAuthError as exc:
-        db.session.rollback()
+        UnitOfWork.rollback()
         connection.mark_connection_failed(shop.id, str(exc))
         _finish(job.id, "failed", error=f"RMS接続エラー: {exc}")
         return
@@ -89,10 +92,11 @@ def run_import(message) -> None:
 
 
 def _finish(job_id: str, state: str, result: Optional[dict] = None, error: Optional[str] = None) -> None:
-    job = db.session.get(JobRecord, job_id)
-    set_progress(job, 100, state=state, result=result)
-    job.error = error
-    db.session.commit()
+    with unit_of_work() as uow:
+        job = db.session.get(JobRecord, job_id)
+        set_progress(job, 100, state=state, result=result)
+        job.error = error
+        uow.commit()
 
 
 def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
@@ -104,13 +108,14 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
     start = (datetime.fromisoformat(rms.cursor) - OVERLAP) if rms.cursor else \
         now - timedelta(days=rms.setting("initial_lookback_days"))
     numbers = list(dict.fromkeys(_search_all(client, start, now)))
-    connection.mark_connection_ok(shop.id)
-    counts = {"fetched": len(numbers), "created": 0, "skipped": 0, "failed": 0, "errors": []}
-    known = import_batch.numbers_ever_held(shop.id, numbers)  # by key: a look-alike of a number it had is skipped too
-    counts["skipped"] = len(known)
-    fresh = [n for n in numbers if n not in known]
-    actor = Actor.job(shop.account_id, ACTOR_NAME)
-    outbox.commit_and_dispatch()  # no transaction (on SQLite: no write lock) stays open across the getOrder calls
+    with unit_of_work() as uow:
+        connection.mark_connection_ok(shop.id)
+        counts = {"fetched": len(numbers), "created": 0, "skipped": 0, "failed": 0, "errors": []}
+        known = import_batch.numbers_ever_held(shop.id, numbers)  # by key: a look-alike of one it had is skipped too
+        counts["skipped"] = len(known)
+        fresh = [n for n in numbers if n not in known]
+        actor = Actor.job(shop.account_id, ACTOR_NAME)
+        uow.commit()  # no transaction (on SQLite: no write lock) stays open across the getOrder calls
     reflection.lane(shop.id).wake()  # RMS answers (committed just now): cancels that waited for the connection go
     for index in range(0, len(fresh), BATCH):
         batch = fresh[index:index + BATCH]
@@ -119,10 +124,11 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
             set_progress_of(job_id, 5 + int(85 * (index + len(batch)) / max(len(fresh), 1)))
         _create_batch(shop.id, orders, actor, counts)
     detect_mall_cancels(db.session.get(Shop, shop.id), client)
-    rms = db.session.get(Shop, shop.id).rms_connection
-    rms.cursor = now.isoformat()
-    rms.last_run_at = utcnow()
-    outbox.commit_and_dispatch()
+    with unit_of_work() as uow:
+        rms = db.session.get(Shop, shop.id).rms_connection
+        rms.cursor = now.isoformat()
+        rms.last_run_at = utcnow()
+        uow.commit()
     counts["errors"] = counts["errors"][:50]
     return counts
 
@@ -204,12 +210,13 @@ def detect_mall_cancels(shop: Shop, client) -> int:
     A batch in which RMS shows none cancelled (nearly all) costs no query and no commit; one that shows
     some loads just those orders, in one query, and raises their tags in one transaction. No transaction
     stays open across the getOrder calls."""
-    open_numbers = list(db.session.scalars(select(Order.mall_order_number).where(
-        Order.shop_id == shop.id, Order.mall_linked.is_(True), Order.deleted_at.is_(None),
-        Order.status.in_(OPEN_STATUSES))))
-    shop_id = shop.id
-    actor = Actor.job(shop.account_id, ACTOR_NAME)
-    outbox.commit_and_dispatch()
+    with unit_of_work() as uow:
+        open_numbers = list(db.session.scalars(select(Order.mall_order_number).where(
+            Order.shop_id == shop.id, Order.mall_linked.is_(True), Order.deleted_at.is_(None),
+            Order.status.in_(OPEN_STATUSES))))
+        shop_id = shop.id
+        actor = Actor.job(shop.account_id, ACTOR_NAME)
+        uow.commit()  # no transaction stays open across the getOrder calls
     raised = 0
     for index in range(0, len(open_numbers), BATCH):
         batch = open_numbers[index:index + BATCH]
@@ -217,12 +224,13 @@ def detect_mall_cancels(shop: Shop, client) -> int:
                      if order is not None and order.is_cancelled}
         if not cancelled:
             continue
-        for order in db.session.scalars(select(Order).where(
-                Order.shop_id == shop_id, Order.mall_order_number_key.in_(cancelled), Order.mall_linked.is_(True),
-                Order.deleted_at.is_(None), Order.status.in_(OPEN_STATUSES))):
-            if frame.raise_system_tag(order, "mall_cancelled", actor, history.MALL_CANCELLED.ja):
-                raised += 1
-        outbox.commit_and_dispatch()
+        with unit_of_work() as uow:
+            for order in db.session.scalars(select(Order).where(
+                    Order.shop_id == shop_id, Order.mall_order_number_key.in_(cancelled), Order.mall_linked.is_(True),
+                    Order.deleted_at.is_(None), Order.status.in_(OPEN_STATUSES))):
+                if frame.raise_system_tag(order, "mall_cancelled", actor, history.MALL_CANCELLED.ja):
+                    raised += 1
+            uow.commit()
     return raised
 
 

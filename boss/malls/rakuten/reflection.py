@@ -37,6 +37,7 @@ from ...orders.actor import Actor
 from ...orders.models import Order
 from ...orders.rules import ALLOWED, REASON_DELETED, Decision
 from ...reason import Reason
+from ...unit_of_work import UnitOfWork, unit_of_work
 from . import connection
 from .client import RmsAuthError, RmsError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
 from .reader import CANCELLED_PROGRESS
@@ -75,38 +76,42 @@ def step(shop_id: int) -> Optional[float]:
     """One step of the shop's lane: one cancel of those checked, else a getOrder for up to 100 of the others
     (cancels that arrive meanwhile wait for the next check together, so a burst costs one getOrder per 100).
     Returns when the lane should run next (epoch seconds), or None when nothing is pending."""
-    pending = _pending(shop_id)
-    if not pending:
-        return None
-    now = utcnow()
-    due = [(m, o) for m, o in pending if m.run_after is None or m.run_after <= now]
-    if not due:
-        return _epoch(min(m.run_after for m, _ in pending))
-    shop = db.session.get(Shop, shop_id)
-    if not shop.rms_connected:
-        for message, order in due:
-            _fail(message, order, history.RMS_NO_CREDENTIALS.ja)
-        db.session.commit()
-        return time.time()
-    if shop.rms.error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
-        return time.time() + waiting
-    sends = [(m, o) for m, o in due if _phase(m) in SENDS]
-    try:
-        client = connection.client_for(shop, max_pace_wait=0)
-        if sends:
-            _send(client, *sends[0])
-        else:
-            _check(client, due[:CHECK_BATCH])
-    except RmsPacingDelay as exc:  # the shop's slot is taken (an import, say): nothing was sent
-        db.session.rollback()
-        return time.time() + (exc.retry_after or 1.0)
-    except RmsAuthError as exc:
-        db.session.rollback()
-        connection.mark_connection_failed(shop_id, str(exc))
-        get_redis().set(_auth_wait_key(shop_id), "1", ex=AUTH_WAIT_SECONDS)
-        return time.time() + AUTH_WAIT_SECONDS
-    connection.mark_connection_ok(shop_id)
-    db.session.commit()
+    with unit_of_work() as uow:
+        pending = _pending(shop_id)
+        if not pending:
+            uow.commit()  # messages closed by _pending
+            return None
+        now = utcnow()
+        due = [(m, o) for m, o in pending if m.run_after is None or m.run_after <= now]
+        if not due:
+            uow.commit()
+            return _epoch(min(m.run_after for m, _ in pending))
+        shop = db.session.get(Shop, shop_id)
+        if not shop.rms_connected:
+            for message, order in due:
+                _fail(message, order, history.RMS_NO_CREDENTIALS.ja)
+            uow.commit()
+            return time.time()
+        if shop.rms.error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
+            uow.commit()
+            return time.time() + waiting
+        sends = [(m, o) for m, o in due if _phase(m) in SENDS]
+        try:
+            client = connection.client_for(shop, max_pace_wait=0)
+            if sends:
+                _send(uow, client, *sends[0])
+            else:
+                _check(client, due[:CHECK_BATCH])
+        except RmsPacingDelay as exc:  # the shop's slot is taken (an import, say): nothing was sent
+            uow.rollback()
+            return time.time() + (exc.retry_after or 1.0)
+        except RmsAuthError as exc:
+            uow.rollback()
+            connection.mark_connection_failed(shop_id, str(exc))
+            get_redis().set(_auth_wait_key(shop_id), "1", ex=AUTH_WAIT_SECONDS)
+            return time.time() + AUTH_WAIT_SECONDS
+        connection.mark_connection_ok(shop_id)
+        uow.commit()
     return time.time() + current_app.config["RMS_MIN_INTERVAL"]
 
 
@@ -203,17 +208,17 @@ def _carry_out(message: OutboxMessage, order: Order, verdict: Verdict) -> None:
         _set(message, phase=verdict.phase)
 
 
-def _send(client, message: OutboxMessage, order: Order) -> None:
+def _send(uow: UnitOfWork, client, message: OutboxMessage, order: Order) -> None:
     """cancelOrder / cancelOrderAfterShipping. INFO: done; ERROR: verified by getOrder in the next step."""
     phase = _phase(message)
     _set(message, phase="sending")
-    db.session.commit()  # before the request: a step killed mid-send is followed by a getOrder
+    uow.commit()  # before the request: a step killed mid-send is followed by a getOrder
     try:
         result = client.cancel_order(order.mall_order_number, order.shop.rms.setting("inventory_restore_type"),
                                      order.cancel_reason_code or 10, after_shipping=phase == "cancel_after_shipping")
     except RmsPacingDelay:
         _set(message, phase=phase)
-        db.session.commit()
+        uow.commit()
         raise
     except RmsTransientError as exc:
         _transient(message, order, exc)
