@@ -1,6 +1,7 @@
 """RQ job functions: thin wrappers that open an app context and call a service."""
 from __future__ import annotations
 
+import importlib
 import os
 
 from flask import Flask
@@ -39,13 +40,9 @@ def run_lane(name: str, key, token: str) -> None:
         lanes.run(name, key, token)
 
 
-def scheduled_import(shop_id: int) -> None:
-    """RQ's scheduler calls this every N minutes per connected shop (see boss.malls.rakuten.importer)."""
-    from boss.malls.rakuten.importer import start_import
-    from boss.models import Shop
-    from boss.orders.actor import Actor
-
+def call(function: str, *args) -> None:
+    """A service function named by its dotted path (e.g. a scheduled import, enqueued by its integration), in
+    the app's context."""
+    module, _, name = function.rpartition(".")
     with app().app_context():
-        shop = db.session.get(Shop, shop_id)
-        if shop is not None and shop.rms_connected:
-            start_import(Actor.job(shop.account_id, "定期取込"), shop.id)
+        getattr(importlib.import_module(module), name)(*args)

@@ -380,3 +380,27 @@ def test_r9_a_reflection_whose_order_an_earlier_message_settled_is_closed_for_go
         db.session.remove()
         assert db.session.get(OutboxMessage, message_id).state == "done"
         db.session.remove()
+
+
+def test_after_an_import_the_next_is_scheduled_and_runs_as_the_shops_scheduled_import(rakuten, worker, app):
+    """The importer schedules its next run through the generic job (jobs.tasks.call names no integration);
+    what that job calls starts the shop's import as 「定期取込」."""
+    import importlib
+
+    from rq.job import Job
+
+    from boss.extensions import get_redis
+
+    rakuten.connect()
+    rakuten.first_import()
+    shop_id = rakuten.tenant.shop_id
+    with app.app_context():
+        scheduled = Job.fetch(f"import-schedule-{shop_id}", connection=get_redis())
+        assert scheduled.func_name == "jobs.tasks.call"
+        function, *args = scheduled.args
+        assert (function, args) == ("boss.malls.rakuten.importer.scheduled_import", [shop_id])
+        module, _, name = function.rpartition(".")
+        getattr(importlib.import_module(module), name)(*args)
+        assert db.session.scalar(select(func.count()).select_from(JobRecord).where(
+            JobRecord.shop_id == shop_id, JobRecord.created_by == "定期取込")) == 1
+        db.session.remove()

@@ -259,7 +259,15 @@ def schedule_next_import(shop_id: int) -> None:
     if shop is None or not shop.rms_connected:
         return
     try:
-        get_queue().enqueue_in(timedelta(seconds=shop.rms.interval_seconds), "jobs.tasks.scheduled_import",
-                               shop_id, job_id=f"import-schedule-{shop_id}", result_ttl=60)
+        get_queue().enqueue_in(timedelta(seconds=shop.rms.interval_seconds), "jobs.tasks.call",
+                               f"{__name__}.scheduled_import", shop_id, job_id=f"import-schedule-{shop_id}",
+                               result_ttl=60)
     except RedisError as exc:
         current_app.logger.warning("could not schedule the next import of shop %s: %s", shop_id, exc)
+
+
+def scheduled_import(shop_id: int) -> None:
+    """What RQ's scheduler runs every N minutes per connected shop: the shop's import, if it is still connected."""
+    shop = db.session.get(Shop, shop_id)
+    if shop is not None and shop.rms_connected:
+        start_import(Actor.job(shop.account_id, history.SCHEDULED_IMPORT_ACTOR.ja), shop.id)
