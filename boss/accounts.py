@@ -11,7 +11,7 @@ from .errors import ServiceError, not_found, validation_error
 from .extensions import db
 from .models import ROLES, Account, ApiToken, User, UserSession, hash_token, utcnow
 from .orders.actor import Actor
-from .orders.frame import ensure_system_tags, valid_id
+from .orders.frame import ensure_system_tags, owned, valid_id
 from .reason import Reason
 from .unit_of_work import unit_of_work
 
@@ -213,10 +213,7 @@ REASON_INACTIVE_OWNER = Reason("無効なユーザーのトークンは作成で
 
 def account_user(account_id: int, user_id) -> User:
     """A user of the account; another account's user is not found (R14)."""
-    user = db.session.get(User, user_id) if valid_id(user_id) else None
-    if user is None or user.account_id != account_id:
-        raise not_found("ユーザー", "User")
-    return user
+    return owned(User, account_id, user_id, "ユーザー", "User")
 
 
 def account_token(account_id: int, token_id) -> ApiToken:

@@ -30,25 +30,25 @@ def valid_id(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID <= value <= MAX_ID
 
 
+def owned(model, account_id: int, object_id, what: str, what_en: str):
+    """The account's `model` with this id; another account's, or none, is not found (R14), as is an id no row
+    can have (a bool, a float, a number past the column's range)."""
+    found = db.session.get(model, object_id) if valid_id(object_id) else None
+    if found is None or found.account_id != account_id:
+        raise not_found(what, what_en)
+    return found
+
+
 def get_shop(account_id: int, shop_id) -> Shop:
-    shop = db.session.get(Shop, shop_id) if valid_id(shop_id) else None
-    if shop is None or shop.account_id != account_id:
-        raise not_found("ショップ", "Shop")
-    return shop
+    return owned(Shop, account_id, shop_id, "ショップ", "Shop")
 
 
 def get_order(account_id: int, order_id: int) -> Order:
-    order = db.session.get(Order, order_id) if valid_id(order_id) else None
-    if order is None or order.account_id != account_id:
-        raise not_found("注文", "Order")
-    return order
+    return owned(Order, account_id, order_id, "注文", "Order")
 
 
 def get_tag(account_id: int, tag_id) -> Tag:
-    tag = db.session.get(Tag, tag_id) if valid_id(tag_id) else None
-    if tag is None or tag.account_id != account_id:
-        raise not_found("タグ", "Tag")
-    return tag
+    return owned(Tag, account_id, tag_id, "タグ", "Tag")
 
 
 def _lock_order(account_id: int, order_id: int) -> Order:
