@@ -95,22 +95,19 @@ def delete(actor: Actor, order_id: int, expected_version: Optional[int] = None) 
 
 
 def add_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optional[int] = None) -> Order:
-    tag = get_tag(actor.account_id, tag_id)
-
-    def apply(order: Order) -> None:
-        if attach_tag(order, tag):
-            record_event(order, actor, "tag_added", tag.name, order.status, order.status)
-
-    return act(actor, order_id, expected_version,
-               lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=True), apply)
+    return _change_tag(actor, order_id, tag_id, expected_version, adding=True)
 
 
 def remove_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optional[int] = None) -> Order:
+    return _change_tag(actor, order_id, tag_id, expected_version, adding=False)
+
+
+def _change_tag(actor: Actor, order_id: int, tag_id: int, expected_version: Optional[int], adding: bool) -> Order:
     tag = get_tag(actor.account_id, tag_id)
 
     def apply(order: Order) -> None:
-        if detach_tag(order, tag):
-            record_event(order, actor, "tag_removed", tag.name, order.status, order.status)
+        if (attach_tag if adding else detach_tag)(order, tag):
+            record_event(order, actor, "tag_added" if adding else "tag_removed", tag.name, order.status, order.status)
 
     return act(actor, order_id, expected_version,
-               lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=False), apply)
+               lambda o: rules.can_change_tag(o.state(), tag.code, tag.system, adding=adding), apply)
