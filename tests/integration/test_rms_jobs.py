@@ -255,6 +255,24 @@ def test_an_auth_failure_marks_the_shop_and_the_reflection_waits_for_the_connect
     assert rakuten.client.get("/api/v1/shops", headers=rakuten.tenant.headers()).json["items"][0]["rms_connection_error"] is None
 
 
+def test_es01_01_with_http_200_marks_the_shop_and_the_reflection_waits_instead_of_failing(rakuten, worker):
+    """rakuten-rms.md §Errors: 「Un-Authorised」 is the shop's connection failing whatever the HTTP status — the
+    cancel waits for the connection (no 「モール反映エラー」), the shop shows 「RMS接続エラー」."""
+    number = rakuten.generate(1)[0]
+    rakuten.connect()
+    rakuten.first_import()
+    order = _imported(rakuten, [number])[0]
+    rakuten.control("faults", {"function": "getOrder", "times": 1, "http_status": 200,
+                               "body": json.dumps({"Results": {"errorCode": "ES01-01", "message": "Un-Authorised"}})})
+    rakuten.cancel(order["id"])
+    shop = wait_for(lambda: (s := rakuten.client.get("/api/v1/shops", headers=rakuten.tenant.headers()).json["items"][0])
+                    ["rms_connection_error"] and s, message="the shop to be marked")
+    assert "ES01-01" in shop["rms_connection_error"]
+    answer = rakuten.order(order["id"])
+    assert answer["mall_reflection"]["state"] == "pending"
+    assert "モール反映エラー" not in [tag["name"] for tag in answer["tags"]]
+
+
 def test_an_import_of_a_shop_without_an_rms_connection_is_refused(client, tenant):
     response = client.post(f"/api/v1/shops/{tenant.shop_id}/import", headers=tenant.headers())
     assert response.status_code == 409 and response.json["error"]["code"] == "invalid_transition"

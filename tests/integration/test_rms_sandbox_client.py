@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import subprocess
@@ -16,9 +17,8 @@ import requests
 from boss.extensions import redis_connection
 from boss.integrations.pacing import RedisPacer
 from boss.integrations.secrets import decrypt_secret, encrypt_secret
-from boss.malls.rakuten.client import (
-    RmsAuthError, RmsClient, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError,
-)
+from boss.malls.rakuten.client import (RmsAuthError, RmsClient, RmsPacingDelay, RmsProtocolError, RmsRequestError,
+                                       RmsTransientError)
 from boss.malls.rakuten.reader import JST, format_rms_datetime, parse_rms_datetime
 from tests.conftest import ROOT, wait_for
 
@@ -112,6 +112,18 @@ def test_any_secret_and_license_pair_is_accepted(sandbox):
 
     assert response.status_code == 200
     assert "MessageModelList" in response.json()
+
+
+@pytest.mark.parametrize("http_status", [200, 400, 401])
+def test_es01_01_is_an_auth_error_of_the_shop_whatever_the_http_status_it_comes_with(sandbox, http_status):
+    """rakuten-rms.md §Errors: 「Un-Authorised」 (an expired or wrong licenseKey) fails the shop's connection, never
+    one order's reflection, also when the gateway sends it with 200 or 400."""
+    sandbox.fault(function="getOrder", http_status=http_status,
+                  body=json.dumps({"Results": {"errorCode": "ES01-01", "message": "Un-Authorised"}}))
+
+    with pytest.raises(RmsAuthError) as raised:
+        sandbox.client().get_order(["1-20260101-00000001"])
+    assert raised.value.code == "ES01-01" and raised.value.http_status == http_status
 
 
 def test_a_gateway_refusal_reaches_the_client_as_an_auth_error_of_the_shop(sandbox):

@@ -4,8 +4,8 @@ Error kinds, so that jobs can decide without reading HTTP (each is RMS's case of
 boss/integrations/errors.py):
 - `RmsTransientError` — timeout, connection error, 5xx, 429, or our own pacer asking to wait: try later
   (`RmsPacingDelay`: the shop's next request slot is not free yet and nothing was sent).
-- `RmsAuthError` — the gateway refused the shop's credentials (ES04-xx, 401/403): a connection problem of
-  the shop, not of an order.
+- `RmsAuthError` — the gateway refused the shop's credentials (ES04-xx or ES01-01 at any HTTP status, or
+  401/403): a connection problem of the shop, not of an order.
 - `RmsRequestError` — RMS refused the request itself (HTTP 400 with _009/_010/_011 and the like): final.
 - `RmsProtocolError` — the answer is not the contract (not JSON, no MessageModelList, odd types): final.
 An ERROR message about one order is not an exception: results carry it (`CancelResult.error`,
@@ -23,7 +23,8 @@ from typing import Iterable, Iterator, Optional, Sequence
 import orjson
 import requests
 
-from ...integrations.errors import AuthError, IntegrationError, PacingDelay, ProtocolBroken, RequestRefused, TransientError
+from ...integrations.errors import (AuthError, IntegrationError, PacingDelay, ProtocolBroken, RequestRefused,
+                                    TransientError)
 from ...integrations.pacing import Pacer, take_slot
 from .reader import JST, OPEN_PROGRESS, RmsOrder, format_rms_datetime, read_int, read_order
 
@@ -163,6 +164,15 @@ class CancelResult(RmsResult):
 def esa_header(service_secret: str, license_key: str) -> str:
     token = base64.b64encode(f"{service_secret}:{license_key}".encode("utf-8")).decode("ascii")
     return f"ESA {token}"
+
+
+AUTH_CODES = ("ES01-01",)  # "Un-Authorised": an expired or wrong licenseKey, or the API not enabled
+
+
+def _refuses_credentials(code: str) -> bool:
+    """The gateway's codes that refuse the shop's credentials (ES04-xx, ES01-01) — whatever the HTTP status
+    they come with (rakuten-rms.md §Errors): a failure of the connection, never of one order."""
+    return code.startswith("ES04") or code in AUTH_CODES
 
 
 class RmsClient:
@@ -317,8 +327,8 @@ class RmsClient:
             raise RmsTransientError(f"{function}: RMS answered HTTP {status}", **context)
         payload = _document(response)
         results = payload.get("Results") if isinstance(payload, dict) else None
-        if isinstance(results, dict) and (str(results.get("errorCode", "")).startswith("ES04") or status in (401, 403)):
-            code = str(results.get("errorCode"))
+        code = str(results.get("errorCode", "")) if isinstance(results, dict) else ""
+        if isinstance(results, dict) and (_refuses_credentials(code) or status in (401, 403)):
             raise RmsAuthError(f"{function}: RMS refused the shop's credentials ({code} {results.get('message')})",
                                code=code, **context)
         if status in (401, 403):
