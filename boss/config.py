@@ -60,6 +60,8 @@ class Config:
         self.LOGIN_FAILURES_PER_CLIENT = int(os.environ.get("LOGIN_FAILURES_PER_CLIENT", "50"))
         self.REFLECTION_REDISPATCH_SECONDS = int(os.environ.get("REFLECTION_REDISPATCH_SECONDS", "30"))
         self.RMS_SANDBOX_RATE_PER_SECOND = float(os.environ.get("RMS_SANDBOX_RATE_PER_SECOND", "1"))
+        # How long the sandbox keeps an order at 200 (楽天処理中) before a getOrder shows it at 300
+        self.RMS_SANDBOX_PROCESSING_SECONDS = float(os.environ.get("RMS_SANDBOX_PROCESSING_SECONDS", "0"))
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.MAX_CONTENT_LENGTH = 1024 * 1024  # api.md: a larger body answers 413 payload_too_large
         self.BABEL_DEFAULT_LOCALE = "ja"

@@ -137,7 +137,7 @@ def connect_to_sandbox(actor: Actor, shop: Shop) -> None:
                 {"manageNumber": line.mall_item_id, "itemName": line.name, "price": line.unit_price,
                  "units": line.quantity, "SkuModelList": []} for line in order.lines]}],
         }))
-    store.save(copies + generate_orders(store, 15, 100, days=2))
+    store.save(copies + generate_orders(store, 15, 100, days=2, mix="realistic"))
     shops.update_shop(actor, shop.id, {"rms": {"service_secret": "demo-service-secret",
                                                   "license_key": DEMO_LICENSE_KEY,
                                                   "license_key_expires_on": date.today() + timedelta(days=80)}})

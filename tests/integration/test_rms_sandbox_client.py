@@ -384,17 +384,24 @@ def test_r9_cancel_order_of_an_order_past_300_is_an_error_and_changes_nothing(sa
     assert sandbox.progress_of(number) == progress
 
 
-def test_r9_cancel_after_shipping_moves_500_to_800_and_refuses_100(sandbox):
+def test_r9_cancel_after_shipping_moves_500_to_800_accepts_800_again_and_refuses_100_and_900(sandbox):
+    """rakuten-rms.md: cancelOrderAfterShipping is for 500–800; an order at 800 is already cancelled, so asking
+    again succeeds and changes nothing. 900 (キャンセル確定) is past it: ERROR_102."""
     [shipped] = sandbox.generate(1, progress=500, days=1)
-    [fresh] = sandbox.generate(1, progress=100, days=1)
+    fresh, closed = sandbox.generate(2, progress=100, days=1)
+    sandbox.set_progress(closed, 900)
     client = sandbox.client()
 
     done = client.cancel_order(shipped, after_shipping=True)
     assert done.ok and done.messages[0].code == "ORDER_EXT_API_CANCEL_ORDER_AFTER_SHIPPING_INFO_101"
     assert sandbox.progress_of(shipped) == 800
-    assert client.cancel_order(shipped, after_shipping=True).error.code \
-        == "ORDER_EXT_API_CANCEL_ORDER_AFTER_SHIPPING_ERROR_102"
+    again = client.cancel_order(shipped, after_shipping=True)
+    assert again.ok and [(m.type, m.code, m.order_number) for m in again.messages] == [
+        ("INFO", "ORDER_EXT_API_CANCEL_ORDER_AFTER_SHIPPING_INFO_101", shipped)]
+    assert sandbox.progress_of(shipped) == 800
 
+    assert client.cancel_order(closed, after_shipping=True).error.code \
+        == "ORDER_EXT_API_CANCEL_ORDER_AFTER_SHIPPING_ERROR_102"
     refused = client.cancel_order(fresh, after_shipping=True)
     assert refused.error.code == "ORDER_EXT_API_CANCEL_ORDER_AFTER_SHIPPING_ERROR_103"
     assert sandbox.progress_of(fresh) == 100
@@ -410,15 +417,39 @@ def test_r9_a_cancel_with_a_bad_reason_is_a_request_error(sandbox):
     assert sandbox.progress_of(number) == 100
 
 
-def test_confirm_order_moves_100_to_300_and_refuses_a_cancelled_order(sandbox):
+def test_confirm_order_moves_100_to_200_which_the_next_get_order_shows_at_300(sandbox, app, monkeypatch):
+    """rakuten-rms.md §The sandbox: confirmOrder moves 100 → 200 (楽天処理中); with RMS_SANDBOX_PROCESSING_SECONDS 0
+    the first getOrder after it shows 300. A cancelled order is refused."""
+    monkeypatch.setitem(app.config, "RMS_SANDBOX_PROCESSING_SECONDS", 0)
     fresh, cancelled = sandbox.generate(2, days=1)
     sandbox.set_progress(cancelled, 900)
+    client = sandbox.client()
 
-    _, messages = sandbox.client().call("confirmOrder", {"orderNumberList": [fresh, cancelled]})
+    _, messages = client.call("confirmOrder", {"orderNumberList": [fresh, cancelled]})
 
     assert [(m.code, m.order_number) for m in messages] == [
         ("ORDER_EXT_API_CONFIRM_ORDER_INFO_101", fresh), ("ORDER_EXT_API_CONFIRM_ORDER_ERROR_102", cancelled)]
-    assert sandbox.progress_of(fresh) == 300
+    start, end = rms_window()
+    assert client.search_order(start, end, progress=[200]).order_numbers == [fresh]  # searchOrder moves nothing
+    order = client.get_order([fresh]).order(fresh)
+    assert order.progress == 300
+    assert parse_rms_datetime(order.raw["shopOrderCfmDatetime"]) >= datetime.now(JST) - timedelta(minutes=1)
+    assert client.search_order(start, end, progress=[200]).order_numbers == []
+
+
+def test_an_order_stays_at_200_while_rakuten_is_still_processing_it(sandbox, app, monkeypatch):
+    monkeypatch.setitem(app.config, "RMS_SANDBOX_PROCESSING_SECONDS", 3600)
+    [confirmed] = sandbox.generate(1, days=1)
+    [stored] = sandbox.generate(1, progress=200, days=1)
+    client = sandbox.client()
+    client.call("confirmOrder", {"orderNumberList": [confirmed]})
+
+    assert [order.progress for order in client.get_order([confirmed, stored]).orders] == [200, 200]
+    assert [order.progress for order in client.get_order([confirmed, stored]).orders] == [200, 200]
+    sandbox.set_progress(stored, 300)  # the control API moves it on at once
+    assert client.get_order([stored]).order(stored).progress == 300
+    _, again = client.call("confirmOrder", {"orderNumberList": [confirmed]})
+    assert [(m.code, m.order_number) for m in again] == [("ORDER_EXT_API_CONFIRM_ORDER_ERROR_103", confirmed)]
 
 
 def test_update_order_shipping_records_the_parcel_and_refuses_a_cancelled_order(sandbox):
@@ -431,17 +462,17 @@ def test_update_order_shipping_records_the_parcel_and_refuses_a_cancelled_order(
     _, messages = client.call("updateOrderShipping", {"orderNumber": number, "BasketidModelList": [
         {"basketId": basket, "ShippingModelList": [shipping]}]}, order_number=number)
 
-    assert messages[0].code == "ORDER_EXT_API_UPDATE_ORDER_SHIPPING_INFO_101"
+    assert messages[0].code == "ORDER_EXT_API_UPDATE_ORDERSHIPPING_INFO_101"
     order = client.get_order([number]).order(number)
     assert order.progress == 500
     assert order.packages[0].raw["ShippingModelList"][0]["shippingNumber"] == "1234-5678-9012"
     _, refused = client.call("updateOrderShipping", {"orderNumber": cancelled, "BasketidModelList": [
         {"basketId": basket, "ShippingModelList": [shipping]}]}, order_number=cancelled)
-    assert refused[0].code == "ORDER_EXT_API_UPDATE_ORDER_SHIPPING_ERROR_102"
+    assert refused[0].code == "ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_102"
     with pytest.raises(RmsRequestError) as raised:
         client.call("updateOrderShipping", {"orderNumber": number, "BasketidModelList": [
             {"basketId": basket, "ShippingModelList": [{**shipping, "shippingDate": "2026/11/02"}]}]})
-    assert raised.value.codes == ["ORDER_EXT_API_UPDATE_ORDER_SHIPPING_ERROR_011"]
+    assert raised.value.codes == ["ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_011"]
 
 
 # --------------------------------------------------------------------------------------------- faults

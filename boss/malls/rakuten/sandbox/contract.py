@@ -30,10 +30,14 @@ FUNCTIONS = {
     "cancelOrder": "CANCEL_ORDER",
     "cancelOrderAfterShipping": "CANCEL_ORDER_AFTER_SHIPPING",
     "confirmOrder": "CONFIRM_ORDER",
-    "updateOrderShipping": "UPDATE_ORDER_SHIPPING",
+    "updateOrderShipping": "UPDATE_ORDERSHIPPING",  # RMS spells this one without the second underscore
 }
 SINGLE_ORDER_FUNCTIONS = ("cancelOrder", "cancelOrderAfterShipping", "updateOrderShipping")
 LIST_FUNCTIONS = ("getOrder", "confirmOrder")
+
+
+def is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 # --------------------------------------------------------------------------------------------- answers

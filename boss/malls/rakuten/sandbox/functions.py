@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import date
+from datetime import date, datetime
 from typing import Callable
 
+from flask import current_app
+
+from ..reader import JST, format_rms_datetime
 from .contract import (CANCELLED, DATE_PATTERN, MAX_NUMBERS, MAX_PAGE_AMOUNT, MAX_WINDOW, PROGRESSES, REASONS,
                        SEARCH_CAP, Answer, Fields, Refused, envelope, is_int, message)
 from .store import Store
@@ -67,6 +70,7 @@ def get_order(store: Store, body: dict) -> Answer:
     version = fields.integer("version", minimum=1)
     fields.refuse_if_any()
     too_many("getOrder", numbers)
+    store.finish_processing(numbers, current_app.config["RMS_SANDBOX_PROCESSING_SECONDS"])
     orders = store.load(numbers)
     found = [order for order in orders if order is not None]
     messages = [message("getOrder", "ERROR", 101, "指定された注文番号の注文は存在しません。", number)
@@ -106,13 +110,17 @@ def refusal(function: str, number: str, progress: int) -> dict:
 
 
 def confirm_order(store: Store, body: dict) -> Answer:
+    """100 → 200 (楽天処理中) with the time of the shop's confirmation; RMS moves it on to 300 (get_order)."""
     fields = Fields("confirmOrder", body)
     numbers = fields.numbers()
     fields.refuse_if_any()
     too_many("confirmOrder", numbers)
     messages = []
+    confirmed_at = format_rms_datetime(datetime.now(JST))
     for number in numbers:
-        moved, before = store.move(number, (100,), 300)
+        moved, before = store.move(number, (100,), 200)
+        if moved:
+            store.update_order(number, lambda order: order.update(shopOrderCfmDatetime=confirmed_at))
         messages.append(message("confirmOrder", "INFO", 101, "注文確認に成功しました。", number) if moved
                         else refusal("confirmOrder", number, before))
     return envelope("confirmOrder", messages)
@@ -181,7 +189,8 @@ HANDLERS: dict[str, Callable[[Store, dict], Answer]] = {
     "searchOrder": search_order,
     "getOrder": get_order,
     "cancelOrder": cancel("cancelOrder", (100, 200, 300), 900),
-    "cancelOrderAfterShipping": cancel("cancelOrderAfterShipping", (500, 600, 700), 800),
+    # 800 (キャンセル確定待ち) is already cancelled: asking again is answered as a success and changes nothing
+    "cancelOrderAfterShipping": cancel("cancelOrderAfterShipping", (500, 600, 700, 800), 800),
     "confirmOrder": confirm_order,
     "updateOrderShipping": update_order_shipping,
 }

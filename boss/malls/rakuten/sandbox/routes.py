@@ -10,8 +10,9 @@ from flask import Blueprint, current_app, jsonify, request
 from ....extensions import csrf, get_redis
 from ....integrations.sandbox import (ControlError, add_fault_for_every_key, answer_control_errors, control_body, delay,
                                       read_fault)
-from .contract import FUNCTIONS, PROGRESSES, Answer, envelope, gateway_refusal, is_int, license_key_from, message
-from .fakes import complete_order, generate_orders
+from .contract import (FUNCTIONS, PROGRESSES, Answer, envelope, gateway_refusal, is_int, is_number, license_key_from,
+                       message)
+from .fakes import MIXES, change_order, complete_order, generate_orders
 from .faults import fault_answer, numbers_in
 from .functions import run
 from .store import NAMESPACE, Store
@@ -72,18 +73,25 @@ def control_orders():
     store = Store(get_redis(), license_from(body))
     if "generate" in body:
         count, progress, days = body["generate"], body.get("order_progress", 100), body.get("days", 3)
+        mix, seed, unfixed_share = body.get("mix", "plain"), body.get("seed"), body.get("unfixed_share", 0)
         if not is_int(count) or not 1 <= count <= MAX_GENERATE:
             raise ControlError(f"generate must be 1..{MAX_GENERATE}")
         if progress not in PROGRESSES or not is_int(progress):
             raise ControlError("order_progress must be one of " + ", ".join(map(str, PROGRESSES)))
-        if not isinstance(days, (int, float)) or isinstance(days, bool) or days <= 0:
+        if not is_number(days) or days <= 0:
             raise ControlError("days must be a positive number")
-        orders = generate_orders(store, count, progress, days)
+        if mix not in MIXES:
+            raise ControlError("mix must be one of " + ", ".join(f'"{name}"' for name in MIXES))
+        if seed is not None and not is_int(seed):
+            raise ControlError("seed must be an integer or null")
+        if not is_number(unfixed_share) or not 0 <= unfixed_share <= 1:
+            raise ControlError("unfixed_share must be a number from 0 to 1")
+        orders = generate_orders(store, count, progress, days, mix, seed, unfixed_share)
     else:
-        partials = body.get("orders")
-        if not isinstance(partials, list) or not all(isinstance(p, dict) for p in partials):
-            raise ControlError("orders (a list of partial OrderModel objects) or generate is required")
-        orders = [complete_order(store, partial) for partial in partials]
+        given = body.get("orders")
+        if not isinstance(given, list) or not all(isinstance(order, dict) for order in given):
+            raise ControlError("orders (a list of OrderModel objects, whole or partial) or generate is required")
+        orders = [complete_order(store, order) for order in given]
     store.save(orders)
     return jsonify({"order_numbers": [order["orderNumber"] for order in orders]})
 
@@ -99,6 +107,31 @@ def control_progress():
         return jsonify({"error": f"no order {number!r} for this license_key"}), 404
     store.set_progress(number, progress)
     return jsonify({"order_number": number, "order_progress": progress})
+
+
+@bp.post("/_control/change")
+def control_change():
+    """Change an order as Rakuten does when the buyer or the shop changes it there: the changes merge into the
+    stored order like a partial order of `_control/orders`, modifyFlag becomes 1 and a ChangeReasonModel is added."""
+    body = control_body()
+    store = Store(get_redis(), license_from(body))
+    number, changes = body.get("order_number"), body.get("changes")
+    if not isinstance(number, str) or not number:
+        raise ControlError("order_number is required")
+    if not isinstance(changes, dict) or not changes:
+        raise ControlError("changes (a partial OrderModel object) is required")
+    fixed = sorted(set(changes) & {"orderNumber", "orderDatetime"})
+    if fixed:
+        raise ControlError(f"{', '.join(fixed)} cannot be changed")
+    progress = changes.get("orderProgress")
+    if "orderProgress" in changes and (not is_int(progress) or progress not in PROGRESSES):
+        raise ControlError("orderProgress must be one of " + ", ".join(map(str, PROGRESSES)))
+    if not store.exists(number):
+        return jsonify({"error": f"no order {number!r} for this license_key"}), 404
+    store.update_order(number, lambda order: change_order(order, changes))
+    if progress is not None:
+        store.set_progress(number, progress)
+    return jsonify({"order_number": number, "order": store.load([number])[0]})
 
 
 @bp.post("/_control/faults")
