@@ -10,15 +10,20 @@ documented; the others are the sandbox's own choice, listed here so tests can na
 - `SEARCH_ORDER_ERROR_012` requestRecordsAmount over 1000, `_013` end before start,
   `_014` window over 63 days; `GET_ORDER_ERROR_012` / `CONFIRM_ORDER_ERROR_012` over 100 numbers
   (all HTTP 400, no orderNumber: the request is wrong, not an order);
-- `<FUNC>_ERROR_101` unknown order number, `UPDATE_ORDER_SHIPPING_ERROR_104` unknown basketId
+- `<FUNC>_ERROR_101` unknown order number, `UPDATE_ORDERSHIPPING_ERROR_104` unknown basketId
   (per order, HTTP 200 like the other per-order ERRORs).
+updateOrderShipping's codes are spelled `ORDER_EXT_API_UPDATE_ORDERSHIPPING_...`, as RMS spells them.
 A search over more than 15,000 orders reports the true count in totalRecordsAmount but serves only
 the first 15,000 (its pages stop there): the client must split such a window.
-confirmOrder moves 100 to 300; updateOrderShipping records the shipping on its basket and moves
-100–300 to 500.
+getOrder answers in the shape of version 10 whatever version is asked for (`fakes`). confirmOrder moves
+100 to 200 (楽天処理中) and records shopOrderCfmDatetime; an order at 200 — confirmed, or stored or set there
+by the control API — shows 300 at the first getOrder `RMS_SANDBOX_PROCESSING_SECONDS` after it got there
+(Redis's clock). cancelOrderAfterShipping takes 500–800 (at 800 it is a success that changes nothing).
+updateOrderShipping records the shipping on its basket and moves 100–300 to 500.
 
-Beside the contract, a control API (JSON, no ESA) lets tests and the demo add orders, move their
-progress, inject faults and read the calls received.
+Beside the contract, a control API (JSON, no ESA) lets tests and the demo add orders (generated, partial
+or whole), change them as Rakuten would (modifyFlag, ChangeReasonModelList), move their progress, inject
+faults and read the calls received.
 
 Modules: `contract` (limits, envelopes, codes, field errors), `store` (the state in Redis), `functions`
 (the answer of each RMS function), `faults` (injected faults), `fakes` (made-up orders), `routes` (the

@@ -1,5 +1,6 @@
 """The sandbox's blueprint at /sandbox/rms: the RMS functions, and the control API (JSON, no ESA) with
-which tests and the demo add orders, move their progress, inject faults and read the calls received."""
+which tests and the demo add orders, change them as Rakuten would, move their progress, inject faults and
+read the calls received."""
 from __future__ import annotations
 
 import json
@@ -69,6 +70,9 @@ def license_from(body: dict, required: bool = True) -> Optional[str]:
 
 @bp.post("/_control/orders")
 def control_orders():
+    """`generate` N orders (`order_progress`, `days`, `mix` "plain" (default) or "realistic", `seed` for the same
+    orders again, `unfixed_share` of orders with amounts not yet fixed), or store `orders` given whole or partial
+    (see `fakes.complete_order`)."""
     body = control_body()
     store = Store(get_redis(), license_from(body))
     if "generate" in body:
