@@ -113,8 +113,36 @@ def complete_order(store: Store, partial: dict) -> dict:
     if not is_int(progress) or progress not in PROGRESSES:
         raise ControlError("orderProgress must be one of " + ", ".join(map(str, PROGRESSES)))
     base = generated_order(random.Random(), number, ordered_at, progress)
-    return merged(base, {**partial, "orderNumber": number, "orderDatetime": format_rms_datetime(ordered_at),
-                         "orderProgress": progress})
+    order = merged(base, {**partial, "orderNumber": number, "orderDatetime": format_rms_datetime(ordered_at),
+                          "orderProgress": progress})
+    if "PackageModelList" in partial:
+        _amounts_of_given_items(order, partial)
+    return order
+
+
+AMOUNT_KEYS = ("goodsPrice", "totalPrice", "requestPrice")
+
+
+def _amounts_of_given_items(order: dict, partial: dict) -> None:
+    """Given items, the amounts not given are RMS's for them: goods (tax-included prices × units), total (+
+    postage) and the amount billed (+ charges − coupons − points), so the order adds up as RMS's do."""
+    def number(value) -> int:
+        return value if is_int(value) else 0
+
+    goods = 0
+    for package in order.get("PackageModelList") or []:
+        for item in (package.get("ItemModelList") or []) if isinstance(package, dict) else []:
+            if isinstance(item, dict):
+                price = item.get("priceTaxIncl") if is_int(item.get("priceTaxIncl")) else item.get("price")
+                goods += number(price) * number(item.get("units"))
+    values = {"goodsPrice": goods, "totalPrice": goods + number(order.get("postagePrice"))}
+    point = order.get("PointModel")
+    values["requestPrice"] = values["totalPrice"] + sum(number(order.get(key)) for key in (
+        "deliveryPrice", "paymentCharge", "additionalFeeOccurAmountToUser")) - number(order.get("couponAllTotalPrice")) \
+        - number(point.get("usedPoint") if isinstance(point, dict) else 0)
+    for key in AMOUNT_KEYS:
+        if key not in partial:
+            order[key] = values[key]
 
 
 def merged(base: dict, partial: dict) -> dict:
