@@ -8,7 +8,7 @@ from typing import Optional
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import JSON, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Index, UniqueConstraint, text, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -110,6 +110,7 @@ class Shop(db.Model):
     mall = db.Column(db.String(20), nullable=False)
     auto_confirm = db.Column(db.Boolean, nullable=False, default=False)
     reflect_cancel_to_rms = db.Column(db.Boolean, nullable=False, default=False)
+    confirm_at_rms = db.Column(db.Boolean, nullable=False, default=True, server_default=true())  # confirmOrder at 確認済
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     # lazy="select": an order's shop (joined into every order query) never brings its connection along;

@@ -209,7 +209,7 @@ def document() -> dict:
         "Line": _answer({
             "id": {"type": "integer"}, "mall_item_id": {"type": "string"}, "sub_code": nullable_str,
             "name": {"type": "string"}, "quantity": {"type": "integer"}, "unit_price": {"type": "integer"},
-            "sku": nullable_str, "mapped": {"type": "boolean"}}),
+            "options": {"type": "string"}, "sku": nullable_str, "mapped": {"type": "boolean"}}),
         "Order": _answer({
             "id": {"type": "integer"}, "shop_id": {"type": "integer"}, "mall_order_number": {"type": "string"},
             "source": {"enum": ["mall_import", "manual", "csv"]}, "mall_linked": {"type": "boolean"},
@@ -219,7 +219,13 @@ def document() -> dict:
             "ordered_at": {"type": "string", "format": "date-time"},
             "buyer": _ref("Party"), "recipient": _ref("Party"), "payment_method": nullable_str,
             "remarks": {"type": "string"}, "delivery_date": nullable_str, "delivery_time_slot": nullable_str,
-            "postage": {"type": ["integer", "null"]}, "total": {"type": "integer"},
+            "postage": {"type": ["integer", "null"]}, "wrapping": {"type": "integer"}, "total": {"type": "integer"},
+            "charges": {"type": "integer"}, "discount": {"type": "integer"}, "points_used": {"type": "integer"},
+            "billed": {"type": ["integer", "null"]},
+            "pickup": {"type": ["object", "null"], "properties": {
+                "kind": {"enum": ["convenience_store", "post_office"]}, "store_code": {"type": "string"},
+                "store_name": {"type": "string"}, "address": {"type": "string"}}},
+            "drop_off": nullable_str,
             "lines": {"type": "array", "items": _ref("Line")}, "tags": {"type": "array", "items": _ref("Tag")},
             "mall_reflection": reflection, "cancel_reason_code": {"type": ["integer", "null"]},
             "can_cancel": {"type": "boolean"}, "can_delete": {"type": "boolean"}, "version": {"type": "integer"}}),

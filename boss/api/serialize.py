@@ -55,9 +55,12 @@ def order_json(order: Order) -> dict:
         "payment_method": order.payment_method, "remarks": order.remarks,
         "delivery_date": order.delivery_date.isoformat() if order.delivery_date else None,
         "delivery_time_slot": order.delivery_time_slot,
-        "postage": order.postage, "total": order.total,
+        "postage": order.postage, "wrapping": order.wrapping, "total": order.total, "charges": order.charges,
+        "discount": order.discount, "points_used": order.points_used, "billed": order.billed,
+        "pickup": order.pickup, "drop_off": order.drop_off,
         "lines": [{"id": line.id, "mall_item_id": line.mall_item_id, "sub_code": line.sub_code or None,
                    "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
+                   "options": line.options or "",
                    "sku": line.product.sku if line.product else None, "mapped": line.mapped}
                   for line in order.lines],
         "tags": [tag_json(tag) for tag in order.tags],

@@ -1,9 +1,12 @@
 """The mall import, a getOrder batch at a time (R4, R5, R7): the orders of one batch created together."""
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Optional
 
 from sqlalchemy import select, update
 
@@ -18,16 +21,19 @@ from .counters import apply_count_deltas
 from .frame import event_row, system_tag, valid_id
 from .models import Order, OrderEvent, OrderLine, Tag, order_tags
 from .numbers import number_key
-from .registration import NewOrder, line_columns, line_keys, mappings_for, order_columns
+from .registration import NewOrder, billed_for, line_columns, line_keys, mappings_for, order_columns
 from .search import ATTENTION, search_text_for
 
 
 @dataclass(frozen=True)
 class MallOrder:
-    """An order read from the mall, to import (R7), and whether it has several shipping destinations."""
+    """An order read from the mall, to import (R7): whether it has several shipping destinations, the holds its
+    read calls for, and the version read."""
 
     new: NewOrder
     several_destinations: bool = False
+    holds: tuple[str, ...] = ()  # holding system tags the mall's read calls for (「楽天処理中」…)
+    rms_read: Optional[dict] = None  # the mall's version read (rakuten-rms.md §Changes after import)
 
 
 @dataclass(frozen=True)
@@ -92,11 +98,15 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
     for number, mall_order in fresh.items():
         row = order_columns(shop, mall_order.new, "mall_import", mall_linked=True)
         lines[number] = line_columns(mall_order.new, mappings)
-        row["total"] = sum(line["quantity"] * line["unit_price"] for line in lines[number]) + (row["postage"] or 0)
+        row["total"] = sum(line["quantity"] * line["unit_price"] for line in lines[number]) + (row["postage"] or 0) + \
+            row["wrapping"]
+        if row["billed"] is None and "amount_unfixed" not in mall_order.holds:  # as build_order: the formula
+            row["billed"] = billed_for(row["total"], mall_order.new)
         row["search_text"] = search_text_for(SimpleNamespace(**row))
-        row.update(created_at=now, updated_at=now, confirmed_at=None, version=1)
+        row.update(created_at=now, updated_at=now, confirmed_at=None, version=1, rms_read=mall_order.rms_read,
+                   rms_read_hash=version_hash(mall_order.rms_read))
         codes[number] = (["multiple_destinations"] if mall_order.several_destinations else []) + \
-            (["unmapped_items"] if any(line["product_id"] is None for line in lines[number]) else [])
+            list(mall_order.holds) + (["unmapped_items"] if any(line["product_id"] is None for line in lines[number]) else [])
         if shop.auto_confirm and _confirmable(lines[number], codes[number]):
             # As auto_confirm right after the INSERT: 確認済, and the version its UPDATE would give.
             row.update(status=rules.CONFIRMED, confirmed_at=now, version=2)
@@ -131,6 +141,13 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
     insert_rows(OrderEvent.__table__, event_rows)
     _add_to_counters(deltas)
     return ImportedBatch(created, skipped)
+
+
+def version_hash(version: Optional[dict]) -> Optional[str]:
+    """A hash of a mall version read (its canonical JSON): two reads with the same hash are the same."""
+    if version is None:
+        return None
+    return hashlib.sha256(json.dumps(version, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _shop_for_import(account_id: int, shop_id):

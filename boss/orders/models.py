@@ -81,6 +81,19 @@ class Order(db.Model):
     delivery_date = db.Column(db.Date)
     delivery_time_slot = db.Column(db.String(40))
     postage = db.Column(db.Integer)
+    # What the buyer pays (api.md, rakuten-rms.md §Reading an order): ラッピング料 (part of the total), the charges
+    # on top of it (代引料, 決済手数料, 後払い手数料), coupons and points; billed = 請求金額 (None: not fixed yet).
+    wrapping = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    charges = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    discount = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    points_used = db.Column(db.Integer, nullable=False, default=0, server_default="0")
+    billed = db.Column(db.BigInteger().with_variant(db.Integer(), "sqlite"))
+    pickup = db.Column(db.JSON)  # {kind, store_code, store_name, address}: a convenience store or post office
+    drop_off = db.Column(db.Text)  # 置き配: where
+    # The last RMS version read of a Rakuten order (the fields BOSS reads) and its hash: a mall-side change is
+    # a difference between two reads (rakuten-rms.md §Changes after import).
+    rms_read = db.Column(db.JSON)
+    rms_read_hash = db.Column(db.String(64))
     # 200 lines × 9,999 × 10,000,000 yen exceed 2³¹ (migration 0002); SQLite's INTEGER is 64-bit already.
     total = db.Column(db.BigInteger().with_variant(db.Integer(), "sqlite"), nullable=False, default=0)
     # Buyer/recipient names and kana (NFKC, no spaces, katakana) and phone digits, for `q`.
@@ -151,7 +164,8 @@ class Order(db.Model):
         return any(t.code == code for t in self.tags)
 
     def recompute_total(self) -> None:
-        self.total = sum(line.quantity * line.unit_price for line in self.lines) + (self.postage or 0)
+        self.total = sum(line.quantity * line.unit_price for line in self.lines) + (self.postage or 0) + \
+            (self.wrapping or 0)
 
 
 class OrderLine(db.Model):
@@ -164,6 +178,7 @@ class OrderLine(db.Model):
     name = db.Column(db.String(255), nullable=False)
     quantity = db.Column(db.Integer, nullable=False)
     unit_price = db.Column(db.Integer, nullable=False)
+    options = db.Column(db.Text, nullable=False, default="", server_default="")  # 項目選択肢, lines joined by \n
     product_id = db.Column(db.Integer, db.ForeignKey("products.id"), index=True)
 
     order = db.relationship(Order, back_populates="lines")

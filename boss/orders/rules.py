@@ -107,6 +107,25 @@ SYSTEM_TAGS = (
     SystemTag("unmapped_items", "商品未マッピング", "Unmapped items", False, False,
               "商品がマッピングされていない明細があります。", "#b7950b",
               meaning_en="Some lines are not mapped to a product."),
+    # Holds that only a read of the order at the mall raises and clears (rakuten-rms.md §Reading an order).
+    SystemTag("amount_unfixed", "金額未確定", "Amount not fixed", True, True,
+              "楽天で金額（送料・請求金額など）がまだ確定していません。確定すると次回の取込で自動的に外れます。", "#a04000",
+              meaning_en="Rakuten has not fixed the amounts (postage, amount billed) yet. The tag goes at the next "
+                         "import once they are fixed."),
+    SystemTag("mall_processing", "楽天処理中", "Rakuten processing", True, True,
+              "楽天で処理中（楽天処理中・変更確定待ち）の注文です。RMSで発送待ちになると次回の取込で自動的に外れます。",
+              "#1f618d",
+              meaning_en="Rakuten is still processing the order (payment or a change). The tag goes at the next "
+                         "import once RMS shows it awaiting shipment."),
+    SystemTag("recipient_pending", "送付先入力待ち", "Recipient address pending", True, True,
+              "ギフトの受取人がまだ送付先を入力していません。入力されると次回の取込で自動的に外れます。", "#6c3483",
+              meaning_en="The gift's recipient has not entered an address yet. The tag goes at the next import "
+                         "once they have."),
+    SystemTag("mall_changed", "モール側変更あり", "Changed at the mall", True, True,
+              "出荷依頼後に楽天で注文内容が変更されました。履歴で変更を確認し、必要なら出荷を取り下げて再依頼してください。"
+              "確認後にタグを外してください。", "#922b21",
+              meaning_en="The order was changed at Rakuten after it was requested from the warehouse. Check the "
+                         "changes in the history, withdraw and re-request if needed, then remove the tag."),
 )
 SYSTEM_TAGS_BY_CODE = {tag.code: tag for tag in SYSTEM_TAGS}
 ATTENTION_TAG_CODES = tuple(tag.code for tag in SYSTEM_TAGS if tag.attention)
@@ -257,7 +276,7 @@ CANCEL_REASONS = {
 DEFAULT_CANCEL_REASON = 10
 
 # System tags a user may take off by hand (orders.md §5: "a user removes it after checking").
-USER_REMOVABLE_SYSTEM_TAGS = ("multiple_destinations", "warehouse_cancel_refused")
+USER_REMOVABLE_SYSTEM_TAGS = ("multiple_destinations", "warehouse_cancel_refused", "mall_changed")
 
 
 def can_change_tag(order: OrderState, tag_code: Optional[str], system: bool, adding: bool) -> Decision:

@@ -326,7 +326,7 @@ def test_get_order_refuses_more_than_100_numbers_and_the_client_sends_batches_of
     assert len(result.orders) == 150 and result.ok
     sent = [call["body"] for call in sandbox.calls("getOrder") if call["http_status"] == 200]
     assert [len(body["orderNumberList"]) for body in sent] == [100, 50]
-    assert {body["version"] for body in sent} == {7}
+    assert {body["version"] for body in sent} == {10}
 
 
 def test_an_unknown_number_is_an_error_of_that_order_not_of_the_call(sandbox):

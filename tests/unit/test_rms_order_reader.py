@@ -53,19 +53,20 @@ ITEM = ("PackageModelList", 0, "ItemModelList", 0)
 def test_a_well_formed_order_reads_into_what_the_import_makes():
     order = read_order(_model())
     assert order.problems == () and _well_formed(order) is order
-    new, several = new_order(7, order)
+    mall = new_order(7, order)
+    new, several = mall.new, mall.several_destinations
     assert not several
     assert (new.shop_id, new.mall_order_number, new.ordered_at) == (7, NUMBER, datetime(2026, 11, 1, 1, 15, 30))
     assert new.buyer == {"name": "山田 花子", "name_kana": "ヤマダ ハナコ", "email": "a@fw.rakuten.ne.jp",
                          "phone": "03-1234-5678", "postal_code": "150-0002", "address": "東京都渋谷区渋谷1-2-3"}
     assert new.recipient["name"] == "佐藤 次郎"
     assert new.lines == [{"mall_item_id": "mug-002", "sub_code": "mug-002-ai", "name": "マグカップ", "quantity": 2,
-                          "unit_price": 2200}]
+                          "unit_price": 2200, "options": ""}]
     assert (new.payment_method, new.remarks, new.postage) == ("クレジットカード", "置き配希望", 550)
 
 
 def test_the_import_takes_an_order_time_with_a_colon_in_its_offset_as_the_same_instant():
-    new, _ = new_order(7, read_order(_with(("orderDatetime",), "2026-11-01T10:15:30+09:00")))
+    new = new_order(7, read_order(_with(("orderDatetime",), "2026-11-01T10:15:30+09:00"))).new
     assert new.ordered_at == datetime(2026, 11, 1, 1, 15, 30)
 
 
@@ -113,7 +114,7 @@ def test_the_import_takes_a_quantity_as_int_takes_it_although_the_client_would_r
     order = read_order(_with(ITEM + ("units",), value))
     with pytest.raises(RmsProtocolError):
         _well_formed(order)
-    assert new_order(1, order)[0].lines[0]["quantity"] == quantity
+    assert new_order(1, order).new.lines[0]["quantity"] == quantity
 
 
 @pytest.mark.parametrize("path, value, taken", [
@@ -123,19 +124,19 @@ def test_the_import_takes_a_quantity_as_int_takes_it_although_the_client_would_r
 ])
 def test_a_line_falls_back_on_what_rms_gives(path, value, taken):
     key, expected = taken
-    assert new_order(1, read_order(_with(path, value)))[0].lines[0][key] == expected
+    assert new_order(1, read_order(_with(path, value))).new.lines[0][key] == expected
     item = _with(ITEM + ("itemNumber",), "")["PackageModelList"][0]["ItemModelList"][0]
     assert new_order(1, read_order(_model(PackageModelList=[{"SenderModel": _person(), "ItemModelList": [
-        {**item, "manageNumber": ""}]}])))[0].lines[0]["mall_item_id"] == "12345678"
+        {**item, "manageNumber": ""}]}]))).new.lines[0]["mall_item_id"] == "12345678"
 
 
 def test_without_a_sender_the_orderer_receives_and_texts_are_cut_to_their_columns():
     model = _with(("PackageModelList", 0, "SenderModel"), {})
     model["OrdererModel"]["subAddress"] = "一" * 600
     model["SettlementModel"]["settlementMethod"] = "払" * 200
-    new = new_order(1, read_order(model))[0]
+    new = new_order(1, read_order(model)).new
     assert new.recipient == new.buyer and len(new.buyer["address"]) == 500 and len(new.payment_method) == 120
-    assert new_order(1, read_order(_with(("PackageModelList", 0, "SenderModel"), KeyError)))[0].recipient["name"] == "山田 花子"
+    assert new_order(1, read_order(_with(("PackageModelList", 0, "SenderModel"), KeyError))).new.recipient["name"] == "山田 花子"
 
 
 def test_several_packages_are_one_order_with_every_line_and_the_first_sender():
@@ -144,14 +145,15 @@ def test_several_packages_are_one_order_with_every_line_and_the_first_sender():
     second["SenderModel"] = _person("別", "送付先")
     second["ItemModelList"] = [_item(manageNumber="tea-004", SkuModelList=[])]
     model["PackageModelList"].append(second)
-    new, several = new_order(1, read_order(model))
+    mall = new_order(1, read_order(model))
+    new, several = mall.new, mall.several_destinations
     assert several and [line["mall_item_id"] for line in new.lines] == ["mug-002", "tea-004"]
     assert new.recipient["name"] == "佐藤 次郎"
 
 
 @pytest.mark.parametrize("postage, kept", [(550, 550), (0, 0), (-9999, None), (None, None), ("550", None)])
 def test_postage_is_kept_when_rms_gives_a_fixed_amount(postage, kept):
-    assert new_order(1, read_order(_with(("postagePrice",), postage)))[0].postage == kept
+    assert new_order(1, read_order(_with(("postagePrice",), postage))).new.postage == kept
 
 
 @pytest.mark.parametrize("path, value, problem", [

@@ -34,7 +34,7 @@ MAX_WINDOW = timedelta(days=63)
 SEARCH_CAP = 15_000
 MAX_PAGE_AMOUNT = 1000
 GET_ORDER_BATCH = 100
-GET_ORDER_VERSION = 7
+GET_ORDER_VERSION = 10  # rakuten-rms.md: versions 3–10 exist, and Rakuten retires old ones
 VALIDATION_SUFFIXES = ("_009", "_010", "_011")
 ONE_SECOND = timedelta(seconds=1)
 

@@ -31,6 +31,7 @@ from .client import RmsAuthError
 from .reader import OPEN_PROGRESS, RmsItem, RmsOrder, RmsPerson
 
 OPEN_STATUSES = (rules.AWAITING_CONFIRMATION, rules.CONFIRMED, rules.AWAITING_SHIPMENT)
+PROCESSING_PROGRESS = (200, 400)  # 楽天処理中, 変更確定待ち: Rakuten is still at it
 OVERLAP = timedelta(hours=1)
 BATCH = 100
 ACTOR_NAME = history.IMPORT_ACTOR.ja
@@ -145,12 +146,10 @@ def _create_batch(shop_id: int, orders: list[Optional[RmsOrder]], actor: Actor, 
     readable = []
     for order in orders:
         try:
-            new, several = new_order(shop_id, order)
+            readable.append(new_order(shop_id, order))
         except BadOrderModel as exc:
             counts["failed"] += 1
             counts["errors"].append({"order_number": (order.number or None) if order else None, "message": str(exc)})
-            continue
-        readable.append(import_batch.MallOrder(new, several))
     batch = import_batch.import_mall_orders(actor, shop_id, readable, IMPORTED_MESSAGE)
     counts["created"] += len(batch.created)
     counts["skipped"] += len(batch.skipped)
@@ -168,18 +167,32 @@ def _party(person: Optional[RmsPerson]) -> dict:
 
 
 def _line(number: str, item: RmsItem) -> dict:
-    if item.units is None or item.price is None:
+    price = item.unit_price
+    if item.units is None or price is None:
         raise BadOrderModel(f"{number}: 商品の数量または価格が不正です")
     mall_item_id = item.manage_number or item.item_number or item.item_id
-    if not mall_item_id or not (1 <= item.units <= 9999) or not (0 <= item.price <= 10_000_000):
+    if not mall_item_id or not (1 <= item.units <= 9999) or not (0 <= price <= 10_000_000):
         raise BadOrderModel(f"{number}: 商品明細が不正です")
-    return {"mall_item_id": mall_item_id[:255], "sub_code": (item.variant_id or "")[:255],
-            "name": (item.item_name or mall_item_id)[:255], "quantity": item.units, "unit_price": item.price}
+    return {"mall_item_id": mall_item_id[:255], "sub_code": item.sub_code[:255],
+            "name": (item.item_name or mall_item_id)[:255], "quantity": item.units, "unit_price": price,
+            "options": item.options}
 
 
-def new_order(shop_id: int, order: Optional[RmsOrder]) -> tuple[NewOrder, bool]:
-    """An RMS order (as the reader read it; None: not an object) as a NewOrder, and whether it has several
-    destinations. BadOrderModel, with the reason, for an order the import does not take."""
+EMPTY_PARTY = dict.fromkeys(("name", "name_kana", "email", "phone", "postal_code", "address"), "")
+
+
+def read_holds(order: RmsOrder) -> tuple[str, ...]:
+    """The holding system tags this read of the order calls for (rakuten-rms.md: holds that only a read removes)."""
+    return tuple(code for code, holds in (
+        ("mall_processing", order.progress in PROCESSING_PROGRESS),
+        ("amount_unfixed", not order.amounts_fixed),
+        ("recipient_pending", order.recipient_pending)) if holds)
+
+
+def new_order(shop_id: int, order: Optional[RmsOrder]) -> import_batch.MallOrder:
+    """An RMS order (as the reader read it; None: not an object) as the import creates it: the NewOrder, the
+    holds its read calls for, whether it has several destinations, and the RMS version read. BadOrderModel,
+    with the reason, for an order the import does not take."""
     if order is None:
         raise BadOrderModel("OrderModel がオブジェクトではありません")
     number = order.number
@@ -192,14 +205,46 @@ def new_order(shop_id: int, order: Optional[RmsOrder]) -> tuple[NewOrder, bool]:
     lines = [_line(number, item) for item in order.items]
     if not lines:
         raise BadOrderModel(f"{number}: 商品明細がありません")
-    postage = order.postage_price
+    package = order.packages[0]
     new = NewOrder(
-        shop_id=shop_id, mall_order_number=number, buyer=_party(order.orderer), recipient=_party(order.recipient),
+        shop_id=shop_id, mall_order_number=number, buyer=_party(order.orderer),
+        # A gift whose recipient has not entered an address: empty, never the placeholders nor the buyer.
+        recipient=dict(EMPTY_PARTY) if order.recipient_pending else _party(order.recipient),
         lines=lines, ordered_at=order.ordered_at.astimezone(timezone.utc).replace(tzinfo=None),
         payment_method=order.settlement_method[:120], remarks=order.remarks,
-        postage=postage if postage is not None and postage >= 0 else None,
-    )
-    return new, len(order.packages) > 1
+        delivery_date=order.delivery_date, delivery_time_slot=order.time_slot,
+        pickup=package.pickup, drop_off=package.drop_off, **_amounts(order, lines))
+    return import_batch.MallOrder(new, several_destinations=len(order.packages) > 1, holds=read_holds(order),
+                                  rms_read=rms_version(new))
+
+
+def _amounts(order: RmsOrder, lines: list[dict]) -> dict:
+    """The order's money as rakuten-rms.md's table reads it: postage; wrapping = totalPrice − lines − postage;
+    the charges on top; coupons; points; billed = requestPrice. While RMS shows any amount at -9999, billed and
+    postage are unknown (None) and the rest 0."""
+    if not order.amounts_fixed:
+        return {"postage": None, "wrapping": 0, "charges": 0, "discount": 0, "points_used": 0, "billed": None}
+    postage = order.postage_price if order.postage_price is not None and order.postage_price >= 0 else None
+    goods = sum(line["quantity"] * line["unit_price"] for line in lines)
+    wrapping = max(order.total_price - goods - (postage or 0), 0) if order.total_price else 0
+    billed = order.request_price
+    if billed is None:  # RMS gave no 請求金額: api.md's formula
+        billed = goods + (postage or 0) + wrapping + order.charges - order.coupon - order.used_point
+    return {"postage": postage, "wrapping": wrapping, "charges": order.charges, "discount": order.coupon,
+            "points_used": order.used_point, "billed": billed}
+
+
+def rms_version(new: NewOrder) -> dict:
+    """The fields BOSS reads of an RMS order, as JSON: what two reads are compared by (Changes after import)."""
+    return {"buyer": new.buyer, "recipient": new.recipient, "payment_method": new.payment_method,
+            "remarks": new.remarks, "delivery_date": new.delivery_date.isoformat() if new.delivery_date else None,
+            "delivery_time_slot": new.delivery_time_slot, "postage": new.postage, "wrapping": new.wrapping,
+            "charges": new.charges, "discount": new.discount, "points_used": new.points_used, "billed": new.billed,
+            "pickup": new.pickup, "drop_off": new.drop_off,
+            "lines": [{key: line[key] for key in LINE_KEYS} for line in new.lines]}
+
+
+LINE_KEYS = ("mall_item_id", "sub_code", "name", "quantity", "unit_price", "options")
 
 
 # ---------------------------------------------------------------- mall-side cancels

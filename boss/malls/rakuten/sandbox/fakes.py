@@ -415,7 +415,7 @@ def add_up(order: dict, given: dict) -> None:
     for package in order.get("PackageModelList") or []:
         for item in (package.get("ItemModelList") or []) if isinstance(package, dict) else []:
             if isinstance(item, dict) and is_int(item.get("units")):
-                price = item.get("priceTaxIncl", item.get("price"))
+                price = item.get("priceTaxIncl") if is_int(item.get("priceTaxIncl")) else item.get("price")
                 lines += price * item["units"] if is_int(price) else 0
     if "goodsPrice" not in given:
         order["goodsPrice"] = lines
@@ -424,17 +424,19 @@ def add_up(order: dict, given: dict) -> None:
     if "totalPrice" not in given:
         order["totalPrice"] = amount_sum(order["goodsPrice"], order["postagePrice"])
     if "requestPrice" not in given:
+        points = order.get("PointModel")
         order["requestPrice"] = amount_sum(
             order["totalPrice"], order.get("deliveryPrice"), order.get("paymentCharge"),
-            order.get("additionalFeeOccurAmountToUser"), -(order.get("couponAllTotalPrice") or 0),
-            -((order.get("PointModel") or {}).get("usedPoint") or 0))
+            order.get("additionalFeeOccurAmountToUser"),
+            less=(order.get("couponAllTotalPrice"), points.get("usedPoint") if isinstance(points, dict) else None))
 
 
-def amount_sum(*amounts) -> int:
-    """The sum of RMS amounts (a null counts 0); not yet fixed (-9999) when one of them is, or is not a number."""
-    if any(amount == NOT_FIXED or not (amount is None or is_int(amount)) for amount in amounts):
+def amount_sum(*amounts, less=()) -> int:
+    """The sum of RMS amounts minus those `less` (a null counts 0); not yet fixed (-9999) when one of them is, or
+    is not a number."""
+    if any(amount == NOT_FIXED or not (amount is None or is_int(amount)) for amount in (*amounts, *less)):
         return NOT_FIXED
-    return sum(amount or 0 for amount in amounts)
+    return sum(amount or 0 for amount in amounts) - sum(amount or 0 for amount in less)
 
 
 def merged(base: dict, partial: dict) -> dict:
