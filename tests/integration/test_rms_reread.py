@@ -89,6 +89,9 @@ def test_holds_raised_by_the_import_stay_until_a_later_read_clears_them_and_no_u
     assert order.billed == fixed["requestPrice"] and order.postage == 550
     cleared = _events(order, "tag_removed")
     assert {e.message for e in cleared} == {"楽天RMSを読み直したところ解消していたため外しました。"} and len(cleared) == 3
+    [change] = _events(order, "mall_change_applied")  # what the read brought, old → new
+    assert f"請求額: 未確定 → {fixed['requestPrice']}" in change.message.splitlines()
+    assert "送付先 氏名: なし → 贈答 先" in change.message.splitlines()
     assert order.status == rules.CONFIRMED  # nothing holds it now: the shop's auto-confirm, as at import
 
 

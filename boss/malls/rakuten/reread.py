@@ -212,7 +212,8 @@ def differences(old: dict, new: dict) -> list[Change]:
                            for name in PARTY_FIELDS if (old[key].get(name) or "") != (new[key].get(name) or ""))
     for key, label in SCALARS.items():
         if key in old and key in new and old[key] != new[key]:
-            changes.append(Change(key, label, _shown(old[key]), _shown(new[key])))
+            none = "未確定" if key in UNFIXED_WHEN_NONE else "なし"
+            changes.append(Change(key, label, _shown(old[key], none), _shown(new[key], none)))
     if "lines" in old and "lines" in new and old["lines"] != new["lines"]:
         changes.extend(_line_changes(old["lines"], new["lines"]))
     return changes
@@ -239,9 +240,12 @@ def _line_changes(old: list[dict], new: list[dict]) -> list[Change]:
     return changes
 
 
-def _shown(value) -> str:
+UNFIXED_WHEN_NONE = ("postage", "billed")  # None: RMS has not fixed it yet (-9999)
+
+
+def _shown(value, none: str = "なし") -> str:
     if value is None or value == "":
-        return "なし"
+        return none
     if isinstance(value, dict):  # a pickup
         return " ".join(str(v) for k, v in value.items() if k != "kind" and v)
     return str(value).replace("\n", " / ")
