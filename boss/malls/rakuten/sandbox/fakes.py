@@ -381,8 +381,9 @@ def complete_order(store: Store, given: dict) -> dict:
     WHOLE_ORDER_KEYS), else a partial one filled in with made-up data (see `merged`), its amounts made to add up
     with its lines where it gives none."""
     ordered_at, number, progress = given_identity(store, given)
-    if all(key in given for key in WHOLE_ORDER_KEYS):
-        return dict(given)
+    if all(key in given for key in WHOLE_ORDER_KEYS):  # a null number or datetime is made up, like a missing one
+        return {**given, "orderNumber": number, "orderDatetime": given.get("orderDatetime") or format_rms_datetime(
+            ordered_at)}
     base = generated_order(random.Random(), number, ordered_at, progress)
     order = merged(base, {**given, "orderNumber": number, "orderDatetime": format_rms_datetime(ordered_at),
                           "orderProgress": progress})
