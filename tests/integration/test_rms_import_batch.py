@@ -42,8 +42,11 @@ def _buyer(family: str, first: str, kana: str = "") -> dict:
 
 @pytest.fixture
 def shop(app, ctx, tenant, live_server, monkeypatch):
-    """The tenant's Rakuten shop connected to the sandbox, MAPPED mapped; no pacing, no sandbox limit."""
+    """The tenant's Rakuten shop connected to the sandbox, MAPPED mapped; no pacing, no sandbox limit. Rakuten's
+    processing takes an hour here, so an order given or set at 200 reads as 200 (a test that wants it to move on
+    to 300 by itself sets RMS_SANDBOX_PROCESSING_SECONDS to 0)."""
     monkeypatch.setitem(app.config, "RMS_SANDBOX_RATE_PER_SECOND", 1000)
+    monkeypatch.setitem(app.config, "RMS_SANDBOX_PROCESSING_SECONDS", 3600)
     monkeypatch.setitem(app.config, "RMS_MIN_INTERVAL", 0.001)
     sandbox = RmsSandbox(live_server)
     actor = _user(tenant)

@@ -54,8 +54,7 @@ def _put(sandbox, number: str, model: dict) -> None:
 
 
 def test_holds_raised_by_the_import_stay_until_a_later_read_clears_them_and_no_user_can_remove_them(
-        app, shop, tenant, client, monkeypatch):
-    monkeypatch.setitem(app.config, "RMS_SANDBOX_PROCESSING_SECONDS", 3600)  # Rakuten still processing: 200 stays
+        app, shop, tenant, client):
     db.session.get(Shop, shop.id).auto_confirm = True
     held = whole_order(progress=200, requestPrice=-9999, socialGiftFlag=1)
     held = with_package(held, SenderModel=PLACEHOLDER_SENDER, SocialGiftModel={"inputFlag": 0})
@@ -97,9 +96,7 @@ def test_holds_raised_by_the_import_stay_until_a_later_read_clears_them_and_no_u
 
 
 @pytest.mark.parametrize("progress", [200, 400])
-def test_a_read_at_200_or_400_raises_rakuten_processing_and_one_at_100_or_300_clears_it(app, shop, progress,
-                                                                                        monkeypatch):
-    monkeypatch.setitem(app.config, "RMS_SANDBOX_PROCESSING_SECONDS", 3600)  # Rakuten still processing: 200 stays
+def test_a_read_at_200_or_400_raises_rakuten_processing_and_one_at_100_or_300_clears_it(app, shop, progress):
     [number] = shop.sandbox.add(whole_order())
     _import(shop.id)
     assert "mall_processing" not in _codes(_order(number))
