@@ -258,7 +258,7 @@ class RmsClient:
         yield SearchWindow(start, end, list(dict.fromkeys(numbers)), complete=not first.capped)
 
     def get_order_batches(self, numbers: Iterable[str]) -> Iterator[GetOrderResult]:
-        """getOrder (version 7) in batches of at most 100 numbers, one result per batch. An answer with an
+        """getOrder (version 10) in batches of at most 100 numbers, one result per batch. An answer with an
         order that departs from the documented model is refused whole (RmsProtocolError)."""
         numbers = list(dict.fromkeys(numbers))
         for index in range(0, len(numbers), GET_ORDER_BATCH):
