@@ -25,7 +25,7 @@ of the answer), importer._create_batch (reading and creating a batch's orders) a
 batch = the time from the start of its call to the start of the next batch's call (or the next
 phase), minus that call's pacer wait and HTTP round trip: parsing, building the 100 orders,
 commit (and outbox dispatch), the job's progress update. The batches of the mall-side-cancel check
-(detect_mall_cancels: getOrder for every open mall-linked order, i.e. all the imported ones) are
+(reread_open_orders: getOrder for every open mall-linked order, i.e. all the imported ones) are
 reported separately.
 
 Bar (performance.md): our cost per getOrder batch of 100 ≤ 50 ms (judged on the p95 of the import
@@ -282,7 +282,7 @@ class CallLog:
         original_call, original_pace, original_read = rakuten.RmsClient.call, rakuten.RmsClient._pace, rakuten.RmsClient._read
         original_post = requests.Session.post
         original_create, original_commit = importer._create_batch, outbox.commit_and_dispatch
-        original_detect = importer.detect_mall_cancels
+        original_detect = importer.reread_open_orders
 
         def call(client, function, body, order_number=None):
             record = {"function": function, "start": now(), "pace": 0.0, "http": 0.0, "read": 0.0, "status": None,
@@ -343,7 +343,7 @@ class CallLog:
         requests.Session.post = post
         importer._create_batch = create
         outbox.commit_and_dispatch = commit
-        importer.detect_mall_cancels = detect
+        importer.reread_open_orders = detect
 
     def batches(self, calls: list[dict], end: float) -> list[dict]:
         """Per getOrder call: our cost up to the next call (or `end`), without its pacer wait and HTTP."""

@@ -41,6 +41,11 @@ AUTO_CONFIRMED = Text("ショップの自動確認設定により確認済にし
 IMPORTED = Text("楽天RMSから取り込みました。", "Imported from Rakuten RMS.")
 MALL_CANCELLED = Text("楽天RMSでキャンセルされています。内容を確認してこの注文をキャンセルしてください。",
                       "Cancelled at Rakuten RMS. Check it, then cancel this order.")
+MALL_CHANGE_HELD = Text("出荷依頼後に楽天で注文が変更されました。履歴で変更内容を確認してください。",
+                        "The order was changed at Rakuten after it was requested from the warehouse. See the changes in the history.")
+MALL_CHANGE_REFRESHED = Text("取込内容を更新", "Import brought up to date")
+READ_HOLD_CLEARED = Text("楽天RMSを読み直したところ解消していたため外しました。",
+                         "Removed: a new read of Rakuten RMS shows it resolved.")
 REFLECTED = Text("楽天RMSにキャンセルを反映しました。", "The cancel was reflected to Rakuten RMS.")
 REFLECTION_TAG_CLEARED = Text("再反映に成功したためタグを外しました。", "Tag removed: the retried reflection succeeded.")
 REFLECTION_RETRY_ASKED = Text("楽天RMSへの反映を再試行します。", "The reflection to Rakuten RMS will be tried again.")

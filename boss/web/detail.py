@@ -32,6 +32,10 @@ EVENT_KINDS = {
     "reflection_failed": lazy_gettext("RMS反映エラー"),
     "conflict_refused": lazy_gettext("同時操作のため拒否"),
     "status_set": lazy_gettext("ステータス変更"),
+    "mall_change_applied": lazy_gettext("楽天での変更を反映"),
+    "mall_change_held": lazy_gettext("楽天での変更を保留"),
+    "rms_confirm_done": lazy_gettext("RMS注文確認"),
+    "rms_confirm_failed": lazy_gettext("RMS注文確認エラー"),
 }
 ACTOR_TYPES = {"user": lazy_gettext("ユーザー"), "token": lazy_gettext("APIトークン"),
                "job": lazy_gettext("ジョブ"), "system": lazy_gettext("システム")}

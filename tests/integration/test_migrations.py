@@ -273,3 +273,66 @@ def test_migration_0011_moves_each_shops_rms_values_into_its_connection_and_back
     assert back == SHOP_RMS
     assert plain == {**{name: None for name in SHOP_RMS}, "rms_import_interval_minutes": 10,
                      "rms_initial_lookback_days": 30, "rms_inventory_restore_type": 0}
+
+
+# ---------------------------------------------------------------- 0012: Rakuten orders as RMS sends them
+
+def test_migration_0012_empties_rakuten_sub_codes_equal_to_the_item_and_keeps_every_order_and_mapping_matching(
+        app, client, tenant, capsys):
+    """Orders and mappings made the old way: a single-SKU item's サブコード was its management number. After
+    0012 the Rakuten shop's are empty (a mapping whose emptied key is taken stays, and is named), another
+    mall's are kept, nothing else is rewritten, and the mappings still match."""
+    from tests.factories import create_product, map_item
+    headers = tenant.headers()
+    yahoo = client.post("/api/v1/shops", json={"name": "ヤフー店", "mall": "yahoo"},
+                        headers=tenant.headers("admin")).json["id"]
+    for sku in ("SKU-1", "SKU-2"):
+        create_product(client, tenant, sku)
+    single = map_item(client, tenant, "item-a", "SKU-1", sub_code="item-a")["id"]
+    taken = map_item(client, tenant, "item-b", "SKU-2", sub_code="item-b")["id"]
+    plain = map_item(client, tenant, "item-b", "SKU-1")["id"]
+    theirs = client.post("/api/v1/mappings", json={"shop_id": yahoo, "mall_item_id": "item-c", "sub_code": "item-c",
+                                                   "sku": "SKU-1"}, headers=headers).json["id"]
+    rakuten = create_order(client, tenant, lines=[
+        {"mall_item_id": "item-a", "sub_code": "item-a", "name": "単品", "quantity": 2, "unit_price": 1000},
+        {"mall_item_id": "item-z", "sub_code": "z-1", "name": "色違い", "quantity": 1, "unit_price": 500}])
+    other = client.post("/api/v1/orders", json=order_body(yahoo, lines=[
+        {"mall_item_id": "item-c", "sub_code": "item-c", "name": "ヤフー品", "quantity": 1, "unit_price": 700}]),
+        headers=headers).json
+    try:
+        with app.app_context():
+            downgrade(revision="0011")
+            db.session.remove()
+            capsys.readouterr()
+            upgrade()
+            db.session.remove()
+    finally:
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("0012")]
+    assert printed == [
+        "0012: emptied the サブコード equal to the モール商品ID on 1 Rakuten order line(s)",
+        f"0012: shop {tenant.shop_id}: mapping {single} of item-a: サブコード item-a emptied",
+        f"0012: shop {tenant.shop_id}: mapping {taken} (item-b / item-b) kept: mapping {plain} already maps item-b "
+        "without サブコード",
+    ]
+    mappings = {m["id"]: m["sub_code"] for m in client.get("/api/v1/mappings", headers=headers).json["items"]}
+    assert (mappings[single], mappings[taken], mappings[plain], mappings[theirs]) == (None, "item-b", None, "item-c")
+
+    order = client.get(f"/api/v1/orders/{rakuten['id']}", headers=headers).json
+    assert [(line["sub_code"], line["mapped"], line["sku"]) for line in order["lines"]] == [
+        (None, True, "SKU-1"), ("z-1", False, None)]
+    assert (order["total"], order["billed"], order["charges"], order["discount"], order["points_used"],
+            order["wrapping"]) == (rakuten["total"], rakuten["total"], 0, 0, 0, 0)
+    assert [line["options"] for line in order["lines"]] == ["", ""]
+    assert order["version"] == rakuten["version"]  # nothing else rewritten
+    kept = client.get(f"/api/v1/orders/{other['id']}", headers=headers).json
+    assert [line["sub_code"] for line in kept["lines"]] == ["item-c"]
+
+    # The emptied mapping matches a new line of the item without サブコード.
+    new = create_order(client, tenant, lines=[{"mall_item_id": "item-a", "name": "単品", "quantity": 1, "unit_price": 1000}])
+    assert [(line["mapped"], line["sku"]) for line in new["lines"]] == [(True, "SKU-1")]
+    shop = client.get(f"/api/v1/shops/{tenant.shop_id}", headers=headers).json
+    assert shop.get("confirm_at_rms", True) is True

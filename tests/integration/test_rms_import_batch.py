@@ -218,7 +218,7 @@ def test_mall_side_cancels_are_found_batch_by_batch_and_only_those_orders_change
     versions = {n: _order(shop.id, n)[0].version for n in numbers}
     commit_and_dispatch()
     row = db.session.get(Shop, shop.id)
-    assert importer.detect_mall_cancels(row, connection.client_for(row)) == 2
+    assert importer.reread_open_orders(row, connection.client_for(row)).cancelled == 2
     for number in numbers:
         order = _order(shop.id, number)[0]
         flagged = number in (numbers[0], numbers[3])

@@ -19,14 +19,12 @@ from ...errors import ServiceError, not_found
 from ...extensions import db, get_queue
 from ...job_records import create_job, set_progress, set_progress_of
 from ...models import RAKUTEN_RMS, Connection, JobRecord, Shop, utcnow
-from ...orders import frame, history, import_batch, rules
+from ...orders import history, import_batch, rules
 from ...orders.actor import Actor
-from ...orders.models import Order
-from ...orders.numbers import number_key
 from ...orders.registration import NewOrder
 from ...reason import Reason
 from ...unit_of_work import UnitOfWork, unit_of_work
-from . import connection, reflection
+from . import connection, reflection, reread
 from .client import RmsAuthError
 from .reader import OPEN_PROGRESS, RmsItem, RmsOrder, RmsPerson
 
@@ -124,7 +122,7 @@ def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
         if job_id is not None:  # committed with the batch's orders
             set_progress_of(job_id, 5 + int(85 * (index + len(batch)) / max(len(fresh), 1)))
         _create_batch(shop.id, orders, actor, counts)
-    detect_mall_cancels(db.session.get(Shop, shop.id), client)
+    reread_open_orders(db.session.get(Shop, shop.id), client)
     with unit_of_work() as uow:
         rms = db.session.get(Shop, shop.id).rms_connection
         rms.cursor = now.isoformat()
@@ -247,36 +245,11 @@ def rms_version(new: NewOrder) -> dict:
 LINE_KEYS = ("mall_item_id", "sub_code", "name", "quantity", "unit_price", "options")
 
 
-# ---------------------------------------------------------------- mall-side cancels
+# ---------------------------------------------------------------- open orders re-read
 
-def detect_mall_cancels(shop: Shop, client) -> int:
-    """Ask getOrder for the shop's open mall-linked orders; those RMS shows at 800/900 get 「モール側キャンセル」.
-
-    A batch in which RMS shows none cancelled (nearly all) costs no query and no commit; one that shows
-    some loads just those orders, in one query, and raises their tags in one transaction. No transaction
-    stays open across the getOrder calls."""
-    with unit_of_work() as uow:
-        open_numbers = list(db.session.scalars(select(Order.mall_order_number).where(
-            Order.shop_id == shop.id, Order.mall_linked.is_(True), Order.deleted_at.is_(None),
-            Order.status.in_(OPEN_STATUSES))))
-        shop_id = shop.id
-        actor = Actor.job(shop.account_id, ACTOR_NAME)
-        uow.commit()  # no transaction stays open across the getOrder calls
-    raised = 0
-    for index in range(0, len(open_numbers), BATCH):
-        batch = open_numbers[index:index + BATCH]
-        cancelled = {number_key(order.number) for order in client.read_orders(batch)
-                     if order is not None and order.is_cancelled}
-        if not cancelled:
-            continue
-        with unit_of_work() as uow:
-            for order in db.session.scalars(select(Order).where(
-                    Order.shop_id == shop_id, Order.mall_order_number_key.in_(cancelled), Order.mall_linked.is_(True),
-                    Order.deleted_at.is_(None), Order.status.in_(OPEN_STATUSES))):
-                if frame.raise_system_tag(order, "mall_cancelled", actor, history.MALL_CANCELLED.ja):
-                    raised += 1
-            uow.commit()
-    return raised
+def reread_open_orders(shop: Shop, client) -> reread.Reread:
+    """Each import re-reads the shop's open mall-linked orders: mall-side cancels, holds, changes (reread.py)."""
+    return reread.reread_open_orders(shop, client, new_order)
 
 
 # ---------------------------------------------------------------- schedule
