@@ -10,9 +10,9 @@ from typing import Optional
 
 from sqlalchemy import and_, select, update
 
+from .. import outbox
 from ..errors import not_found
 from ..extensions import db
-from .. import outbox
 from ..models import RAKUTEN_RMS, Connection, OrderCount, Shop, utcnow
 from ..unit_of_work import unit_of_work
 from . import consequences, history, rules

@@ -14,6 +14,7 @@ from .actor import Actor
 from .counters import create_count_rows
 from .frame import get_shop
 
+
 def _refuse_name_taken(account_id: int, name: str) -> None:
     if db.session.scalars(select(Shop).where(Shop.account_id == account_id, Shop.name == name)).first():
         raise ServiceError("already_exists", Reason(f"ショップ「{name}」は既にあります。", f"Shop {name} exists already."))

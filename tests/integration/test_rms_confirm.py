@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
 from sqlalchemy import select
 
 from boss.extensions import db
@@ -13,13 +14,19 @@ from boss.models import OutboxMessage
 from boss.orders.actions import CONFIRM_KIND
 from tests.conftest import login, wait_for
 from tests.factories import create_order, create_product, map_item
-from tests.integration.test_rms_jobs import _busy, _imported, rakuten  # noqa: F401 (the fixture)
+from tests.integration.test_rms_jobs import Rakuten, _busy, _imported
 
 SANDBOX_TEXT = "サンドボックスが注入したエラーです。"
 TEA = {"PackageModelList": [{
     "basketId": 1, "SenderModel": {"familyName": "送付", "firstName": "一", "zipCode1": "100", "zipCode2": "0001",
                                    "prefecture": "東京都", "city": "千代田区", "subAddress": "1-1"},
     "ItemModelList": [{"manageNumber": "tea-004", "itemName": "静岡茶", "price": 1080, "units": 1, "SkuModelList": []}]}]}
+
+
+@pytest.fixture
+def rakuten(app, client, tenant, live_server, monkeypatch):
+    monkeypatch.setitem(app.config, "RMS_SANDBOX_RATE_PER_SECOND", 1000)
+    return Rakuten(app, client, tenant, live_server)
 
 
 def _setup(rakuten, count: int, auto_confirm: bool = False, confirm_at_rms: bool = True) -> list[dict]:
