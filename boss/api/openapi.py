@@ -243,13 +243,13 @@ def document() -> dict:
         "Shop": _answer({
             "id": {"type": "integer"}, "name": {"type": "string"}, "mall": {"enum": list(MALLS)},
             "auto_confirm": {"type": "boolean"}, "reflect_cancel_to_rms": {"type": "boolean"},
-            "rms_connected": {"type": "boolean"}, "license_key_last4": nullable_str,
+            "confirm_at_rms": {"type": "boolean"}, "rms_connected": {"type": "boolean"}, "license_key_last4": nullable_str,
             "license_key_expires_on": nullable_str, "rms_connection_error": nullable_str, "rms_base_url": nullable_str,
             "import_interval_minutes": {"type": "integer"}, "initial_lookback_days": {"type": "integer"},
             "inventory_restore_type": {"type": "integer"}, "last_import_at": nullable_str}),
         "ShopIn": _object({
             "name": text(120, required=True), "mall": choice(MALLS, nullable=False),
-            "auto_confirm": BOOLEAN, "reflect_cancel_to_rms": BOOLEAN,
+            "auto_confirm": BOOLEAN, "reflect_cancel_to_rms": BOOLEAN, "confirm_at_rms": BOOLEAN,
             "import_interval_minutes": integer(1, 1440), "initial_lookback_days": integer(1, 730),
             "inventory_restore_type": integer(0, 2),
             "rms": {"type": ["object", "null"], "description": "The shop's RMS credentials (Rakuten shops only)",

@@ -82,9 +82,9 @@ def _shop_fields(reader: Reader, creating: bool) -> dict:
         fields["name"] = reader.string("name", required=True, max_len=120)
     if creating or reader.has("mall"):
         fields["mall"] = reader.string("mall", required=True, choices=MALLS)
-    for flag in ("auto_confirm", "reflect_cancel_to_rms"):
+    for flag, default in (("auto_confirm", False), ("reflect_cancel_to_rms", False), ("confirm_at_rms", True)):
         if reader.has(flag) or creating:
-            fields[flag] = reader.boolean(flag, default=False)
+            fields[flag] = reader.boolean(flag, default=default)
     for number, (low, high) in (("import_interval_minutes", (1, 1440)), ("initial_lookback_days", (1, 730)),
                                  ("inventory_restore_type", (0, 2))):
         value = reader.integer(number, minimum=low, maximum=high)
@@ -99,7 +99,7 @@ def _shop_fields(reader: Reader, creating: bool) -> dict:
             "base_url": rms.string("base_url", max_len=255, default=None),
         }
         rms.unknown({"service_secret", "license_key", "license_key_expires_on", "base_url"})
-    reader.unknown({"name", "mall", "auto_confirm", "reflect_cancel_to_rms", "rms", "import_interval_minutes",
+    reader.unknown({"name", "mall", "auto_confirm", "reflect_cancel_to_rms", "confirm_at_rms", "rms", "import_interval_minutes",
                     "initial_lookback_days", "inventory_restore_type"})
     reader.done()
     return fields

@@ -95,12 +95,13 @@ def confirm(order_id: int):
 
 @bp.post("/orders/<int:order_id>/retry-reflection")
 def retry_reflection(order_id: int):
-    """「再反映」: try the failed cancel reflection to Rakuten RMS again."""
+    """「再反映」: try the failed reflection to Rakuten RMS again — a cancelled order's cancel, another's 注文確認."""
     from ..malls.rakuten.reflection import retry
 
-    _order_or_404(order_id)
+    order = _order_or_404(order_id)
     return _flash_action(order_id, lambda: retry(current_actor(), order_id, _version()),
-                         _("注文「%(n)s」のキャンセルを楽天RMSへ再反映しています。"))
+                         _("注文「%(n)s」のキャンセルを楽天RMSへ再反映しています。") if order.status == rules.CANCELLED
+                         else _("注文「%(n)s」の注文確認を楽天RMSへ再反映しています。"))
 
 
 def _flash_action(order_id: int, action, done_message: str):
