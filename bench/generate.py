@@ -140,6 +140,7 @@ ATTENTION_SHARE = 0.03
 MANUAL_SHARE = 0.05
 GIFT_TAG_SHARE = 0.01
 ITEMS_PER_SHOP = 200
+OPTIONS = {"color:red": "カラー:レッド", "color:blue": "カラー:ブルー"}  # 項目選択肢 of the variations
 UNMAPPED_ITEMS = 20  # the last items of each shop have no mapping
 SPAN_DAYS = 3 * 365
 # Attention tags plausible for each status (orders.md §5).
@@ -284,7 +285,8 @@ class Generator:
             self.line_id += 1
             quantity = rng.choices((1, 2, 3, 5), (70, 20, 7, 3))[0]
             sub_code = rng.choice(sub_codes)
-            lines.append((self.line_id, order_id, position, item_id, sub_code, name, quantity, price, product_id))
+            lines.append((self.line_id, order_id, position, item_id, sub_code, name, quantity, price,
+                          OPTIONS.get(sub_code, ""), product_id))
             total += quantity * price
             if reserve and product_id is not None:
                 self.reserved[product_id] = self.reserved.get(product_id, 0) + quantity
@@ -339,6 +341,8 @@ class Generator:
             slot = rng.choice(TIME_SLOTS)
         remarks = "" if rng.random() < 0.8 else f"[配送日時指定:]\n{slot or 'なし'}\n[備考:]\nギフト包装希望"
 
+        payment = rng.choice(PAYMENTS)
+        charges = 330 if payment == "代金引換" else 0
         order = {
             "id": order_id, "account_id": self.account_id, "shop_id": shop_id, "mall_order_number": number,
             "mall_order_number_key": number_key(number),
@@ -349,8 +353,10 @@ class Generator:
             "recipient_name": recipient["name"], "recipient_name_kana": recipient["name_kana"],
             "recipient_email": recipient["email"], "recipient_phone": recipient["phone"],
             "recipient_postal_code": recipient["postal_code"], "recipient_address": recipient["address"],
-            "payment_method": rng.choice(PAYMENTS), "remarks": remarks, "delivery_date": delivery_date,
-            "delivery_time_slot": slot, "postage": postage, "total": total,
+            "payment_method": payment, "remarks": remarks, "delivery_date": delivery_date,
+            "delivery_time_slot": slot, "postage": postage, "total": total, "wrapping": 0,
+            "charges": charges, "discount": 0, "points_used": 0, "billed": total + charges,
+            "pickup": None, "drop_off": None, "rms_read": None, "rms_read_hash": None,
             "search_text": self.search_text(buyer, recipient),
             "stock_reserved": reserve, "confirmed_at": confirmed_at, "cancelled_at": cancelled_at,
             "cancelled_by": cancelled_by, "cancel_reason_code": cancel_reason, "retrieve_parcel": retrieve_parcel,

@@ -73,6 +73,20 @@ def set_state(app, order_id: int, status: str, shipment_status: str | None = Non
         db.session.remove()
 
 
+def set_order_fields(app, order_id: int, options: list[str] | None = None, **columns) -> None:
+    """Give an order what only a mall import fills in (ラッピング料, a pickup, 置き配, a 請求額 not fixed yet: billed
+    None, the lines' 項目選択肢 by position), as the order's columns hold it; the total follows the wrapping."""
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        for name, value in columns.items():
+            setattr(order, name, value)
+        for line, text in zip(order.lines, options or []):
+            line.options = text
+        order.recompute_total()
+        db.session.commit()
+        db.session.remove()
+
+
 def bulk_dialog(web_client, path: str, data: dict):
     """Open a bulk dialog as the list's bulk bar does (htmx POST of the bulk form); returns the answer and the
     frozen selection its confirm posts back (None when the dialog was refused)."""

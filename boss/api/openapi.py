@@ -15,10 +15,10 @@ from flask import current_app, jsonify
 
 from ..integrations.base_urls import LOOPBACK
 from ..models import MALLS
-from ..orders import bulk, numbers, rules
+from ..orders import bulk, delivery, numbers, rules
 from ..parsing import MAX_ID
 from . import bp
-from .routes import MAX_LINES, PARTY, PARTY_LIMITS
+from .routes import ADJUSTMENTS, MAX_BILLED, MAX_LINES, MAX_POSTAGE, MAX_QUANTITY, MAX_UNIT_PRICE, PARTY, PARTY_LIMITS
 from .validation import DATE_PATTERN, DATETIME_PATTERN, IF_MATCH_PATTERN, INTEGER_PATTERN, JOB_ID_PATTERN, WHITESPACE
 
 _WS = "".join(f"\\u{ord(ch):04x}" for ch in WHITESPACE)
@@ -114,6 +114,8 @@ DATE = {**trimmed(DATE_PATTERN), "description": "YYYY-MM-DD, 1900-01-01…2100-1
 DATETIME = {**trimmed(DATETIME_PATTERN),
             "description": "ISO 8601 date-time (Japan time without an offset) or a date; 1900-01-01…2100-12-31"}
 COLOR = {**trimmed("^#[0-9a-fA-F]{6}$"), "description": "#RRGGBB"}
+TIME_SLOT = {**trimmed(delivery.time_slot_pattern()),
+             "description": "null or blank (指定なし), 午前中, 午後, その他, or HH-HH: two-digit hours, the first below the second"}
 QUERY_BOOLEAN = "^([tT][rR][uU][eE]|[fF][aA][lL][sS][eE]|1|0)$"  # validation.Reader.boolean of a query
 
 
@@ -189,7 +191,7 @@ def document() -> dict:
                        required=["name"])
     line_in = _object({
         "mall_item_id": text(255, required=True), "sub_code": text(255), "name": text(255, required=True),
-        "quantity": integer(1, 9999, nullable=False), "unit_price": integer(0, 10_000_000, nullable=False)},
+        "quantity": integer(1, MAX_QUANTITY, nullable=False), "unit_price": integer(0, MAX_UNIT_PRICE, nullable=False)},
         required=["mall_item_id", "name", "quantity", "unit_price"])
     tag = _answer({"id": {"type": "integer"}, "code": nullable_str, "name": {"type": "string"},
                    "color": {"type": "string"}, "system": {"type": "boolean"}, "holds": {"type": "boolean"}})
@@ -233,19 +235,21 @@ def document() -> dict:
             "shop_id": integer(nullable=False), "mall_order_number": mall_number_text(numbers.MAX_LENGTH),
             "ordered_at": DATETIME, "buyer": party_in, "recipient": {**party_in, "type": ["object", "null"]},
             "payment_method": text(120), "remarks": raw_text(5000), "delivery_date": DATE,
-            "delivery_time_slot": text(40), "postage": integer(0, 1_000_000),
+            "delivery_time_slot": TIME_SLOT, "postage": integer(0, MAX_POSTAGE),
+            **{name: integer(0, delivery.MAX_ADJUSTMENT) for name in ADJUSTMENTS},
+            "billed": {**integer(0, MAX_BILLED), "description": "請求金額; default: total + charges - discount - points_used"},
             "lines": {"type": "array", "minItems": 1, "maxItems": MAX_LINES, "items": line_in}},
             required=["shop_id", "mall_order_number", "buyer", "lines"]),
         "Shop": _answer({
             "id": {"type": "integer"}, "name": {"type": "string"}, "mall": {"enum": list(MALLS)},
             "auto_confirm": {"type": "boolean"}, "reflect_cancel_to_rms": {"type": "boolean"},
-            "rms_connected": {"type": "boolean"}, "license_key_last4": nullable_str,
+            "confirm_at_rms": {"type": "boolean"}, "rms_connected": {"type": "boolean"}, "license_key_last4": nullable_str,
             "license_key_expires_on": nullable_str, "rms_connection_error": nullable_str, "rms_base_url": nullable_str,
             "import_interval_minutes": {"type": "integer"}, "initial_lookback_days": {"type": "integer"},
             "inventory_restore_type": {"type": "integer"}, "last_import_at": nullable_str}),
         "ShopIn": _object({
             "name": text(120, required=True), "mall": choice(MALLS, nullable=False),
-            "auto_confirm": BOOLEAN, "reflect_cancel_to_rms": BOOLEAN,
+            "auto_confirm": BOOLEAN, "reflect_cancel_to_rms": BOOLEAN, "confirm_at_rms": BOOLEAN,
             "import_interval_minutes": integer(1, 1440), "initial_lookback_days": integer(1, 730),
             "inventory_restore_type": integer(0, 2),
             "rms": {"type": ["object", "null"], "description": "The shop's RMS credentials (Rakuten shops only)",

@@ -11,7 +11,7 @@ from ..errors import ServiceError, not_found
 from ..extensions import db
 from ..job_records import get_job
 from ..models import MALLS, ItemMapping, Product, Shop
-from ..orders import actions, bulk, filters, frame, products, registration, rules, shops, tags
+from ..orders import actions, bulk, delivery, filters, frame, products, registration, rules, shops, tags
 from ..orders.mapping import delete_mapping, map_item
 from ..orders.models import OrderEvent, Tag
 from ..orders.numbers import InvalidNumber, manual_number
@@ -25,6 +25,10 @@ from .serialize import event_json, job_json, mapping_json, order_json, product_j
 from .validation import IF_MATCH_PATTERN, JOB_ID_PATTERN, MAX_DEPTH, Reader, TooDeep
 
 MAX_LINES = 200
+MAX_QUANTITY, MAX_UNIT_PRICE, MAX_POSTAGE = 9999, 10_000_000, 1_000_000
+ADJUSTMENTS = ("charges", "discount", "points_used")  # api.md: 0..10,000,000 each
+# 請求額 given (api.md: billed): at most what the largest order could ask (its lines, postage and charges).
+MAX_BILLED = MAX_LINES * MAX_QUANTITY * MAX_UNIT_PRICE + MAX_POSTAGE + delivery.MAX_ADJUSTMENT
 
 
 def json_body(optional: bool = False):
@@ -78,9 +82,9 @@ def _shop_fields(reader: Reader, creating: bool) -> dict:
         fields["name"] = reader.string("name", required=True, max_len=120)
     if creating or reader.has("mall"):
         fields["mall"] = reader.string("mall", required=True, choices=MALLS)
-    for flag in ("auto_confirm", "reflect_cancel_to_rms"):
+    for flag, default in (("auto_confirm", False), ("reflect_cancel_to_rms", False), ("confirm_at_rms", True)):
         if reader.has(flag) or creating:
-            fields[flag] = reader.boolean(flag, default=False)
+            fields[flag] = reader.boolean(flag, default=default)
     for number, (low, high) in (("import_interval_minutes", (1, 1440)), ("initial_lookback_days", (1, 730)),
                                  ("inventory_restore_type", (0, 2))):
         value = reader.integer(number, minimum=low, maximum=high)
@@ -95,7 +99,7 @@ def _shop_fields(reader: Reader, creating: bool) -> dict:
             "base_url": rms.string("base_url", max_len=255, default=None),
         }
         rms.unknown({"service_secret", "license_key", "license_key_expires_on", "base_url"})
-    reader.unknown({"name", "mall", "auto_confirm", "reflect_cancel_to_rms", "rms", "import_interval_minutes",
+    reader.unknown({"name", "mall", "auto_confirm", "reflect_cancel_to_rms", "confirm_at_rms", "rms", "import_interval_minutes",
                     "initial_lookback_days", "inventory_restore_type"})
     reader.done()
     return fields
@@ -236,6 +240,15 @@ def _party(reader: Reader, name: str, required: bool) -> dict | None:
     return data
 
 
+def _time_slot(reader: Reader) -> str | None:
+    """api.md's delivery_time_slot: null or blank (指定なし), 午前中, 午後, その他 or HH-HH."""
+    slot = reader.string("delivery_time_slot", max_len=40, default=None)
+    if slot is not None and not delivery.is_time_slot(slot):
+        reader.errors.setdefault("delivery_time_slot", delivery.SLOT_PROBLEM)
+        return None
+    return slot
+
+
 def read_new_order(reader: Reader) -> registration.NewOrder:
     shop_id = reader.integer("shop_id", required=True)
     number = reader.string("mall_order_number", required=True, max_len=64)
@@ -254,19 +267,21 @@ def read_new_order(reader: Reader) -> registration.NewOrder:
             "mall_item_id": item.string("mall_item_id", required=True),
             "sub_code": item.string("sub_code"),
             "name": item.string("name", required=True),
-            "quantity": item.integer("quantity", required=True, minimum=1, maximum=9999),
-            "unit_price": item.integer("unit_price", required=True, minimum=0, maximum=10_000_000),
+            "quantity": item.integer("quantity", required=True, minimum=1, maximum=MAX_QUANTITY),
+            "unit_price": item.integer("unit_price", required=True, minimum=0, maximum=MAX_UNIT_PRICE),
         })
         item.unknown({"mall_item_id", "sub_code", "name", "quantity", "unit_price"})
     new = registration.NewOrder(
         shop_id=shop_id, mall_order_number=number or "", buyer=buyer or {}, recipient=recipient, lines=lines,
         ordered_at=ordered_at, payment_method=reader.string("payment_method", max_len=120),
         remarks=reader.string("remarks", max_len=5000, strip=False) or "",
-        delivery_date=reader.date("delivery_date"), delivery_time_slot=reader.string("delivery_time_slot", max_len=40, default=None),
-        postage=reader.integer("postage", minimum=0, maximum=1_000_000),
+        delivery_date=reader.date("delivery_date"), delivery_time_slot=_time_slot(reader),
+        postage=reader.integer("postage", minimum=0, maximum=MAX_POSTAGE),
+        **{name: reader.integer(name, minimum=0, maximum=delivery.MAX_ADJUSTMENT, default=0) for name in ADJUSTMENTS},
+        billed=reader.integer("billed", minimum=0, maximum=MAX_BILLED),
     )
     reader.unknown({"shop_id", "mall_order_number", "ordered_at", "buyer", "recipient", "payment_method", "remarks",
-                    "delivery_date", "delivery_time_slot", "postage", "lines"})
+                    "delivery_date", "delivery_time_slot", "postage", *ADJUSTMENTS, "billed", "lines"})
     reader.done()
     return new
 

@@ -11,7 +11,8 @@ def shop_json(shop: Shop) -> dict:
     rms = shop.rms
     return {
         "id": shop.id, "name": shop.name, "mall": shop.mall, "auto_confirm": shop.auto_confirm,
-        "reflect_cancel_to_rms": shop.reflect_cancel_to_rms, "rms_connected": shop.rms_connected,
+        "reflect_cancel_to_rms": shop.reflect_cancel_to_rms, "confirm_at_rms": shop.confirm_at_rms,
+        "rms_connected": shop.rms_connected,
         "license_key_last4": rms.key_last4,
         "license_key_expires_on": rms.key_expires_on.isoformat() if rms.key_expires_on else None,
         "rms_connection_error": rms.error, "rms_base_url": rms.base_url,

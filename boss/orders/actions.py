@@ -12,7 +12,7 @@ from ..models import Product, utcnow
 from . import history, rules
 from .actor import Actor
 from .counters import counted
-from .frame import act, attach_tag, detach_tag, get_tag, record_event, touch
+from .frame import act, attach_tag, clear_system_tag, detach_tag, get_tag, record_event, touch
 from .models import Order
 
 
@@ -29,6 +29,11 @@ def confirm_now(order: Order, actor: Actor, message: str = "") -> None:
     order.confirmed_at = utcnow()
     touch(order)
     record_event(order, actor, "confirmed", message, before, rules.CONFIRMED)
+    if order.confirms_at_rms():
+        order.reflection_state = "pending"
+        order.reflection_message = None
+        record_event(order, actor, "reflection_pending", history.CONFIRMING.ja)
+        record_confirm(order)
 
 
 def auto_confirm(order: Order) -> None:
@@ -61,18 +66,37 @@ def cancel(actor: Actor, order_id: int, reason_code: int = rules.DEFAULT_CANCEL_
         detach_tag(order, "mall_cancelled")
         if order.reflect_cancel_to_rms:
             order.reflection_state = "pending"
+            order.reflection_message = None
             record_event(order, actor, "reflection_pending", history.REFLECTING.ja)
-            record_reflection(order)
+            record_reflection(order)  # a 注文確認 still waiting is dropped: the order's newest reflection is its cancel
+        elif order.reflection_state in ("pending", "failed"):  # its 注文確認, waiting or failed: never sent now
+            _drop_confirm(order, actor)
 
     return act(actor, order_id, expected_version, lambda o: o.decide(rules.CANCEL), apply)
 
 
 REFLECTION_KIND = "rms.reflect_cancel"
+CONFIRM_KIND = "rms.confirm_order"
 
 
 def record_reflection(order: Order) -> None:
     """R9: the cancel goes to RMS once this transaction commits (its shop's lane carries it out)."""
     outbox.record(REFLECTION_KIND, {"order_id": order.id, "shop_id": order.shop_id})
+
+
+def record_confirm(order: Order) -> None:
+    """注文確認 at RMS: confirmOrder goes to RMS once this transaction commits, in the same lane as the shop's
+    cancels (boss.malls.rakuten.reflection)."""
+    outbox.record(CONFIRM_KIND, {"order_id": order.id, "shop_id": order.shop_id})
+
+
+def _drop_confirm(order: Order, actor: Actor) -> None:
+    """A cancel that is not reflected ends the order's 注文確認 at RMS: the lane drops a waiting one, and a failed
+    one is not offered for 「再反映」 any more (its 「モール反映エラー」 goes)."""
+    order.reflection_state = "none"
+    order.reflection_message = None
+    record_event(order, actor, "reflection_done", history.RMS_CONFIRM_DROPPED.ja)
+    clear_system_tag(order, "mall_reflection_error", actor, history.RMS_CONFIRM_DROPPED.ja)
 
 
 def _release_reservation(order: Order) -> None:

@@ -43,6 +43,13 @@ class CancelEffects:
     open_return: bool = False
 
 
+def confirms_at_rms(mall_linked: bool, rms_connected: bool, confirm_at_rms: bool) -> bool:
+    """rakuten-rms.md §注文確認 at RMS: an order that becomes 確認済 is confirmed at RMS too (confirmOrder) when it
+    is mall-linked (imported from RMS: never a manual or CSV one), its shop is connected to RMS (a Rakuten shop)
+    and the shop's setting 「確認済にしたら楽天RMSでも注文確認する」 is on."""
+    return mall_linked and rms_connected and confirm_at_rms
+
+
 def cancel_effects(facts: CancelFacts) -> CancelEffects:
     return CancelEffects(
         reflect_to_rms=facts.mall_linked and facts.rms_connected and facts.reflect_cancel_to_rms,

@@ -60,6 +60,17 @@ RMS_NOT_FOUND = Text("楽天RMSにこの注文が見つかりません。", "Rak
 RMS_PROGRESS = Text("楽天RMSの注文ステータス（{progress}）ではキャンセルできません。",
                     "Rakuten RMS cannot cancel an order in its status {progress}.")
 RMS_AWAITING_CHANGE = Text("注文が変更確定待ち（400）です", "the order awaits the confirmation of a change (400)")
+CONFIRMING = Text("楽天RMSで注文確認します。", "The order will be confirmed at Rakuten RMS.")
+RMS_CONFIRMED = Text("楽天RMSで注文確認しました。", "Confirmed at Rakuten RMS.")
+RMS_CONFIRMED_ALREADY = Text("楽天RMSでは既に注文確認待ちを過ぎています: {detail}", "Already past awaiting confirmation at Rakuten RMS: {detail}")
+RMS_STATUS = Text("注文ステータス {progress}", "its status {progress}")
+RMS_PROCESSING = Text("楽天RMSで注文確認したため、楽天処理中になりました。", "Confirmed at Rakuten RMS: Rakuten is processing the order.")
+RMS_CONFIRM_CANCELLED = Text("楽天RMSで注文確認しようとしたところ、既にキャンセルされていました。内容を確認してこの注文をキャンセルしてください。",
+                             "Could not confirm at Rakuten RMS: the order is cancelled there. Check it, then cancel this order.")
+RMS_CONFIRM_DROPPED = Text("注文をキャンセルしたため、楽天RMSでの注文確認は行いません。",
+                           "The order was cancelled: it will not be confirmed at Rakuten RMS.")
+RMS_CONFIRM_PROGRESS = Text("楽天RMSの注文ステータス（{progress}）では注文確認できません。",
+                            "Rakuten RMS cannot confirm an order in its status {progress}.")
 TAG_DELETED = Text("タグ「{name}」を削除したため外しました。", "Tag {name} removed: the tag was deleted.")
 DEMO = Text("デモデータ", "Demo data")
 DEMO_STATUS = Text("デモデータの状態", "Demo data's status")

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 
+from .. import outbox
 from ..errors import not_found
 from ..extensions import db
-from ..models import OrderCount, Shop, utcnow
+from ..models import RAKUTEN_RMS, Connection, OrderCount, Shop, utcnow
 from ..unit_of_work import unit_of_work
-from . import history, rules
+from . import consequences, history, rules
+from .actions import CONFIRM_KIND
 from .actor import Actor
 from .bulk_sql import insert_rows
 from .counters import apply_count_deltas
@@ -94,6 +96,7 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
 
     now = utcnow()
     mappings = mappings_for(shop.id, [key for o in fresh.values() for key in line_keys(o.new)])
+    confirms_at_rms = consequences.confirms_at_rms(True, bool(shop.rms_connected), shop.confirm_at_rms)
     order_rows, lines, codes, confirmed = [], {}, {}, set()
     for number, mall_order in fresh.items():
         row = order_columns(shop, mall_order.new, "mall_import", mall_linked=True)
@@ -104,13 +107,15 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
             row["billed"] = billed_for(row["total"], mall_order.new)
         row["search_text"] = search_text_for(SimpleNamespace(**row))
         row.update(created_at=now, updated_at=now, confirmed_at=None, version=1, rms_read=mall_order.rms_read,
-                   rms_read_hash=version_hash(mall_order.rms_read))
+                   rms_read_hash=version_hash(mall_order.rms_read), reflection_state="none")
         codes[number] = (["multiple_destinations"] if mall_order.several_destinations else []) + \
             list(mall_order.holds) + (["unmapped_items"] if any(line["product_id"] is None for line in lines[number]) else [])
         if shop.auto_confirm and _confirmable(lines[number], codes[number]):
             # As auto_confirm right after the INSERT: 確認済, and the version its UPDATE would give.
             row.update(status=rules.CONFIRMED, confirmed_at=now, version=2)
             confirmed.add(number)
+            if confirms_at_rms:  # as confirm_now: its 注文確認 at RMS is pending
+                row["reflection_state"] = "pending"
         order_rows.append(row)
 
     table = Order.__table__
@@ -132,6 +137,8 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
         if number in confirmed:
             event_rows.append(event_row(order_id, now, auto, "confirmed", history.AUTO_CONFIRMED.ja,
                                         rules.AWAITING_CONFIRMATION, rules.CONFIRMED))
+            if confirms_at_rms:
+                event_rows.append(event_row(order_id, now, auto, "reflection_pending", history.CONFIRMING.ja, None, None))
         status = rules.CONFIRMED if number in confirmed else rules.AWAITING_CONFIRMATION
         deltas[(shop.id, status)] += 1
         if any(rules.attention_tag(code) for code in codes[number]):
@@ -139,6 +146,8 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
     insert_rows(OrderLine.__table__, line_rows)
     insert_rows(order_tags, tag_rows)
     insert_rows(OrderEvent.__table__, event_rows)
+    if confirms_at_rms:  # confirmOrder in the shop's lane, as record_confirm records it for one order
+        outbox.record_many(CONFIRM_KIND, [{"order_id": ids[n], "shop_id": shop.id} for n in created if n in confirmed])
     _add_to_counters(deltas)
     return ImportedBatch(created, skipped)
 
@@ -151,10 +160,14 @@ def version_hash(version: Optional[dict]) -> Optional[str]:
 
 
 def _shop_for_import(account_id: int, shop_id):
-    """What a batch needs of its shop (id, account, auto_confirm), checked as get_shop checks it. A plain row:
-    each batch commits, so the Shop object would be read again, column by column, for every batch."""
-    row = db.session.execute(select(Shop.id, Shop.account_id, Shop.auto_confirm)
-                             .where(Shop.id == shop_id)).first() if valid_id(shop_id) else None
+    """What a batch needs of its shop (id, account, auto_confirm, and whether it confirms at RMS), checked as
+    get_shop checks it. A plain row: each batch commits, so the Shop object would be read again, column by
+    column, for every batch."""
+    connected = and_(Shop.mall == "rakuten", Connection.secrets_enc.is_not(None))
+    row = db.session.execute(
+        select(Shop.id, Shop.account_id, Shop.auto_confirm, Shop.confirm_at_rms, connected.label("rms_connected"))
+        .outerjoin(Connection, and_(Connection.shop_id == Shop.id, Connection.provider == RAKUTEN_RMS))
+        .where(Shop.id == shop_id)).first() if valid_id(shop_id) else None
     if row is None or row.account_id != account_id:
         raise not_found("ショップ", "Shop")
     return row

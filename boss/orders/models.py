@@ -160,6 +160,11 @@ class Order(db.Model):
             reflect_cancel_to_rms=shop.reflect_cancel_to_rms, retrieve_parcel=retrieve_parcel,
             warehouse_connected=False))  # no account has a warehouse connection until the warehouse issue builds it
 
+    def confirms_at_rms(self) -> bool:
+        """Whether becoming 確認済 now sends confirmOrder to RMS (its shop's settings as they are now)."""
+        shop = self.shop
+        return consequences.confirms_at_rms(self.mall_linked, shop.rms_connected, shop.confirm_at_rms)
+
     def has_tag(self, code: str) -> bool:
         return any(t.code == code for t in self.tags)
 

@@ -30,6 +30,10 @@ REASON_TAKEN_CANCELLED = Reason(
     "このモール注文番号はキャンセル済みの注文で使用されているため登録できません。別の番号で登録してください。",
     "This mall order number belongs to a cancelled order and cannot be registered again. Use a different number.",
 )
+REASON_NEGATIVE_BILLED = Reason(
+    "クーポンとポイントの合計が、合計と手数料の合計を超えています（請求額がマイナスになります）。",
+    "Coupons and points exceed the total and charges together (the amount billed would be negative).",
+)
 
 
 def number_holder(shop_id: int, key: str) -> Optional[Order]:
@@ -82,6 +86,7 @@ PARTY_FIELDS = ("name", "name_kana", "email", "phone", "postal_code", "address")
 
 def register(actor: Actor, new: NewOrder, source: str = "manual") -> Order:
     """R6, R7: a manual (screen, CSV, API) registration; 確認待, or 確認済 by auto_confirm."""
+    _refuse_negative_billed(new)
     with unit_of_work() as uow:
         shop = get_shop(actor.account_id, new.shop_id)
         number = read_manual_number(new.mall_order_number)
@@ -116,6 +121,15 @@ def build_order(shop: Shop, new: NewOrder, source: str, mall_linked: bool) -> Or
         order.billed = billed_for(order.total, new)
     order.search_text = search_text_for(order)
     return order
+
+
+def _refuse_negative_billed(new: NewOrder) -> None:
+    """A 請求額 left to the formula must not fall below zero: coupons and points beyond what is paid are a typo."""
+    if new.billed is not None:
+        return
+    total = sum(line["quantity"] * line["unit_price"] for line in new.lines) + (new.postage or 0) + new.wrapping
+    if billed_for(total, new) < 0:
+        raise ServiceError("validation_error", REASON_NEGATIVE_BILLED, {"discount": REASON_NEGATIVE_BILLED.ja})
 
 
 def billed_for(total: int, new: NewOrder) -> int:

@@ -14,17 +14,18 @@ from .actor import Actor
 from .counters import create_count_rows
 from .frame import get_shop
 
+
 def _refuse_name_taken(account_id: int, name: str) -> None:
     if db.session.scalars(select(Shop).where(Shop.account_id == account_id, Shop.name == name)).first():
         raise ServiceError("already_exists", Reason(f"ショップ「{name}」は既にあります。", f"Shop {name} exists already."))
 
 
 def create_shop(actor: Actor, name: str, mall: str, auto_confirm: bool = False,
-                reflect_cancel_to_rms: bool = False, **settings) -> Shop:
+                reflect_cancel_to_rms: bool = False, confirm_at_rms: bool = True, **settings) -> Shop:
     with unit_of_work() as uow:
         _refuse_name_taken(actor.account_id, name)
         shop = Shop(account_id=actor.account_id, name=name, mall=mall, auto_confirm=auto_confirm,
-                    reflect_cancel_to_rms=reflect_cancel_to_rms)
+                    reflect_cancel_to_rms=reflect_cancel_to_rms, confirm_at_rms=confirm_at_rms)
         db.session.add(shop)
         db.session.flush()
         create_count_rows(shop.id)
@@ -41,7 +42,7 @@ def update_shop(actor: Actor, shop_id: int, changes: dict) -> Shop:
         shop = get_shop(actor.account_id, shop_id)
         if "name" in changes and changes["name"] != shop.name:
             _refuse_name_taken(actor.account_id, changes["name"])
-        for field in ("name", "mall", "auto_confirm", "reflect_cancel_to_rms"):
+        for field in ("name", "mall", "auto_confirm", "reflect_cancel_to_rms", "confirm_at_rms"):
             if field in changes:
                 setattr(shop, field, changes[field])
         connected = _apply_shop_settings(shop, changes)

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 
 from ..extensions import db
-from ..orders import actions, frame, rules
+from ..orders import actions, delivery, frame, rules
 from ..orders.models import Order, OrderEvent, Tag
 from ..parsing import whole_number
 from .common import attempt, current_actor, found_or_404, is_htmx, lang, page_or_fragment, version_from
@@ -40,6 +40,7 @@ EVENT_KINDS = {
 ACTOR_TYPES = {"user": lazy_gettext("ユーザー"), "token": lazy_gettext("APIトークン"),
                "job": lazy_gettext("ジョブ"), "system": lazy_gettext("システム")}
 SOURCES = {"mall_import": lazy_gettext("モール取込"), "manual": lazy_gettext("手動登録"), "csv": lazy_gettext("CSV登録")}
+PICKUP_KINDS = {"convenience_store": lazy_gettext("コンビニ受取"), "post_office": lazy_gettext("郵便局受取")}
 REFLECTION_STATES = {"none": lazy_gettext("反映なし"), "pending": lazy_gettext("反映待ち"),
                      "done": lazy_gettext("反映済み"), "failed": lazy_gettext("反映エラー")}
 
@@ -68,7 +69,9 @@ def detail_context(order: Order) -> dict:
         confirm=rules.can_confirm(state), cancel=rules.can_cancel(state), delete=rules.can_delete(state),
         event_kinds=EVENT_KINDS, actor_types=ACTOR_TYPES, sources=SOURCES, reflection_states=REFLECTION_STATES,
         cancel_reason=rules.CANCEL_REASONS.get(order.cancel_reason_code or 0),
-        same_recipient=_same_recipient(order),
+        same_recipient=_same_recipient(order), pickup_kinds=PICKUP_KINDS,
+        goods_total=sum(line.quantity * line.unit_price for line in order.lines),
+        cash_on_delivery=delivery.is_cash_on_delivery(order.payment_method),
     )
 
 
@@ -92,12 +95,13 @@ def confirm(order_id: int):
 
 @bp.post("/orders/<int:order_id>/retry-reflection")
 def retry_reflection(order_id: int):
-    """「再反映」: try the failed cancel reflection to Rakuten RMS again."""
+    """「再反映」: try the failed reflection to Rakuten RMS again — a cancelled order's cancel, another's 注文確認."""
     from ..malls.rakuten.reflection import retry
 
-    _order_or_404(order_id)
+    order = _order_or_404(order_id)
     return _flash_action(order_id, lambda: retry(current_actor(), order_id, _version()),
-                         _("注文「%(n)s」のキャンセルを楽天RMSへ再反映しています。"))
+                         _("注文「%(n)s」のキャンセルを楽天RMSへ再反映しています。") if order.status == rules.CANCELLED
+                         else _("注文「%(n)s」の注文確認を楽天RMSへ再反映しています。"))
 
 
 def _flash_action(order_id: int, action, done_message: str):

@@ -8,12 +8,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, url_f
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, SelectField,
+from wtforms import (BooleanField, DateField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, SelectField,
                      StringField, TextAreaField)
-from wtforms.validators import (DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, StopValidation,
-                                ValidationError)
+from wtforms.fields import SelectChoice
+from wtforms.validators import (AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp,
+                                StopValidation, ValidationError)
 
-from ..orders import registration
+from ..orders import delivery, registration
 from ..orders.numbers import InvalidNumber, manual_number
 from ..parsing import whole_number
 from ..timefmt import EARLIEST_DAY, JST, LATEST_DAY, day_in_range
@@ -77,6 +78,31 @@ class JapanTimeField(DateTimeLocalField):
             raise StopValidation()
 
 
+class DeliveryDateField(DateField):
+    """お届け希望日 as the browser's date input sends it; empty: 指定なし."""
+
+    def process_formdata(self, valuelist):
+        if not (valuelist and valuelist[0].strip()):
+            self.data = None
+            return
+        try:
+            super().process_formdata([valuelist[0].strip()])
+        except ValueError:
+            raise ValueError(_("日付を正しく入力してください（例 2026/11/27）。")) from None
+        if self.data is not None and not day_in_range(self.data):
+            self.data = None
+            raise ValueError(_("%(first)s から %(last)s までの日付を入力してください。",
+                               first=EARLIEST_DAY.isoformat(), last=LATEST_DAY.isoformat()))
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
+# お届け時間帯 as the screens offer it (api.md): 指定なし first, stored as None.
+TIME_SLOT_CHOICES = [SelectChoice("", _l("指定なし")), *(SelectChoice(slot, slot) for slot in delivery.SCREEN_SLOTS)]
+
+
 class PartyForm(Form):
     """Buyer or recipient (api.md fields and limits); the name is checked by the order form."""
 
@@ -114,6 +140,10 @@ class ManualOrderForm(FlaskForm):
     recipient_same = BooleanField(_l("購入者と同じ"), default=True)
     recipient = FormField(PartyForm)
     payment_method = StringField(_l("支払方法"), filters=[_strip], validators=[Optional(), Length(max=120)])
+    delivery_date = DeliveryDateField(_l("お届け希望日"), validators=[Optional()])
+    delivery_time_slot = SelectField(_l("お届け時間帯"), choices=TIME_SLOT_CHOICES, default="", validate_choice=False,
+                                     validators=[AnyOf([choice.value for choice in TIME_SLOT_CHOICES],
+                                                       message=_l("一覧から選んでください。"))])
     remarks = TextAreaField(_l("備考"), validators=[Optional(), Length(max=5000)])
     lines = FieldList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
 
@@ -146,6 +176,7 @@ def _new_order(form: ManualOrderForm) -> registration.NewOrder:
                 "name": entry.form.name.data, "quantity": entry.form.quantity.data, "unit_price": entry.form.unit_price.data}
                for entry in form.lines],
         ordered_at=ordered_at, payment_method=form.payment_method.data or "", remarks=form.remarks.data or "",
+        delivery_date=form.delivery_date.data, delivery_time_slot=form.delivery_time_slot.data or None,
     )
 
 
@@ -207,4 +238,5 @@ def _registered(order):
 def _render(form: ManualOrderForm, status: int = 200, errors: list | None = None, focus_line: int | None = None):
     return page_or_fragment("manual/new.html", "manual/_form.html", http_status=status, form=form, errors=errors or [],
                             focus_line=focus_line, max_lines=MAX_LINES, payment_methods=PAYMENT_METHODS,
-                            r7_warning=R7_WARNING, has_shops=bool(account_shops()))
+                            r7_warning=R7_WARNING, has_shops=bool(account_shops()),
+                            earliest_day=EARLIEST_DAY.isoformat(), latest_day=LATEST_DAY.isoformat())

@@ -76,42 +76,64 @@ def index():
     return page_or_fragment("orders/index.html", fragment, **context)
 
 
+class Options(NamedTuple):
+    """What a row shows of its lines' 項目選択肢: the first line's that has some, on one line (the row cuts it
+    to fit), and every line's with its name for the title."""
+    first: str
+    full: str
+
+
 class Row(NamedTuple):
-    """An order's row: the order (an Order, or a plain row of ROW_COLUMNS), its shop's name, its tags, and
-    whether cancel and delete are allowed (with the reason)."""
+    """An order's row: the order (an Order, or a plain row of ROW_COLUMNS), its shop's name, its tags,
+    whether cancel and delete are allowed (with the reason), and its lines' 項目選択肢 (options_of)."""
     order: Order
     shop_name: str
     tags: list[Tag]
     cancel: rules.Decision
     delete: rules.Decision
+    options: Options | None = None
+
+
+def options_of(lines) -> Options | None:
+    """From (name, options) pairs in line order; None when no line has options."""
+    chosen = [(name, " / ".join(part for part in options.splitlines() if part.strip()))
+              for name, options in lines if options and options.strip()]
+    if not chosen:
+        return None
+    return Options(chosen[0][1], "\n".join(f"{name}: {options}" for name, options in chosen))
 
 
 def row_context(order: Order) -> Row:
     state = order.state()
-    return Row(order, order.shop.name, order.tags, rules.can_cancel(state), rules.can_delete(state))
+    return Row(order, order.shop.name, order.tags, rules.can_cancel(state), rules.can_delete(state),
+               options_of((line.name, line.options) for line in order.lines))
 
 
 def list_rows(orders: list, account_tags: list[Tag]) -> list[Row]:
     """The rows of a page of plain ROW_COLUMNS rows, with their shops (the account's, which the header loads),
-    their tags (the account's, already loaded) and the lines the decisions read, by two plain queries:
-    as ORM objects and collections the same page cost about 6 ms more."""
+    their tags (the account's, already loaded) and the lines the decisions read and the rows show (項目選択肢),
+    by two plain queries: as ORM objects and collections the same page cost about 6 ms more."""
     ids = [order.id for order in orders]
     if not ids:
         return []
     shop_name = {shop.id: shop.name for shop in account_shops()}
     tag_by_id = {tag.id: tag for tag in account_tags}
-    tags, lines = defaultdict(list), defaultdict(list)
+    tags, lines, options = defaultdict(list), defaultdict(list), defaultdict(list)
     for order_id, tag_id in db.session.execute(select(order_tags.c.order_id, order_tags.c.tag_id)
                                                .where(order_tags.c.order_id.in_(ids)).order_by(order_tags.c.tag_id)):
         tags[order_id].append(tag_by_id[tag_id])
-    for order_id, *key in db.session.execute(
-            select(OrderLine.order_id, OrderLine.mall_item_id, OrderLine.sub_code, OrderLine.product_id)
+    for order_id, mall_item_id, sub_code, product_id, name, chosen in db.session.execute(
+            select(OrderLine.order_id, OrderLine.mall_item_id, OrderLine.sub_code, OrderLine.product_id,
+                   OrderLine.name, OrderLine.options)
             .where(OrderLine.order_id.in_(ids)).order_by(OrderLine.order_id, OrderLine.position)):
-        lines[order_id].append(LineKey(*key))
+        lines[order_id].append(LineKey(mall_item_id, sub_code, product_id))
+        if chosen:
+            options[order_id].append((name, chosen))
     rows = []
     for order in orders:
         state = state_of(order, tags[order.id], lines[order.id])
-        rows.append(Row(order, shop_name[order.shop_id], tags[order.id], rules.can_cancel(state), rules.can_delete(state)))
+        rows.append(Row(order, shop_name[order.shop_id], tags[order.id], rules.can_cancel(state), rules.can_delete(state),
+                        options_of(options[order.id])))
     return rows
 
 

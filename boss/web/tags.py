@@ -23,7 +23,7 @@ bp = Blueprint("tags", __name__)
 
 # orders.md §5: when the system raises and clears each tag (the meaning itself lives in rules.SYSTEM_TAGS).
 SYSTEM_TAG_LIFECYCLE = {
-    "mall_reflection_error": (_l("RMSへのキャンセル反映が最終的に失敗したとき"), _l("再反映に成功したとき")),
+    "mall_reflection_error": (_l("RMSへのキャンセルまたは注文確認の反映が最終的に失敗したとき"), _l("再反映に成功したとき")),
     "mall_cancelled": (_l("モール側でキャンセルされた注文がBOSSでは未キャンセルのとき"), _l("この注文をキャンセルしたとき")),
     "not_mall_linked": (_l("手動・CSVで登録したとき"), _l("外れません")),
     "multiple_destinations": (_l("モール注文に送付先が複数あるとき"), _l("確認後にユーザーが外したとき")),

@@ -34,6 +34,7 @@ MAX_WINDOW = timedelta(days=63)
 SEARCH_CAP = 15_000
 MAX_PAGE_AMOUNT = 1000
 GET_ORDER_BATCH = 100
+CONFIRM_BATCH = 100  # confirmOrder takes at most 100 numbers
 GET_ORDER_VERSION = 10  # rakuten-rms.md: versions 3–10 exist, and Rakuten retires old ones
 VALIDATION_SUFFIXES = ("_009", "_010", "_011")
 ONE_SECOND = timedelta(seconds=1)
@@ -148,6 +149,16 @@ class GetOrderResult(RmsResult):
     def error_for(self, number: str) -> Optional[RmsMessage]:
         """RMS's ERROR about this order (e.g. unknown number), or None."""
         return next((message for message in self.errors if message.order_number == number), None)
+
+
+@dataclass
+class ConfirmResult(RmsResult):
+    """confirmOrder's answer: a message per number."""
+
+    def error_for(self, number: str) -> Optional[RmsMessage]:
+        """RMS's ERROR about this order (an ERROR that names no order is about each), or None (INFO: confirmed)."""
+        return next((message for message in self.errors if message.order_number == number), None) or \
+            next((message for message in self.errors if message.order_number is None), None)
 
 
 @dataclass
@@ -296,6 +307,16 @@ class RmsClient:
         _, messages = self.call(function, {"orderNumber": number, "inventoryRestoreType": inventory_restore_type,
                                            "changeReasonDetailApply": reason_code}, order_number=number)
         return CancelResult(messages=messages, order_number=number)
+
+    def confirm_orders(self, numbers: Sequence[str]) -> ConfirmResult:
+        """confirmOrder for 1–100 numbers (注文確認, 100 → 200). RMS answers each number; an ERROR about one
+        (`result.error_for(number)`: _102 already cancelled, _103 status moved on, _105 postage not set) is an
+        answer, not raised."""
+        numbers = list(dict.fromkeys(numbers))
+        if not 1 <= len(numbers) <= CONFIRM_BATCH:
+            raise ValueError("confirmOrder takes 1 to 100 order numbers")
+        _, messages = self.call("confirmOrder", {"orderNumberList": numbers})
+        return ConfirmResult(messages=messages)
 
     # -- transport
 

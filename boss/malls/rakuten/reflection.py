@@ -14,44 +14,44 @@ marks the shop 「RMS接続エラー」 and the lane waits for the connection wi
 
 The state of each reflection is its outbox message's payload: `phase` (check → cancel /
 cancel_after_shipping → sending → done, or verify after an ERROR) and `tries`; `run_after` holds a
-retry's time. A step that died while sending starts over with getOrder: RMS may have taken the cancel.
+retry's time (lane_state.py). A step that died while sending starts over with getOrder: RMS may have taken the cancel.
+
+The lane also carries the shop's 注文確認 (confirmation.py, kind actions.CONFIRM_KIND): a step does the next request
+of the oldest due reflection, with every other that can share it — a cancel checked goes first (one per step);
+else a confirmOrder for up to 100 confirms due to be sent, or a getOrder for up to 100 cancels and confirms
+that need one. An order's newest reflection is the one that goes: a confirm still waiting when its order is
+cancelled is dropped, and the cancel follows. `mall_reflection` (the order's reflection_state) is the order's
+latest reflection: a cancelled order's is its cancel, another's its 注文確認.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from datetime import timedelta, timezone
 from typing import Optional, Union
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from ... import effects
 from ...extensions import db, get_redis
-from ...integrations.retry import parse_backoff, wait_before_next_try
 from ...lanes import Lane
 from ...models import OutboxMessage, Shop, utcnow
-from ...orders import actions, frame, history
+from ...orders import actions, frame, history, rules
 from ...orders.actor import Actor
 from ...orders.models import Order
 from ...orders.rules import ALLOWED, REASON_DELETED, Decision
 from ...reason import Reason
 from ...unit_of_work import UnitOfWork, unit_of_work
-from . import connection
+from . import confirmation, connection
 from .client import RmsAuthError, RmsError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
+from .lane_state import Verdict, actor, close, epoch, retry_later, set_values
 from .reader import CANCELLED_PROGRESS
 
-TRIES = 5
 AUTH_WAIT_SECONDS = 300
 CHECK_BATCH = 100  # getOrder takes at most 100 numbers
-ACTOR_NAME = history.REFLECTION_ACTOR.ja
 KIND = actions.REFLECTION_KIND
+KINDS = (KIND, confirmation.KIND)
 SENDS = ("cancel", "cancel_after_shipping")
-
-
-def backoff() -> list[int]:
-    return parse_backoff(current_app.config["RMS_RETRY_BACKOFF"])
 
 
 def lane(shop_id: int) -> Lane:
@@ -73,9 +73,17 @@ def hand_to_lanes(messages: list[OutboxMessage]) -> None:
 
 
 def step(shop_id: int) -> Optional[float]:
-    """One step of the shop's lane: one cancel of those checked, else a getOrder for up to 100 of the others
-    (cancels that arrive meanwhile wait for the next check together, so a burst costs one getOrder per 100).
+    """One step of the shop's lane: one cancel of those checked; else, as the oldest due reflection needs, a
+    confirmOrder for up to 100 confirms, or a getOrder for up to 100 of the others (reflections that arrive
+    meanwhile wait for the next request together, so a burst costs one request per 100).
     Returns when the lane should run next (epoch seconds), or None when nothing is pending."""
+    try:
+        return _step(shop_id)
+    except StaleDataError:  # an order changed under the step (a cancel, say): nothing of it was kept; again
+        return time.time()
+
+
+def _step(shop_id: int) -> Optional[float]:
     with unit_of_work() as uow:
         pending = _pending(shop_id)
         if not pending:
@@ -85,23 +93,26 @@ def step(shop_id: int) -> Optional[float]:
         due = [(m, o) for m, o in pending if m.run_after is None or m.run_after <= now]
         if not due:
             uow.commit()
-            return _epoch(min(m.run_after for m, _ in pending))
+            return epoch(min(m.run_after for m, _ in pending))
         shop = db.session.get(Shop, shop_id)
         if not shop.rms_connected:
             for message, order in due:
-                _fail(message, order, history.RMS_NO_CREDENTIALS.ja)
+                _fail_of(message)(message, order, history.RMS_NO_CREDENTIALS.ja)
             uow.commit()
             return time.time()
         if shop.rms.error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
             uow.commit()
             return time.time() + waiting
-        sends = [(m, o) for m, o in due if _phase(m) in SENDS]
+        sends = [(m, o) for m, o in due if _work(m) == "cancel"]
+        work = "cancel" if sends else _work(due[0][0])
         try:
             client = connection.client_for(shop, max_pace_wait=0)
-            if sends:
+            if work == "cancel":
                 _send(uow, client, *sends[0])
+            elif work == "confirm":
+                confirmation.send(uow, client, [(m, o) for m, o in due if _work(m) == "confirm"][:confirmation.BATCH])
             else:
-                _check(client, due[:CHECK_BATCH])
+                _check(client, [(m, o) for m, o in due if _work(m) == "check"][:CHECK_BATCH])
         except RmsPacingDelay as exc:  # the shop's slot is taken (an import, say): nothing was sent
             uow.rollback()
             return time.time() + (exc.retry_after or 1.0)
@@ -118,6 +129,7 @@ def step(shop_id: int) -> Optional[float]:
 # A step sends one RMS request (RMS_TIMEOUT at most), never waiting for the pace (max_pace_wait=0).
 LANE = effects.declare_lane("rms-reflect", step, step_timeout_setting="RMS_TIMEOUT")
 effects.declare(KIND, dispatcher=hand_to_lanes, timeout_setting="REFLECTION_REDISPATCH_SECONDS")
+effects.declare(confirmation.KIND, dispatcher=hand_to_lanes, timeout_setting="REFLECTION_REDISPATCH_SECONDS")
 
 
 def _auth_wait_key(shop_id: int) -> str:
@@ -131,30 +143,42 @@ def _auth_wait(shop_id: int) -> float:
 
 
 def _pending(shop_id: int) -> list[tuple[OutboxMessage, Order]]:
-    """The shop's pending reflections, oldest first (their orders still pending: others are closed here)."""
+    """The shop's pending reflections, oldest first: each order's newest, while its order's reflection is pending
+    (and, for a confirm, still wanted). The others are closed here: ended by an earlier message of the same order,
+    or superseded by a newer one (a confirm by the order's cancel); a confirm no longer wanted is dropped."""
     rows = db.session.execute(
         select(OutboxMessage, Order).join(Order, Order.id == OutboxMessage.payload["order_id"].as_integer())
-        .where(OutboxMessage.kind == KIND, OutboxMessage.state == "pending", Order.shop_id == shop_id)
+        .where(OutboxMessage.kind.in_(KINDS), OutboxMessage.state == "pending", Order.shop_id == shop_id)
         .order_by(OutboxMessage.id)).all()
+    newest = {order.id: message for message, order in rows}
+    live = []
     for message, order in rows:
-        if order.reflection_state != "pending":  # ended by an earlier message of the same order
-            _close(message)
-    return [(m, o) for m, o in rows if o.reflection_state == "pending"]
+        if newest[order.id] is not message or order.reflection_state != "pending":
+            close(message)
+        elif message.kind == confirmation.KIND and not confirmation.wanted(order):
+            if order.status != rules.CANCELLED:  # back in 確認待: a confirm of it starts anew when it is confirmed again
+                order.reflection_state = "none"
+            close(message)
+        else:
+            live.append((message, order))
+    return live
 
 
 def _phase(message: OutboxMessage) -> str:
-    phase = message.payload.get("phase") or "check"
+    phase = message.payload.get("phase") or (confirmation.SEND if message.kind == confirmation.KIND else "check")
     return "check" if phase == "sending" else phase
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """What one pending cancel does once getOrder has answered: `done`; `fail` finally or `retry` later, with
-    `text` for the history; or `send` the cancel of `phase` (cancel / cancel_after_shipping)."""
+def _work(message: OutboxMessage) -> str:
+    """The request a reflection's next try makes: `cancel` (a cancel checked), `confirm` or `check` (getOrder)."""
+    phase = _phase(message)
+    if message.kind == confirmation.KIND:
+        return "confirm" if phase == confirmation.SEND else "check"
+    return "cancel" if phase in SENDS else "check"
 
-    action: str
-    text: str = ""
-    phase: str = ""
+
+def _fail_of(message: OutboxMessage):
+    return confirmation.fail if message.kind == confirmation.KIND else _fail
 
 
 def after_check(answer: Union[int, None, RmsError], phase: str, refusal: Optional[str] = None) -> Verdict:
@@ -182,19 +206,26 @@ def after_check(answer: Union[int, None, RmsError], phase: str, refusal: Optiona
 
 
 def _check(client, batch: list[tuple[OutboxMessage, Order]]) -> None:
-    """getOrder for the batch; each order is done (800/900), failed, retried later, or due for its cancel."""
+    """getOrder for the batch, cancels and confirms together; each cancel is done (800/900), failed, retried later,
+    or due for its cancel; each confirm likewise (confirmation.after_check)."""
     try:
         answer = client.get_order([order.mall_order_number for _, order in batch])
     except RmsPacingDelay:
         raise
     except (RmsTransientError, RmsRequestError, RmsProtocolError) as exc:
         for message, order in batch:
-            _carry_out(message, order, after_check(exc, _phase(message)))
+            _decide(message, order, exc)
         return
     for message, order in batch:
         found = answer.order(order.mall_order_number)
-        verdict = after_check(found.progress if found else None, _phase(message), message.payload.get("error"))
-        _carry_out(message, order, verdict)
+        _decide(message, order, found.progress if found else None)
+
+
+def _decide(message: OutboxMessage, order: Order, answer: Union[int, None, RmsError]) -> None:
+    if message.kind == confirmation.KIND:
+        confirmation.carry_out(message, order, confirmation.after_check(answer))
+    else:
+        _carry_out(message, order, after_check(answer, _phase(message), message.payload.get("error")))
 
 
 def _carry_out(message: OutboxMessage, order: Order, verdict: Verdict) -> None:
@@ -232,54 +263,36 @@ def _send(uow: UnitOfWork, client, message: OutboxMessage, order: Order) -> None
         _set(message, phase="verify", error="; ".join(f"{m.code}: {m.message}" for m in result.errors))
 
 
-def _set(message: OutboxMessage, **values) -> None:
-    message.payload = {**message.payload, **values}
-    flag_modified(message, "payload")
+_set = set_values
 
 
 def _transient(message: OutboxMessage, order: Order, error) -> None:
-    tries = int(message.payload.get("tries", 0)) + 1
-    wait = wait_before_next_try(tries, TRIES, backoff())
-    if wait is None:
-        _fail(message, order, history.RMS_SILENT(tries=TRIES, error=error))
-        return
-    frame.record_event(order, Actor.job(order.account_id, ACTOR_NAME), "reflection_retry",
-                          history.REFLECTION_RETRY(n=tries, tries=TRIES, error=error))
-    _set(message, phase="verify" if _phase(message) == "verify" else "check", tries=tries)
-    message.run_after = utcnow() + timedelta(seconds=wait)
+    retry_later(message, order, error, _fail, "verify" if _phase(message) == "verify" else "check")
 
 
 def _done(message: OutboxMessage, order: Order) -> None:
-    actor = Actor.job(order.account_id, ACTOR_NAME)
+    by = actor(order)
     order.reflection_state = "done"
     order.reflection_message = None
-    frame.record_event(order, actor, "reflection_done", history.REFLECTED.ja)
-    frame.clear_system_tag(order, "mall_reflection_error", actor, history.REFLECTION_TAG_CLEARED.ja)
-    _close(message)
+    frame.record_event(order, by, "reflection_done", history.REFLECTED.ja)
+    frame.clear_system_tag(order, "mall_reflection_error", by, history.REFLECTION_TAG_CLEARED.ja)
+    close(message)
 
 
 def _fail(message: OutboxMessage, order: Order, text: str) -> None:
     """Final failure: 「モール反映エラー」 with RMS's message in the history, and a retry button."""
-    actor = Actor.job(order.account_id, ACTOR_NAME)
+    by = actor(order)
     order.reflection_state = "failed"
     order.reflection_message = text
-    frame.record_event(order, actor, "reflection_failed", text)
-    frame.raise_system_tag(order, "mall_reflection_error", actor, text)
-    _close(message)
-
-
-def _close(message: OutboxMessage) -> None:
-    message.state = "done"
-    message.done_at = utcnow()
-
-
-def _epoch(moment) -> float:
-    return moment.replace(tzinfo=timezone.utc).timestamp()
+    frame.record_event(order, by, "reflection_failed", text)
+    frame.raise_system_tag(order, "mall_reflection_error", by, text)
+    close(message)
 
 
 def retry(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:
-    """「再反映」: only a reflection that failed finally; its state goes back to pending. Like any order write,
-    refused with `conflict` when the order changed since `expected_version` (If-Match, R13)."""
+    """「再反映」: only a reflection that failed finally — a cancelled order's cancel, another order's 注文確認 —;
+    its state goes back to pending. Like any order write, refused with `conflict` when the order changed since
+    `expected_version` (If-Match, R13)."""
     def decide(order: Order) -> Decision:
         if order.deleted:
             return Decision(False, "invalid_transition", REASON_DELETED)
@@ -292,6 +305,9 @@ def retry(actor: Actor, order_id: int, expected_version: Optional[int] = None) -
         order.reflection_state = "pending"
         order.reflection_message = None
         frame.record_event(order, actor, "reflection_pending", history.REFLECTION_RETRY_ASKED.ja)
-        actions.record_reflection(order)
+        if order.status == rules.CANCELLED:
+            actions.record_reflection(order)
+        else:
+            actions.record_confirm(order)
 
     return frame.act(actor, order_id, expected_version, decide, apply)

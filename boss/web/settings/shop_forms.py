@@ -20,6 +20,7 @@ class ShopForm(SettingsForm):
         DataRequired(_l("ショップ名を入力してください。")), Length(max=120, message=_l("120文字以内で入力してください。"))])
     auto_confirm = BooleanField(_l("自動確認"))
     reflect_cancel_to_rms = BooleanField(_l("注文キャンセルをRMS注文情報へ反映"))
+    confirm_at_rms = BooleanField(_l("確認済にしたら楽天RMSでも注文確認する"))
 
 
 def _nfkc(value):

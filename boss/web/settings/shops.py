@@ -118,7 +118,7 @@ def update_shop(shop_id: int):
         rms = form.rms_changes(shop)
         if any(field.errors for field in form):
             return _shop_form(shop, form, status=422)
-        changes.update(reflect_cancel_to_rms=form.reflect_cancel_to_rms.data,
+        changes.update(reflect_cancel_to_rms=form.reflect_cancel_to_rms.data, confirm_at_rms=form.confirm_at_rms.data,
                        import_interval_minutes=int(form.import_interval_minutes.data),
                        initial_lookback_days=int(form.initial_lookback_days.data),
                        inventory_restore_type=int(form.inventory_restore_type.data))
