@@ -88,11 +88,11 @@ class Order(db.Model):
     discount = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     points_used = db.Column(db.Integer, nullable=False, default=0, server_default="0")
     billed = db.Column(db.BigInteger().with_variant(db.Integer(), "sqlite"))
-    pickup = db.Column(db.JSON)  # {kind, store_code, store_name, address}: a convenience store or post office
+    pickup = db.Column(db.JSON(none_as_null=True))  # {kind, store_code, store_name, address}: a convenience store or post office
     drop_off = db.Column(db.Text)  # 置き配: where
     # The last RMS version read of a Rakuten order (the fields BOSS reads) and its hash: a mall-side change is
     # a difference between two reads (rakuten-rms.md §Changes after import).
-    rms_read = db.Column(db.JSON)
+    rms_read = db.Column(db.JSON(none_as_null=True))
     rms_read_hash = db.Column(db.String(64))
     # 200 lines × 9,999 × 10,000,000 yen exceed 2³¹ (migration 0002); SQLite's INTEGER is 64-bit already.
     total = db.Column(db.BigInteger().with_variant(db.Integer(), "sqlite"), nullable=False, default=0)
