@@ -383,3 +383,53 @@ def test_order_datetime_with_colon_offset_is_read_like_rms_form(shop, client, te
     assert (result["created"], result["failed"]) == (2, 0), result
     read = [api_order(client, tenant, order_id(shop, number))["ordered_at"] for number in (plain_number, colon_number)]
     assert read == [spelled, spelled]
+
+
+# ---------------------------------------------------------------- the sandbox's realistic mix, whole
+
+def test_the_sandboxs_realistic_mix_imports_whole_and_reads_every_kind_of_order_as_the_table_says(app, shop, tenant,
+                                                                                                   client):
+    """200 orders of the mix the sandbox (and the demo) generate: every one imported, none refused, and for
+    each the amounts, options, サブコード, pickup, 置き配 and holds as the table reads RMS's own figures."""
+    from boss.malls.rakuten import connection
+    from boss.malls.rakuten.reader import read_order
+
+    numbers = shop.sandbox.control("orders", {"generate": 200, "mix": "realistic", "seed": 13})["order_numbers"]
+    models = {o.number: o.raw for o in connection.client_for(db.session.get(Shop, shop.id)).get_order(numbers).orders}
+    result = importer.import_shop(db.session.get(Shop, shop.id))
+    assert (result["created"], result["failed"]) == (200, 0), result["errors"]
+    seen = set()
+    for number in numbers:
+        model, rms = models[number], read_order(models[number])
+        order = client.get(f"/api/v1/orders/{_id_of(number)}", headers=tenant.headers()).json
+        codes = {tag["code"] for tag in order["tags"]}
+        if rms.amounts_fixed:
+            assert order["total"] == model["totalPrice"] and order["billed"] == model["requestPrice"], number
+            assert order["charges"] == model["deliveryPrice"] + model["paymentCharge"] + \
+                model["additionalFeeOccurAmountToUser"]
+            seen.update({"charges"} if order["charges"] else set())
+            seen.update({"discount"} if order["discount"] or order["points_used"] else set())
+        else:
+            assert order["billed"] is None and "amount_unfixed" in codes
+        items = model["PackageModelList"][0]["ItemModelList"]
+        for line, item_model in zip(order["lines"], items):
+            assert line["unit_price"] == item_model["priceTaxIncl"]
+            seen.update({"tax_excluded"} if item_model["includeTaxFlag"] == 0 else set())
+            if item_model["SkuModelList"] and item_model["SkuModelList"][0]["variantId"] == item_model["manageNumber"]:
+                assert line["sub_code"] is None
+                seen.add("single_sku")
+            assert line["options"] == (item_model["selectedChoice"] or item_model["SkuModelList"][0]["skuInfo"] or "")
+            seen.update({"selected_choice"} if item_model["selectedChoice"] else set())
+        assert ("mall_processing" in codes) is (model["orderProgress"] in (200, 400))
+        assert ("recipient_pending" in codes) is rms.recipient_pending
+        if rms.recipient_pending:
+            assert order["recipient"]["name"] == order["recipient"]["address"] == ""
+        seen.update(key for key, present in (
+            ("processing", "mall_processing" in codes), ("gift", rms.recipient_pending), ("pickup", order["pickup"]),
+            ("drop_off", order["drop_off"]), ("delivery", order["delivery_time_slot"])) if present)
+    assert seen >= {"charges", "discount", "tax_excluded", "single_sku", "selected_choice", "processing", "gift",
+                    "pickup", "drop_off", "delivery"}, seen
+
+
+def _id_of(number: str) -> int:
+    return db.session.scalars(select(Order.id).where(Order.mall_order_number == number)).one()

@@ -151,7 +151,7 @@ def test_each_license_key_sees_only_its_own_orders(sandbox, sandbox_url):
 # --------------------------------------------------------------------------------------------- the order model
 
 def test_generated_orders_look_like_rakutens_and_parse_into_what_boss_reads(sandbox):
-    numbers = sandbox.generate(20, days=2)
+    numbers = sandbox.generate(20, days=2, mix="plain")  # the realistic mix: test_rms_sandbox_v10
 
     orders = sandbox.client().get_order(numbers).orders
     assert sorted(order.number for order in orders) == sorted(numbers)

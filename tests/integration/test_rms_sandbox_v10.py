@@ -139,7 +139,7 @@ def test_get_order_answers_the_version_asked_for_in_the_envelope(sandbox):
 
 
 def test_the_plain_mix_is_what_the_import_has_always_read(sandbox):
-    orders = generate(sandbox, 60, seed=3)  # "plain" is the default
+    orders = generate(sandbox, 60, seed=3, mix="plain")
 
     for order in orders:
         assert order["orderProgress"] == 100 and order["socialGiftFlag"] == 0

@@ -70,14 +70,14 @@ def license_from(body: dict, required: bool = True) -> Optional[str]:
 
 @bp.post("/_control/orders")
 def control_orders():
-    """`generate` N orders (`order_progress`, `days`, `mix` "plain" (default) or "realistic", `seed` for the same
+    """`generate` N orders (`order_progress`, `days`, `mix` "realistic" (default: the mix a shop sees, rakuten-rms.md) or "plain", `seed` for the same
     orders again, `unfixed_share` of orders with amounts not yet fixed), or store `orders` given whole or partial
     (see `fakes.complete_order`)."""
     body = control_body()
     store = Store(get_redis(), license_from(body))
     if "generate" in body:
         count, progress, days = body["generate"], body.get("order_progress", 100), body.get("days", 3)
-        mix, seed, unfixed_share = body.get("mix", "plain"), body.get("seed"), body.get("unfixed_share", 0)
+        mix, seed, unfixed_share = body.get("mix", "realistic"), body.get("seed"), body.get("unfixed_share", 0)
         if not is_int(count) or not 1 <= count <= MAX_GENERATE:
             raise ControlError(f"generate must be 1..{MAX_GENERATE}")
         if progress not in PROGRESSES or not is_int(progress):
