@@ -26,7 +26,7 @@ class Rakuten(RmsSandbox):
         self.app, self.client, self.tenant = app, client, tenant
 
     def generate(self, count: int, progress: int = 100) -> list[str]:
-        return self.control("orders", {"generate": count, "order_progress": progress})["order_numbers"]
+        return self.control("orders", {"generate": count, "order_progress": progress, "mix": "plain"})["order_numbers"]
 
     def calls(self, function: str) -> list[dict]:
         items = requests.get(f"{self.rms_url}/_control/calls", params={"license_key": self.license_key}, timeout=30).json()["items"]
