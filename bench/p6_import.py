@@ -208,9 +208,11 @@ class Sandbox:
             raise RuntimeError(f"sandbox {path}: {response.status_code} {response.text[:300]}")
         return response.json()
 
-    def generate(self, license_key: str, count: int, progress: int = 100, days: float = 3) -> list[str]:
-        return self.control("orders", {"service_secret": SERVICE_SECRET, "license_key": license_key,
-                                       "generate": count, "order_progress": progress, "days": days})["order_numbers"]
+    def generate(self, license_key: str, count: int, progress: int = 100, days: float = 3,
+                 mix: Optional[str] = None) -> list[str]:
+        body = {"service_secret": SERVICE_SECRET, "license_key": license_key, "generate": count,
+                "order_progress": progress, "days": days}
+        return self.control("orders", {**body, "mix": mix} if mix else body)["order_numbers"]
 
     def set_progress(self, license_key: str, number: str, progress: int) -> None:
         self.control("progress", {"license_key": license_key, "order_number": number, "order_progress": progress})
@@ -385,6 +387,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_target_args(parser)
     parser.add_argument("--orders", type=int, default=10_000, help="orders to import (default 10,000)")
+    parser.add_argument("--mix", choices=("realistic", "plain"), default=None,
+                        help="the sandbox's mix of orders (default: the sandbox's own, realistic since version 10)")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"the benchmark's own Redis db (default {DEFAULT_REDIS})")
     parser.add_argument("--server-workers", type=int, default=2, help="gunicorn workers serving the sandbox")
     args = parser.parse_args()
@@ -410,7 +414,7 @@ def run(args, url: str, processes: Processes) -> None:
     token, (shop_id,), _account = seed_rakuten_account(app, ["P6楽天ショップ"], reflect=False)
     license_key = f"p6-{os.getpid()}-{int(time.time())}"
     started = now()
-    sandbox.generate(license_key, args.orders)
+    sandbox.generate(license_key, args.orders, mix=args.mix)
     print(f"sandbox at {sandbox.rms_url} (rate limit {rate:g}/s per licenseKey): {args.orders:,} orders generated "
           f"in {now() - started:.1f}s", flush=True)
 

@@ -1,8 +1,11 @@
 """Settings from the environment. The embedded default needs none of them."""
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+
+import orjson
 
 
 def normalise_database_url(url: str) -> str:
@@ -79,8 +82,17 @@ class Config:
 
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "json_serializer": json_text}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10, "json_serializer": json_text}
+
+
+def json_text(value) -> str:
+    """A JSON column's text, written by orjson (the import stores an RMS read per order: a tenth of json.dumps's
+    time); what orjson does not write (an integer past 64 bits) by the json module."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _local_secret(directory: Path) -> str:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Optional
 
+import orjson
 from sqlalchemy import and_, select, update
 
 from .. import outbox
@@ -36,6 +36,7 @@ class MallOrder:
     several_destinations: bool = False
     holds: tuple[str, ...] = ()  # holding system tags the mall's read calls for (「楽天処理中」…)
     rms_read: Optional[dict] = None  # the mall's version read (rakuten-rms.md §Changes after import)
+    rms_read_hash: Optional[str] = None  # version_hash(rms_read)
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def version_hash(version: Optional[dict]) -> Optional[str]:
     """A hash of a mall version read (its canonical JSON): two reads with the same hash are the same."""
     if version is None:
         return None
-    return hashlib.sha256(json.dumps(version, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(version, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _shop_for_import(account_id: int, shop_id):

@@ -2,9 +2,6 @@
 real Redis and real rq workers. confirmOrder goes through the shop's RMS lane, beside its cancels."""
 from __future__ import annotations
 
-import os
-import signal
-
 import pytest
 from sqlalchemy import select
 
@@ -14,7 +11,7 @@ from boss.models import OutboxMessage
 from boss.orders.actions import CONFIRM_KIND
 from tests.conftest import login, wait_for
 from tests.factories import create_order, create_product, map_item
-from tests.integration.test_rms_jobs import Rakuten, _busy, _imported
+from tests.integration.test_rms_jobs import Rakuten, _busy, _imported, kill_workers
 
 SANDBOX_TEXT = "サンドボックスが注入したエラーです。"
 TEA = {"PackageModelList": [{
@@ -229,14 +226,7 @@ def test_a_worker_killed_while_confirm_order_is_under_way_never_sends_it_twice(r
     rakuten.control("faults", {"function": "confirmOrder", "times": 1, "delay_ms": 1500})
     _confirm(rakuten, order)
     wait_for(lambda: _busy(app), timeout=30, interval=0.02, message="a worker to be running the confirm")
-    with app.app_context():
-        from rq import Worker
-
-        from boss.extensions import redis_connection
-        pids = {w.pid for w in Worker.all(connection=redis_connection(app.config["REDIS_URL"]))}
-        db.session.remove()
-    for pid in pids:
-        os.killpg(pid, signal.SIGKILL)
+    kill_workers(app)
     worker()
     assert rakuten.reflected(order["id"], timeout=90)["mall_reflection"]["state"] == "done"
     assert len(rakuten.calls("confirmOrder")) == 1

@@ -308,18 +308,23 @@ def test_r9_a_worker_killed_during_a_reflection_is_redispatched_and_rms_gets_one
     rakuten.control("faults", {"function": "getOrder", "order_number": number, "times": 1, "delay_ms": 1500})
     rakuten.cancel(order["id"])
     wait_for(lambda: _busy(app), timeout=30, interval=0.02, message="a worker to be running the reflection")
-    with app.app_context():
-        from rq import Worker
-
-        from boss.extensions import redis_connection
-        pids = {w.pid for w in Worker.all(connection=redis_connection(app.config["REDIS_URL"]))}
-        db.session.remove()
-    for pid in pids:
-        os.killpg(pid, signal.SIGKILL)
+    kill_workers(app)
     worker()
     assert rakuten.reflected(order["id"], timeout=90)["mall_reflection"]["state"] == "done"
     assert len(rakuten.calls("cancelOrder")) == 1
     assert rakuten.progress_of(number) == 900
+
+
+def kill_workers(app) -> None:
+    """SIGKILL every RQ worker (and its process group: the job it runs) as a crash would."""
+    from rq import Worker
+
+    from boss.extensions import redis_connection
+    with app.app_context():
+        pids = {w.pid for w in Worker.all(connection=redis_connection(app.config["REDIS_URL"]))}
+        db.session.remove()
+    for pid in pids:
+        os.killpg(pid, signal.SIGKILL)
 
 
 def _busy(app) -> bool:

@@ -27,7 +27,7 @@ from ...orders import actions, frame, history, rules
 from ...orders.models import Order
 from ...unit_of_work import UnitOfWork
 from .client import RmsError, RmsMessage, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
-from .lane_state import Verdict, actor, close, retry_later, set_values
+from .lane_state import Verdict, actor, close, fail_finally, retry_later, set_values
 from .reader import CANCELLED_PROGRESS
 
 KIND = actions.CONFIRM_KIND
@@ -134,10 +134,5 @@ def _mall_cancelled(message: OutboxMessage, order: Order) -> None:
 
 
 def fail(message: OutboxMessage, order: Order, text: str) -> None:
-    """Final failure: RMS's message in the history, 「モール反映エラー」, and 「再反映」."""
-    by = actor(order)
-    order.reflection_state = "failed"
-    order.reflection_message = text
-    frame.record_event(order, by, "rms_confirm_failed", text)
-    frame.raise_system_tag(order, "mall_reflection_error", by, text)
-    close(message)
+    """Final failure: RMS's message in the history (`rms_confirm_failed`), 「モール反映エラー」, and 「再反映」."""
+    fail_finally(message, order, text, "rms_confirm_failed")

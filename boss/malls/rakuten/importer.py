@@ -212,8 +212,9 @@ def new_order(shop_id: int, order: Optional[RmsOrder]) -> import_batch.MallOrder
         payment_method=order.settlement_method[:120], remarks=order.remarks,
         delivery_date=order.delivery_date, delivery_time_slot=order.time_slot,
         pickup=package.pickup, drop_off=package.drop_off, **_amounts(order, lines))
+    version = rms_version(new)
     return import_batch.MallOrder(new, several_destinations=len(order.packages) > 1, holds=read_holds(order),
-                                  rms_read=rms_version(new))
+                                  rms_read=version, rms_read_hash=import_batch.version_hash(version))
 
 
 def _amounts(order: RmsOrder, lines: list[dict]) -> dict:

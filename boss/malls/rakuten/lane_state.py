@@ -54,6 +54,17 @@ def close(message: OutboxMessage) -> None:
     message.done_at = utcnow()
 
 
+def fail_finally(message: OutboxMessage, order: Order, text: str, kind: str) -> None:
+    """A reflection's final failure (cancel or confirm; `kind` its history event): 「モール反映エラー」 with RMS's
+    message in the history, and 「再反映」 (reflection.retry)."""
+    by = actor(order)
+    order.reflection_state = "failed"
+    order.reflection_message = text
+    frame.record_event(order, by, kind, text)
+    frame.raise_system_tag(order, "mall_reflection_error", by, text)
+    close(message)
+
+
 def retry_later(message: OutboxMessage, order: Order, error, fail: Callable[[OutboxMessage, Order, str], None],
                 phase: str) -> None:
     """A transient failure: the next try in `phase` after the backoff's wait, or `fail` once the tries are used up."""

@@ -44,7 +44,7 @@ from ...reason import Reason
 from ...unit_of_work import UnitOfWork, unit_of_work
 from . import confirmation, connection
 from .client import RmsAuthError, RmsError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
-from .lane_state import Verdict, actor, close, epoch, retry_later, set_values
+from .lane_state import Verdict, actor, close, epoch, fail_finally, retry_later, set_values
 from .reader import CANCELLED_PROGRESS
 
 AUTH_WAIT_SECONDS = 300
@@ -280,13 +280,8 @@ def _done(message: OutboxMessage, order: Order) -> None:
 
 
 def _fail(message: OutboxMessage, order: Order, text: str) -> None:
-    """Final failure: 「モール反映エラー」 with RMS's message in the history, and a retry button."""
-    by = actor(order)
-    order.reflection_state = "failed"
-    order.reflection_message = text
-    frame.record_event(order, by, "reflection_failed", text)
-    frame.raise_system_tag(order, "mall_reflection_error", by, text)
-    close(message)
+    """Final failure of a cancel: `reflection_failed` (lane_state.fail_finally)."""
+    fail_finally(message, order, text, "reflection_failed")
 
 
 def retry(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:

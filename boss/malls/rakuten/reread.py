@@ -32,7 +32,7 @@ from ...orders import frame, history, rules
 from ...orders.actions import auto_confirm
 from ...orders.actor import Actor
 from ...orders.counters import counted
-from ...orders.import_batch import MallOrder, version_hash
+from ...orders.import_batch import MallOrder
 from ...orders.models import Order, OrderLine, Tag, order_tags
 from ...orders.numbers import number_key
 from ...orders.registration import PARTY_FIELDS, NewOrder, line_columns, line_keys, mappings_for
@@ -86,7 +86,7 @@ def reread_open_orders(shop: Shop, client, read) -> Reread:
                 mall = read(shop_id, rms)
             except ValueError:  # an order the import cannot read: nothing to compare (its cancel is caught above)
                 continue
-            if version_hash(mall.rms_read) != entry.read_hash or set(mall.holds) != holds[entry.order_id]:
+            if mall.rms_read_hash != entry.read_hash or set(mall.holds) != holds[entry.order_id]:
                 due.append((entry.order_id, rms, mall))
         if due:
             _apply(account_id, shop_id, due, done)
@@ -130,7 +130,7 @@ def _take_read(order: Order, rms: RmsOrder, mall: MallOrder, actor: Actor, done:
     new_read = mall.rms_read
     if order.rms_read is None:
         _first_read(order, mall, actor, done)
-    elif version_hash(new_read) != order.rms_read_hash:
+    elif mall.rms_read_hash != order.rms_read_hash:
         changes = differences(order.rms_read, new_read)
         held = changes if order.status not in TAKES_CHANGES else [c for c in changes if c.field in staff_fields(order)]
         taken = [change for change in changes if change not in held]
@@ -142,7 +142,7 @@ def _take_read(order: Order, rms: RmsOrder, mall: MallOrder, actor: Actor, done:
             frame.raise_system_tag(order, "mall_changed", actor, history.MALL_CHANGE_HELD.ja)
             done.held += 1
     order.rms_read = new_read
-    order.rms_read_hash = version_hash(new_read)
+    order.rms_read_hash = mall.rms_read_hash
     frame.touch(order)
     for code in READ_HOLDS:
         if code in mall.holds:
