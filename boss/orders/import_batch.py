@@ -36,7 +36,7 @@ class MallOrder:
     several_destinations: bool = False
     holds: tuple[str, ...] = ()  # holding system tags the mall's read calls for (「楽天処理中」…)
     rms_read: Optional[dict] = None  # the mall's version read (rakuten-rms.md §Changes after import)
-    rms_read_hash: Optional[str] = None  # version_hash(rms_read)
+    rms_read_hash: Optional[str] = None  # version_hash(rms_read): what the created order keeps of the read
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,9 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
         if row["billed"] is None and "amount_unfixed" not in mall_order.holds:  # as build_order: the formula
             row["billed"] = billed_for(row["total"], mall_order.new)
         row["search_text"] = search_text_for(SimpleNamespace(**row))
-        row.update(created_at=now, updated_at=now, confirmed_at=None, version=1, rms_read=mall_order.rms_read,
-                   rms_read_hash=version_hash(mall_order.rms_read), reflection_state="none")
+        # The read is what the order's columns hold: only its hash is kept (rms_read null), until they differ.
+        row.update(created_at=now, updated_at=now, confirmed_at=None, version=1, rms_read=None,
+                   rms_read_hash=mall_order.rms_read_hash, reflection_state="none")
         codes[number] = (["multiple_destinations"] if mall_order.several_destinations else []) + \
             list(mall_order.holds) + (["unmapped_items"] if any(line["product_id"] is None for line in lines[number]) else [])
         if shop.auto_confirm and _confirmable(lines[number], codes[number]):

@@ -91,7 +91,8 @@ class Order(db.Model):
     pickup = db.Column(db.JSON(none_as_null=True))  # {kind, store_code, store_name, address}: a convenience store or post office
     drop_off = db.Column(db.Text)  # 置き配: where
     # The last RMS version read of a Rakuten order (the fields BOSS reads) and its hash: a mall-side change is
-    # a difference between two reads (rakuten-rms.md §Changes after import).
+    # a difference between two reads (rakuten-rms.md §Changes after import). rms_read is null while the order's
+    # own columns hold that read (malls.rakuten.reread.last_read); a hash null: never read since version 10.
     rms_read = db.Column(db.JSON(none_as_null=True))
     rms_read_hash = db.Column(db.String(64))
     # 200 lines × 9,999 × 10,000,000 yen exceed 2³¹ (migration 0002); SQLite's INTEGER is 64-bit already.

@@ -391,7 +391,7 @@ def test_the_sandboxs_realistic_mix_imports_whole_and_reads_every_kind_of_order_
                                                                                                    client):
     """200 orders of the mix the sandbox (and the demo) generate: every one imported, none refused, and for
     each the amounts, options, サブコード, pickup, 置き配 and holds as the table reads RMS's own figures."""
-    from boss.malls.rakuten import connection
+    from boss.malls.rakuten import connection, reread
     from boss.malls.rakuten.reader import read_order
 
     numbers = shop.sandbox.control("orders", {"generate": 200, "mix": "realistic", "seed": 13})["order_numbers"]
@@ -401,6 +401,9 @@ def test_the_sandboxs_realistic_mix_imports_whole_and_reads_every_kind_of_order_
     seen = set()
     for number in numbers:
         model, rms = models[number], read_order(models[number])
+        # What the import keeps of the read is the order's own columns (only its hash is stored apart).
+        stored = db.session.get(Order, _id_of(number))
+        assert stored.rms_read is None and reread.columns_read(stored) == importer.new_order(shop.id, rms).rms_read
         order = client.get(f"/api/v1/orders/{_id_of(number)}", headers=tenant.headers()).json
         codes = {tag["code"] for tag in order["tags"]}
         if rms.amounts_fixed:

@@ -136,9 +136,10 @@ def test_a_change_at_rakuten_is_taken_once_with_an_old_to_new_history(app, shop,
     events = client.get(f"/api/v1/orders/{order.id}/events", headers=tenant.headers()).json
     assert any(e["kind"] == "mall_change_applied" and "数量: 1 → 3" in e["message"] for e in events["items"])
 
-    # The same read again: not taken twice.
+    # The same read again: not taken twice. The order holds the read again: only its hash is kept apart.
     _import(shop.id)
     assert len(_events(_order(number), "mall_change_applied")) == 1
+    assert _order(number).rms_read is None and _order(number).rms_read_hash is not None
 
 
 def test_a_line_that_a_change_leaves_unmapped_sends_a_confirmed_order_back_to_awaiting_confirmation(app, shop):
@@ -170,6 +171,7 @@ def test_a_change_to_an_order_awaiting_shipment_is_held_once_with_mall_changed_a
     assert event.message == "送付先 氏名: 山田 花子 → 変更 花子"
     assert "mall_changed" in _codes(order)
     assert order.decide(rules.CONFIRM).allowed is False
+    assert order.rms_read["recipient"]["name"] == "変更 花子"  # the mall's version, kept apart from the order's
 
     # Not offered again; staff remove the tag after checking.
     _import(shop.id)
@@ -217,3 +219,22 @@ def test_the_first_read_of_an_order_imported_before_lists_lines_that_differ_as_b
 
 
 _KINDS = ("mall_change_applied", "mall_change_held", "tag_added", "tag_removed")
+
+
+def test_a_field_changed_here_after_keep_last_read_is_not_taken_back_by_the_next_read(app, shop):
+    """The seam for order editing: an editor keeps the last read apart before changing a field, so the next
+    read is compared with the mall's last version — the staff's value stays, the mall's own change is taken."""
+    from boss.malls.rakuten import reread
+
+    [number] = shop.sandbox.add(whole_order(items=[item(units=1)]))
+    _import(shop.id)
+    order = _order(number)
+    reread.keep_last_read(order)
+    order.remarks = "電話で受付: 玄関前に置いてください"
+    db.session.commit()
+    _put(shop.sandbox, number, whole_order(items=[item(units=2)]))
+    _import(shop.id)
+    order = _order(number)
+    [event] = _events(order, "mall_change_applied")
+    assert event.message.splitlines() == ["請求額: 2750 → 4950", f"明細 {MUG[0]}/{MUG[1]} 数量: 1 → 2"]
+    assert order.remarks == "電話で受付: 玄関前に置いてください" and order.lines[0].quantity == 2

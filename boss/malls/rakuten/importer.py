@@ -212,7 +212,7 @@ def new_order(shop_id: int, order: Optional[RmsOrder]) -> import_batch.MallOrder
         payment_method=order.settlement_method[:120], remarks=order.remarks,
         delivery_date=order.delivery_date, delivery_time_slot=order.time_slot,
         pickup=package.pickup, drop_off=package.drop_off, **_amounts(order, lines))
-    version = rms_version(new)
+    version = reread.rms_version(new)
     return import_batch.MallOrder(new, several_destinations=len(order.packages) > 1, holds=read_holds(order),
                                   rms_read=version, rms_read_hash=import_batch.version_hash(version))
 
@@ -233,17 +233,6 @@ def _amounts(order: RmsOrder, lines: list[dict]) -> dict:
             "points_used": order.used_point, "billed": billed}
 
 
-def rms_version(new: NewOrder) -> dict:
-    """The fields BOSS reads of an RMS order, as JSON: what two reads are compared by (Changes after import)."""
-    return {"buyer": new.buyer, "recipient": new.recipient, "payment_method": new.payment_method,
-            "remarks": new.remarks, "delivery_date": new.delivery_date.isoformat() if new.delivery_date else None,
-            "delivery_time_slot": new.delivery_time_slot, "postage": new.postage, "wrapping": new.wrapping,
-            "charges": new.charges, "discount": new.discount, "points_used": new.points_used, "billed": new.billed,
-            "pickup": new.pickup, "drop_off": new.drop_off,
-            "lines": [{key: line[key] for key in LINE_KEYS} for line in new.lines]}
-
-
-LINE_KEYS = ("mall_item_id", "sub_code", "name", "quantity", "unit_price", "options")
 
 
 # ---------------------------------------------------------------- open orders re-read

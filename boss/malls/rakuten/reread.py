@@ -6,12 +6,12 @@ Each import asks getOrder for the shop's open mall-linked orders (確認待, 確
 - the holds this read calls for (「楽天処理中」 at 200/400, 「金額未確定」 while an amount is -9999, 「送付先入力待ち」
   while a gift's recipient has not entered an address) are raised, and those it no longer calls for cleared —
   nothing else clears them, and a user cannot (rules.can_change_tag);
-- a change is a difference between two RMS reads (the order's `rms_read`), never between RMS and BOSS's own
+- a change is a difference between two RMS reads (the order's last_read), never between RMS and BOSS's own
   fields: a 確認待 or 確認済 order takes it (one `mall_change_applied` event, `項目: 旧 → 新` per line, lines
   mapped again), a 出荷待ち order holds it (`mall_change_held` and 「モール側変更あり」); either way the read
   is stored, so a change is taken or held once. Fields staff changed by hand (`staff_fields`, empty until
   order editing exists) are held the same way while the others are taken.
-An order imported before BOSS kept its RMS version (`rms_read` null) has its new fields filled in quietly at
+An order imported before BOSS kept its RMS version (`rms_read_hash` null) has its new fields filled in quietly at
 its first re-read, unless its lines or recipient differ (then one 「取込内容を更新」 event lists them).
 
 Reading costs one query up front (each open order's read hash and read holds); a batch of 100 in which
@@ -128,10 +128,10 @@ def _apply(account_id: int, shop_id: int, due: list, done: Reread) -> None:
 
 def _take_read(order: Order, rms: RmsOrder, mall: MallOrder, actor: Actor, done: Reread) -> None:
     new_read = mall.rms_read
-    if order.rms_read is None:
+    if order.rms_read_hash is None:
         _first_read(order, mall, actor, done)
     elif mall.rms_read_hash != order.rms_read_hash:
-        changes = differences(order.rms_read, new_read)
+        changes = differences(last_read(order), new_read)
         held = changes if order.status not in TAKES_CHANGES else [c for c in changes if c.field in staff_fields(order)]
         taken = [change for change in changes if change not in held]
         if taken:
@@ -141,7 +141,7 @@ def _take_read(order: Order, rms: RmsOrder, mall: MallOrder, actor: Actor, done:
             frame.record_event(order, actor, "mall_change_held", _lines(held), order.status, order.status)
             frame.raise_system_tag(order, "mall_changed", actor, history.MALL_CHANGE_HELD.ja)
             done.held += 1
-    order.rms_read = new_read
+    order.rms_read = None if columns_read(order) == new_read else new_read  # kept only where the order differs
     order.rms_read_hash = mall.rms_read_hash
     frame.touch(order)
     for code in READ_HOLDS:
@@ -253,6 +253,45 @@ def _shown(value, none: str = "なし") -> str:
 
 def _lines(changes: list[Change]) -> str:
     return "\n".join(f"{c.label}: {c.old} → {c.new}" if c.old or c.new else c.label for c in changes)
+
+
+def rms_version(new: NewOrder) -> dict:
+    """The fields BOSS reads of an RMS order, as JSON: what two reads are compared by (Changes after import)."""
+    return {"buyer": new.buyer, "recipient": new.recipient, "payment_method": new.payment_method,
+            "remarks": new.remarks, "delivery_date": new.delivery_date.isoformat() if new.delivery_date else None,
+            "delivery_time_slot": new.delivery_time_slot, "postage": new.postage, "wrapping": new.wrapping,
+            "charges": new.charges, "discount": new.discount, "points_used": new.points_used, "billed": new.billed,
+            "pickup": new.pickup, "drop_off": new.drop_off,
+            "lines": [{key: line[key] for key in LINE_KEYS} for line in new.lines]}
+
+
+LINE_KEYS = ("mall_item_id", "sub_code", "name", "quantity", "unit_price", "options")
+
+
+def columns_read(order: Order) -> dict:
+    """The order's columns as rms_version writes a read: what the order holds of the mall's fields."""
+    def party(prefix: str) -> dict:
+        return {name: getattr(order, f"{prefix}_{name}") or "" for name in PARTY_FIELDS}
+
+    return {"buyer": party("buyer"), "recipient": party("recipient"), "payment_method": order.payment_method,
+            "remarks": order.remarks, "delivery_date": order.delivery_date.isoformat() if order.delivery_date else None,
+            "delivery_time_slot": order.delivery_time_slot, "postage": order.postage, "wrapping": order.wrapping,
+            "charges": order.charges, "discount": order.discount, "points_used": order.points_used,
+            "billed": order.billed, "pickup": order.pickup, "drop_off": order.drop_off,
+            "lines": [{key: getattr(line, key) for key in LINE_KEYS} for line in order.lines]}
+
+
+def last_read(order: Order) -> dict:
+    """The last RMS version read of the order: kept in rms_read where the order differs from it (a held change),
+    else what its columns hold (the import keeps only the read's hash)."""
+    return order.rms_read if order.rms_read is not None else columns_read(order)
+
+
+def keep_last_read(order: Order) -> None:
+    """Before staff change a field of a mall order (order editing): keep the last read apart from the columns, so
+    the next read is still compared with the mall's last version, never with BOSS's own fields."""
+    if order.rms_read_hash is not None and order.rms_read is None:
+        order.rms_read = columns_read(order)
 
 
 def staff_fields(order: Order) -> set[str]:
