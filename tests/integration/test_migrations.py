@@ -78,6 +78,23 @@ def _migration_0008():
     return module
 
 
+def _down_and_up(app, revision: str, capsys, meanwhile=lambda: None) -> None:
+    """Migrate down to `revision`, run `meanwhile` there (data made the old way), and up again with the upgrade's
+    printout alone left in capsys; up again whatever happens."""
+    try:
+        with app.app_context():
+            downgrade(revision=revision)
+            meanwhile()
+            db.session.remove()
+            capsys.readouterr()
+            upgrade()
+            db.session.remove()
+    finally:
+        with app.app_context():
+            upgrade()
+            db.session.remove()
+
+
 def _keys(app) -> dict[int, tuple[str, str]]:
     with app.app_context():
         rows = db.session.execute(text("SELECT id, mall_order_number, mall_order_number_key FROM orders")).all()
@@ -95,20 +112,12 @@ def test_r4_migration_0008_keys_every_order_and_leaves_the_oldest_of_colliding_l
     # Before 0008 the unique index compared the numbers' bytes: these look-alikes were let in.
     before = {"keeper": "CXL-777", "wide": "ＣＸＬ－７７７", "minus": "cxl\u2212777", "deleted": "CXL-777",
               "other": "ABC-1", "theirs": "cxl-777"}
-    try:
-        with app.app_context():
-            downgrade(revision="0007")
-            db.session.execute(text("UPDATE orders SET mall_order_number = :n WHERE id = :i"),
-                               [{"n": before[name], "i": order_id} for name, order_id in ids.items()])
-            db.session.commit()
-            db.session.remove()
-            capsys.readouterr()
-            upgrade()
-            db.session.remove()
-    finally:
-        with app.app_context():
-            upgrade()
-            db.session.remove()
+    def old_numbers():
+        db.session.execute(text("UPDATE orders SET mall_order_number = :n WHERE id = :i"),
+                           [{"n": before[name], "i": order_id} for name, order_id in ids.items()])
+        db.session.commit()
+
+    _down_and_up(app, "0007", capsys, old_numbers)
 
     keys = _keys(app)
     assert {name: keys[order_id] for name, order_id in ids.items()} == {
@@ -299,17 +308,7 @@ def test_migration_0012_empties_rakuten_sub_codes_equal_to_the_item_and_keeps_ev
     other = client.post("/api/v1/orders", json=order_body(yahoo, lines=[
         {"mall_item_id": "item-c", "sub_code": "item-c", "name": "ヤフー品", "quantity": 1, "unit_price": 700}]),
         headers=headers).json
-    try:
-        with app.app_context():
-            downgrade(revision="0011")
-            db.session.remove()
-            capsys.readouterr()
-            upgrade()
-            db.session.remove()
-    finally:
-        with app.app_context():
-            upgrade()
-            db.session.remove()
+    _down_and_up(app, "0011", capsys)
 
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("0012")]
     assert printed == [
