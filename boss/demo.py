@@ -129,13 +129,19 @@ def connect_to_sandbox(actor: Actor, shop: Shop) -> None:
     store = Store(get_redis(), DEMO_LICENSE_KEY)
     copies = []
     for order in db.session.scalars(select(Order).where(Order.shop_id == shop.id)):
+        # The copy reads back as the order is (its first re-read finds nothing changed): its items, postage,
+        # payment and remarks, and no charges, coupons or points on top.
         copies.append(complete_order(store, {
             "orderNumber": order.mall_order_number, "orderProgress": PROGRESS_OF[order.status],
             "orderDatetime": order.ordered_at.replace(tzinfo=timezone.utc).astimezone(JST).strftime("%Y-%m-%dT%H:%M:%S+0900"),
-            "OrdererModel": _rms_person(order, "buyer"),
+            "OrdererModel": {**_rms_person(order, "buyer"), "emailAddress": order.buyer_email},
+            "SettlementModel": {"settlementMethod": order.payment_method}, "remarks": order.remarks,
+            "postagePrice": order.postage or 0, "deliveryPrice": 0, "paymentCharge": 0, "couponAllTotalPrice": 0,
+            "additionalFeeOccurAmountToUser": 0, "PointModel": {"usedPoint": 0},
             "PackageModelList": [{"basketId": order.id, "SenderModel": _rms_person(order, "recipient"), "ItemModelList": [
                 {"manageNumber": line.mall_item_id, "itemName": line.name, "price": line.unit_price,
-                 "units": line.quantity, "SkuModelList": []} for line in order.lines]}],
+                 "priceTaxIncl": line.unit_price, "includeTaxFlag": 1, "selectedChoice": "", "units": line.quantity,
+                 "SkuModelList": []} for line in order.lines]}],
         }))
     store.save(copies + generate_orders(store, 15, 100, days=2, mix="realistic"))
     shops.update_shop(actor, shop.id, {"rms": {"service_secret": "demo-service-secret",
@@ -183,9 +189,11 @@ def _demo_order(rng, actor, shop, products, prices, counter, story, status, ship
               "unit_price": prices[p.sku]} for p in chosen]
     date_part = ordered_at.strftime("%Y%m%d")
     number = (f"123456-{date_part}-{counter:010d}" if shop.mall == "rakuten" else f"yahoo-{counter:08d}")
-    new = NewOrder(shop_id=shop.id, mall_order_number=number, buyer=buyer, lines=lines, ordered_at=ordered_at,
-                   payment_method=rng.choice(PAYMENTS), postage=rng.choice([0, 0, 550, 880]))
     mall_linked = shop.mall == "rakuten"
+    new = NewOrder(shop_id=shop.id, mall_order_number=number, buyer=buyer, lines=lines, ordered_at=ordered_at,
+                   payment_method=rng.choice(PAYMENTS), postage=rng.choice([0, 0, 550, 880]),
+                   # as the import makes a Rakuten order: RMS's SenderModel (the recipient) has no e-mail address
+                   recipient={**buyer, "email": ""} if mall_linked else None)
     order = registration.build_order(shop, new, source="mall_import" if mall_linked else "manual", mall_linked=mall_linked)
     tags = [] if mall_linked else [frame.system_tag(shop.account_id, "not_mall_linked")]
     system = Actor.system(shop.account_id, (history.IMPORT_ACTOR if mall_linked else history.DEMO).ja)
