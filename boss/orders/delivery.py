@@ -10,7 +10,8 @@ import re
 import unicodedata
 from typing import Optional
 
-SLOT_WORDS = ("午前中", "午後", "その他")
+MORNING, AFTERNOON, OTHER_SLOT = "午前中", "午後", "その他"
+SLOT_WORDS = (MORNING, AFTERNOON, OTHER_SLOT)
 SCREEN_SLOTS = ("午前中", "12-14", "14-16", "16-18", "18-20", "19-21")  # after 指定なし (None)
 _HOURS = re.compile(r"^([0-9]{2})-([0-9]{2})$")
 SLOT_PROBLEM = "指定なし（null）、午前中、午後、その他、または「14-16」のように2桁の時を「-」でつないだ時間帯（前の時が後の時より前、00〜24）で指定してください"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Optional
 
+from ...orders.delivery import AFTERNOON, MORNING, OTHER_SLOT
 from ...timefmt import JST
 
 RMS_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S+0900"
@@ -396,11 +397,10 @@ def time_slot(value) -> Optional[str]:
         return TIME_SLOT_WORDS[term]
     if term is not None and 7 <= term // 100 < term % 100 <= 24:
         return f"{term // 100:02d}-{term % 100:02d}"
-    return OTHER_TIME_SLOT
+    return OTHER_SLOT
 
 
-TIME_SLOT_WORDS = {1: "午前中", 2: "午後"}
-OTHER_TIME_SLOT = "その他"
+TIME_SLOT_WORDS = {1: MORNING, 2: AFTERNOON}  # shippingTerm's own words, in api.md's (orders.delivery)
 GIFT_PLACEHOLDERS = ("入力待ち", "ニュウリョクマチ", "999-9999", "999-9999-9999")
 
 
