@@ -8,7 +8,7 @@ from typing import Optional
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import JSON, Index, UniqueConstraint, text, true
+from sqlalchemy import JSON, Index, UniqueConstraint, false, text, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -111,6 +111,9 @@ class Shop(db.Model):
     auto_confirm = db.Column(db.Boolean, nullable=False, default=False)
     reflect_cancel_to_rms = db.Column(db.Boolean, nullable=False, default=False)
     confirm_at_rms = db.Column(db.Boolean, nullable=False, default=True, server_default=true())  # confirmOrder at 確認済
+    # warehouse.md §1: request a shipment as soon as an order becomes 確認済; the 依頼主 of its parcels.
+    auto_request_shipment = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
+    sender = db.Column(JSON(none_as_null=True))  # {postal_code, address, phone}; None: not set
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     # lazy="select": an order's shop (joined into every order query) never brings its connection along;
@@ -206,6 +209,43 @@ class Product(db.Model):
     @property
     def available(self) -> int:
         return self.stock - self.reserved
+
+
+class StockMovement(db.Model):
+    """The stock ledger (warehouse.md §4): every change of a product's stock or reserved count, and why."""
+
+    __tablename__ = "stock_movements"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    product_id = db.Column(db.Integer, db.ForeignKey("products.id", ondelete="CASCADE"), nullable=False)
+    at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    kind = db.Column(db.String(16), nullable=False)  # adjustment, reserve, release, ship, return
+    delta_stock = db.Column(db.Integer, nullable=False)
+    delta_reserved = db.Column(db.Integer, nullable=False)
+    order_id = db.Column(db.Integer)  # no foreign key: the ledger outlives nothing it names, and is never joined for writes
+    actor_type = db.Column(db.String(10), nullable=False)
+    actor_name = db.Column(db.String(160), nullable=False)
+    reason = db.Column(db.Text, nullable=False, default="", server_default="")
+
+    __table_args__ = (Index("ix_stock_movements_product", "product_id", "id"),)
+
+
+class WarehouseEvent(db.Model):
+    """An event of the warehouse seen by the sync, once per account (warehouse.md §4: an id seen before is
+    skipped): its outcome `applied`, `stale` (its seq not above the last applied), `unknown` (no such
+    shipment) or `ignored` (a type or a moment the rules do not apply)."""
+
+    __tablename__ = "warehouse_events"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    event_id = db.Column(db.String(100), nullable=False)
+    shipment_id = db.Column(db.Integer)
+    type = db.Column(db.String(40), nullable=False)
+    seq = db.Column(db.Integer)
+    outcome = db.Column(db.String(16), nullable=False)
+    received_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("account_id", "event_id", name="uq_warehouse_events_account_event"),)
 
 
 class ItemMapping(db.Model):

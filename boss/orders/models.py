@@ -241,6 +241,23 @@ class Shipment(db.Model):
     tracking_number = db.Column(db.String(64))
     requested_at = db.Column(db.DateTime, nullable=False, default=utcnow)
     updated_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    # The request's way to the warehouse (warehouse.md §4): pending (its send job has it), sent, failed.
+    request_state = db.Column(db.String(16), nullable=False, default="pending", server_default="sent")
+    request_error = db.Column(db.Text)  # the warehouse's message when the request failed
+    warehouse_id = db.Column(db.String(64), index=True)  # "WS-…", once the warehouse took the request
+    sent_at = db.Column(db.DateTime)
+    carrier = db.Column(db.String(16))  # yamato, sagawa, japanpost, other
+    shipped_on = db.Column(db.Date)
+    parcels = db.Column(db.JSON(none_as_null=True))  # [{carrier, tracking_number}] when more than one box
+    reason = db.Column(db.Text)  # 出荷不可: the warehouse's refusal reason (or the withdrawal's outcome)
+    reason_code = db.Column(db.String(16))
+    short_lines = db.Column(db.JSON(none_as_null=True))  # R01: [{sku, short}]
+    last_seq = db.Column(db.Integer, nullable=False, default=0, server_default="0")  # of the events applied
+    status_before_withdrawal = db.Column(db.String(32))  # where a refused withdrawal goes back to
+    # The cancellation notice (R11): none, pending (sent or to be sent, 「倉庫連絡待ち」), acknowledged, refused.
+    notice = db.Column(db.String(16), nullable=False, default="none", server_default="none")
+    notice_message = db.Column(db.Text)
+    pending_cancel = db.Column(db.JSON(none_as_null=True))  # 取下げ後にキャンセル: {reason_code, actor}
 
     order = db.relationship(Order, back_populates="shipments")
 
@@ -249,6 +266,11 @@ class Shipment(db.Model):
         Index("ix_shipments_list", "requested_at", "id"),
         Index("ix_shipments_status_list", "status", "requested_at", "id"),
     )
+
+    @property
+    def client_reference(self) -> str:
+        """What the warehouse knows the request by: BOSS's shipment id, the same for every retry of its send."""
+        return str(self.id)
 
 
 class OrderEvent(db.Model):

@@ -121,6 +121,19 @@ SYSTEM_TAGS = (
               "ギフトの受取人がまだ送付先を入力していません。入力されると次回の取込で自動的に外れます。", "#6c3483",
               meaning_en="The gift's recipient has not entered an address yet. The tag goes at the next import "
                          "once they have."),
+    # The warehouse's (warehouse.md §4).
+    SystemTag("shipping_request_error", "出荷依頼エラー", "Shipping request error", False, True,
+              "倉庫が出荷依頼を受け付けませんでした（または送信できませんでした）。内容を直して「出荷依頼を再送」してください。",
+              "#a93226",
+              meaning_en="The warehouse did not accept the shipping request (or it could not be sent). Fix the order, "
+                         "then resend the request."),
+    SystemTag("insufficient_stock", "在庫不足", "Insufficient stock", False, True,
+              "販売可能な在庫が足りないため自動で出荷依頼できませんでした。在庫を補充してから出荷依頼してください。",
+              "#7d5a00",
+              meaning_en="Not enough available stock to request the shipment automatically. Restock, then request it."),
+    SystemTag("warehouse_notice_error", "倉庫連絡エラー", "Warehouse notice error", False, True,
+              "倉庫への出荷取下げ・キャンセル連絡を送れませんでした。「再送」してください。", "#943126",
+              meaning_en="The withdrawal or cancellation could not be sent to the warehouse. Resend it."),
     SystemTag("mall_changed", "モール側変更あり", "Changed at the mall", True, True,
               "出荷依頼後に楽天で注文内容が変更されました。履歴で変更を確認し、必要なら出荷を取り下げて再依頼してください。"
               "確認後にタグを外してください。", "#922b21",

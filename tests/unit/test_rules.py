@@ -235,12 +235,14 @@ def test_section5_system_tags_hold_exactly_as_the_table_of_section_5_says():
     holds = {"mall_reflection_error": False, "mall_cancelled": True, "not_mall_linked": False,
              "multiple_destinations": True, "warehouse_notice_pending": False, "warehouse_cancel_refused": False,
              "shipping_reflection_error": False, "unmapped_items": False, "amount_unfixed": True,
-             "mall_processing": True, "recipient_pending": True, "mall_changed": True}
+             "mall_processing": True, "recipient_pending": True, "mall_changed": True,
+             "shipping_request_error": False, "insufficient_stock": False, "warehouse_notice_error": False}
     names = {"mall_reflection_error": "モール反映エラー", "mall_cancelled": "モール側キャンセル",
              "not_mall_linked": "モール出荷連携なし", "multiple_destinations": "複数送付先",
              "warehouse_notice_pending": "倉庫連絡待ち", "warehouse_cancel_refused": "倉庫キャンセル不可",
              "shipping_reflection_error": "出荷情報反映エラー", "unmapped_items": "商品未マッピング",
              "amount_unfixed": "金額未確定", "mall_processing": "楽天処理中", "recipient_pending": "送付先入力待ち",
-             "mall_changed": "モール側変更あり"}
+             "mall_changed": "モール側変更あり", "shipping_request_error": "出荷依頼エラー", "insufficient_stock": "在庫不足",
+             "warehouse_notice_error": "倉庫連絡エラー"}
     assert {t.code: t.holds for t in rules.SYSTEM_TAGS} == holds
     assert {t.code: t.name for t in rules.SYSTEM_TAGS} == names
