@@ -75,7 +75,34 @@ TAG_DELETED = Text("タグ「{name}」を削除したため外しました。", 
 DEMO = Text("デモデータ", "Demo data")
 DEMO_STATUS = Text("デモデータの状態", "Demo data's status")
 
+# The warehouse's (warehouse.md §4).
+SHIPMENT_REQUESTED = Text("倉庫へ出荷依頼します（出荷 {shipment}）。", "The shipment will be requested from the warehouse (shipment {shipment}).")
+SHIPMENT_SENT = Text("倉庫が出荷依頼を受け付けました（倉庫の出荷ID {warehouse_id}）。",
+                     "The warehouse accepted the shipping request (its shipment id {warehouse_id}).")
+SHIPMENT_NOT_SENT_CANCELLED = Text("注文がキャンセルされたため、出荷依頼は送信しませんでした。",
+                                   "The order was cancelled: the shipping request was not sent.")
+SHIPMENT_REFUSED_AT_SEND = Text("倉庫が出荷依頼を受け付けませんでした: {error}", "The warehouse did not accept the shipping request: {error}")
+SHIPMENT_SEND_RETRY = Text("倉庫へ送信できませんでした。{at} に再試行します（{n}/{tries}回目）: {error}",
+                           "Could not reach the warehouse; trying again at {at} ({n} of {tries}): {error}")
+SHIPMENT_SEND_FAILED = Text("倉庫へ{tries}回続けて送信できませんでした: {error}",
+                            "Could not reach the warehouse {tries} times in a row: {error}")
+SHIPMENT_RESEND = Text("出荷依頼を再送します。", "The shipping request will be sent again.")
+SHIPMENT_RESENT_CLEARED = Text("出荷依頼の再送に成功したためタグを外しました。", "Tag removed: the resent shipping request succeeded.")
+SHIPMENT_STARTED = Text("倉庫が出荷作業を開始しました。", "The warehouse started picking.")
+SHIPPED = Text("出荷しました（{carrier} {tracking}、出荷日 {shipped_on}）。", "Shipped ({carrier} {tracking}, ship date {shipped_on}).")
+SHIPMENT_REFUSED = Text("倉庫が出荷不可としました（{code}）: {reason}", "The warehouse could not ship it ({code}): {reason}")
+WITHDRAWN = Text("倉庫が出荷取下げを受け付けました。出荷不可になりました。", "The warehouse accepted the withdrawal: not shippable.")
+WITHDRAWAL_REFUSED = Text("倉庫が出荷取下げを受け付けませんでした: {reason}", "The warehouse refused the withdrawal: {reason}")
+NOTICE_ACKNOWLEDGED = Text("倉庫がキャンセル連絡を受け付けました。", "The warehouse acknowledged the cancel notice.")
+NOTICE_REFUSED = Text("倉庫がキャンセルできませんでした: {reason}", "The warehouse could not cancel: {reason}")
+STALE_EVENT = Text("古い倉庫イベント「{type}」（seq {seq}）は適用しませんでした（適用済み seq {last}）。",
+                   "An old warehouse event {type} (seq {seq}) was not applied (seq {last} is applied).")
+EVENT_NOT_APPLIED = Text("倉庫イベント「{type}」を適用しませんでした: {reason}", "The warehouse event {type} was not applied: {reason}")
+STOCK_RESERVED_AGAIN = Text("在庫を引き当てました。", "Stock reserved.")
+
 # The names the system acts under (events' actor_name).
+WAREHOUSE_ACTOR = Text("倉庫", "Warehouse")
+WAREHOUSE_SEND_ACTOR = Text("倉庫連携", "Warehouse link")
 AUTO_CONFIRM_ACTOR = Text("自動確認", "Automatic confirmation")
 IMPORT_ACTOR = Text("楽天RMS取込", "Rakuten RMS import")
 SCHEDULED_IMPORT_ACTOR = Text("定期取込", "Scheduled import")

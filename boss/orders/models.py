@@ -147,7 +147,16 @@ class Order(db.Model):
         return self.deleted_at is not None
 
     def state(self) -> rules.OrderState:
-        return state_of(self, self.tags, self.lines)
+        shipment = self.current_shipment
+        return state_of(self, self.tags, self.lines, shipment.request_state if shipment is not None else None)
+
+    @property
+    def current_shipment(self) -> Optional["Shipment"]:
+        """The order's latest shipment (api.md `shipment`); earlier ones stay in its history. None before the
+        first shipping request — known without a query while shipment_status is null."""
+        if self.shipment_status is None and "shipments" not in self.__dict__:
+            return None
+        return self.shipments[-1] if self.shipments else None
 
     def decide(self, action: str) -> rules.Decision:
         return rules.decide(action, self.state())
@@ -205,9 +214,11 @@ class OrderLine(db.Model):
         return self.product_id is not None
 
 
-def state_of(order, tags: Iterable[Tag], lines: Iterable[OrderLine | LineKey]) -> rules.OrderState:
+def state_of(order, tags: Iterable[Tag], lines: Iterable[OrderLine | LineKey],
+             request_state: Optional[str] = None) -> rules.OrderState:
     """The rules' view of an order (or of a row with its status, shipment_status and deleted_at), with its
-    tags and lines — read by the caller when it has no ORM collections (注文一覧's rows)."""
+    tags and lines — read by the caller when it has no ORM collections (注文一覧's rows) — and its current
+    shipment's request state (出荷依頼を再送 asks it)."""
     return rules.OrderState(
         status=order.status,
         shipment_status=order.shipment_status,
@@ -215,6 +226,7 @@ def state_of(order, tags: Iterable[Tag], lines: Iterable[OrderLine | LineKey]) -
         holding_tags=tuple(t.name for t in tags if t.holds),
         mapped_lines=tuple(line.label for line in lines if line.product_id is not None),
         unmapped_lines=tuple(line.label for line in lines if line.product_id is None),
+        request_state=request_state,
     )
 
 

@@ -167,6 +167,7 @@ class OrderState:
     holding_tags: Sequence[str] = field(default_factory=tuple)
     mapped_lines: Sequence[str] = field(default_factory=tuple)
     unmapped_lines: Sequence[str] = field(default_factory=tuple)
+    request_state: Optional[str] = None  # the current shipment's: pending, sent, failed (None: no shipment)
 
 
 REASON_DELETED = Reason("削除済みの注文は操作できません。", "This order has been deleted and cannot be changed.")
