@@ -63,6 +63,10 @@ class Config:
         self.LOGIN_FAILURES_PER_CLIENT = int(os.environ.get("LOGIN_FAILURES_PER_CLIENT", "50"))
         self.REFLECTION_REDISPATCH_SECONDS = int(os.environ.get("REFLECTION_REDISPATCH_SECONDS", "30"))
         self.RMS_SANDBOX_RATE_PER_SECOND = float(os.environ.get("RMS_SANDBOX_RATE_PER_SECOND", "1"))
+        # Sends to the warehouse: waits between the 5 tries (seconds); a lane's message unfinished this long goes again
+        self.WAREHOUSE_RETRY_BACKOFF = os.environ.get("WAREHOUSE_RETRY_BACKOFF", "10,30,90,270")
+        self.WAREHOUSE_REDISPATCH_SECONDS = int(os.environ.get("WAREHOUSE_REDISPATCH_SECONDS", "60"))
+        self.WAREHOUSE_SYNC_LOCK_SECONDS = int(os.environ.get("WAREHOUSE_SYNC_LOCK_SECONDS", "300"))  # one run per account
         # How long the sandbox keeps an order at 200 (楽天処理中) before a getOrder shows it at 300
         self.RMS_SANDBOX_PROCESSING_SECONDS = float(os.environ.get("RMS_SANDBOX_PROCESSING_SECONDS", "0"))
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)

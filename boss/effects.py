@@ -11,7 +11,8 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-DECLARING_MODULES = ("boss.malls.rakuten.importer", "boss.malls.rakuten.reflection", "boss.orders.bulk")
+DECLARING_MODULES = ("boss.malls.rakuten.importer", "boss.malls.rakuten.reflection", "boss.orders.bulk",
+                     "boss.warehouse.sync", "boss.warehouse.shipping")
 DEFAULT_TIMEOUT_SETTING = "OUTBOX_REDISPATCH_SECONDS"
 
 

@@ -372,6 +372,20 @@ def orders_retry_reflection(id: int):
     return jsonify(order_json(retry(g.actor, id, if_match())))
 
 
+@bp.post("/v1/orders/<int:id>/request-shipment")
+def orders_request_shipment(id: int):
+    from ..warehouse import shipping
+
+    return jsonify(order_json(shipping.request_shipment(g.actor, id, if_match())))
+
+
+@bp.post("/v1/orders/<int:id>/retry-shipping-request")
+def orders_retry_shipping_request(id: int):
+    from ..warehouse import shipping
+
+    return jsonify(order_json(shipping.retry_request(g.actor, id, if_match())))
+
+
 @bp.get("/v1/orders/<int:id>/events")
 def orders_events(id: int):
     order = frame.get_order(account_id(), id)

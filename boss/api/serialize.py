@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from ..models import ItemMapping, JobRecord, Product, Shop
-from ..orders import rules
+from typing import Optional
+
+from ..orders import rules, shipping_rules
+from ..warehouse import shipping
 from ..orders.models import Order, OrderEvent, Tag
 from ..timefmt import iso_jst
 
@@ -45,6 +48,7 @@ def _party(order: Order, prefix: str) -> dict:
 
 def order_json(order: Order) -> dict:
     state = order.state()
+    shipment = order.current_shipment
     return {
         "id": order.id, "shop_id": order.shop_id, "mall_order_number": order.mall_order_number,
         "source": order.source, "mall_linked": order.mall_linked,
@@ -65,11 +69,28 @@ def order_json(order: Order) -> dict:
                    "sku": line.product.sku if line.product else None, "mapped": line.mapped}
                   for line in order.lines],
         "tags": [tag_json(tag) for tag in order.tags],
+        "shipment": shipment_json(shipment),
+        "warehouse_notice": shipment.notice if shipment is not None else "none",
+        "return": None,
         "mall_reflection": {"state": order.reflection_state, "message": order.reflection_message},
+        "shipping_reflection": {"state": "none", "message": None},
         "cancel_reason_code": order.cancel_reason_code,
         "can_cancel": rules.can_cancel(state).allowed, "can_delete": rules.can_delete(state).allowed,
+        "can_request_shipment": shipping.can_request(order),
+        "can_request_withdrawal": shipping_rules.can_request_withdrawal(state).allowed,
         "version": order.version,
     }
+
+
+def shipment_json(shipment) -> Optional[dict]:
+    if shipment is None:
+        return None
+    return {"id": shipment.id, "status": shipment.status, "request_state": shipment.request_state,
+            "warehouse_id": shipment.warehouse_id, "carrier": shipment.carrier,
+            "tracking_number": shipment.tracking_number,
+            "shipped_on": shipment.shipped_on.isoformat() if shipment.shipped_on else None,
+            "reason": shipment.reason or shipment.request_error, "requested_at": iso_jst(shipment.requested_at),
+            "parcels": shipment.parcels or [], "short_lines": shipment.short_lines or []}
 
 
 def event_json(event: OrderEvent) -> dict:

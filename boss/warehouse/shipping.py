@@ -1,0 +1,345 @@
+"""Shipping requests (出荷依頼, warehouse.md §4): requesting, re-requesting and resending, and the send.
+
+Requesting is an order action (frame.act): the rules allow it (shipping_rules), stock is reserved by a
+conditional update in the same transaction (stock.reserve; short: `insufficient_stock`, nothing changes),
+the order becomes 出荷待ち with a new shipment 出荷依頼済 (`request_state: pending`), and the send is an outbox
+effect, enqueued after the commit.
+
+The send runs in the account's lane (boss.lanes, kind `warehouse-send`): each step sends up to 100 pending
+requests in one `POST /v1/shipments:batch` at the warehouse's rate limit (the pacer shared by every process),
+so a burst of 10,000 requests costs 100 calls and no worker ever sleeps for the rate. A step marks its batch
+`sending` and commits before the call — a cancel that comes meanwhile knows a send is under way (R11) — and
+reads each request's order again first: an order cancelled before its send is never sent. `client_reference`
+is the shipment's id, so a step killed during the call sends the same requests again and the warehouse
+answers with the shipments it made (never a second one). A 422 fails the request (「出荷依頼エラー」 with the
+warehouse's message); transient failures retry after WAREHOUSE_RETRY_BACKOFF (scheduled, never slept), 5 tries
+in all, then fail it the same way; a 401 marks 「倉庫接続エラー」 and the requests wait for the connection.
+"""
+from __future__ import annotations
+
+import time
+from datetime import timedelta, timezone
+from typing import Optional
+
+from flask import current_app, g, has_request_context
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
+
+from .. import effects, outbox
+from ..extensions import db
+from ..integrations.retry import parse_backoff, wait_before_next_try
+from ..lanes import Lane
+from ..models import OutboxMessage, utcnow
+from ..orders import frame, history, rules
+from ..orders import shipping_rules as sr
+from ..orders.actor import Actor
+from ..orders.delivery import is_cash_on_delivery
+from ..orders.models import Order, Shipment
+from ..timefmt import display_jst
+from ..unit_of_work import unit_of_work
+from . import connection, stock
+from .port import (BATCH_LIMIT, Pickup, Recipient, RequestLine, Sender, ShipmentRequest, WarehouseAuthError,
+                   WarehouseError, WarehousePacingDelay, WarehouseTransientError)
+
+SEND_KIND = "warehouse.send_shipment"
+TRIES = 5
+AUTH_WAIT_SECONDS = 300
+SENDING = "sending"
+
+
+# ---------------------------------------------------------------- staff's actions
+
+def warehouse_connected(account_id: int) -> bool:
+    return connection.warehouse_for(account_id).connected
+
+
+def connected_now(account_id: int) -> bool:
+    """warehouse_connected, asked once per request (an API list asks it for every order it shows)."""
+    if not has_request_context():
+        return warehouse_connected(account_id)
+    known = g.setdefault("warehouse_connected", {})
+    if account_id not in known:
+        known[account_id] = warehouse_connected(account_id)
+    return known[account_id]
+
+
+def can_request(order: Order) -> bool:
+    """The order's 出荷依頼 (or 再出荷依頼) is allowed now, stock aside (api.md `can_request_shipment`)."""
+    if order.status not in (rules.CONFIRMED, rules.SHIPPING_IN_PROGRESS) or order.deleted:
+        return False
+    return bool(decide_request(order, connected_now(order.account_id)))
+
+
+def has_recipient(order: Order) -> bool:
+    """Somewhere to ship to: a recipient's name and address, or a pickup point."""
+    return bool(order.pickup) or bool(order.recipient_name.strip() and order.recipient_address.strip())
+
+
+def request_shipment(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:
+    """出荷依頼 of a 確認済 order, or 再出荷依頼 of one whose last shipment came back 出荷不可 (a new shipment; the
+    old one stays in the history)."""
+    connected = warehouse_connected(actor.account_id)
+    return frame.act(actor, order_id, expected_version, lambda order: decide_request(order, connected),
+                     lambda order: start_request(order, actor))
+
+
+def decide_request(order: Order, connected: bool) -> rules.Decision:
+    state = order.state()
+    if state.status == rules.SHIPPING_IN_PROGRESS and state.shipment_status == rules.NOT_SHIPPABLE:
+        return sr.can_re_request(state, connected, has_recipient(order))
+    return sr.can_request_shipment(state, connected, has_recipient(order))
+
+
+def start_request(order: Order, actor: Actor, message: str = "") -> Shipment:
+    """Reserve, open a shipment 出荷依頼済 and record its send (no commit: part of the caller's unit of work).
+    Raises ServiceError insufficient_stock (naming each SKU short) with nothing changed."""
+    stock.reserve(order, actor)
+    before = order.status
+    now = utcnow()
+    shipment = Shipment(order=order, status=rules.REQUESTED, request_state=sr.PENDING, requested_at=now, updated_at=now)
+    db.session.add(shipment)
+    db.session.flush([shipment])
+    order.status = rules.AWAITING_SHIPMENT
+    order.shipment_status = rules.REQUESTED
+    frame.touch(order)
+    frame.record_event(order, actor, "shipment_requested", message or history.SHIPMENT_REQUESTED(shipment=shipment.id),
+                       before, order.status)
+    frame.clear_system_tag(order, "insufficient_stock", actor)
+    outbox.record(SEND_KIND, {"shipment_id": shipment.id, "order_id": order.id, "account_id": order.account_id})
+    return shipment
+
+
+def retry_request(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:
+    """出荷依頼を再送: the failed request goes again, under the same client_reference."""
+    def apply(order: Order) -> None:
+        shipment = order.current_shipment
+        shipment.request_state = sr.PENDING
+        shipment.request_error = None
+        shipment.updated_at = utcnow()
+        frame.touch(order)
+        frame.record_event(order, actor, "shipment_requested", history.SHIPMENT_RESEND.ja, order.status, order.status)
+        outbox.record(SEND_KIND, {"shipment_id": shipment.id, "order_id": order.id, "account_id": order.account_id})
+
+    return frame.act(actor, order_id, expected_version, lambda order: sr.can_retry_request(order.state()), apply)
+
+
+def send_under_way(shipment: Shipment) -> bool:
+    """R11: a send job holds the request now (its batch is marked sending and not answered yet)."""
+    return db.session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.kind == SEND_KIND, OutboxMessage.state == "pending",
+        OutboxMessage.payload["shipment_id"].as_integer() == shipment.id,
+        OutboxMessage.payload["phase"].as_string() == SENDING).limit(1)) is not None
+
+
+# ---------------------------------------------------------------- the send lane
+
+def lane(account_id: int) -> Lane:
+    return Lane(LANE, account_id)
+
+
+def hand_to_lanes(messages: list) -> None:
+    accounts = set()
+    for message in messages:
+        account_id = message.payload["account_id"]
+        message.rq_job_id = lane(account_id).marker
+        accounts.add(account_id)
+    for account_id in accounts:
+        lane(account_id).wake()
+
+
+def step(account_id: int) -> Optional[float]:
+    """One step of the account's send lane: up to 100 due requests in one batch call. Returns when the lane
+    should run next (epoch seconds), None when nothing is pending."""
+    try:
+        return _step(account_id)
+    except StaleDataError:  # an order changed under the step (a cancel, say): nothing of it was kept; again
+        return time.time()
+
+
+def _pending(account_id: int) -> list[tuple[OutboxMessage, Shipment]]:
+    rows = db.session.execute(
+        select(OutboxMessage, Shipment)
+        .join(Shipment, Shipment.id == OutboxMessage.payload["shipment_id"].as_integer())
+        .join(Shipment.order).options(contains_eager(Shipment.order))
+        .where(OutboxMessage.kind == SEND_KIND, OutboxMessage.state == "pending", Order.account_id == account_id)
+        .order_by(OutboxMessage.id).limit(BATCH_LIMIT * 5)).unique().all()
+    return [(message, shipment) for message, shipment in rows]
+
+
+def _step(account_id: int) -> Optional[float]:
+    with unit_of_work() as uow:
+        pending = _pending(account_id)
+        live = []
+        for message, shipment in pending:
+            if shipment.request_state != sr.PENDING:  # sent or failed by an earlier message of it
+                _close(message)
+            elif shipment.order.status == rules.CANCELLED or shipment.order.deleted:
+                _not_sent(message, shipment)
+            else:
+                live.append((message, shipment))
+        if not live:
+            uow.commit()
+            return None
+        now = utcnow()
+        due = [(m, s) for m, s in live if m.run_after is None or m.run_after <= now][:BATCH_LIMIT]
+        if not due:
+            uow.commit()
+            return min(_epoch(m.run_after) for m, _ in live)
+        requests = [_request(shipment) for _, shipment in due]
+        for message, _ in due:
+            _set(message, phase=SENDING)
+        ids = [(message.id, shipment.id) for message, shipment in due]
+        uow.commit()
+    try:
+        client = connection.client_for(account_id, max_pace_wait=0)
+        results = client.create_shipments(requests)
+    except WarehousePacingDelay as exc:
+        _unmark(ids)
+        return time.time() + (exc.retry_after or 0.2)
+    except WarehouseAuthError as exc:
+        _unmark(ids)
+        connection.mark_connection_failed(account_id, str(exc))
+        return time.time() + AUTH_WAIT_SECONDS
+    except WarehouseTransientError as exc:
+        _retry_later(ids, exc)
+        return time.time()
+    except WarehouseError as exc:  # a refusal of the whole batch, or an answer not the contract: each fails
+        _fail_all(ids, str(exc))
+        return time.time()
+    _record_results(account_id, ids, results)
+    return time.time()
+
+
+def _request(shipment: Shipment) -> ShipmentRequest:
+    order = shipment.order
+    shop = order.shop
+    sender = shop.sender or {}
+    pickup = order.pickup or None
+    return ShipmentRequest(
+        client_reference=shipment.client_reference, order_number=order.mall_order_number, shop_code=str(shop.id),
+        sender=Sender(name=shop.name, postal_code=sender.get("postal_code") or "", address=sender.get("address") or "",
+                      phone=sender.get("phone") or ""),
+        recipient=Recipient(name=order.recipient_name, name_kana=order.recipient_name_kana,
+                            phone=order.recipient_phone, postal_code=order.recipient_postal_code,
+                            address=order.recipient_address),
+        lines=tuple(RequestLine(sku=line.product.sku, quantity=line.quantity, options=line.options or "")
+                    for line in order.lines if line.product is not None),
+        delivery_date=order.delivery_date, delivery_time_slot=order.delivery_time_slot, remarks=order.remarks or "",
+        cod_amount=order.billed if is_cash_on_delivery(order.payment_method) else None,
+        pickup=Pickup(kind=pickup.get("kind") or "", store_code=pickup.get("store_code") or "",
+                      store_name=pickup.get("store_name") or "", address=pickup.get("address") or "") if pickup else None,
+        drop_off=order.drop_off)
+
+
+def _record_results(account_id: int, ids: list[tuple[int, int]], results) -> None:
+    by_reference = {result.client_reference: result for result in results}
+    with unit_of_work() as uow:
+        connection.mark_connection_ok(account_id)
+        for message, shipment in _load(ids):
+            result = by_reference.get(shipment.client_reference)
+            order = shipment.order
+            actor = _actor(order)
+            if result is None:
+                _fail(message, shipment, history.SHIPMENT_REFUSED_AT_SEND(error="倉庫の応答にこの出荷依頼の結果がありません"))
+            elif result.refused:
+                _fail(message, shipment, history.SHIPMENT_REFUSED_AT_SEND(error=result.message))
+            else:
+                shipment.request_state = sr.SENT
+                shipment.request_error = None
+                shipment.warehouse_id = result.shipment.id
+                shipment.sent_at = shipment.updated_at = utcnow()
+                frame.touch(order)
+                frame.record_event(order, actor, "shipment_sent", history.SHIPMENT_SENT(warehouse_id=result.shipment.id),
+                                   order.status, order.status)
+                frame.clear_system_tag(order, "shipping_request_error", actor, history.SHIPMENT_RESENT_CLEARED.ja)
+                _close(message)
+        uow.commit()
+
+
+def _load(ids: list[tuple[int, int]]) -> list[tuple[OutboxMessage, Shipment]]:
+    messages = {m.id: m for m in db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.id.in_([message_id for message_id, _ in ids])))}
+    shipments = {s.id: s for s in db.session.scalars(
+        select(Shipment).join(Shipment.order).options(contains_eager(Shipment.order))
+        .where(Shipment.id.in_([shipment_id for _, shipment_id in ids]))).unique()}
+    return [(messages[m], shipments[s]) for m, s in ids if m in messages and s in shipments]
+
+
+def _unmark(ids: list[tuple[int, int]]) -> None:
+    """Nothing was sent: the batch is pending again, its tries unused."""
+    with unit_of_work() as uow:
+        for message, _ in _load(ids):
+            _set(message, phase="pending")
+        uow.commit()
+
+
+def _retry_later(ids: list[tuple[int, int]], error: WarehouseError) -> None:
+    backoff = parse_backoff(current_app.config["WAREHOUSE_RETRY_BACKOFF"])
+    with unit_of_work() as uow:
+        for message, shipment in _load(ids):
+            tries = int(message.payload.get("tries", 0)) + 1
+            wait = wait_before_next_try(tries, TRIES, backoff)
+            if wait is None:
+                _fail(message, shipment, history.SHIPMENT_SEND_FAILED(tries=TRIES, error=error))
+                continue
+            message.run_after = utcnow() + timedelta(seconds=wait)
+            _set(message, phase="pending", tries=tries)
+            order = shipment.order
+            frame.touch(order)
+            frame.record_event(order, _actor(order), "shipment_failed", history.SHIPMENT_SEND_RETRY(
+                at=display_jst(message.run_after), n=tries, tries=TRIES, error=error), order.status, order.status)
+        uow.commit()
+
+
+def _fail_all(ids: list[tuple[int, int]], text: str) -> None:
+    with unit_of_work() as uow:
+        for message, shipment in _load(ids):
+            _fail(message, shipment, history.SHIPMENT_REFUSED_AT_SEND(error=text))
+        uow.commit()
+
+
+def _fail(message: OutboxMessage, shipment: Shipment, text: str) -> None:
+    """The request failed finally: 「出荷依頼エラー」 with the warehouse's message, and 「出荷依頼を再送」."""
+    order = shipment.order
+    actor = _actor(order)
+    shipment.request_state = sr.FAILED
+    shipment.request_error = text
+    shipment.updated_at = utcnow()
+    frame.touch(order)
+    frame.record_event(order, actor, "shipment_failed", text, order.status, order.status)
+    frame.raise_system_tag(order, "shipping_request_error", actor, text)
+    _close(message)
+
+
+def _not_sent(message: OutboxMessage, shipment: Shipment) -> None:
+    order = shipment.order
+    if not order.deleted:
+        frame.record_event(order, _actor(order), "shipment_failed", history.SHIPMENT_NOT_SENT_CANCELLED.ja,
+                           order.status, order.status)
+        frame.touch(order)
+    _close(message)
+
+
+def _actor(order: Order) -> Actor:
+    return Actor.job(order.account_id, history.WAREHOUSE_SEND_ACTOR.ja)
+
+
+def _set(message: OutboxMessage, **values) -> None:
+    message.payload = {**message.payload, **values}
+    flag_modified(message, "payload")
+
+
+def _close(message: OutboxMessage) -> None:
+    message.state = "done"
+    message.done_at = utcnow()
+
+
+def _epoch(moment) -> float:
+    return moment.replace(tzinfo=timezone.utc).timestamp()
+
+
+LANE = effects.declare_lane("warehouse-send", step, step_timeout_setting="WAREHOUSE_TIMEOUT")
+effects.declare(SEND_KIND, dispatcher=hand_to_lanes, timeout_setting="WAREHOUSE_REDISPATCH_SECONDS")
+

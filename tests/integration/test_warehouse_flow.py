@@ -1,0 +1,333 @@
+"""The warehouse end to end (warehouse.md §4): our client over real HTTP against the simulator, real Redis and real
+rq workers. Request → sent; started; shipped with stock deducted; refused → 出荷不可 → re-request; a 422 →
+「出荷依頼エラー」 → 再送; events delivered twice, stale and out of order; a sync killed half-way; a worker killed during
+a batch send; an order cancelled before its send."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from boss.extensions import db
+from boss.models import Connection, Product, StockMovement, WarehouseEvent
+from boss.orders.models import OrderEvent
+from tests.conftest import wait_for
+from tests.factories import create_order, create_product, map_item
+from tests.integration.warehouse_simulator import WarehouseSimulator
+
+
+class Warehouse(WarehouseSimulator):
+    """The tenant's account connected to the simulator, and what tests ask of BOSS's side."""
+
+    def __init__(self, app, client, tenant, base_url):
+        super().__init__(base_url)
+        self.app, self.client, self.tenant = app, client, tenant
+
+    def connect(self) -> dict:
+        response = self.client.patch("/api/v1/warehouse", json={"api_key": self.api_key, "base_url": self.url},
+                                     headers=self.tenant.headers("admin"))
+        assert response.status_code == 200, response.json
+        return response.json
+
+    def order(self, order_id: int) -> dict:
+        response = self.client.get(f"/api/v1/orders/{order_id}", headers=self.tenant.headers())
+        assert response.status_code == 200
+        return response.json
+
+    def act(self, order_id: int, action: str, body=None, expect: int = 200) -> dict:
+        response = self.client.post(f"/api/v1/orders/{order_id}/{action}", json=body,
+                                    headers=self.tenant.headers())
+        assert response.status_code == expect, response.json
+        return response.json
+
+    def confirmed_order(self, quantity: int = 2, **kwargs) -> dict:
+        order = create_order(self.client, self.tenant, lines=[
+            {"mall_item_id": "item-1", "name": "煎茶", "quantity": quantity, "unit_price": 1200}],
+            recipient={"name": "佐藤 一郎", "postal_code": "150-0001", "address": "東京都渋谷区神宮前1-1-1",
+                       "phone": "0312345678"}, **kwargs)
+        return self.act(order["id"], "confirm")
+
+    def sync(self) -> dict:
+        response = self.client.post("/api/v1/warehouse/sync", headers=self.tenant.headers())
+        assert response.status_code == 202, response.json
+        job_id = response.json["job_id"]
+
+        def finished():
+            job = self.client.get(f"/api/v1/jobs/{job_id}", headers=self.tenant.headers()).json
+            return job if job["state"] in ("finished", "failed") else None
+
+        job = wait_for(finished, timeout=30, message="the sync to finish")
+        assert job["state"] == "finished", job
+        return job["result"]
+
+    def wait_sent(self, order_id: int) -> dict:
+        return wait_for(lambda: (o := self.order(order_id))["shipment"]["request_state"] != "pending" and o,
+                        timeout=30, message="the request to be sent")
+
+    def product(self, sku: str = "SKU-1") -> Product:
+        with self.app.app_context():
+            product = db.session.scalars(select(Product).where(Product.sku == sku,
+                                                               Product.account_id == self.tenant.account_id)).one()
+            db.session.expunge(product)
+            db.session.remove()
+        return product
+
+    def events_of(self, order_id: int, kind: str) -> list[str]:
+        response = self.client.get(f"/api/v1/orders/{order_id}/events", headers=self.tenant.headers())
+        return [e["message"] for e in response.json["items"] if e["kind"] == kind]
+
+
+@pytest.fixture
+def warehouse(app, client, tenant, live_server, monkeypatch):
+    monkeypatch.setitem(app.config, "WAREHOUSE_SANDBOX_RATE_PER_SECOND", 1000)
+    create_product(client, tenant, "SKU-1", stock=10)
+    map_item(client, tenant, "item-1", "SKU-1")
+    house = Warehouse(app, client, tenant, live_server)
+    house.connect()
+    return house
+
+
+def test_a_request_is_sent_started_and_shipped_with_stock_reserved_then_deducted(warehouse, worker):
+    order = warehouse.confirmed_order(quantity=3)
+    requested = warehouse.act(order["id"], "request-shipment")
+    assert requested["status"] == "awaiting_shipment" and requested["shipment_status"] == "requested"
+    assert requested["shipment"]["request_state"] == "pending"
+    product = warehouse.product()
+    assert (product.stock, product.reserved) == (10, 3)
+
+    sent = warehouse.wait_sent(order["id"])
+    assert sent["shipment"]["request_state"] == "sent"
+    assert sent["shipment"]["warehouse_id"].startswith("WS-")
+    [at_warehouse] = warehouse.shipments()
+    assert at_warehouse["client_reference"] == str(sent["shipment"]["id"])
+    assert at_warehouse["lines"] == [{"sku": "SKU-1", "quantity": 3, "options": ""}]
+    assert at_warehouse["order_number"] == order["mall_order_number"]
+
+    warehouse.advance(str(sent["shipment"]["id"]), "started")
+    assert warehouse.sync()["applied"] == 1
+    started = warehouse.order(order["id"])
+    assert (started["status"], started["shipment_status"]) == ("shipping_in_progress", "shipping")
+    assert started["version"] > sent["version"]
+    refused = warehouse.act(order["id"], "cancel", {}, expect=409)
+    assert refused["error"]["code"] == "cannot_cancel" and "出荷取下げ" in refused["error"]["message"]
+
+    warehouse.advance(str(sent["shipment"]["id"]), "shipped", carrier="sagawa", tracking_number="4000-1111-2222",
+                      shipped_on="2026-12-05")
+    warehouse.sync()
+    done = warehouse.order(order["id"])
+    assert (done["status"], done["shipment_status"]) == ("completed", "shipped")
+    assert done["shipment"]["carrier"] == "sagawa" and done["shipment"]["tracking_number"] == "4000-1111-2222"
+    assert done["shipment"]["shipped_on"] == "2026-12-05"
+    product = warehouse.product()
+    assert (product.stock, product.reserved) == (7, 0)
+    with warehouse.app.app_context():
+        kinds = db.session.scalars(select(StockMovement.kind).where(StockMovement.order_id == order["id"])
+                                   .order_by(StockMovement.id)).all()
+        db.session.remove()
+    assert kinds == ["reserve", "ship"]
+
+
+def test_a_refused_request_becomes_not_shippable_with_its_short_lines_and_can_be_requested_again(warehouse, worker):
+    order = warehouse.confirmed_order()
+    warehouse.act(order["id"], "request-shipment")
+    first = warehouse.wait_sent(order["id"])["shipment"]
+    warehouse.advance(str(first["id"]), "refused", reason_code="R01", reason="在庫不足",
+                      lines=[{"sku": "SKU-1", "short": 2}])
+    warehouse.sync()
+    refused = warehouse.order(order["id"])
+    assert (refused["status"], refused["shipment_status"]) == ("shipping_in_progress", "not_shippable")
+    assert refused["shipment"]["reason"] == "在庫不足"
+    assert refused["can_cancel"] is True
+    assert any("SKU-1: 2点不足" in text for text in warehouse.events_of(order["id"], "shipment_refused"))
+    assert warehouse.product().reserved == 0  # released
+
+    again = warehouse.act(order["id"], "request-shipment")
+    assert (again["status"], again["shipment_status"]) == ("awaiting_shipment", "requested")
+    assert again["shipment"]["id"] != first["id"]
+    assert warehouse.product().reserved == 2
+    warehouse.wait_sent(order["id"])
+    assert len(warehouse.shipments()) == 2
+
+
+def test_a_422_raises_shipping_request_error_with_the_warehouses_message_and_a_resend_clears_it(warehouse, worker):
+    order = warehouse.confirmed_order()
+    warehouse.control("faults", {"function": "batch", "times": 1, "http_status": None, "error_code": "E102"})
+    warehouse.act(order["id"], "request-shipment")
+    failed = warehouse.wait_sent(order["id"])
+    assert failed["shipment"]["request_state"] == "failed"
+    assert "shipping_request_error" in {t["code"] for t in failed["tags"]}
+    assert any("E102" in text for text in warehouse.events_of(order["id"], "shipment_failed"))
+    assert failed["status"] == "awaiting_shipment"  # still reserved, waiting for the shop's fix
+
+    warehouse.act(order["id"], "retry-shipping-request")
+    sent = wait_for(lambda: (o := warehouse.order(order["id"]))["shipment"]["request_state"] == "sent" and o,
+                    timeout=30, message="the resend")
+    assert "shipping_request_error" not in {t["code"] for t in sent["tags"]}
+    assert len(warehouse.shipments()) == 1
+
+
+def test_transient_failures_are_retried_on_schedule_and_the_fifth_fails_the_request(warehouse, worker):
+    order = warehouse.confirmed_order()
+    warehouse.control("faults", {"function": "batch", "times": 5, "http_status": 503})
+    warehouse.act(order["id"], "request-shipment")
+    failed = wait_for(lambda: (o := warehouse.order(order["id"]))["shipment"]["request_state"] == "failed" and o,
+                      timeout=60, message="five tries")
+    retries = warehouse.events_of(order["id"], "shipment_failed")
+    assert len(retries) == 5 and "再試行" in retries[0] and "5回続けて" in retries[-1]
+    assert "shipping_request_error" in {t["code"] for t in failed["tags"]}
+    assert [c["http_status"] for c in warehouse.calls() if c["function"] == "batch"] == [503] * 5
+
+
+def test_an_order_cancelled_before_its_send_releases_its_reservation(warehouse):
+    order = warehouse.confirmed_order()
+    warehouse.act(order["id"], "request-shipment")  # no worker: the send waits
+    assert warehouse.product().reserved == 2
+    cancelled = warehouse.act(order["id"], "cancel", {})
+    assert cancelled["status"] == "cancelled"
+    assert warehouse.product().reserved == 0
+    assert "warehouse_notice_pending" not in {t["code"] for t in cancelled["tags"]}  # nothing was sent: no notice
+
+
+def test_an_order_cancelled_before_its_send_is_never_sent_even_when_the_worker_comes(warehouse, worker):
+    order = warehouse.confirmed_order()
+    other = warehouse.confirmed_order()
+    warehouse.control("faults", {"function": "batch", "times": 1, "http_status": None, "delay_ms": 1500})
+    warehouse.act(other["id"], "request-shipment")  # the first batch takes 1.5 s: the next request waits for it
+    warehouse.act(order["id"], "request-shipment")
+    warehouse.act(order["id"], "cancel", {})
+    warehouse.wait_sent(other["id"])
+    wait_for(lambda: warehouse.events_of(order["id"], "shipment_failed"), timeout=30, message="the send to skip it")
+    assert [s["order_number"] for s in warehouse.shipments()] == [other["mall_order_number"]]
+
+
+def test_events_delivered_again_out_of_order_or_stale_are_applied_once_in_seq_order(warehouse, worker):
+    order = warehouse.confirmed_order()
+    warehouse.act(order["id"], "request-shipment")
+    shipment = warehouse.wait_sent(order["id"])["shipment"]
+    reference = str(shipment["id"])
+    warehouse.control("deliver-out-of-order", {"on": True})
+    warehouse.advance(reference, "started")
+    warehouse.advance(reference, "shipped", tracking_number="1234-5678-9012")
+    result = warehouse.sync()  # shipped (seq 2) comes first in the page: applied after started (seq 1)
+    assert result["applied"] == 2
+    done = warehouse.order(order["id"])
+    assert done["status"] == "completed"
+    version = done["version"]
+
+    warehouse.control("redeliver", {})
+    again = warehouse.sync()
+    assert again["applied"] == 0 and again["duplicate"] == 2
+    assert warehouse.order(order["id"])["version"] == version
+    assert warehouse.product().stock == 8  # deducted once
+
+
+def test_a_stale_event_is_recorded_in_the_history_and_not_applied(warehouse, app):
+    from boss.warehouse import events
+    from boss.warehouse.port import WarehouseEvent as Event
+
+    order = warehouse.confirmed_order()
+    warehouse.act(order["id"], "request-shipment")
+    shipment_id = warehouse.order(order["id"])["shipment"]["id"]
+
+    def event(n, kind, seq):
+        return Event(id=f"ev_{n}", shipment_id="WS-1", client_reference=str(shipment_id), seq=seq, at=None, type=kind)
+
+    with app.app_context():
+        conn_id = db.session.scalar(select(Connection.id).where(Connection.account_id == warehouse.tenant.account_id,
+                                                                Connection.provider == "rsl"))
+        result = events.apply_page(conn_id, [event(1, "started", 2), event(2, "withdrawn", 1)], "c-2")
+        db.session.commit()
+        db.session.remove()
+    assert (result.applied, result.stale) == (1, 1)
+    assert warehouse.order(order["id"])["shipment_status"] == "shipping"
+    assert warehouse.events_of(order["id"], "stale_event_ignored")
+
+
+def test_a_sync_killed_half_way_resumes_after_its_last_page_and_applies_nothing_twice(warehouse, app, monkeypatch):
+    from boss.warehouse import connection, sync
+
+    orders = [warehouse.confirmed_order(quantity=1) for _ in range(3)]
+    references = []
+    for order in orders:
+        warehouse.act(order["id"], "request-shipment")
+    with app.app_context():  # the sends, in-process (no worker in this test)
+        from boss.warehouse.shipping import step
+        while step(warehouse.tenant.account_id) is not None:
+            pass
+        db.session.remove()
+    for order in orders:
+        references.append(str(warehouse.order(order["id"])["shipment"]["id"]))
+        warehouse.advance(references[-1], "started")
+    monkeypatch.setattr(sync, "PAGE", 1)
+    real_client_for = connection.client_for
+
+    class Crash(Exception):
+        pass
+
+    def crashing_client(account_id, max_pace_wait=None):
+        client = real_client_for(account_id, max_pace_wait)
+        real_events, calls = client.events, []
+
+        def events(after, limit):
+            calls.append(after)
+            if len(calls) == 3:
+                raise Crash("the worker died")
+            return real_events(after, limit)
+
+        client.events = events
+        return client
+
+    monkeypatch.setattr(connection, "client_for", crashing_client)
+    with app.app_context():
+        with pytest.raises(Crash):
+            sync.sync_account(warehouse.tenant.account_id)
+        db.session.remove()
+    statuses = [warehouse.order(o["id"])["shipment_status"] for o in orders]
+    assert statuses.count("shipping") == 2
+    monkeypatch.setattr(connection, "client_for", real_client_for)
+    with app.app_context():
+        result = sync.sync_account(warehouse.tenant.account_id)
+        applied = db.session.scalar(select(func.count()).select_from(WarehouseEvent)
+                                    .where(WarehouseEvent.outcome == "applied"))
+        started = db.session.scalar(select(func.count()).select_from(OrderEvent)
+                                    .where(OrderEvent.kind == "shipment_started"))
+        db.session.remove()
+    assert result["applied"] == 1
+    assert applied == 3 and started == 3
+    assert all(warehouse.order(o["id"])["shipment_status"] == "shipping" for o in orders)
+
+
+def test_a_worker_killed_during_a_batch_send_never_makes_a_shipment_twice(warehouse, worker, app):
+    from tests.integration.test_rms_jobs import kill_workers
+
+    orders = [warehouse.confirmed_order(quantity=1) for _ in range(3)]
+    warehouse.control("faults", {"function": "batch", "times": 1, "http_status": None, "delay_ms": 3000})
+    for order in orders:
+        warehouse.act(order["id"], "request-shipment")
+    wait_for(lambda: _sending(app), timeout=20, message="the batch to be on its way")
+    kill_workers(app)
+    worker(WAREHOUSE_REDISPATCH_SECONDS="2")
+    for order in orders:
+        wait_for(lambda: warehouse.order(order["id"])["shipment"]["request_state"] == "sent", timeout=60,
+                 message="the resend after the crash")
+    shipments = warehouse.shipments()
+    assert len(shipments) == 3
+    assert len({s["client_reference"] for s in shipments}) == 3
+
+
+def _sending(app) -> bool:
+    """A send step has marked its batch `sending` (committed just before its call to the warehouse)."""
+    from boss.models import OutboxMessage
+
+    with app.app_context():
+        phases = [m.payload.get("phase") for m in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == "warehouse.send_shipment", OutboxMessage.state == "pending"))]
+        db.session.remove()
+    return "sending" in phases
+
+
+def test_unknown_client_references_are_skipped_without_failing_the_sync(warehouse):
+    warehouse.create("no-such-shipment")
+    warehouse.advance("no-such-shipment", "started")
+    result = warehouse.sync()
+    assert result["unknown"] == 1 and result["applied"] == 0
+
