@@ -56,6 +56,10 @@ class Config:
         # With BOSS_SANDBOX=0 a base URL (the credentials go there) must be Rakuten's or one of these
         self.RMS_ALLOWED_BASE_URLS = url_list(os.environ.get("RMS_ALLOWED_BASE_URLS"))
         self.WAREHOUSE_ALLOWED_BASE_URLS = url_list(os.environ.get("WAREHOUSE_ALLOWED_BASE_URLS"))
+        self.WAREHOUSE_SANDBOX_BASE_URL = os.environ.get("WAREHOUSE_SANDBOX_BASE_URL")  # default: /sandbox/warehouse
+        # seconds between warehouse calls per API key, across every process (the warehouse takes 5 a second)
+        self.WAREHOUSE_MIN_INTERVAL = float(os.environ.get("WAREHOUSE_MIN_INTERVAL", "0.2"))
+        self.WAREHOUSE_TIMEOUT = float(os.environ.get("WAREHOUSE_TIMEOUT", "30"))
         # A signed-in browser unused this long is signed out (its server-side session ends)
         self.SESSION_IDLE_HOURS = float(os.environ.get("SESSION_IDLE_HOURS", "12"))
         # Failed logins per 15 minutes: per address and client, and per client (Flask-Limiter on REDIS_URL)

@@ -8,7 +8,7 @@ from typing import Optional
 
 from flask import current_app, has_app_context
 from flask_login import UserMixin
-from sqlalchemy import JSON, Index, UniqueConstraint, text, true
+from sqlalchemy import JSON, Index, UniqueConstraint, false, text, true
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db
@@ -111,6 +111,8 @@ class Shop(db.Model):
     auto_confirm = db.Column(db.Boolean, nullable=False, default=False)
     reflect_cancel_to_rms = db.Column(db.Boolean, nullable=False, default=False)
     confirm_at_rms = db.Column(db.Boolean, nullable=False, default=True, server_default=true())  # confirmOrder at 確認済
+    auto_request_shipment = db.Column(db.Boolean, nullable=False, default=False, server_default=false())
+    sender = db.Column(JSON, nullable=False, default=dict)  # 依頼主 of its parcels: postal_code, address, phone
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
 
     # lazy="select": an order's shop (joined into every order query) never brings its connection along;
@@ -133,9 +135,11 @@ class Shop(db.Model):
 
 
 RAKUTEN_RMS = "rakuten_rms"
+RSL = "rsl"  # the account's warehouse (楽天スーパーロジスティクス)
 # Each provider's defaults: how often it runs, and its own settings (kept in Connection.settings).
 PROVIDER_DEFAULTS = {
     RAKUTEN_RMS: {"interval_seconds": 600, "settings": {"initial_lookback_days": 30, "inventory_restore_type": 0}},
+    RSL: {"interval_seconds": 60, "settings": {}},
 }
 ACCOUNT_LEVEL = "shop_id IS NULL"
 

@@ -161,7 +161,8 @@ def test_events_of_each_type_are_read_with_their_fields():
     page = answers.read_event_page({"next_cursor": "c2", "events": [
         _event(),
         _event(id="ev_2", seq=2, type="shipped", carrier="yamato", tracking_number="1111", shipped_on="2026-11-02",
-               parcels=[{"carrier": "yamato", "tracking_number": "1111"}, {"carrier": "yamato", "tracking_number": "2222"}]),
+               parcels=[{"carrier": "yamato", "tracking_number": "1111"},
+                        {"carrier": "yamato", "tracking_number": "2222"}]),
         _event(id="ev_3", type="refused", reason_code="R01", reason="欠品", lines=[{"sku": "A", "short": 2}]),
         _event(id="ev_4", type="withdrawal_refused", reason="作業中"),
         _event(id="ev_5", type="return_inspected", lines=[{"sku": "A", "returned": 2, "sellable": 1}]),
