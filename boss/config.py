@@ -67,6 +67,8 @@ class Config:
         self.LOGIN_FAILURES_PER_CLIENT = int(os.environ.get("LOGIN_FAILURES_PER_CLIENT", "50"))
         self.REFLECTION_REDISPATCH_SECONDS = int(os.environ.get("REFLECTION_REDISPATCH_SECONDS", "30"))
         self.RMS_SANDBOX_RATE_PER_SECOND = float(os.environ.get("RMS_SANDBOX_RATE_PER_SECOND", "1"))
+        # The warehouse simulator's rate limit per API key (warehouse.md §2: 5 requests/s; a batch is one)
+        self.WAREHOUSE_SANDBOX_RATE_PER_SECOND = float(os.environ.get("WAREHOUSE_SANDBOX_RATE_PER_SECOND", "5"))
         # How long the sandbox keeps an order at 200 (楽天処理中) before a getOrder shows it at 300
         self.RMS_SANDBOX_PROCESSING_SECONDS = float(os.environ.get("RMS_SANDBOX_PROCESSING_SECONDS", "0"))
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
