@@ -22,6 +22,5 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('shops') as batch:
-        batch.drop_column('sender')
-        batch.drop_column('auto_request_shipment')
+    op.drop_column('shops', 'sender')
+    op.drop_column('shops', 'auto_request_shipment')

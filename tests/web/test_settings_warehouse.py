@@ -34,7 +34,8 @@ def test_the_page_shows_not_connected_and_the_settings_navigation_leads_there(ad
 
 
 def test_an_admin_saves_a_key_and_sees_only_its_last_4(admin_client, app, tenant):
-    response = _post(admin_client, "/settings/warehouse", {"api_key": KEY, "base_url": "", "sync_interval_seconds": "90"})
+    response = _post(admin_client, "/settings/warehouse",
+                     {"api_key": KEY, "base_url": "", "sync_interval_seconds": "90"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/settings/warehouse")
     row = _conn(app, tenant.account_id)
     assert row.key_last4 == "77Ab" and row.interval_seconds == 90 and row.base_url is None
@@ -70,7 +71,8 @@ def test_disconnect_removes_the_key(admin_client, app, tenant):
 def test_staff_see_the_state_but_get_the_settings_refusal_when_changing_it(staff_client, app, tenant):
     page = staff_client.get("/settings/warehouse")
     assert page.status_code == 200 and 'name="api_key"' not in page.text
-    assert _post(staff_client, "/settings/warehouse", {"api_key": KEY, "sync_interval_seconds": "60"}).status_code == 403
+    refused = _post(staff_client, "/settings/warehouse", {"api_key": KEY, "sync_interval_seconds": "60"})
+    assert refused.status_code == 403
     assert _post(staff_client, "/settings/warehouse/disconnect").status_code == 403
     assert _conn(app, tenant.account_id) is None
 
@@ -89,7 +91,7 @@ def test_a_connection_error_is_shown_with_its_text_and_counts_as_attention(admin
 def test_the_page_speaks_english_when_asked(admin_client):
     _post(admin_client, "/lang/en")
     page = admin_client.get("/settings/warehouse").text
-    assert "Not connected" in page and "Sync now" not in page  # not connected: no sync button
+    assert "Not connected" in page and "Warehouse connection" in page and "Sync now" not in page  # no key: no sync
 
 
 def test_the_shop_form_saves_auto_request_and_the_sender(admin_client, app, tenant):

@@ -38,7 +38,8 @@ class ShopForm(SettingsForm):
 
     def warehouse_changes(self) -> dict:
         return {"auto_request_shipment": bool(self.auto_request_shipment.data),
-                "sender": {name: getattr(self, f"sender_{name}").data or "" for name in ("postal_code", "address", "phone")}}
+                "sender": {name: getattr(self, f"sender_{name}").data or ""
+                           for name in ("postal_code", "address", "phone")}}
 
 
 def _nfkc(value):

@@ -36,7 +36,8 @@ class WarehouseForm(SettingsForm):
 
     def changes(self) -> dict:
         """What update_warehouse changes: the key only when one was typed (blank keeps the stored one)."""
-        changes = {"base_url": self.base_url.data or None, "sync_interval_seconds": int(self.sync_interval_seconds.data)}
+        changes = {"base_url": self.base_url.data or None,
+                   "sync_interval_seconds": int(self.sync_interval_seconds.data)}
         if self.api_key.data:
             changes["api_key"] = self.api_key.data
         return changes
@@ -46,7 +47,8 @@ def _page(form: WarehouseForm | None = None, status: int = 200, job: JobRecord |
     conn = connection.warehouse_for(current_actor().account_id)
     return page_or_fragment("settings/warehouse.html", "settings/_warehouse.html", http_status=status, conn=conn,
                             form=form or WarehouseForm.for_connection(conn), section="warehouse",
-                            base_url=connection.effective_base_url(conn), default_base_url=connection.default_base_url(),
+                            base_url=connection.effective_base_url(conn),
+                            default_base_url=connection.default_base_url(),
                             sandbox=current_app.config["BOSS_SANDBOX"], job=job)
 
 
