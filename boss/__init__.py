@@ -59,6 +59,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config["BOSS_SANDBOX"]:
         from .malls.rakuten.sandbox.routes import bp as rms_sandbox_bp
         app.register_blueprint(rms_sandbox_bp)  # the RMS stand-in, only with BOSS_SANDBOX on
+        from .warehouse.simulator.routes import bp as warehouse_simulator_bp
+        app.register_blueprint(warehouse_simulator_bp)  # the warehouse (RSL) stand-in, likewise
     register_cli(app)
     from .web import register_web
     register_web(app)

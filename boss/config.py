@@ -56,6 +56,10 @@ class Config:
         # With BOSS_SANDBOX=0 a base URL (the credentials go there) must be Rakuten's or one of these
         self.RMS_ALLOWED_BASE_URLS = url_list(os.environ.get("RMS_ALLOWED_BASE_URLS"))
         self.WAREHOUSE_ALLOWED_BASE_URLS = url_list(os.environ.get("WAREHOUSE_ALLOWED_BASE_URLS"))
+        self.WAREHOUSE_SANDBOX_BASE_URL = os.environ.get("WAREHOUSE_SANDBOX_BASE_URL")  # default: /sandbox/warehouse
+        # seconds between warehouse calls per API key, across every process (the warehouse takes 5 a second)
+        self.WAREHOUSE_MIN_INTERVAL = float(os.environ.get("WAREHOUSE_MIN_INTERVAL", "0.2"))
+        self.WAREHOUSE_TIMEOUT = float(os.environ.get("WAREHOUSE_TIMEOUT", "30"))
         # A signed-in browser unused this long is signed out (its server-side session ends)
         self.SESSION_IDLE_HOURS = float(os.environ.get("SESSION_IDLE_HOURS", "12"))
         # Failed logins per 15 minutes: per address and client, and per client (Flask-Limiter on REDIS_URL)
@@ -67,6 +71,8 @@ class Config:
         self.WAREHOUSE_RETRY_BACKOFF = os.environ.get("WAREHOUSE_RETRY_BACKOFF", "10,30,90,270")
         self.WAREHOUSE_REDISPATCH_SECONDS = int(os.environ.get("WAREHOUSE_REDISPATCH_SECONDS", "60"))
         self.WAREHOUSE_SYNC_LOCK_SECONDS = int(os.environ.get("WAREHOUSE_SYNC_LOCK_SECONDS", "300"))  # one run per account
+        # The warehouse simulator's rate limit per API key (warehouse.md §2: 5 requests/s; a batch is one)
+        self.WAREHOUSE_SANDBOX_RATE_PER_SECOND = float(os.environ.get("WAREHOUSE_SANDBOX_RATE_PER_SECOND", "5"))
         # How long the sandbox keeps an order at 200 (楽天処理中) before a getOrder shows it at 300
         self.RMS_SANDBOX_PROCESSING_SECONDS = float(os.environ.get("RMS_SANDBOX_PROCESSING_SECONDS", "0"))
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)

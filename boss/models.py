@@ -136,9 +136,11 @@ class Shop(db.Model):
 
 
 RAKUTEN_RMS = "rakuten_rms"
+RSL = "rsl"  # the account's warehouse (楽天スーパーロジスティクス)
 # Each provider's defaults: how often it runs, and its own settings (kept in Connection.settings).
 PROVIDER_DEFAULTS = {
     RAKUTEN_RMS: {"interval_seconds": 600, "settings": {"initial_lookback_days": 30, "inventory_restore_type": 0}},
+    RSL: {"interval_seconds": 60, "settings": {}},
 }
 ACCOUNT_LEVEL = "shop_id IS NULL"
 

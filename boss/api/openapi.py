@@ -14,11 +14,13 @@ from functools import cache
 from flask import current_app, jsonify
 
 from ..integrations.base_urls import LOOPBACK
-from ..models import MALLS
+from ..models import MALLS, RSL
 from ..orders import bulk, delivery, numbers, rules
 from ..parsing import MAX_ID
+from ..warehouse import connection as warehouse
 from . import bp
-from .routes import ADJUSTMENTS, MAX_BILLED, MAX_LINES, MAX_POSTAGE, MAX_QUANTITY, MAX_UNIT_PRICE, PARTY, PARTY_LIMITS
+from .routes import (ADJUSTMENTS, MAX_BILLED, MAX_LINES, MAX_POSTAGE, MAX_QUANTITY, MAX_UNIT_PRICE, PARTY, PARTY_LIMITS,
+                     SENDER_LIMITS)
 from .validation import DATE_PATTERN, DATETIME_PATTERN, IF_MATCH_PATTERN, INTEGER_PATTERN, JOB_ID_PATTERN, WHITESPACE
 
 _WS = "".join(f"\\u{ord(ch):04x}" for ch in WHITESPACE)
@@ -243,13 +245,19 @@ def document() -> dict:
         "Shop": _answer({
             "id": {"type": "integer"}, "name": {"type": "string"}, "mall": {"enum": list(MALLS)},
             "auto_confirm": {"type": "boolean"}, "reflect_cancel_to_rms": {"type": "boolean"},
-            "confirm_at_rms": {"type": "boolean"}, "rms_connected": {"type": "boolean"}, "license_key_last4": nullable_str,
+            "confirm_at_rms": {"type": "boolean"}, "auto_request_shipment": {"type": "boolean"},
+            "sender": _answer({name: {"type": "string"} for name in SENDER_LIMITS}),
+            "rms_connected": {"type": "boolean"}, "license_key_last4": nullable_str,
             "license_key_expires_on": nullable_str, "rms_connection_error": nullable_str, "rms_base_url": nullable_str,
             "import_interval_minutes": {"type": "integer"}, "initial_lookback_days": {"type": "integer"},
             "inventory_restore_type": {"type": "integer"}, "last_import_at": nullable_str}),
         "ShopIn": _object({
             "name": text(120, required=True), "mall": choice(MALLS, nullable=False),
             "auto_confirm": BOOLEAN, "reflect_cancel_to_rms": BOOLEAN, "confirm_at_rms": BOOLEAN,
+            "auto_request_shipment": BOOLEAN,
+            "sender": {**_object({name: text(limit) for name, limit in SENDER_LIMITS.items()}),
+                       "type": ["object", "null"],
+                       "description": "依頼主: the fields given change (null or blank: none), the others stay"},
             "import_interval_minutes": integer(1, 1440), "initial_lookback_days": integer(1, 730),
             "inventory_restore_type": integer(0, 2),
             "rms": {"type": ["object", "null"], "description": "The shop's RMS credentials (Rakuten shops only)",
@@ -272,6 +280,15 @@ def document() -> dict:
             "progress": {"type": "integer", "minimum": 0, "maximum": 100},
             "result": {"type": ["object", "null"]}, "error": nullable_str}),
         "Counts": _answer({k: {"type": "integer"} for k in (*rules.STATUSES, "all", "attention")}),
+        "Warehouse": _answer({
+            "connected": {"type": "boolean"}, "provider": {"enum": [RSL]}, "base_url": {"type": "string"},
+            "api_key_last4": nullable_str, "sync_interval_seconds": {"type": "integer"},
+            "last_synced_at": nullable_str, "error": nullable_str}),
+        "WarehouseIn": _object({
+            "api_key": {"type": ["string", "null"], "pattern": warehouse.API_KEY_PATTERN,
+                        "description": "printable ASCII; null disconnects"},
+            "base_url": {**_base_url(), "description": "null or blank: the default"},
+            "sync_interval_seconds": integer(warehouse.MIN_INTERVAL, warehouse.MAX_INTERVAL)}),
     }
     # A shop with RMS credentials is a Rakuten shop (connection.set_credentials): a body giving both says so;
     # a PATCH giving credentials alone is refused (422 fields.rms) when the stored shop is on another mall.
@@ -410,6 +427,16 @@ def document() -> dict:
             "get": _op("A job's state and progress", {"200": _json(_ref("Job"))}, tag="jobs", errors=["404"],
                        params=[{"name": "id", "in": "path", "required": True,
                                 "schema": {"type": "string", "pattern": JOB_ID_PATTERN}}], operation_id="getJob")},
+        "/api/v1/warehouse": {
+            "get": _op("The account's warehouse connection", {"200": _json(_ref("Warehouse"))}, tag="warehouse",
+                       operation_id="getWarehouse"),
+            "patch": _op("Change the warehouse connection (admin); a new API key or base URL reads events anew",
+                         {"200": _json(_ref("Warehouse"))}, body=_ref("WarehouseIn"), tag="warehouse", errors=["403"],
+                         operation_id="changeWarehouse")},
+        "/api/v1/warehouse/sync": {
+            "post": _op("Read the warehouse's events now",
+                        {"202": _json(_answer({"job_id": {"type": "string"}}), "Queued (or the run already waiting)")},
+                        tag="warehouse", operation_id="syncWarehouse")},
         "/api/openapi.json": {"get": {"operationId": "openapi", "summary": "This document", "tags": ["meta"],
                                       "security": [], "responses": {"200": _json({"type": "object"})}}},
         "/healthz": {"get": {"operationId": "health", "summary": "Health of the database, Redis and workers",

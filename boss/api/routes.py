@@ -76,13 +76,17 @@ def shops_list():
     return jsonify({"items": [shop_json(s) for s in shops]})
 
 
+SENDER_LIMITS = {"postal_code": 16, "address": 500, "phone": 40}  # a shop's 依頼主, as an order's party
+
+
 def _shop_fields(reader: Reader, creating: bool) -> dict:
     fields = {}
     if creating or reader.has("name"):
         fields["name"] = reader.string("name", required=True, max_len=120)
     if creating or reader.has("mall"):
         fields["mall"] = reader.string("mall", required=True, choices=MALLS)
-    for flag, default in (("auto_confirm", False), ("reflect_cancel_to_rms", False), ("confirm_at_rms", True)):
+    for flag, default in (("auto_confirm", False), ("reflect_cancel_to_rms", False), ("confirm_at_rms", True),
+                          ("auto_request_shipment", False)):
         if reader.has(flag) or creating:
             fields[flag] = reader.boolean(flag, default=default)
     for number, (low, high) in (("import_interval_minutes", (1, 1440)), ("initial_lookback_days", (1, 730)),
@@ -90,6 +94,11 @@ def _shop_fields(reader: Reader, creating: bool) -> dict:
         value = reader.integer(number, minimum=low, maximum=high)
         if value is not None:  # null: unchanged (the column has a value always)
             fields[number] = value
+    sender = reader.obj("sender")
+    if sender is not None:  # 依頼主: the fields given change (null or blank: none), the others stay
+        fields["sender"] = {name: sender.string(name, max_len=SENDER_LIMITS[name], default="")
+                            for name in SENDER_LIMITS if sender.has(name)}
+        sender.unknown(set(SENDER_LIMITS))
     rms = reader.obj("rms")
     if rms is not None:
         fields["rms"] = {
@@ -100,7 +109,7 @@ def _shop_fields(reader: Reader, creating: bool) -> dict:
         }
         rms.unknown({"service_secret", "license_key", "license_key_expires_on", "base_url"})
     reader.unknown({"name", "mall", "auto_confirm", "reflect_cancel_to_rms", "confirm_at_rms", "rms", "import_interval_minutes",
-                    "initial_lookback_days", "inventory_restore_type"})
+                    "initial_lookback_days", "inventory_restore_type", "auto_request_shipment", "sender"})
     reader.done()
     return fields
 

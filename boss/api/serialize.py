@@ -15,6 +15,7 @@ def shop_json(shop: Shop) -> dict:
     return {
         "id": shop.id, "name": shop.name, "mall": shop.mall, "auto_confirm": shop.auto_confirm,
         "reflect_cancel_to_rms": shop.reflect_cancel_to_rms, "confirm_at_rms": shop.confirm_at_rms,
+        "auto_request_shipment": shop.auto_request_shipment, "sender": shop_sender(shop),
         "rms_connected": shop.rms_connected,
         "license_key_last4": rms.key_last4,
         "license_key_expires_on": rms.key_expires_on.isoformat() if rms.key_expires_on else None,
@@ -24,6 +25,12 @@ def shop_json(shop: Shop) -> dict:
         "inventory_restore_type": rms.setting("inventory_restore_type"),
         "last_import_at": iso_jst(rms.last_run_at),
     }
+
+
+def shop_sender(shop: Shop) -> dict:
+    """The 依頼主 of the shop's parcels (warehouse.md §2): "" where not set."""
+    stored = shop.sender or {}
+    return {name: stored.get(name) or "" for name in ("postal_code", "address", "phone")}
 
 
 def product_json(product: Product) -> dict:

@@ -48,6 +48,17 @@ return false
 """
 
 
+REMOVE_FAULTS_SCRIPT = """
+local removed = 0
+for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if cjson.decode(raw)['function'] == ARGV[1] then
+    removed = removed + redis.call('LREM', KEYS[1], 1, raw)
+  end
+end
+return removed
+"""
+
+
 def every_key_faults(namespace: str) -> str:
     """The list of faults that apply to every key of a stand-in."""
     return f"{namespace}-any:faults"
@@ -77,9 +88,14 @@ class SandboxStore:
             keys=[self.key("faults"), every_key_faults(self.namespace)], args=[function, *order_numbers])
         return json.loads(raw) if raw else None
 
-    def log_call(self, function: str, body, http_status: int, message_code: Optional[str]) -> None:
+    def remove_faults(self, function: str) -> int:
+        """Disarm this key's faults for `function` (a fault given `times: 0`); how many were removed."""
+        return int(self.redis.register_script(REMOVE_FAULTS_SCRIPT)(keys=[self.key("faults")], args=[function]))
+
+    def log_call(self, function: str, body, http_status: int, **fields) -> None:
+        """Log a call received; `fields` are the stand-in's own (RMS: message_code; the warehouse: path)."""
         entry = {"at": datetime.now(JST).isoformat(timespec="microseconds"), "function": function,
-                 "body": body, "http_status": http_status, "message_code": message_code}
+                 "body": body, "http_status": http_status, **fields}
         pipe = self.redis.pipeline(transaction=False)
         pipe.rpush(self.key("calls"), json.dumps(entry, ensure_ascii=False))
         pipe.ltrim(self.key("calls"), -CALLS_KEPT, -1)
@@ -128,26 +144,30 @@ def is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def read_fault(body: dict, functions: Iterable[str]) -> dict:
+def read_fault(body: dict, functions: Iterable[str], code_field: str = "message_code",
+               disarm: bool = False) -> dict:
     """A fault to inject, from a control call: which `function` (one of `functions`) and `order_number`
-    (null: any), how many `times`, and what instead — an `http_status`, a `message_code`, a raw `body`
-    and/or a `delay_ms`. ControlError says what is wrong."""
+    (null: any), how many `times`, and what instead — an `http_status`, a code (`code_field`: RMS's
+    `message_code`, the warehouse's `error_code`), a raw `body` and/or a `delay_ms`. With `disarm`,
+    `times: 0` is accepted (the caller removes the function's faults) and a fault may be only a delay of 0.
+    ControlError says what is wrong."""
     fault = {
         "function": body.get("function"), "order_number": body.get("order_number"), "times": body.get("times", 1),
-        "http_status": body.get("http_status"), "message_code": body.get("message_code"),
-        "delay_ms": body.get("delay_ms", 0), "body": body.get("body"),
+        "http_status": body.get("http_status"), code_field: body.get(code_field),
+        "delay_ms": body.get("delay_ms", 0) if body.get("delay_ms") is not None else 0, "body": body.get("body"),
     }
     if fault["function"] not in functions:
         raise ControlError("function must be one of " + ", ".join(functions))
-    if not is_int(fault["times"]) or fault["times"] < 1:
-        raise ControlError("times must be a positive integer")
+    least = 0 if disarm else 1
+    if not is_int(fault["times"]) or fault["times"] < least:
+        raise ControlError("times must be a positive integer" + (" (0 disarms)" if disarm else ""))
     if fault["http_status"] is not None and (not is_int(fault["http_status"]) or not 200 <= fault["http_status"] <= 599):
         raise ControlError("http_status must be an HTTP status or null")
     if not is_int(fault["delay_ms"]) or not 0 <= fault["delay_ms"] <= MAX_DELAY_MS:
         raise ControlError(f"delay_ms must be 0..{MAX_DELAY_MS}")
-    for name in ("order_number", "message_code", "body"):
+    for name in ("order_number", code_field, "body"):
         if fault[name] is not None and not isinstance(fault[name], str):
             raise ControlError(f"{name} must be a string or null")
-    if not (fault["http_status"] or fault["message_code"] or fault["delay_ms"] or fault["body"] is not None):
-        raise ControlError("a fault needs http_status, message_code, body or delay_ms")
+    if not disarm and not (fault["http_status"] or fault[code_field] or fault["delay_ms"] or fault["body"] is not None):
+        raise ControlError(f"a fault needs http_status, {code_field}, body or delay_ms")
     return fault

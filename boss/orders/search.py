@@ -12,7 +12,7 @@ from sqlalchemy import Text, and_, column, exists, func, or_, select, table, tup
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..extensions import db
-from ..models import RAKUTEN_RMS, Connection, OrderCount, Shop
+from ..models import RAKUTEN_RMS, RSL, Connection, OrderCount, Shop
 from . import rules
 from .models import Order, Tag, order_tags
 from .numbers import number_key
@@ -290,8 +290,16 @@ def status_counts(account_id: int, shop_id: Optional[int] = None,
         shops = select(func.count(Connection.id)).where(Connection.account_id == account_id, Connection.shop_id.is_not(None),
                                                         Connection.provider == RAKUTEN_RMS, Connection.error.is_not(None))
         failing = db.session.scalar(shops.where(Connection.shop_id == shop_id) if shop_id is not None else shops) or 0
-    counts["attention"] = found.get(ATTENTION, 0) + int(failing)
+    counts["attention"] = found.get(ATTENTION, 0) + int(failing) + warehouse_failing(account_id)
     return counts
+
+
+def warehouse_failing(account_id: int) -> int:
+    """1 when the account's warehouse connection fails (「倉庫接続エラー」): it stops every shop's shipping
+    requests, so it counts whatever shop the header shows."""
+    return int(db.session.scalar(select(func.count(Connection.id)).where(
+        Connection.account_id == account_id, Connection.shop_id.is_(None), Connection.provider == RSL,
+        Connection.error.is_not(None))) or 0)
 
 
 ATTENTION = "attention"  # the counter row of not-deleted orders carrying an attention tag

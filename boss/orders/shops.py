@@ -21,11 +21,13 @@ def _refuse_name_taken(account_id: int, name: str) -> None:
 
 
 def create_shop(actor: Actor, name: str, mall: str, auto_confirm: bool = False,
-                reflect_cancel_to_rms: bool = False, confirm_at_rms: bool = True, **settings) -> Shop:
+                reflect_cancel_to_rms: bool = False, confirm_at_rms: bool = True, auto_request_shipment: bool = False,
+                sender: dict | None = None, **settings) -> Shop:
     with unit_of_work() as uow:
         _refuse_name_taken(actor.account_id, name)
         shop = Shop(account_id=actor.account_id, name=name, mall=mall, auto_confirm=auto_confirm,
-                    reflect_cancel_to_rms=reflect_cancel_to_rms, confirm_at_rms=confirm_at_rms)
+                    reflect_cancel_to_rms=reflect_cancel_to_rms, confirm_at_rms=confirm_at_rms,
+                    auto_request_shipment=auto_request_shipment, sender=_sender({}, sender or {}))
         db.session.add(shop)
         db.session.flush()
         create_count_rows(shop.id)
@@ -42,14 +44,25 @@ def update_shop(actor: Actor, shop_id: int, changes: dict) -> Shop:
         shop = get_shop(actor.account_id, shop_id)
         if "name" in changes and changes["name"] != shop.name:
             _refuse_name_taken(actor.account_id, changes["name"])
-        for field in ("name", "mall", "auto_confirm", "reflect_cancel_to_rms", "confirm_at_rms"):
+        for field in ("name", "mall", "auto_confirm", "reflect_cancel_to_rms", "confirm_at_rms",
+                      "auto_request_shipment"):
             if field in changes:
                 setattr(shop, field, changes[field])
+        if changes.get("sender") is not None:
+            shop.sender = _sender(shop.sender or {}, changes["sender"])
         connected = _apply_shop_settings(shop, changes)
         uow.commit()
     if connected:
         _first_import(actor, shop)
     return shop
+
+
+SENDER_FIELDS = ("postal_code", "address", "phone")
+
+
+def _sender(stored: dict, changes: dict) -> dict:
+    """The 依頼主 with `changes` applied: a new dict (so the JSON column sees the change), every field a string."""
+    return {name: (changes[name] if name in changes else stored.get(name)) or "" for name in SENDER_FIELDS}
 
 
 def _apply_shop_settings(shop: Shop, settings: dict) -> bool:

@@ -30,6 +30,9 @@ ENDPOINTS = [
     ("post", "/api/v1/shops/{id}/import"),
     ("post", "/api/v1/orders/bulk"),
     ("get", "/api/v1/jobs/{id}"),
+    ("get", "/api/v1/warehouse"),
+    ("patch", "/api/v1/warehouse"),
+    ("post", "/api/v1/warehouse/sync"),
     ("get", "/healthz"),
 ]
 

@@ -4,7 +4,7 @@ Everyone sees the account's shops and users; only admins change them (api.md: ad
 change shops, users and other users' tokens). Every user manages their own API tokens. Objects are
 looked up through the account, so another account's id answers 404 (R14).
 """
-from . import shops, tokens, users  # each registers its views on bp
+from . import shops, tokens, users, warehouse  # each registers its views on bp
 from .base import bp
 
-__all__ = ["bp", "shops", "tokens", "users"]
+__all__ = ["bp", "shops", "tokens", "users", "warehouse"]

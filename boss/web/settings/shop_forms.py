@@ -21,6 +21,25 @@ class ShopForm(SettingsForm):
     auto_confirm = BooleanField(_l("自動確認"))
     reflect_cancel_to_rms = BooleanField(_l("注文キャンセルをRMS注文情報へ反映"))
     confirm_at_rms = BooleanField(_l("確認済にしたら楽天RMSでも注文確認する"))
+    auto_request_shipment = BooleanField(_l("確認済の注文を自動で出荷依頼する"))
+    sender_postal_code = StringField(_l("依頼主 郵便番号"), filters=[strip], validators=[
+        Length(max=16, message=_l("16文字以内で入力してください。"))])
+    sender_address = StringField(_l("依頼主 住所"), filters=[strip], validators=[
+        Length(max=500, message=_l("500文字以内で入力してください。"))])
+    sender_phone = StringField(_l("依頼主 電話番号"), filters=[strip], validators=[
+        Length(max=40, message=_l("40文字以内で入力してください。"))])
+
+    def fill_warehouse(self, shop: Shop) -> "ShopForm":
+        """The shop's 依頼主 (its `sender` JSON) into the form's fields."""
+        sender = shop.sender or {}
+        for name in ("postal_code", "address", "phone"):
+            getattr(self, f"sender_{name}").data = sender.get(name) or ""
+        return self
+
+    def warehouse_changes(self) -> dict:
+        return {"auto_request_shipment": bool(self.auto_request_shipment.data),
+                "sender": {name: getattr(self, f"sender_{name}").data or ""
+                           for name in ("postal_code", "address", "phone")}}
 
 
 def _nfkc(value):

@@ -68,7 +68,7 @@ def create_shop():
 def edit_shop(shop_id: int):
     shop = found_or_404(frame.get_shop, shop_id)
     form = RakutenShopForm.for_shop(shop) if shop.mall == "rakuten" else ShopForm(formdata=None, obj=shop)
-    return _shop_form(shop, form)
+    return _shop_form(shop, form.fill_warehouse(shop))
 
 
 def _shop_form(shop: Shop, form: ShopForm, status: int = 200, form_errors: list[str] | None = None):
@@ -112,7 +112,7 @@ def update_shop(shop_id: int):
     form = RakutenShopForm() if rakuten else ShopForm()
     if not form.validate():
         return _shop_form(shop, form, status=422)
-    changes = {"name": form.name.data, "auto_confirm": form.auto_confirm.data}
+    changes = {"name": form.name.data, "auto_confirm": form.auto_confirm.data, **form.warehouse_changes()}
     rms = None
     if rakuten:  # the switch, the connection and the import settings are shown (and meant) for Rakuten shops only
         rms = form.rms_changes(shop)

@@ -50,7 +50,7 @@ def rms_function(function: str):
             answer = run(store, function, body)
         else:
             answer = envelope(function, [message(function, "ERROR", 11, "リクエストの書式が不正です。")], 400)
-    store.log_call(function, body, answer.status, answer.message_code)
+    store.log_call(function, body, answer.status, message_code=answer.message_code)
     return answer.response()
 
 

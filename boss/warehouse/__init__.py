@@ -1,0 +1,1 @@
+"""The warehouse: port, RSL client, simulator, shipping, notices, returns, stock."""
