@@ -1,13 +1,13 @@
 """Objects as api.md shows them."""
 from __future__ import annotations
 
-from ..models import ItemMapping, JobRecord, Product, Shop
 from typing import Optional
 
+from ..models import ItemMapping, JobRecord, Product, Shop
 from ..orders import rules, shipping_rules
-from ..warehouse import shipping
 from ..orders.models import Order, OrderEvent, Tag
 from ..timefmt import iso_jst
+from ..warehouse import shipping
 
 
 def shop_json(shop: Shop) -> dict:
