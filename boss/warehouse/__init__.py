@@ -1,0 +1,1 @@
+"""The warehouse: shipping requests, notices, returns and stock (warehouse.md)."""
