@@ -1,7 +1,7 @@
 """Objects as api.md shows them."""
 from __future__ import annotations
 
-from ..models import ItemMapping, JobRecord, Product, Shop
+from ..models import ItemMapping, JobRecord, Product, Shop, StockMovement
 from ..orders import rules
 from ..orders.models import Order, OrderEvent, Tag
 from ..timefmt import iso_jst
@@ -26,6 +26,13 @@ def shop_json(shop: Shop) -> dict:
 def product_json(product: Product) -> dict:
     return {"id": product.id, "sku": product.sku, "code": product.code, "name": product.name,
             "stock": product.stock, "reserved": product.reserved, "available": product.available}
+
+
+def movement_json(movement: StockMovement) -> dict:
+    return {"id": movement.id, "at": iso_jst(movement.at), "kind": movement.kind,
+            "delta_stock": movement.delta_stock, "delta_reserved": movement.delta_reserved,
+            "order_id": movement.order_id, "actor": {"type": movement.actor_type, "name": movement.actor_name},
+            "reason": movement.reason}
 
 
 def mapping_json(mapping: ItemMapping) -> dict:

@@ -74,38 +74,41 @@ def insufficient_stock(found: list[Shortage]) -> ServiceError:
 
 def reserve(order: Order, actor: Actor) -> None:
     """Reserve every product of the order, or none: one conditional UPDATE per product in product-id order (two
-    orders lock their products in the same order on PostgreSQL: no deadlock), inside a SAVEPOINT that is rolled
-    back when any product is short, so the caller's transaction keeps nothing of a refused reservation."""
+    orders lock their products in the same order on PostgreSQL: no deadlock). When any product is short, the
+    UPDATEs that went through are undone in the same transaction (their rows stay ours, locked on PostgreSQL,
+    under SQLite's one writer) before the refusal is raised: the caller's transaction keeps nothing of it even
+    if it went on. (An undo, not a SAVEPOINT: pysqlite's own transaction handling lets a SAVEPOINT opened
+    first in a transaction commit it on release.)"""
     if order.stock_reserved:
         return  # reserved already (a repeated call must not count twice)
     wanted = needs(order)
     short: dict[int, int] = {}
-    savepoint = db.session.begin_nested()
-    applied = []
+    applied: list[tuple[int, int]] = []
     for product_id in sorted(wanted):
         quantity = wanted[product_id]
-        row = _change(product_id, order.account_id, Product.stock - Product.reserved >= quantity, reserved=quantity)
-        if row is None:
-            short[product_id] = quantity
+        if _change(product_id, order.account_id, Product.stock - Product.reserved >= quantity, reserved=quantity):
+            applied.append((product_id, quantity))
         else:
-            applied.append((product_id, quantity, row))
+            short[product_id] = quantity
     if short:
-        savepoint.rollback()
-        for product_id, _, _ in applied:
-            _forget(product_id)
-        found = shortages(order.account_id, short)
-        known = {s.sku for s in found}
-        # A product short at its UPDATE but covered by the time of this read (stock came in meanwhile) is still
-        # named: the reservation was refused, and trying again will find the stock.
-        for product_id, sku in db.session.execute(select(Product.id, Product.sku)
-                                                   .where(Product.id.in_(list(short)))).all():
-            if sku not in known:
-                found.append(Shortage(sku, short[product_id], short[product_id], 0))
-        raise insufficient_stock(sorted(found, key=lambda s: s.sku))
-    savepoint.commit()
+        for product_id, quantity in applied:
+            _change(product_id, order.account_id, Product.reserved >= quantity, reserved=-quantity)
+        raise insufficient_stock(_shortages_of(order.account_id, short))
     _write([_movement(order.account_id, product_id, "reserve", 0, quantity, actor, order.id)
-            for product_id, quantity, _ in applied])
+            for product_id, quantity in applied])
     order.stock_reserved = True
+
+
+def _shortages_of(account_id: int, short: dict[int, int]) -> list[Shortage]:
+    """The products whose UPDATE found too few, as shortages; one covered by the time of this read (stock came in
+    meanwhile) is still named, short by 0: the reservation was refused, and trying again will find the stock."""
+    found = shortages(account_id, short)
+    named = {s.sku for s in found}
+    for product_id, sku, stock, reserved in db.session.execute(
+            select(Product.id, Product.sku, Product.stock, Product.reserved).where(Product.id.in_(list(short)))).all():
+        if sku not in named:
+            found.append(Shortage(sku, short[product_id], stock - reserved, 0))
+    return sorted(found, key=lambda s: s.sku)
 
 
 def release(order: Order, actor: Actor, reason: str = "") -> None:
@@ -254,13 +257,6 @@ def _set_loaded(product_id: int, stock: int, reserved: int) -> None:
     if product is not None:
         set_committed_value(product, "stock", stock)
         set_committed_value(product, "reserved", reserved)
-
-
-def _forget(product_id: int) -> None:
-    """A loaded product whose counts a rolled-back SAVEPOINT changed reads them again."""
-    product = db.session.identity_map.get(identity_key(Product, product_id))
-    if product is not None:
-        db.session.expire(product, ["stock", "reserved"])
 
 
 def _movement(account_id: int, product_id: int, kind: str, delta_stock: int, delta_reserved: int, actor: Actor,
