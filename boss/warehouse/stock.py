@@ -183,12 +183,18 @@ def adjust(actor: Actor, product_id, delta, reason) -> Product:
             db.session.refresh(product)
             if product.stock + delta > MAX_STOCK:
                 raise validation_error({"delta": f"在庫数は{MAX_STOCK:,}点までです"})
-            raise validation_error({"delta": (
-                f"引当済みの{product.reserved:,}点を下回る在庫数にはできません（在庫数 {product.stock:,}点、"
-                f"減らせるのは{max(product.available, 0):,}点まで）")})
+            raise below_reserved(product)
         _write([_movement(actor.account_id, product.id, "adjustment", delta, 0, actor, None, reason)])
         uow.commit(keep=[product])
     return product
+
+
+def below_reserved(product: Product) -> ServiceError:
+    ja = (f"引当済みの{product.reserved:,}点を下回る在庫数にはできません（在庫数 {product.stock:,}点、"
+          f"減らせるのは{max(product.available, 0):,}点まで）")
+    en = (f"Stock cannot go below the {product.reserved:,} units reserved ({product.stock:,} on hand; at most "
+          f"{max(product.available, 0):,} can be taken away)")
+    return ServiceError("validation_error", Reason(f"{ja}。", f"{en}."), {"delta": ja})
 
 
 def initial_stock(product: Product, actor: Actor) -> None:
