@@ -22,6 +22,7 @@ from .orders.models import Order, OrderEvent, Shipment
 from .orders.products import create_product
 from .orders.registration import NewOrder
 from .timefmt import JST
+from .warehouse import stock
 
 DEMO_ACCOUNT = "デモ商店"
 DEMO_EMAIL = "demo@example.com"
@@ -215,5 +216,9 @@ def _demo_order(rng, actor, shop, products, prices, counter, story, status, ship
                 for line in order.lines:
                     line.product.reserved += line.quantity
         frame.record_event(order, actor, "status_set", history.DEMO_STATUS.ja, rules.AWAITING_CONFIRMATION, status)
+        if order.stock_reserved:  # the ledger explains the reserved counts the demo sets
+            db.session.flush()
+            stock.write_movements([stock.movement_row(order.account_id, line.product_id, "reserve", 0, line.quantity,
+                                                      actor, order.id, history.DEMO_STATUS.ja) for line in order.lines])
     _date_history(order, story)
     outbox.commit_and_dispatch()

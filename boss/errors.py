@@ -16,6 +16,7 @@ STATUS_BY_CODE = {
     "cannot_cancel": 409,
     "cannot_delete": 409,
     "invalid_transition": 409,
+    "insufficient_stock": 409,
     "conflict": 409,
 }
 

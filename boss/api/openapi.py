@@ -18,6 +18,7 @@ from ..models import MALLS, RSL
 from ..orders import bulk, delivery, numbers, rules
 from ..parsing import MAX_ID
 from ..warehouse import connection as warehouse
+from ..warehouse import stock
 from . import bp
 from .routes import (ADJUSTMENTS, MAX_BILLED, MAX_LINES, MAX_POSTAGE, MAX_QUANTITY, MAX_UNIT_PRICE, PARTY, PARTY_LIMITS,
                      SENDER_LIMITS)
@@ -207,7 +208,11 @@ def document() -> dict:
                     "invalid_transition", "insufficient_stock", "conflict", "payload_too_large", "file_too_large",
                     "too_many_requests", "internal_error"]},
                 "message": {"type": "string"},
-                "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}}},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}, "properties": {
+                    "shortages": {"type": "array", "description": "insufficient_stock: each SKU short, by how many",
+                                  "items": _answer({"sku": {"type": "string"}, "wanted": {"type": "integer"},
+                                                    "available": {"type": "integer"},
+                                                    "short": {"type": "integer"}})}}}}}}},
         "Party": party_out,
         "Tag": tag,
         "Line": _answer({
@@ -267,6 +272,12 @@ def document() -> dict:
         "Product": _answer({"id": {"type": "integer"}, "sku": {"type": "string"}, "code": nullable_str,
                             "name": {"type": "string"}, "stock": {"type": "integer"}, "reserved": {"type": "integer"},
                             "available": {"type": "integer"}}),
+        "StockMovement": _answer({
+            "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "kind": {"enum": list(stock.KINDS)},
+            "delta_stock": {"type": "integer"}, "delta_reserved": {"type": "integer"},
+            "order_id": {"type": ["integer", "null"]},
+            "actor": _answer({"type": {"enum": ["user", "token", "job", "system"]}, "name": {"type": "string"}}),
+            "reason": {"type": "string"}}),
         "Mapping": _answer({"id": {"type": "integer"}, "shop_id": {"type": "integer"}, "mall_item_id": {"type": "string"},
                             "sub_code": nullable_str, "sku": {"type": "string"}}),
         "Event": _answer({
@@ -370,6 +381,19 @@ def document() -> dict:
                         body=_object({"sku": text(64, required=True), "name": text(255, required=True),
                                       "code": text(64), "stock": integer(0, 10_000_000)}, required=["sku", "name"]),
                         operation_id="createProduct")},
+        "/api/v1/products/{id}/stock-movements": {
+            "get": _op("A product's stock ledger, newest first (keyset cursor)",
+                       {"200": _json(items("StockMovement", cursor=True))}, tag="stock", errors=["404"],
+                       params=[ID, _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+                               _query("cursor", {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                                      "the next_cursor of the page before")], operation_id="listStockMovements")},
+        "/api/v1/products/{id}/stock-adjustments": {
+            "post": _op("Adjust a product's stock, with why (a result below the reserved count: 422, fields.delta)",
+                        {"201": _json(_ref("Product"), "Adjusted")}, tag="stock", errors=["404"], params=[ID],
+                        body=_object({"delta": {"type": "integer", "minimum": -stock.MAX_DELTA,
+                                                "maximum": stock.MAX_DELTA, "not": {"const": 0}},
+                                      "reason": text(stock.MAX_REASON, required=True)}, required=["delta", "reason"]),
+                        operation_id="adjustStock")},
         "/api/v1/mappings": {
             "get": _op("List mappings", {"200": _json(items("Mapping"))}, tag="mappings", errors=["404"],
                        params=[_query("shop_id", {"type": "integer"})], operation_id="listMappings"),
@@ -469,6 +493,9 @@ def _link(paths: dict) -> None:
                                 ("RetryReflection", "retryReflection"))}
     paths["/api/v1/mappings"]["post"]["responses"]["201"]["links"] = {
         "DeleteMapping": {"operationId": "deleteMapping", "parameters": {"id": "$response.body#/id"}}}
+    paths["/api/v1/products"]["post"]["responses"]["201"]["links"] = {
+        "StockMovements": {"operationId": "listStockMovements", "parameters": {"id": "$response.body#/id"}},
+        "AdjustStock": {"operationId": "adjustStock", "parameters": {"id": "$response.body#/id"}}}
     paths["/api/v1/shops"]["post"]["responses"]["201"]["links"] = {
         "ChangeShop": {"operationId": "changeShop", "parameters": {"id": "$response.body#/id"}},
         "ImportShop": {"operationId": "importShop", "parameters": {"id": "$response.body#/id"}}}

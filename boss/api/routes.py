@@ -18,10 +18,12 @@ from ..orders.numbers import InvalidNumber, manual_number
 from ..orders.search import BadCursor, OrderFilter, like_pattern, list_orders, status_counts
 from ..parsing import MAX_ID
 from ..reason import Reason
+from ..warehouse import stock
 from . import bp
 from .errors import admin_required, lang, refuse
 from .idempotency import idempotent
-from .serialize import event_json, job_json, mapping_json, order_json, product_json, shop_json, tag_json
+from .serialize import (event_json, job_json, mapping_json, movement_json, order_json, product_json, shop_json,
+                        tag_json)
 from .validation import IF_MATCH_PATTERN, JOB_ID_PATTERN, MAX_DEPTH, Reader, TooDeep
 
 MAX_LINES = 200
@@ -169,6 +171,31 @@ def products_list():
     products = list(db.session.scalars(stmt.order_by(Product.id).limit(limit + 1)))
     next_cursor = str(products[limit - 1].id) if len(products) > limit else None
     return jsonify({"items": [product_json(p) for p in products[:limit]], "next_cursor": next_cursor})
+
+
+@bp.get("/v1/products/<int:id>/stock-movements")
+def stock_movements(id: int):
+    """The product's stock ledger, newest first (keyset on the movement id)."""
+    reader = Reader(request.args.to_dict(), from_query=True)
+    limit = reader.integer("limit", minimum=1, maximum=200, default=50)
+    before = reader.integer("cursor", minimum=0, maximum=MAX_ID)
+    reader.done()
+    items, next_cursor = stock.movements(account_id(), id, limit, before)
+    return jsonify({"items": [movement_json(m) for m in items],
+                    "next_cursor": str(next_cursor) if next_cursor is not None else None})
+
+
+@bp.post("/v1/products/<int:id>/stock-adjustments")
+def stock_adjustments(id: int):
+    frame.owned(Product, account_id(), id, "商品", "Product")
+    reader = body()
+    delta = reader.integer("delta", required=True, minimum=-stock.MAX_DELTA, maximum=stock.MAX_DELTA)
+    if delta == 0:
+        reader.errors.setdefault("delta", "0以外の整数で指定してください")
+    reason = reader.string("reason", required=True, max_len=stock.MAX_REASON)
+    reader.unknown({"delta", "reason"})
+    reader.done()
+    return jsonify(product_json(stock.adjust(g.actor, id, delta, reason))), 201
 
 
 @bp.get("/v1/mappings")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..models import ItemMapping, JobRecord, Product, Shop
+from ..models import ItemMapping, JobRecord, Product, Shop, StockMovement
 from ..orders import rules, shipping_rules
 from ..orders.models import Order, OrderEvent, Tag
 from ..timefmt import iso_jst
@@ -36,6 +36,13 @@ def shop_sender(shop: Shop) -> dict:
 def product_json(product: Product) -> dict:
     return {"id": product.id, "sku": product.sku, "code": product.code, "name": product.name,
             "stock": product.stock, "reserved": product.reserved, "available": product.available}
+
+
+def movement_json(movement: StockMovement) -> dict:
+    return {"id": movement.id, "at": iso_jst(movement.at), "kind": movement.kind,
+            "delta_stock": movement.delta_stock, "delta_reserved": movement.delta_reserved,
+            "order_id": movement.order_id, "actor": {"type": movement.actor_type, "name": movement.actor_name},
+            "reason": movement.reason}
 
 
 def mapping_json(mapping: ItemMapping) -> dict:

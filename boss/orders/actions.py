@@ -3,12 +3,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import update
-
 from .. import outbox
 from ..errors import validation_error
-from ..extensions import db
-from ..models import Product, utcnow
+from ..models import utcnow
+from ..warehouse import stock
 from . import history, rules
 from .actor import Actor
 from .counters import counted
@@ -58,7 +56,7 @@ def cancel(actor: Actor, order_id: int, reason_code: int = rules.DEFAULT_CANCEL_
         order.retrieve_parcel = bool(retrieve_parcel) if before == rules.COMPLETED else None
         touch(order)
         if effects.release_stock:
-            _release_reservation(order)
+            stock.release(order, actor, stock.CANCEL_RELEASE)
         # R9: the setting is captured now; later changes of it never touch this cancel.
         order.reflect_cancel_to_rms = effects.reflect_to_rms
         text = history.CANCELLED_RETRIEVE if order.retrieve_parcel else history.CANCELLED
@@ -97,14 +95,6 @@ def _drop_confirm(order: Order, actor: Actor) -> None:
     order.reflection_message = None
     record_event(order, actor, "reflection_done", history.RMS_CONFIRM_DROPPED.ja)
     clear_system_tag(order, "mall_reflection_error", actor, history.RMS_CONFIRM_DROPPED.ja)
-
-
-def _release_reservation(order: Order) -> None:
-    for line in order.lines:
-        if line.product_id is not None:
-            db.session.execute(update(Product).where(Product.id == line.product_id)
-                               .values(reserved=Product.reserved - line.quantity))
-    order.stock_reserved = False
 
 
 def delete(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:

@@ -13,6 +13,8 @@ ENDPOINTS = [
     ("patch", "/api/v1/shops/{id}"),
     ("post", "/api/v1/products"),
     ("get", "/api/v1/products"),
+    ("get", "/api/v1/products/{id}/stock-movements"),
+    ("post", "/api/v1/products/{id}/stock-adjustments"),
     ("post", "/api/v1/mappings"),
     ("delete", "/api/v1/mappings/{id}"),
     ("post", "/api/v1/tags"),

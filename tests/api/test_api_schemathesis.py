@@ -26,7 +26,7 @@ BUDGET_SECONDS = 180
 
 def _seed(client, tenant) -> dict:
     """What an account has after a while; returns the ids a run may name."""
-    create_product(client, tenant)
+    product = create_product(client, tenant)
     mapping = map_item(client, tenant)
     tag = create_tag(client, tenant, name="要確認")
     orders = [create_order(client, tenant) for _ in range(4)]
@@ -38,7 +38,7 @@ def _seed(client, tenant) -> dict:
     connected = client.post(f"{API}/shops", json={"name": "楽天RMS店", "mall": "rakuten", "rms": {
         "service_secret": "SP000000_secret", "license_key": "SL000000_license"}}, headers=admin).json
     job = client.post(f"{API}/shops/{connected['id']}/import", headers=admin).json
-    return {"order_ids": [o["id"] for o in orders], "tag_ids": [tag["id"]], "mapping_ids": [mapping["id"]],
+    return {"order_ids": [o["id"] for o in orders], "product_ids": [product["id"]], "tag_ids": [tag["id"]], "mapping_ids": [mapping["id"]],
             "shop_ids": [tenant.shop_id, connected["id"]], "job_ids": [job["job_id"]]}
 
 

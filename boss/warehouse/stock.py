@@ -1,0 +1,277 @@
+"""Stock per product (warehouse.md §4): the one place a product's `stock` or `reserved` changes, and its ledger.
+
+Every change is a conditional UPDATE of the product row, never a read-then-write: two requests for the last unit
+(or an adjustment racing a reservation) are decided by the database, on PostgreSQL and on SQLite alike — the
+loser's UPDATE matches no row. Each change writes a `stock_movements` row, so a product's page tells why its
+number is what it is. Nothing here commits: these functions are part of the caller's unit of work (the shipping
+request, the cancel, the sync that applies `shipped`), except `adjust`, which is an action of its own.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from ..errors import ServiceError, validation_error
+from ..extensions import db
+from ..models import Product, StockMovement, utcnow
+from ..orders.actor import Actor
+from ..orders.frame import owned
+from ..orders.models import Order
+from ..reason import Reason
+from ..unit_of_work import unit_of_work
+
+KINDS = ("adjustment", "reserve", "release", "ship", "return")
+MAX_DELTA = 10_000_000
+MAX_STOCK = 2_000_000_000  # the column is a 32-bit integer: an adjustment past this is refused, not a 500
+MAX_REASON = 500
+INITIAL_STOCK = Reason("初期在庫", "Initial stock")
+SHIPPED_MORE = "倉庫の出荷数が在庫数を超えました"
+CANCEL_RELEASE = "注文キャンセル"
+
+
+@dataclass(frozen=True)
+class Shortage:
+    sku: str
+    wanted: int
+    available: int
+    short: int
+
+
+def needs(order: Order) -> dict[int, int]:
+    """The order's mapped lines summed per product (two lines of one SKU reserve once, together)."""
+    wanted: dict[int, int] = defaultdict(int)
+    for line in order.lines:
+        if line.product_id is not None:
+            wanted[line.product_id] += line.quantity
+    return dict(wanted)
+
+
+def shortages(account_id: int, wanted: dict[int, int]) -> list[Shortage]:
+    """Which of `wanted` the available stock does not cover, by SKU (a read: the rules' and the screens' check;
+    the reservation itself decides by its conditional UPDATE)."""
+    if not wanted:
+        return []
+    rows = db.session.execute(select(Product.id, Product.sku, Product.stock, Product.reserved)
+                              .where(Product.account_id == account_id, Product.id.in_(list(wanted)))).all()
+    found = [Shortage(sku, wanted[pid], stock - reserved, wanted[pid] - (stock - reserved))
+             for pid, sku, stock, reserved in rows if stock - reserved < wanted[pid]]
+    return sorted(found, key=lambda s: s.sku)
+
+
+def insufficient_stock(found: list[Shortage]) -> ServiceError:
+    ja = "、".join(f"{s.sku}: {s.short:,}点不足" for s in found)
+    en = ", ".join(f"{s.sku}: {s.short:,} short" for s in found)
+    return ServiceError("insufficient_stock", Reason(
+        f"在庫が足りないため出荷依頼できません（{ja}）。在庫を補充してから出荷依頼してください。",
+        f"Not enough stock to request shipment ({en}). Restock, then request shipment again."),
+        {"shortages": [asdict(s) for s in found]})
+
+
+def reserve(order: Order, actor: Actor) -> None:
+    """Reserve every product of the order, or none: one conditional UPDATE per product in product-id order (two
+    orders lock their products in the same order on PostgreSQL: no deadlock). When any product is short, the
+    UPDATEs that went through are undone in the same transaction (their rows stay ours, locked on PostgreSQL,
+    under SQLite's one writer) before the refusal is raised: the caller's transaction keeps nothing of it even
+    if it went on. (An undo, not a SAVEPOINT: pysqlite's own transaction handling lets a SAVEPOINT opened
+    first in a transaction commit it on release.)"""
+    if order.stock_reserved:
+        return  # reserved already (a repeated call must not count twice)
+    wanted = needs(order)
+    short: dict[int, int] = {}
+    applied: list[tuple[int, int]] = []
+    for product_id in sorted(wanted):
+        quantity = wanted[product_id]
+        if _change(product_id, order.account_id, Product.stock - Product.reserved >= quantity, reserved=quantity):
+            applied.append((product_id, quantity))
+        else:
+            short[product_id] = quantity
+    if short:
+        for product_id, quantity in applied:
+            _change(product_id, order.account_id, Product.reserved >= quantity, reserved=-quantity)
+        raise insufficient_stock(_shortages_of(order.account_id, short))
+    _write([_movement(order.account_id, product_id, "reserve", 0, quantity, actor, order.id)
+            for product_id, quantity in applied])
+    order.stock_reserved = True
+
+
+def _shortages_of(account_id: int, short: dict[int, int]) -> list[Shortage]:
+    """The products whose UPDATE found too few, as shortages; one covered by the time of this read (stock came in
+    meanwhile) is still named, short by 0: the reservation was refused, and trying again will find the stock."""
+    found = shortages(account_id, short)
+    named = {s.sku for s in found}
+    for product_id, sku, stock, reserved in db.session.execute(
+            select(Product.id, Product.sku, Product.stock, Product.reserved).where(Product.id.in_(list(short)))).all():
+        if sku not in named:
+            found.append(Shortage(sku, short[product_id], stock - reserved, 0))
+    return sorted(found, key=lambda s: s.sku)
+
+
+def release(order: Order, actor: Actor, reason: str = "") -> None:
+    """Give the order's reservation back (cancel before shipping, a withdrawn or refused request); never below 0."""
+    if not order.stock_reserved:
+        return
+    rows = []
+    for product_id, quantity in sorted(needs(order).items()):
+        row = _change(product_id, order.account_id, Product.reserved >= quantity, reserved=-quantity)
+        taken = quantity
+        if row is None:  # fewer reserved than the order holds: only an inconsistency left by hand brings this
+            taken = _clamp(product_id, stock=0, reserved=quantity)[1]
+        rows.append(_movement(order.account_id, product_id, "release", 0, -taken, actor, order.id, reason))
+    _write(rows)
+    order.stock_reserved = False
+
+
+def ship(order: Order, actor: Actor, reason: str = "") -> None:
+    """The warehouse shipped the order: stock −q per product, and its reservation −q when it holds one.
+
+    A warehouse that ships more than BOSS counts on hand states a fact BOSS cannot refuse, yet `stock` never goes
+    below 0: the count is clamped at 0 and the ledger row records the change actually made (so the ledger still
+    sums to the number) with the reason 「倉庫の出荷数が在庫数を超えました」 and the quantity shipped."""
+    reserved = order.stock_reserved
+    rows = []
+    for product_id, quantity in sorted(needs(order).items()):
+        from_reserved = quantity if reserved else 0
+        row = _change(product_id, order.account_id,
+                      (Product.stock >= quantity) & (Product.reserved >= from_reserved),
+                      stock=-quantity, reserved=-from_reserved)
+        note = reason
+        taken_stock, taken_reserved = quantity, from_reserved
+        if row is None:
+            taken_stock, taken_reserved = _clamp(product_id, stock=quantity, reserved=from_reserved)
+            note = f"{SHIPPED_MORE}（出荷 {quantity:,}点）" + (f" {reason}" if reason else "")
+        rows.append(_movement(order.account_id, product_id, "ship", -taken_stock, -taken_reserved, actor, order.id,
+                              note))
+    _write(rows)
+    order.stock_reserved = False
+
+
+def restock(product_id: int, quantity: int, actor: Actor, order_id: Optional[int], reason: str = "") -> None:
+    """Units back on hand (a return inspected as sellable): stock +q."""
+    if quantity <= 0:
+        return
+    row = _change(product_id, actor.account_id, Product.stock <= MAX_STOCK - quantity, stock=quantity)
+    if row is None:
+        raise validation_error({"sellable": f"在庫数が上限（{MAX_STOCK:,}）を超えます"})
+    _write([_movement(actor.account_id, product_id, "return", quantity, 0, actor, order_id, reason)])
+
+
+def adjust(actor: Actor, product_id, delta, reason) -> Product:
+    """在庫調整 by a person or an API client, with why. Refused when the result would fall below what is reserved
+    (available would go negative) — decided by the UPDATE itself, so an adjustment racing a reservation can
+    never leave available below 0."""
+    with unit_of_work() as uow:
+        product = owned(Product, actor.account_id, product_id, "商品", "Product")
+        problems = {}
+        if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_DELTA:
+            problems["delta"] = f"0以外の整数（-{MAX_DELTA:,}〜{MAX_DELTA:,}）で指定してください"
+        reason = reason.strip() if isinstance(reason, str) else ""
+        if not reason:
+            problems["reason"] = "調整の理由を入力してください"
+        elif len(reason) > MAX_REASON:
+            problems["reason"] = f"{MAX_REASON}文字以内で指定してください"
+        if problems:
+            raise validation_error(problems)
+        row = _change(product.id, actor.account_id,
+                      (Product.stock + delta >= Product.reserved) & (Product.stock + delta >= 0)
+                      & (Product.stock + delta <= MAX_STOCK), stock=delta)
+        if row is None:
+            db.session.refresh(product)
+            if product.stock + delta > MAX_STOCK:
+                raise validation_error({"delta": f"在庫数は{MAX_STOCK:,}点までです"})
+            raise below_reserved(product)
+        _write([_movement(actor.account_id, product.id, "adjustment", delta, 0, actor, None, reason)])
+        uow.commit(keep=[product])
+    return product
+
+
+def below_reserved(product: Product) -> ServiceError:
+    ja = (f"引当済みの{product.reserved:,}点を下回る在庫数にはできません（在庫数 {product.stock:,}点、"
+          f"減らせるのは{max(product.available, 0):,}点まで）")
+    en = (f"Stock cannot go below the {product.reserved:,} units reserved ({product.stock:,} on hand; at most "
+          f"{max(product.available, 0):,} can be taken away)")
+    return ServiceError("validation_error", Reason(f"{ja}。", f"{en}."), {"delta": ja})
+
+
+def initial_stock(product: Product, actor: Actor) -> None:
+    """The ledger row that explains a new product's starting count (no commit: the creation's unit of work)."""
+    if product.stock:
+        db.session.flush()
+        _write([_movement(product.account_id, product.id, "adjustment", product.stock, 0, actor, None,
+                          INITIAL_STOCK.ja)])
+
+
+def movement_row(account_id: int, product_id: int, kind: str, delta_stock: int, delta_reserved: int, actor: Actor,
+                 order_id: Optional[int] = None, reason: str = "") -> dict:
+    """A ledger row as the functions above write it, for a caller that changed the counts itself (demo data)."""
+    return _movement(account_id, product_id, kind, delta_stock, delta_reserved, actor, order_id, reason)
+
+
+def write_movements(rows: list[dict]) -> None:
+    _write(rows)
+
+
+def movements(account_id: int, product_id, limit: int = 50,
+              cursor: Optional[int] = None) -> tuple[list[StockMovement], Optional[int]]:
+    """A product's ledger, newest first, by keyset on id (the index on product_id, id: flat at any size)."""
+    owned(Product, account_id, product_id, "商品", "Product")
+    stmt = select(StockMovement).where(StockMovement.product_id == product_id)
+    if cursor is not None:
+        stmt = stmt.where(StockMovement.id < cursor)
+    found = list(db.session.scalars(stmt.order_by(StockMovement.id.desc()).limit(limit + 1)))
+    return found[:limit], (found[limit - 1].id if len(found) > limit else None)
+
+
+# ---------------------------------------------------------------- the statements
+
+def _change(product_id: int, account_id: int, condition, stock: int = 0, reserved: int = 0):
+    """UPDATE products SET stock = stock + :stock, reserved = reserved + :reserved WHERE id AND account AND
+    condition, RETURNING the new counts (None: the condition did not hold). A product already loaded in the
+    session is given the new counts as committed values, so the caller reads what the database holds."""
+    values = {}
+    if stock:
+        values["stock"] = Product.stock + stock
+    if reserved:
+        values["reserved"] = Product.reserved + reserved
+    if not values:
+        values["stock"] = Product.stock
+    stmt = (update(Product.__table__).where(Product.id == product_id, Product.account_id == account_id, condition)
+            .values(**values).returning(Product.stock, Product.reserved))
+    row = db.session.execute(stmt).first()
+    if row is not None:
+        _set_loaded(product_id, row.stock, row.reserved)
+    return row
+
+
+def _clamp(product_id: int, stock: int, reserved: int) -> tuple[int, int]:
+    """Take up to `stock` and `reserved` units, no count below 0 (the row locked on PostgreSQL); what was taken."""
+    current = db.session.execute(select(Product.stock, Product.reserved).where(Product.id == product_id)
+                                 .with_for_update()).one()
+    taken_stock, taken_reserved = min(stock, max(current.stock, 0)), min(reserved, max(current.reserved, 0))
+    db.session.execute(update(Product.__table__).where(Product.id == product_id).values(
+        stock=Product.stock - taken_stock, reserved=Product.reserved - taken_reserved))
+    _set_loaded(product_id, current.stock - taken_stock, current.reserved - taken_reserved)
+    return taken_stock, taken_reserved
+
+
+def _set_loaded(product_id: int, stock: int, reserved: int) -> None:
+    product = db.session.identity_map.get(identity_key(Product, product_id))
+    if product is not None:
+        set_committed_value(product, "stock", stock)
+        set_committed_value(product, "reserved", reserved)
+
+
+def _movement(account_id: int, product_id: int, kind: str, delta_stock: int, delta_reserved: int, actor: Actor,
+              order_id: Optional[int], reason: str = "") -> dict:
+    return dict(account_id=account_id, product_id=product_id, at=utcnow(), kind=kind, delta_stock=delta_stock,
+                delta_reserved=delta_reserved, order_id=order_id, actor_type=actor.type, actor_name=actor.name[:160],
+                reason=reason)
+
+
+def _write(rows: list[dict]) -> None:
+    if rows:
+        db.session.execute(insert(StockMovement), rows)
