@@ -178,7 +178,8 @@ def advance_many(store: Store, items: list) -> list[tuple[int, dict]]:
                 check_allowed(kind, shipment)
                 fields = event_fields(kind, item, shipment, now)
             except NotAllowed as exc:
-                outcomes[index] = (409, {"errors": [error("E409", str(exc), "type")], "status": shipment["status"]})
+                outcomes[index] = (409, {"errors": [error("E409", str(exc), "type")],
+                                          "shipment_status": shipment["status"]})
                 continue
             except ValueError as exc:
                 outcomes[index] = (400, {"error": str(exc)})
