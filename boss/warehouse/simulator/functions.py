@@ -14,7 +14,8 @@ from .store import Store
 NOT_FOUND = "no such shipment for this API key"
 
 
-def create_many(store: Store, bodies: list, forced_code: Optional[str] = None) -> list[tuple[int, Optional[dict], list]]:
+def create_many(store: Store, bodies: list,
+                forced_code: Optional[str] = None) -> list[tuple[int, Optional[dict], list]]:
     """Check and make shipping requests: [(201|200|422, public shipment or None, errors)] in the order given.
     `forced_code` (an injected fault) refuses each with that code, shipment made or not."""
     if forced_code:
