@@ -161,7 +161,8 @@ def read_fault(body: dict, functions: Iterable[str], code_field: str = "message_
     least = 0 if disarm else 1
     if not is_int(fault["times"]) or fault["times"] < least:
         raise ControlError("times must be a positive integer" + (" (0 disarms)" if disarm else ""))
-    if fault["http_status"] is not None and (not is_int(fault["http_status"]) or not 200 <= fault["http_status"] <= 599):
+    status = fault["http_status"]
+    if status is not None and (not is_int(status) or not 200 <= status <= 599):
         raise ControlError("http_status must be an HTTP status or null")
     if not is_int(fault["delay_ms"]) or not 0 <= fault["delay_ms"] <= MAX_DELAY_MS:
         raise ControlError(f"delay_ms must be 0..{MAX_DELAY_MS}")

@@ -7,7 +7,7 @@ rq workers and tests, one API key's apart from another's; any non-empty key is a
 
 Choices the contract leaves open, made here (tests may rely on them):
 - error codes beyond §2's: `E401` no key, `E429` over the rate, `E409` an advance the state does not allow
-  (body: `errors` and the shipment's `status`), `E<status>` an injected fault without an `error_code`;
+  (body: `errors` and the shipment's `shipment_status`), `E<status>` an injected fault without an `error_code`;
 - cursors are `e<position>`; a cursor past the end (after a reset) or not of this form → 422 E100 `after`;
 - event ids are random (`ev_` + 24 hex), never reused, even after a reset;
 - `withdrawn` answers a withdrawal only of a shipment not shipped (409 otherwise: `withdrawal_refused` can);

@@ -14,7 +14,8 @@ from .store import Store
 NOT_FOUND = "no such shipment for this API key"
 
 
-def create_many(store: Store, bodies: list, forced_code: Optional[str] = None) -> list[tuple[int, Optional[dict], list]]:
+def create_many(store: Store, bodies: list,
+                forced_code: Optional[str] = None) -> list[tuple[int, Optional[dict], list]]:
     """Check and make shipping requests: [(201|200|422, public shipment or None, errors)] in the order given.
     `forced_code` (an injected fault) refuses each with that code, shipment made or not."""
     if forced_code:
@@ -178,7 +179,8 @@ def advance_many(store: Store, items: list) -> list[tuple[int, dict]]:
                 check_allowed(kind, shipment)
                 fields = event_fields(kind, item, shipment, now)
             except NotAllowed as exc:
-                outcomes[index] = (409, {"errors": [error("E409", str(exc), "type")], "status": shipment["status"]})
+                outcomes[index] = (409, {"errors": [error("E409", str(exc), "type")],
+                                          "shipment_status": shipment["status"]})
                 continue
             except ValueError as exc:
                 outcomes[index] = (400, {"error": str(exc)})
