@@ -100,7 +100,7 @@ def start_request(order: Order, actor: Actor, message: str = "") -> Shipment:
     now = utcnow()
     shipment = Shipment(order=order, status=rules.REQUESTED, request_state=sr.PENDING, requested_at=now, updated_at=now)
     db.session.add(shipment)
-    db.session.flush([shipment])
+    db.session.flush()
     order.status = rules.AWAITING_SHIPMENT
     order.shipment_status = rules.REQUESTED
     frame.touch(order)

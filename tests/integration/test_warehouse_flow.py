@@ -46,6 +46,14 @@ class Warehouse(WarehouseSimulator):
                        "phone": "0312345678"}, **kwargs)
         return self.act(order["id"], "confirm")
 
+    def fault_sends(self, **fault) -> None:
+        """The next sends of shipping requests fail as `fault` says, one request alone or a batch."""
+        for function in ("create", "batch"):
+            self.control("faults", {"function": function, **fault})
+
+    def sends(self) -> list[dict]:
+        return [call for call in self.calls() if call["function"] in ("create", "batch")]
+
     def sync(self) -> dict:
         response = self.client.post("/api/v1/warehouse/sync", headers=self.tenant.headers())
         assert response.status_code == 202, response.json
@@ -150,7 +158,7 @@ def test_a_refused_request_becomes_not_shippable_with_its_short_lines_and_can_be
 
 def test_a_422_raises_shipping_request_error_with_the_warehouses_message_and_a_resend_clears_it(warehouse, worker):
     order = warehouse.confirmed_order()
-    warehouse.control("faults", {"function": "batch", "times": 1, "http_status": None, "error_code": "E102"})
+    warehouse.fault_sends(times=1, http_status=None, error_code="E102")
     warehouse.act(order["id"], "request-shipment")
     failed = warehouse.wait_sent(order["id"])
     assert failed["shipment"]["request_state"] == "failed"
@@ -167,14 +175,14 @@ def test_a_422_raises_shipping_request_error_with_the_warehouses_message_and_a_r
 
 def test_transient_failures_are_retried_on_schedule_and_the_fifth_fails_the_request(warehouse, worker):
     order = warehouse.confirmed_order()
-    warehouse.control("faults", {"function": "batch", "times": 5, "http_status": 503})
+    warehouse.fault_sends(times=5, http_status=503)
     warehouse.act(order["id"], "request-shipment")
     failed = wait_for(lambda: (o := warehouse.order(order["id"]))["shipment"]["request_state"] == "failed" and o,
                       timeout=60, message="five tries")
     retries = warehouse.events_of(order["id"], "shipment_failed")
     assert len(retries) == 5 and "再試行" in retries[0] and "5回続けて" in retries[-1]
     assert "shipping_request_error" in {t["code"] for t in failed["tags"]}
-    assert [c["http_status"] for c in warehouse.calls() if c["function"] == "batch"] == [503] * 5
+    assert [c["http_status"] for c in warehouse.sends()] == [503] * 5
 
 
 def test_an_order_cancelled_before_its_send_releases_its_reservation(warehouse):
@@ -190,7 +198,7 @@ def test_an_order_cancelled_before_its_send_releases_its_reservation(warehouse):
 def test_an_order_cancelled_before_its_send_is_never_sent_even_when_the_worker_comes(warehouse, worker):
     order = warehouse.confirmed_order()
     other = warehouse.confirmed_order()
-    warehouse.control("faults", {"function": "batch", "times": 1, "http_status": None, "delay_ms": 1500})
+    warehouse.fault_sends(times=1, http_status=None, delay_ms=1500)
     warehouse.act(other["id"], "request-shipment")  # the first batch takes 1.5 s: the next request waits for it
     warehouse.act(order["id"], "request-shipment")
     warehouse.act(order["id"], "cancel", {})
@@ -234,10 +242,12 @@ def test_a_stale_event_is_recorded_in_the_history_and_not_applied(warehouse, app
     with app.app_context():
         conn_id = db.session.scalar(select(Connection.id).where(Connection.account_id == warehouse.tenant.account_id,
                                                                 Connection.provider == "rsl"))
-        result = events.apply_page(conn_id, [event(1, "started", 2), event(2, "withdrawn", 1)], "c-2")
+        first = events.apply_page(conn_id, [event(1, "started", 2)], "c-1")
+        db.session.commit()
+        late = events.apply_page(conn_id, [event(2, "withdrawn", 1)], "c-2")  # seq 1 after seq 2: stale
         db.session.commit()
         db.session.remove()
-    assert (result.applied, result.stale) == (1, 1)
+    assert (first.applied, late.applied, late.stale) == (1, 0, 1)
     assert warehouse.order(order["id"])["shipment_status"] == "shipping"
     assert warehouse.events_of(order["id"], "stale_event_ignored")
 
@@ -300,7 +310,7 @@ def test_a_worker_killed_during_a_batch_send_never_makes_a_shipment_twice(wareho
     from tests.integration.test_rms_jobs import kill_workers
 
     orders = [warehouse.confirmed_order(quantity=1) for _ in range(3)]
-    warehouse.control("faults", {"function": "batch", "times": 1, "http_status": None, "delay_ms": 3000})
+    warehouse.fault_sends(times=1, http_status=None, delay_ms=3000)
     for order in orders:
         warehouse.act(order["id"], "request-shipment")
     wait_for(lambda: _sending(app), timeout=20, message="the batch to be on its way")
@@ -325,7 +335,7 @@ def _sending(app) -> bool:
     return "sending" in phases
 
 
-def test_unknown_client_references_are_skipped_without_failing_the_sync(warehouse):
+def test_unknown_client_references_are_skipped_without_failing_the_sync(warehouse, worker):
     warehouse.create("no-such-shipment")
     warehouse.advance("no-such-shipment", "started")
     result = warehouse.sync()
