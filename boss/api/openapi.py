@@ -236,8 +236,23 @@ def document() -> dict:
                 "store_name": {"type": "string"}, "address": {"type": "string"}}},
             "drop_off": nullable_str,
             "lines": {"type": "array", "items": _ref("Line")}, "tags": {"type": "array", "items": _ref("Tag")},
-            "mall_reflection": reflection, "cancel_reason_code": {"type": ["integer", "null"]},
-            "can_cancel": {"type": "boolean"}, "can_delete": {"type": "boolean"}, "version": {"type": "integer"}}),
+            "shipment": {"oneOf": [_ref("Shipment"), {"type": "null"}]},
+            "warehouse_notice": {"enum": ["none", "pending", "acknowledged", "refused"]},
+            "return": {"type": ["object", "null"]},
+            "mall_reflection": reflection, "shipping_reflection": reflection,
+            "cancel_reason_code": {"type": ["integer", "null"]},
+            "can_cancel": {"type": "boolean"}, "can_delete": {"type": "boolean"},
+            "can_request_shipment": {"type": "boolean"}, "can_request_withdrawal": {"type": "boolean"},
+            "version": {"type": "integer"}}),
+        "Shipment": _answer({
+            "id": {"type": "integer"}, "status": {"enum": list(rules.SHIPMENT_STATUSES)},
+            "request_state": {"enum": ["pending", "sent", "failed"]}, "warehouse_id": nullable_str,
+            "carrier": {"enum": ["yamato", "sagawa", "japanpost", "other", None]}, "tracking_number": nullable_str,
+            "shipped_on": nullable_str, "reason": nullable_str, "requested_at": {"type": "string", "format": "date-time"},
+            "parcels": {"type": "array", "items": _answer({"carrier": {"type": "string"},
+                                                            "tracking_number": {"type": "string"}})},
+            "short_lines": {"type": "array", "items": _answer({"sku": {"type": "string"},
+                                                                "short": {"type": ["integer", "null"]}})}}),
         "NewOrder": _object({
             "shop_id": integer(nullable=False), "mall_order_number": mall_number_text(numbers.MAX_LENGTH),
             "ordered_at": DATETIME, "buyer": party_in, "recipient": {**party_in, "type": ["object", "null"]},
@@ -444,6 +459,12 @@ def document() -> dict:
         "/api/v1/orders/{id}/retry-reflection": {
             "post": _op("Send a failed mall reflection again", order, params=[ID, IF_MATCH], errors=["404", "409"],
                         operation_id="retryReflection")},
+        "/api/v1/orders/{id}/request-shipment": {
+            "post": _op("Request the shipment from the warehouse (出荷依頼; 再出荷依頼 once not shippable)", order,
+                        params=[ID, IF_MATCH], errors=["404", "409"], operation_id="requestShipment")},
+        "/api/v1/orders/{id}/retry-shipping-request": {
+            "post": _op("Send a failed shipping request again (出荷依頼を再送)", order, params=[ID, IF_MATCH],
+                        errors=["404", "409"], operation_id="retryShippingRequest")},
         "/api/v1/orders/{id}/events": {
             "get": _op("The order's history, oldest first", {"200": _json(items("Event"))}, params=[ID],
                        errors=["404"], operation_id="orderEvents")},

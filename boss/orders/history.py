@@ -86,6 +86,7 @@ SHIPMENT_SEND_RETRY = Text("倉庫へ送信できませんでした。{at} に�
                            "Could not reach the warehouse; trying again at {at} ({n} of {tries}): {error}")
 SHIPMENT_SEND_FAILED = Text("倉庫へ{tries}回続けて送信できませんでした: {error}",
                             "Could not reach the warehouse {tries} times in a row: {error}")
+NO_RESULT = Text("倉庫の応答にこの出荷依頼の結果がありません", "The warehouse's answer has no result for this request")
 SHIPMENT_RESEND = Text("出荷依頼を再送します。", "The shipping request will be sent again.")
 SHIPMENT_RESENT_CLEARED = Text("出荷依頼の再送に成功したためタグを外しました。", "Tag removed: the resent shipping request succeeded.")
 SHIPMENT_STARTED = Text("倉庫が出荷作業を開始しました。", "The warehouse started picking.")

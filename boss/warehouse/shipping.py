@@ -242,7 +242,7 @@ def _record_results(account_id: int, ids: list[tuple[int, int]], results) -> Non
             order = shipment.order
             actor = _actor(order)
             if result is None:
-                _fail(message, shipment, history.SHIPMENT_REFUSED_AT_SEND(error="倉庫の応答にこの出荷依頼の結果がありません"))
+                _fail(message, shipment, history.SHIPMENT_REFUSED_AT_SEND(error=history.NO_RESULT.ja))
             elif result.refused:
                 _fail(message, shipment, history.SHIPMENT_REFUSED_AT_SEND(error=result.message))
             else:
