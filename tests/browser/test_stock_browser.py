@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from boss.extensions import db
-from boss.orders.models import Order
 from boss.orders.actor import Actor
+from boss.orders.models import Order
 from boss.unit_of_work import unit_of_work
 from boss.warehouse import stock
 from tests.browser.conftest import SCREENSHOTS, settled, sign_in
