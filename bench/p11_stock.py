@@ -23,9 +23,8 @@ import re
 import time
 from datetime import datetime, timedelta, timezone
 
-from .common import (Bare, Load, QueryLog, ServerTimer, base_parser, explain_sql, machine_info, make_app,
-                     print_machine, print_table, ratio, settle, short_sql, stats, target_url, timed, verdict,
-                     write_results)
+from .common import (Bare, Load, QueryLog, ServerTimer, base_parser, explain_sql, machine_info, make_app, print_machine,
+                     print_table, ratio, settle, short_sql, stats, target_url, timed, verdict, write_results)
 
 BAR_P95_MS = 25.0
 P11_ACCOUNT = "P11 在庫ベンチ"
@@ -58,9 +57,10 @@ def generate(app, products: int, rows: int) -> None:
         if db.session.scalars(select(User).where(User.email == P11_EMAIL)).first() is None:
             create_user(P11_EMAIL, P11_PASSWORD, P11_ACCOUNT, admin=True, name="P11")
         account_id = account.id
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
         db.session.execute(Product.__table__.insert(), [
             {"account_id": account_id, "sku": f"{('TEA', 'CUP', 'SWT', 'TWL')[n % 4]}-{n:05d}", "code": "",
-             "name": f"ベンチ商品 {n}", "stock": 0, "reserved": 0, "created_at": datetime.now(timezone.utc).replace(tzinfo=None)}
+             "name": f"ベンチ商品 {n}", "stock": 0, "reserved": 0, "created_at": now}
             for n in range(products)])
         db.session.commit()
         ids = list(db.session.scalars(select(Product.id).where(Product.account_id == account_id).order_by(Product.id)))
@@ -86,7 +86,8 @@ def generate(app, products: int, rows: int) -> None:
         raw = db.engine.raw_connection()
         try:
             cur = raw.driver_connection.cursor()
-            columns = "account_id, product_id, at, kind, delta_stock, delta_reserved, order_id, actor_type, actor_name, reason"
+            columns = ("account_id, product_id, at, kind, delta_stock, delta_reserved, order_id, actor_type, actor_name, "
+                       "reason")
             if dialect == "postgresql":
                 with cur.copy(f"COPY stock_movements ({columns}) FROM STDIN") as copy:
                     for row in rows_of():
@@ -175,11 +176,14 @@ def cases(bare: Bare, account_id: int, token: str) -> dict:
     n_hot = bare.scalar("SELECT count(*) FROM stock_movements WHERE product_id = %(p)s", {"p": hot})
     middle = bare.scalar(f"SELECT id FROM stock_movements WHERE product_id = %(p)s ORDER BY id DESC LIMIT 1 "
                          f"OFFSET {n_hot // 2}", {"p": hot})
-    skus = [r[0] for r in bare.rows("SELECT sku FROM products WHERE account_id = %(a)s ORDER BY sku", {"a": account_id})]
+    skus = [r[0] for r in bare.rows("SELECT sku FROM products WHERE account_id = %(a)s ORDER BY sku",
+                                    {"a": account_id})]
     after = skus[len(skus) // 2]
-    ledger = lambda pid, before=None: [  # noqa: E731
-        (PRODUCT_SQL, {"p": pid}),
-        (LEDGER_SQL.format(before=" AND id < %(b)s" if before else ""), {"p": pid, **({"b": before} if before else {})})]
+
+    def ledger(pid: int, before: int | None = None) -> list:
+        return [(PRODUCT_SQL, {"p": pid}), (LEDGER_SQL.format(before=" AND id < %(b)s" if before else ""),
+                                            {"p": pid, **({"b": before} if before else {})})]
+
     api = {"Authorization": f"Bearer {token}"}
     return {
         f"product page, hot ({n_hot:,} rows)": (f"/stock/{hot}", {}, ledger(hot), "ledger"),

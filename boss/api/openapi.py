@@ -288,7 +288,8 @@ def document() -> dict:
                             "name": {"type": "string"}, "stock": {"type": "integer"}, "reserved": {"type": "integer"},
                             "available": {"type": "integer"}}),
         "StockMovement": _answer({
-            "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"}, "kind": {"enum": list(stock.KINDS)},
+            "id": {"type": "integer"}, "at": {"type": "string", "format": "date-time"},
+            "kind": {"enum": list(stock.KINDS)},
             "delta_stock": {"type": "integer"}, "delta_reserved": {"type": "integer"},
             "order_id": {"type": ["integer", "null"]},
             "actor": _answer({"type": {"enum": ["user", "token", "job", "system"]}, "name": {"type": "string"}}),

@@ -22,8 +22,7 @@ from ..warehouse import stock
 from . import bp
 from .errors import admin_required, lang, refuse
 from .idempotency import idempotent
-from .serialize import (event_json, job_json, mapping_json, movement_json, order_json, product_json, shop_json,
-                        tag_json)
+from .serialize import event_json, job_json, mapping_json, movement_json, order_json, product_json, shop_json, tag_json
 from .validation import IF_MATCH_PATTERN, JOB_ID_PATTERN, MAX_DEPTH, Reader, TooDeep
 
 MAX_LINES = 200

@@ -123,8 +123,8 @@ def adjust(product_id: int):
         if error:
             flash(_("在庫を調整できませんでした: %(why)s", why=error), "error")
         else:
-            flash(_("「%(sku)s」の在庫を調整しました（在庫数 %(stock)s）。", sku=product.sku,
-                    stock=f"{product.stock:,}"), "success")
+            on_hand = "{:,}".format(product.stock)
+            flash(_("「%(sku)s」の在庫を調整しました（在庫数 %(stock)s）。", sku=product.sku, stock=on_hand), "success")
         return redirect(url_for("stock.show", product_id=product.id) if on_ledger else url_for("stock.index"), code=303)
     context = {"product": product, "error": error, "done": error is None,
                "form": form if error else AdjustForm(formdata=None)}

@@ -19,7 +19,7 @@ def row_of(html: str, sku: str) -> str:
 
 
 def numbers_in(row: str) -> list[str]:
-    return re.findall(r'<td class="num[^"]*">(?:<strong>)?([-0-9,]+)', row)
+    return re.findall(r'<td class="num[^"]*"[^>]*>(?:<strong>)?([-0-9,]+)', row)
 
 
 def reserve(app, tenant, order_id: int) -> None:
