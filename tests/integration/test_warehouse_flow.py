@@ -363,3 +363,24 @@ def test_a_422_for_the_address_is_fixed_by_editing_the_recipient_and_resending(w
                     timeout=30, message="the resend")
     [at_warehouse] = warehouse.shipments()
     assert at_warehouse["client_reference"] == str(sent["shipment"]["id"])
+
+
+def test_a_401_marks_the_connection_failed_and_the_request_waits_for_it_without_using_its_tries(warehouse, worker):
+    order = warehouse.confirmed_order()
+    warehouse.fault_sends(times=1, http_status=401)
+    warehouse.act(order["id"], "request-shipment")
+
+    def failing():
+        state = warehouse.client.get("/api/v1/warehouse", headers=warehouse.tenant.headers()).json
+        return state if state["error"] else None
+
+    state = wait_for(failing, timeout=30, message="倉庫接続エラー")
+    assert state["connected"] is True  # an auth failure does not disconnect (warehouse.md §1)
+    counts = warehouse.client.get("/api/v1/orders/counts", headers=warehouse.tenant.headers()).json
+    assert counts["attention"] >= 1
+    assert warehouse.order(order["id"])["shipment"]["request_state"] == "pending"
+    warehouse.connect()  # the admin sets the key again: the waiting request goes at once
+    sent = wait_for(lambda: (o := warehouse.order(order["id"]))["shipment"]["request_state"] == "sent" and o,
+                    timeout=30, message="the request once the connection works")
+    assert warehouse.events_of(order["id"], "shipment_failed") == []
+    assert sent["shipment"]["warehouse_id"]
