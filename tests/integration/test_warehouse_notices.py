@@ -171,3 +171,52 @@ def test_auto_request_requests_a_confirmed_order_or_tags_it_insufficient_stock(w
             db.session.get(Shop, warehouse.tenant.shop_id).auto_request_shipment = False
             db.session.commit()
             db.session.remove()
+
+
+def test_a_shipped_that_overtakes_the_cancel_deducts_stock_and_raises_warehouse_cancel_refused(warehouse, worker):
+    order = warehouse.confirmed_order(quantity=3)
+    warehouse.act(order["id"], "request-shipment")
+    reference = str(warehouse.wait_sent(order["id"])["shipment"]["id"])
+    warehouse.act(order["id"], "cancel", {})
+    assert warehouse.product().reserved == 0  # released by the cancel
+    wait_for(lambda: cancellations(warehouse), timeout=30, message="the cancellation to be sent")
+    warehouse.advance(reference, "shipped", tracking_number="5555-6666-7777")
+    warehouse.sync()
+    shipped = warehouse.order(order["id"])
+    assert shipped["status"] == "cancelled" and shipped["shipment_status"] == "shipped"
+    assert "warehouse_cancel_refused" in tags(shipped)
+    product = warehouse.product()
+    assert (product.stock, product.reserved) == (7, 0)  # the parcel left: its units are gone
+
+
+def test_the_request_carries_the_sender_cod_amount_options_delivery_pickup_and_drop_off(warehouse, worker, app):
+    from boss.orders.models import Order
+
+    with app.app_context():
+        shop = db.session.get(Shop, warehouse.tenant.shop_id)
+        shop.sender = {"postal_code": "100-0001", "address": "東京都千代田区千代田1-1", "phone": "03-0000-0000"}
+        db.session.commit()
+        db.session.remove()
+    order = warehouse.confirmed_order(payment_method="代金引換", delivery_date="2026-12-20",
+                                      delivery_time_slot="14-16", remarks="のし紙をお願いします", postage=600)
+    with app.app_context():
+        row = db.session.get(Order, order["id"])
+        row.pickup = {"kind": "convenience_store", "store_code": "012345", "store_name": "見本店", "address": "東京都見本区1-1"}
+        row.drop_off = "玄関前"
+        row.lines[0].options = "のし:あり\nラッピング:赤"
+        db.session.commit()
+        billed = row.billed
+        db.session.remove()
+    warehouse.act(order["id"], "request-shipment")
+    warehouse.wait_sent(order["id"])
+    [call] = warehouse.sends()
+    sent = call["body"]
+    assert sent["sender"] == {"name": "テスト商店の楽天店", "postal_code": "100-0001", "address": "東京都千代田区千代田1-1",
+                              "phone": "03-0000-0000"}
+    assert sent["cod_amount"] == billed and billed > 0
+    assert sent["delivery_date"] == "2026-12-20" and sent["delivery_time_slot"] == "14-16"
+    assert sent["remarks"] == "のし紙をお願いします" and sent["drop_off"] == "玄関前"
+    assert sent["pickup"] == {"kind": "convenience_store", "store_code": "012345", "store_name": "見本店",
+                              "address": "東京都見本区1-1"}
+    assert sent["lines"] == [{"sku": "SKU-1", "quantity": 2, "options": "のし:あり\nラッピング:赤"}]
+    assert sent["order_number"] == order["mall_order_number"] and sent["shop_code"] == str(warehouse.tenant.shop_id)
