@@ -20,7 +20,8 @@ import json
 import logging
 import time
 import uuid
-from typing import Optional
+from datetime import datetime, timezone
+from typing import Callable, Iterable, Optional
 
 from flask import current_app
 
@@ -151,3 +152,37 @@ def _enqueue(queue, job: str, args: list, token: str, job_timeout: int) -> None:
 def alive(redis, marker: str) -> bool:
     """A run of the lane is booked or under way."""
     return bool(redis.exists(marker + ":next", marker + ":lock"))
+
+
+# ---------------------------------------------------------------- messages carried by a lane
+
+def hand_over(messages: Iterable, lane_of: Callable[[object], "Lane"]) -> None:
+    """A lane kind's dispatcher: mark each outbox message with its lane (what the sweeper checks) and wake each
+    lane once."""
+    woken = {}
+    for message in messages:
+        lane = lane_of(message)
+        message.rq_job_id = lane.marker
+        woken.setdefault(lane.marker, lane)
+    for lane in woken.values():
+        lane.wake()
+
+
+def set_values(message, **values) -> None:
+    """Change a lane message's payload (its state: phase, tries…), so that the JSON column sees the change."""
+    from sqlalchemy.orm.attributes import flag_modified
+
+    message.payload = {**message.payload, **values}
+    flag_modified(message, "payload")
+
+
+def close(message) -> None:
+    from .models import utcnow
+
+    message.state = "done"
+    message.done_at = utcnow()
+
+
+def epoch(moment: datetime) -> float:
+    """A naive UTC time (a message's run_after) as the epoch seconds a lane books its next run for."""
+    return moment.replace(tzinfo=timezone.utc).timestamp()

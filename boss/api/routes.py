@@ -417,7 +417,7 @@ def orders_edit(id: int):
         if party is not None:
             fields = {f: party.string(f, max_len=PARTY_LIMITS[f]) for f in PARTY if party.has(f)}
             if party.has("name") and not fields.get("name"):
-                party._fail("name", "氏名を入力してください")
+                reader.errors.setdefault(f"{who}.name", "氏名を入力してください")
             party.unknown(set(PARTY))
             changes[who] = {f: v or "" for f, v in fields.items()}
     if reader.has("delivery_date"):

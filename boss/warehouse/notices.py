@@ -11,19 +11,18 @@ warehouse answers by an event (events.py). A cancellation supersedes a withdrawa
 from __future__ import annotations
 
 import time
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import Optional
 
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import contains_eager
-from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import effects, outbox
 from ..extensions import db
 from ..integrations.retry import parse_backoff, wait_before_next_try
-from ..lanes import Lane
+from ..lanes import Lane, close, epoch, hand_over, set_values
 from ..models import OutboxMessage, utcnow
 from ..orders import frame, history, rules
 from ..orders import shipping_rules as sr
@@ -34,8 +33,7 @@ from ..reason import Reason
 from ..timefmt import display_jst
 from ..unit_of_work import unit_of_work
 from . import connection, stock
-from .port import (WarehouseAuthError, WarehouseConflict, WarehouseError, WarehousePacingDelay,
-                   WarehouseTransientError)
+from .port import WarehouseAuthError, WarehouseConflict, WarehouseError, WarehousePacingDelay, WarehouseTransientError
 
 KIND = "warehouse.notice"
 WITHDRAWAL, CANCELLATION = "withdrawal", "cancellation"
@@ -98,13 +96,8 @@ def lane(account_id: int) -> Lane:
 
 
 def hand_to_lanes(messages: list) -> None:
-    accounts = set()
-    for message in messages:
-        account_id = message.payload["account_id"]
-        message.rq_job_id = lane(account_id).marker
-        accounts.add(account_id)
-    for account_id in accounts:
-        lane(account_id).wake()
+    """Each message goes to the lane of its account."""
+    hand_over(messages, lambda message: lane(message.payload["account_id"]))
 
 
 def step(account_id: int) -> Optional[float]:
@@ -138,7 +131,7 @@ def _step(account_id: int) -> Optional[float]:
             if _wanted(message, shipment):
                 live.append((message, shipment))
             else:
-                _close(message)
+                close(message)
         if not live:
             uow.commit()
             return None
@@ -146,7 +139,7 @@ def _step(account_id: int) -> Optional[float]:
         due = [(m, s) for m, s in live if m.run_after is None or m.run_after <= now]
         if not due:
             uow.commit()
-            return min(_epoch(m.run_after) for m, _ in live)
+            return min(epoch(m.run_after) for m, _ in live)
         message, shipment = due[0]
         if shipment.warehouse_id is None:
             if shipment.request_state == sr.FAILED or (shipment.request_state == sr.PENDING and not _send_alive(shipment)):
@@ -155,7 +148,7 @@ def _step(account_id: int) -> Optional[float]:
                 return time.time()
             uow.commit()  # the send is still to come or under way: its answer brings the warehouse's id
             return time.time() + WAIT_FOR_SEND_SECONDS
-        _set(message, phase=SENDING)
+        set_values(message, phase=SENDING)
         message_id, what, warehouse_id = message.id, message.payload["what"], shipment.warehouse_id
         retrieve, reason = bool(message.payload.get("retrieve_parcel")), message.payload.get("reason") or ""
         uow.commit()
@@ -166,10 +159,10 @@ def _step(account_id: int) -> Optional[float]:
         else:
             client.request_cancellation(warehouse_id, retrieve, reason)
     except WarehousePacingDelay as exc:
-        _after(message_id, lambda m, s: _set(m, phase="pending"))
+        _after(message_id, lambda m, s: set_values(m, phase="pending"))
         return time.time() + (exc.retry_after or 0.2)
     except WarehouseAuthError as exc:
-        _after(message_id, lambda m, s: _set(m, phase="pending"))
+        _after(message_id, lambda m, s: set_values(m, phase="pending"))
         connection.mark_connection_failed(account_id, str(exc))
         return time.time() + AUTH_WAIT_SECONDS
     except WarehouseTransientError as exc:
@@ -211,7 +204,7 @@ def _sent(message: OutboxMessage, shipment: Shipment) -> None:
     frame.record_event(order, actor, "notice_sent", text.ja, order.status, order.status)
     frame.clear_system_tag(order, "warehouse_notice_error", actor, history.NOTICE_RESENT_CLEARED.ja)
     connection.mark_connection_ok(order.account_id)
-    _close(message)
+    close(message)
 
 
 def _too_late(message: OutboxMessage, shipment: Shipment, error: WarehouseError) -> None:
@@ -219,7 +212,7 @@ def _too_late(message: OutboxMessage, shipment: Shipment, error: WarehouseError)
     frame.touch(order)
     frame.record_event(order, _actor(order), "notice_sent", history.WITHDRAWAL_TOO_LATE(error=error),
                        order.status, order.status)
-    _close(message)
+    close(message)
 
 
 def _never_taken(message: OutboxMessage, shipment: Shipment) -> None:
@@ -232,7 +225,7 @@ def _never_taken(message: OutboxMessage, shipment: Shipment) -> None:
         shipment.notice = sr.NOTICE_NONE
         frame.touch(order)
         frame.clear_system_tag(order, "warehouse_notice_pending", actor, history.NOTICE_NOT_NEEDED.ja)
-    _close(message)
+    close(message)
 
 
 def withdraw_at_once(order: Order, shipment: Shipment, actor: Actor) -> None:
@@ -271,7 +264,7 @@ def _retry_later(message: OutboxMessage, shipment: Shipment, error: WarehouseErr
         _fail(message, shipment, history.NOTICE_SEND_FAILED(tries=TRIES, error=error))
         return
     message.run_after = utcnow() + timedelta(seconds=wait)
-    _set(message, phase="pending", tries=tries)
+    set_values(message, phase="pending", tries=tries)
     order = shipment.order
     frame.touch(order)
     frame.record_event(order, _actor(order), "notice_failed", history.NOTICE_SEND_RETRY(
@@ -285,25 +278,12 @@ def _fail(message: OutboxMessage, shipment: Shipment, text: str) -> None:
     frame.touch(order)
     frame.record_event(order, actor, "notice_failed", text, order.status, order.status)
     frame.raise_system_tag(order, "warehouse_notice_error", actor, text)
-    _close(message)
+    close(message)
 
 
 def _actor(order: Order) -> Actor:
     return Actor.job(order.account_id, history.WAREHOUSE_SEND_ACTOR.ja)
 
-
-def _set(message: OutboxMessage, **values) -> None:
-    message.payload = {**message.payload, **values}
-    flag_modified(message, "payload")
-
-
-def _close(message: OutboxMessage) -> None:
-    message.state = "done"
-    message.done_at = utcnow()
-
-
-def _epoch(moment) -> float:
-    return moment.replace(tzinfo=timezone.utc).timestamp()
 
 
 LANE = effects.declare_lane("warehouse-notice", step, step_timeout_setting="WAREHOUSE_TIMEOUT")

@@ -18,20 +18,19 @@ in all, then fail it the same way; a 401 marks 「倉庫接続エラー」 and t
 from __future__ import annotations
 
 import time
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import Optional
 
 from flask import current_app, g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
-from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import effects, outbox
 from ..errors import ServiceError
 from ..extensions import db
 from ..integrations.retry import parse_backoff, wait_before_next_try
-from ..lanes import Lane
+from ..lanes import Lane, close, epoch, hand_over, set_values
 from ..models import OutboxMessage, utcnow
 from ..orders import frame, history, rules
 from ..orders import shipping_rules as sr
@@ -169,13 +168,8 @@ def lane(account_id: int) -> Lane:
 
 
 def hand_to_lanes(messages: list) -> None:
-    accounts = set()
-    for message in messages:
-        account_id = message.payload["account_id"]
-        message.rq_job_id = lane(account_id).marker
-        accounts.add(account_id)
-    for account_id in accounts:
-        lane(account_id).wake()
+    """Each message goes to the lane of its account."""
+    hand_over(messages, lambda message: lane(message.payload["account_id"]))
 
 
 def step(account_id: int) -> Optional[float]:
@@ -203,7 +197,7 @@ def _step(account_id: int) -> Optional[float]:
         live = []
         for message, shipment in pending:
             if shipment.request_state != sr.PENDING or shipment.status != rules.REQUESTED:
-                _close(message)  # sent or failed by an earlier message of it, or withdrawn before its send
+                close(message)  # sent or failed by an earlier message of it, or withdrawn before its send
             elif (shipment.order.status == rules.CANCELLED or shipment.order.deleted) and \
                     message.payload.get("phase") != SENDING:
                 _not_sent(message, shipment)  # cancelled before its send: never sent
@@ -218,10 +212,10 @@ def _step(account_id: int) -> Optional[float]:
         due = [(m, s) for m, s in live if m.run_after is None or m.run_after <= now][:BATCH_LIMIT]
         if not due:
             uow.commit()
-            return min(_epoch(m.run_after) for m, _ in live)
+            return min(epoch(m.run_after) for m, _ in live)
         requests = [_request(shipment) for _, shipment in due]
         for message, _ in due:
-            _set(message, phase=SENDING)
+            set_values(message, phase=SENDING)
         ids = [(message.id, shipment.id) for message, shipment in due]
         uow.commit()
     try:
@@ -286,7 +280,7 @@ def _record_results(account_id: int, ids: list[tuple[int, int]], results) -> Non
                 frame.record_event(order, actor, "shipment_sent", history.SHIPMENT_SENT(warehouse_id=result.shipment.id),
                                    order.status, order.status)
                 frame.clear_system_tag(order, "shipping_request_error", actor, history.SHIPMENT_RESENT_CLEARED.ja)
-                _close(message)
+                close(message)
         uow.commit()
 
 
@@ -303,7 +297,7 @@ def _unmark(ids: list[tuple[int, int]]) -> None:
     """Nothing was sent: the batch is pending again, its tries unused."""
     with unit_of_work() as uow:
         for message, _ in _load(ids):
-            _set(message, phase="pending")
+            set_values(message, phase="pending")
         uow.commit()
 
 
@@ -317,7 +311,7 @@ def _retry_later(ids: list[tuple[int, int]], error: WarehouseError) -> None:
                 _fail(message, shipment, history.SHIPMENT_SEND_FAILED(tries=TRIES, error=error))
                 continue
             message.run_after = utcnow() + timedelta(seconds=wait)
-            _set(message, phase="pending", tries=tries)
+            set_values(message, phase="pending", tries=tries)
             order = shipment.order
             frame.touch(order)
             frame.record_event(order, _actor(order), "shipment_failed", history.SHIPMENT_SEND_RETRY(
@@ -342,7 +336,7 @@ def _fail(message: OutboxMessage, shipment: Shipment, text: str) -> None:
     frame.touch(order)
     frame.record_event(order, actor, "shipment_failed", text, order.status, order.status)
     frame.raise_system_tag(order, "shipping_request_error", actor, text)
-    _close(message)
+    close(message)
 
 
 def _not_sent(message: OutboxMessage, shipment: Shipment) -> None:
@@ -351,25 +345,12 @@ def _not_sent(message: OutboxMessage, shipment: Shipment) -> None:
         frame.record_event(order, _actor(order), "shipment_failed", history.SHIPMENT_NOT_SENT_CANCELLED.ja,
                            order.status, order.status)
         frame.touch(order)
-    _close(message)
+    close(message)
 
 
 def _actor(order: Order) -> Actor:
     return Actor.job(order.account_id, history.WAREHOUSE_SEND_ACTOR.ja)
 
-
-def _set(message: OutboxMessage, **values) -> None:
-    message.payload = {**message.payload, **values}
-    flag_modified(message, "payload")
-
-
-def _close(message: OutboxMessage) -> None:
-    message.state = "done"
-    message.done_at = utcnow()
-
-
-def _epoch(moment) -> float:
-    return moment.replace(tzinfo=timezone.utc).timestamp()
 
 
 LANE = effects.declare_lane("warehouse-send", step, step_timeout_setting="WAREHOUSE_TIMEOUT")

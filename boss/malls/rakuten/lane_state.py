@@ -9,13 +9,13 @@ never slept), and record the retry in the order's history the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import timedelta
 from typing import Callable
 
 from flask import current_app
-from sqlalchemy.orm.attributes import flag_modified
 
 from ...integrations.retry import parse_backoff, wait_before_next_try
+from ...lanes import close, epoch, set_values  # noqa: F401  (the lane's message helpers, as this module's)
 from ...models import OutboxMessage, utcnow
 from ...orders import frame, history
 from ...orders.actor import Actor
@@ -44,16 +44,6 @@ def actor(order: Order) -> Actor:
     return Actor.job(order.account_id, ACTOR_NAME)
 
 
-def set_values(message: OutboxMessage, **values) -> None:
-    message.payload = {**message.payload, **values}
-    flag_modified(message, "payload")
-
-
-def close(message: OutboxMessage) -> None:
-    message.state = "done"
-    message.done_at = utcnow()
-
-
 def fail_finally(message: OutboxMessage, order: Order, text: str, kind: str) -> None:
     """A reflection's final failure (cancel or confirm; `kind` its history event): 「モール反映エラー」 with RMS's
     message in the history, and 「再反映」 (reflection.retry)."""
@@ -77,6 +67,3 @@ def retry_later(message: OutboxMessage, order: Order, error, fail: Callable[[Out
     set_values(message, phase=phase, tries=tries)
     message.run_after = utcnow() + timedelta(seconds=wait)
 
-
-def epoch(moment) -> float:
-    return moment.replace(tzinfo=timezone.utc).timestamp()
