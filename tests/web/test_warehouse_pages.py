@@ -6,13 +6,13 @@ leave it: the events themselves are tested end to end in tests/integration/test_
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
 from boss.extensions import db
 from boss.orders.models import Order
-from tests.factories import bulk_dialog, create_order, create_product, map_item
+from tests.factories import bulk_dialog, create_order, create_product, map_item, set_state
 
 HTMX = {"HX-Request": "true"}
 RECIPIENT = {"name": "佐藤 一郎", "postal_code": "150-0001", "address": "東京都渋谷区神宮前1-1-1", "phone": "0312345678"}
@@ -240,3 +240,166 @@ def test_a_shipping_post_without_the_csrf_token_is_refused(staff_client, client,
     order = confirmed(client, tenant)
     assert staff_client.post(f"/orders/{order['id']}/request-shipment").status_code == 400
     assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["status"] == "confirmed"
+
+
+# ---------------------------------------------------------------- 出荷一覧
+
+def shipment_row(html: str, number: str) -> str:
+    return next(row for row in re.findall(r'<tr id="shipment-\d+".*?</tr>', html, re.S) if f">{number}</a>" in row)
+
+
+def tab_count(html: str, label: str) -> str:
+    return re.search(label + r' <span class="count">([^<]+)</span>', " ".join(html.split())).group(1)
+
+
+def shipped(app, client, tenant, number, carrier, on, tracking):
+    order = requested(client, tenant, number=number, quantity=1)
+    warehouse_did(app, order["id"], "completed", "shipped", request_state="sent", carrier=carrier,
+                  tracking_number=tracking, shipped_on=on)
+    return order
+
+
+def test_a_row_shows_request_state_carrier_tracking_ship_date_and_the_refusal(staff_client, client, tenant, house, app):
+    shipped(app, client, tenant, "SH-SHIPPED", "sagawa", date(2026, 12, 5), "4000-1111-2222")
+    refused = requested(client, tenant, number="SH-REFUSED", quantity=1)
+    warehouse_did(app, refused["id"], "shipping_in_progress", "not_shippable", request_state="sent",
+                  reason="倉庫の在庫が不足しています", reason_code="R01", short_lines=[{"sku": "SKU-1", "short": 2}])
+    page = staff_client.get("/shipments").text
+
+    done = shipment_row(page, "SH-SHIPPED")
+    assert "佐川急便" in done and "4000-1111-2222" in done and "2026/12/05" in done and "送信済み" in done
+    assert f'href="/orders/{refused["id"]}"' in shipment_row(page, "SH-REFUSED")
+    row = shipment_row(page, "SH-REFUSED")
+    assert "R01" in row and "倉庫の在庫が不足しています" in row and "SKU-1: 2点不足" in row
+    assert "再出荷依頼" in row and "出荷取下げ" not in row
+    assert "再出荷依頼" not in done and "出荷取下げ" not in done
+
+
+def test_the_list_filters_by_carrier_and_ship_date_and_the_tabs_count_under_the_filters(
+        staff_client, client, tenant, house, app):
+    shipped(app, client, tenant, "SH-YAMATO-1", "yamato", date(2026, 12, 1), "1")
+    shipped(app, client, tenant, "SH-YAMATO-5", "yamato", date(2026, 12, 5), "2")
+    shipped(app, client, tenant, "SH-SAGAWA-3", "sagawa", date(2026, 12, 3), "3")
+    requested(client, tenant, number="SH-WAITING", quantity=1)
+
+    def numbers(**query):
+        html = staff_client.get("/shipments", query_string=query, headers=HTMX).text
+        return sorted(re.findall(r'<td class="number"[^>]*><a [^>]*>([^<]+)</a>', html)), html
+
+    assert numbers(carrier="yamato")[0] == ["SH-YAMATO-1", "SH-YAMATO-5"]
+    assert numbers(shipped_from="2026-12-02", shipped_to="2026-12-05")[0] == ["SH-SAGAWA-3", "SH-YAMATO-5"]
+    found, html = numbers(carrier="yamato", shipped_from="2026-12-02")
+    assert found == ["SH-YAMATO-5"]
+    assert tab_count(html, "すべて") == "1" and tab_count(html, "出荷依頼済") == "0"
+    assert "carrier=yamato" in html.split('id="shipment-tabs"')[1].split("</nav>")[0]  # the tabs keep the filters
+    found, html = numbers(shipped_from="12/02")
+    assert len(found) == 4 and "YYYY-MM-DD" in html  # a date that is not one is left out, and said
+    assert numbers(carrier="nonsense")[0] == ["SH-SAGAWA-3", "SH-WAITING", "SH-YAMATO-1", "SH-YAMATO-5"]
+
+
+def test_a_rows_re_request_answers_the_row_in_its_new_state_in_place(staff_client, client, tenant, house, app):
+    order = requested(client, tenant, number="SH-AGAIN", quantity=1)
+    warehouse_did(app, order["id"], "shipping_in_progress", "not_shippable", request_state="sent", reason="住所不明")
+    with app.app_context():
+        found = db.session.get(Order, order["id"])
+        found.stock_reserved = False
+        found.lines[0].product.reserved = 0
+        db.session.commit()
+        old_id = found.shipments[-1].id
+        db.session.remove()
+    row = shipment_row(staff_client.get("/shipments").text, "SH-AGAIN")
+    version = re.search(r'name="version" value="(\d+)"', row).group(1)
+
+    answer = staff_client.post(f"/shipments/{old_id}/re-request", data={"csrf_token": staff_client.csrf,
+                                                                        "version": version}, headers=HTMX)
+
+    assert answer.status_code == 200
+    assert answer.text.lstrip().startswith('<tr id="shipment-') and f'id="shipment-{old_id}"' not in answer.text
+    assert "再出荷依頼しました" in answer.text and "出荷依頼済" in answer.text and "送信待ち" in answer.text
+    assert "出荷取下げ" in answer.text  # the new request can be withdrawn
+    again = staff_client.post(f"/shipments/{old_id}/re-request", data={"csrf_token": staff_client.csrf,
+                                                                       "version": version}, headers=HTMX)
+    assert again.status_code == 409 and "この注文は他の操作で更新されました" in again.text and "<tr" in again.text
+
+
+def test_a_rows_refused_re_request_says_why_in_the_row(staff_client, client, tenant, house, app):
+    order = requested(client, tenant, number="SH-SHORT", quantity=10)
+    warehouse_did(app, order["id"], "shipping_in_progress", "not_shippable", request_state="sent", reason="欠品")
+    with app.app_context():
+        found = db.session.get(Order, order["id"])
+        found.lines[0].product.stock = 3  # 10 asked, 3 on hand (the refusal released the reservation)
+        found.lines[0].product.reserved = 0
+        found.stock_reserved = False
+        db.session.commit()
+        shipment_id = found.shipments[-1].id
+        version = found.version
+        db.session.remove()
+
+    answer = staff_client.post(f"/shipments/{shipment_id}/re-request",
+                               data={"csrf_token": staff_client.csrf, "version": version}, headers=HTMX)
+
+    assert answer.status_code == 409
+    assert f'id="shipment-{shipment_id}"' in answer.text and "SKU-1: 7点不足" in answer.text
+    assert 'class="row-message error"' in answer.text
+
+
+def test_a_row_action_without_htmx_redirects_back_to_the_list(staff_client, client, tenant, house, app):
+    order = requested(client, tenant, number="SH-PLAIN", quantity=1)
+    shipment_id = client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["shipment"]["id"]
+    answer = staff_client.post(f"/shipments/{shipment_id}/re-request", data={"csrf_token": staff_client.csrf})
+    assert answer.status_code == 303 and "/shipments" in answer.headers["Location"]
+
+
+def test_r14_row_actions_on_another_accounts_shipment_answer_404(staff_client, client, other_tenant, app):
+    other = create_order(client, other_tenant)
+    set_state(app, other["id"], "shipping_in_progress", "not_shippable")
+    with app.app_context():
+        shipment_id = db.session.get(Order, other["id"]).shipments[0].id
+        db.session.remove()
+    for path in ("re-request", "request-withdrawal"):
+        assert staff_client.post(f"/shipments/{shipment_id}/{path}",
+                                 data={"csrf_token": staff_client.csrf}).status_code == 404
+
+
+# ---------------------------------------------------------------- 注文一覧's bulk 出荷依頼
+
+def test_the_bulk_bar_offers_shipping_requests_and_the_dialog_says_what_happens(staff_client, client, tenant, house):
+    a = confirmed(client, tenant, number="BULK-A")
+    assert 'name="action" value="request_shipment"' in staff_client.get("/orders").text
+    answer, frozen = bulk_dialog(staff_client, "/orders/bulk/confirm", {"action": "request_shipment",
+                                                                        "order_ids": [a["id"]]})
+    assert answer.status_code == 200 and frozen
+    assert "一括出荷依頼" in answer.text and "倉庫へ出荷依頼" in answer.text and "出荷依頼する" in answer.text
+    assert "ほかの注文の出荷依頼には影響しません" in answer.text
+
+
+def test_bulk_request_does_each_order_on_its_own_and_says_why_one_was_refused(staff_client, client, tenant, house):
+    fine = confirmed(client, tenant, number="BULK-OK", quantity=4)
+    short = confirmed(client, tenant, number="BULK-SHORT", quantity=9)  # 6 left after BULK-OK: 3 short
+    waiting = create_order(client, tenant, number="BULK-WAIT")
+    _, frozen = bulk_dialog(staff_client, "/orders/bulk/confirm", {
+        "action": "request_shipment", "order_ids": [fine["id"], short["id"], waiting["id"]]})
+
+    result = staff_client.post("/orders/bulk", data={"csrf_token": staff_client.csrf, "action": "request_shipment",
+                                                     "selection": frozen}, headers=HTMX)
+
+    assert result.status_code == 200
+    text = " ".join(result.text.split())
+    assert "完了 1 件" in text and "できなかった注文 2 件" in text
+    assert re.search(r"BULK-SHORT</td><td>できませんでした</td><td>[^<]*SKU-1: 3点不足", text)
+    assert re.search(r"BULK-WAIT</td><td>できませんでした</td><td>[^<]*確認済の注文です", text)
+    assert re.search(r"BULK-OK</td><td>完了</td><td>出荷依頼しました", text)
+    statuses = {n: client.get(f"/api/v1/orders/{o['id']}", headers=tenant.headers()).json["status"]
+                for n, o in (("ok", fine), ("short", short), ("wait", waiting))}
+    assert statuses == {"ok": "awaiting_shipment", "short": "confirmed", "wait": "awaiting_confirmation"}
+
+
+def test_bulk_request_over_the_threshold_runs_as_a_job_with_progress(staff_client, client, tenant, house, app,
+                                                                       monkeypatch):
+    monkeypatch.setitem(app.config, "BULK_JOB_THRESHOLD", 1)
+    orders = [confirmed(client, tenant, number=f"BULK-JOB-{i}", quantity=1) for i in range(2)]
+    _, frozen = bulk_dialog(staff_client, "/orders/bulk/confirm", {
+        "action": "request_shipment", "order_ids": [o["id"] for o in orders]})
+    result = staff_client.post("/orders/bulk", data={"csrf_token": staff_client.csrf, "action": "request_shipment",
+                                                     "selection": frozen}, headers=HTMX)
+    assert result.status_code == 200 and "/progress" in result.text
