@@ -466,6 +466,15 @@ def document() -> dict:
         "/api/v1/orders/{id}/retry-shipping-request": {
             "post": _op("Send a failed shipping request again (出荷依頼を再送)", order, params=[ID, IF_MATCH],
                         errors=["404", "409"], operation_id="retryShippingRequest")},
+        "/api/v1/orders/{id}/request-withdrawal": {
+            "post": _op("Ask the warehouse to withdraw the request (出荷取下げ); then_cancel: cancel once withdrawn",
+                        order, params=[ID, IF_MATCH],
+                        body=_object({"then_cancel": BOOLEAN,
+                                      "reason_code": {**int_choice(sorted(rules.CANCEL_REASONS)), "default": 10}}),
+                        body_required=False, errors=["404", "409"], operation_id="requestWithdrawal")},
+        "/api/v1/orders/{id}/retry-warehouse-notice": {
+            "post": _op("Send a failed withdrawal or cancellation notice again (「再送」)", order, params=[ID, IF_MATCH],
+                        errors=["404", "409"], operation_id="retryWarehouseNotice")},
         "/api/v1/orders/{id}/events": {
             "get": _op("The order's history, oldest first", {"200": _json(items("Event"))}, params=[ID],
                        errors=["404"], operation_id="orderEvents")},

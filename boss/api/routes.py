@@ -421,6 +421,27 @@ def orders_retry_shipping_request(id: int):
     return jsonify(order_json(shipping.retry_request(g.actor, id, if_match())))
 
 
+@bp.post("/v1/orders/<int:id>/request-withdrawal")
+def orders_request_withdrawal(id: int):
+    from ..warehouse import withdrawal
+
+    reader = Reader(json_body(optional=True))
+    then_cancel = reader.boolean("then_cancel", default=False)
+    reason_code = reader.integer("reason_code", default=rules.DEFAULT_CANCEL_REASON)
+    if reason_code is not None and reason_code not in rules.CANCEL_REASONS:
+        reader.errors["reason_code"] = "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"
+    reader.unknown({"then_cancel", "reason_code"})
+    reader.done()
+    return jsonify(order_json(withdrawal.request_withdrawal(g.actor, id, bool(then_cancel), reason_code, if_match())))
+
+
+@bp.post("/v1/orders/<int:id>/retry-warehouse-notice")
+def orders_retry_warehouse_notice(id: int):
+    from ..warehouse import notices
+
+    return jsonify(order_json(notices.retry_notice(g.actor, id, if_match())))
+
+
 @bp.get("/v1/orders/<int:id>/events")
 def orders_events(id: int):
     order = frame.get_order(account_id(), id)

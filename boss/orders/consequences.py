@@ -29,6 +29,7 @@ class CancelFacts:
     reflect_cancel_to_rms: bool = False  # the shop's setting 「注文キャンセルをRMS注文情報へ反映」
     retrieve_parcel: bool = False
     warehouse_connected: bool = False  # the account's warehouse connection (warehouse.md §1)
+    request_sent: bool = False  # the shipping request reached the warehouse, or its send is under way (R11)
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def cancel_effects(facts: CancelFacts) -> CancelEffects:
         reflect_to_rms=facts.mall_linked and facts.rms_connected and facts.reflect_cancel_to_rms,
         release_stock=facts.stock_reserved,
         tell_warehouse=facts.warehouse_connected and (
-            (facts.status == AWAITING_SHIPMENT and facts.shipment_status in HELD_BY_THE_WAREHOUSE)
+            (facts.status == AWAITING_SHIPMENT and facts.shipment_status in HELD_BY_THE_WAREHOUSE and facts.request_sent)
             or (facts.status == COMPLETED and facts.retrieve_parcel)),
         open_return=facts.status == COMPLETED,
     )
