@@ -15,7 +15,7 @@ from ..extensions import db
 from ..orders import actions, delivery, frame, rules
 from ..orders.models import Order, OrderEvent, Tag
 from ..parsing import whole_number
-from ..warehouse import shipping
+from ..warehouse import notices, shipping, withdrawal
 from .common import attempt, current_actor, found_or_404, is_htmx, lang, page_or_fragment, version_from
 from .orders import NOT_A_REASON
 from .shipment_view import CARRIERS, NOTICE_STATES, REQUEST_STATES, shipping_actions
@@ -151,18 +151,26 @@ def retry_shipping_request(order_id: int):
 def request_withdrawal(order_id: int):
     """出荷取下げ, or with then_cancel=1 取下げ後にキャンセル (the cancel reason from the dialog)."""
     _order_or_404(order_id)
-    from ..warehouse.withdrawal import request_withdrawal as withdraw
-
     then_cancel = request.form.get("then_cancel") == "1"
 
     def action():
         reason_code = _cancel_reason(request.form.get("reason_code")) if then_cancel else None
-        return withdraw(current_actor(), order_id, then_cancel=then_cancel, reason_code=reason_code,
+        return withdrawal.request_withdrawal(current_actor(), order_id, then_cancel=then_cancel, reason_code=reason_code,
                         expected_version=_version())
 
-    return _flash_action(order_id, action,
-                         _("注文「%(n)s」の出荷取下げを倉庫へ依頼しました。取り下げられるとキャンセルします。") if then_cancel
-                         else _("注文「%(n)s」の出荷取下げを倉庫へ依頼しました。"))
+    return _flash_action(order_id, action, lambda order: withdrawal_done(order, then_cancel))
+
+
+def withdrawal_done(order: Order, then_cancel: bool) -> str:
+    """What a withdrawal did: a request the warehouse never had is withdrawn at once (出荷不可), another is asked."""
+    if order.shipment_status == rules.NOT_SHIPPABLE:
+        if order.status == rules.CANCELLED:
+            return _("注文「%(n)s」の出荷依頼は倉庫に届く前だったため、すぐに取り下げてキャンセルしました。",
+                     n=order.mall_order_number)
+        return _("注文「%(n)s」の出荷依頼は倉庫に届く前だったため、すぐに取り下げました（出荷不可）。", n=order.mall_order_number)
+    if then_cancel:
+        return _("注文「%(n)s」の出荷取下げを倉庫へ依頼しました。取り下げられるとキャンセルします。", n=order.mall_order_number)
+    return _("注文「%(n)s」の出荷取下げを倉庫へ依頼しました。", n=order.mall_order_number)
 
 
 @bp.get("/orders/<int:order_id>/withdraw-then-cancel")
@@ -179,9 +187,7 @@ def withdraw_then_cancel_dialog(order_id: int):
 def retry_warehouse_notice(order_id: int):
     """「再送」 of a withdrawal or cancellation notice that could not be sent (「倉庫連絡エラー」)."""
     _order_or_404(order_id)
-    from ..warehouse.notices import retry_notice
-
-    return _flash_action(order_id, lambda: retry_notice(current_actor(), order_id, _version()),
+    return _flash_action(order_id, lambda: notices.retry_notice(current_actor(), order_id, _version()),
                          _("注文「%(n)s」の倉庫への連絡を再送しています。"))
 
 
@@ -192,14 +198,16 @@ def _cancel_reason(value) -> int:
     return code
 
 
-def _flash_action(order_id: int, action, done_message: str):
-    """Run an action on the order; back to its page with what happened (`done_message` % {n: its number})."""
+def _flash_action(order_id: int, action, done_message):
+    """Run an action on the order; back to its page with what happened (`done_message` % {n: its number}, or
+    done_message(order) when it depends on what the action did)."""
     with attempt() as tried:
         order = action()
     if tried.error:
         flash(tried.error.message(lang()), "error")
     else:
-        flash(done_message % {"n": order.mall_order_number}, "success")
+        flash(done_message(order) if callable(done_message) else done_message % {"n": order.mall_order_number},
+              "success")
     return redirect(url_for("detail.show", order_id=order_id), code=303)
 
 

@@ -12,8 +12,7 @@ from flask_babel import lazy_gettext
 from ..orders import rules
 from ..orders import shipping_rules as sr
 from ..orders.models import Order
-from ..reason import Reason
-from ..warehouse import shipping
+from ..warehouse import shipping, withdrawal
 
 CARRIERS = {"yamato": lazy_gettext("ヤマト運輸"), "sagawa": lazy_gettext("佐川急便"),
             "japanpost": lazy_gettext("日本郵便"), "other": lazy_gettext("その他")}
@@ -21,13 +20,6 @@ REQUEST_STATES = {sr.PENDING: lazy_gettext("送信待ち"), sr.SENT: lazy_gettex
                   sr.FAILED: lazy_gettext("送信エラー")}
 NOTICE_STATES = {sr.NOTICE_PENDING: lazy_gettext("倉庫連絡待ち"), sr.NOTICE_ACKNOWLEDGED: lazy_gettext("受付済み"),
                  sr.NOTICE_REFUSED: lazy_gettext("キャンセル不可")}
-
-# 取下げ後にキャンセル is for an order the warehouse is working on; one still 出荷待ち can be cancelled directly
-# (the cancellation notice supersedes a withdrawal, warehouse.md §4).
-REASON_CANCEL_DIRECTLY = Reason(
-    "出荷待ちの注文はそのままキャンセルできます（倉庫へキャンセル連絡を送ります）。「キャンセル」をご利用ください。",
-    "An order awaiting shipment can be cancelled directly (the warehouse is told). Use Cancel.")
-
 
 class ShippingActions(NamedTuple):
     """The shipping buttons an order shows (None: not shown at all in this state), each a rules.Decision."""
@@ -56,12 +48,8 @@ def shipping_actions(order: Order) -> ShippingActions:
     if shipment is not None and shipment.request_state == sr.FAILED:
         found["retry"] = sr.can_retry_request(state)
     if state.shipment_status in sr.LIVE_AT_THE_WAREHOUSE:
-        withdraw = sr.can_request_withdrawal(state)
-        found["withdraw"] = withdraw
-        if withdraw and order.status != rules.SHIPPING_IN_PROGRESS:
-            found["withdraw_then_cancel"] = rules.Decision(False, rules.DEFAULT_REFUSAL_CODE, REASON_CANCEL_DIRECTLY)
-        else:
-            found["withdraw_then_cancel"] = withdraw
+        found["withdraw"] = withdrawal.decide(order, then_cancel=False)
+        found["withdraw_then_cancel"] = withdrawal.decide(order, then_cancel=True)
     return ShippingActions(**found)
 
 

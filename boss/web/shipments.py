@@ -16,8 +16,9 @@ from ..orders import rules, shipment_list
 from ..orders import shipping_rules as sr
 from ..orders.models import Order, Shipment, state_of
 from ..orders.search import BadCursor
-from ..warehouse import shipping
+from ..warehouse import shipping, withdrawal
 from .common import attempt, current_actor, is_htmx, lang, page_or_fragment, selected_shop_id, version_from
+from .detail import withdrawal_done
 from .shipment_view import CARRIERS, REQUEST_STATES, ShippingActions
 
 bp = Blueprint("shipments", __name__)
@@ -110,11 +111,10 @@ def _shipment_or_404(shipment_id: int) -> Shipment:
 @bp.post("/shipments/<int:shipment_id>/request-withdrawal")
 def request_withdrawal(shipment_id: int):
     order_id = _shipment_or_404(shipment_id).order_id
-    from ..warehouse.withdrawal import request_withdrawal as withdraw
-
     return _row_action(shipment_id, order_id,
-                       lambda: withdraw(current_actor(), order_id, expected_version=version_from(request.form)),
-                       _("注文「%(n)s」の出荷取下げを倉庫へ依頼しました。"))
+                       lambda: withdrawal.request_withdrawal(current_actor(), order_id,
+                                                             expected_version=version_from(request.form)),
+                       lambda order: withdrawal_done(order, then_cancel=False))
 
 
 @bp.post("/shipments/<int:shipment_id>/re-request")
@@ -134,7 +134,8 @@ def _row_action(shipment_id: int, order_id: int, action, done_message: str):
     if tried.error:
         message, category, http_status = tried.error.message(lang()), "error", tried.error.status
     else:
-        message, category, http_status = done_message % {"n": order.mall_order_number}, "success", 200
+        message = done_message(order) if callable(done_message) else done_message % {"n": order.mall_order_number}
+        category, http_status = "success", 200
     if not is_htmx():
         flash(message, category)
         return redirect(request.referrer or url_for("shipments.index"), code=303)

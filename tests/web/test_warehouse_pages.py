@@ -11,6 +11,8 @@ from datetime import date
 import pytest
 
 from boss.extensions import db
+from boss.orders import frame
+from boss.orders.actor import Actor
 from boss.orders.models import Order
 from tests.factories import bulk_dialog, create_order, create_product, map_item, set_state
 
@@ -129,7 +131,7 @@ def test_a_sent_request_shows_its_state_and_warehouse_id_and_offers_withdrawal(s
     assert f'action="/orders/{order["id"]}/request-withdrawal"' in shown
     # 出荷待ち can be cancelled directly: 取下げ後にキャンセル says so instead
     assert 'disabled aria-describedby="why-withdraw-then-cancel"' in shown
-    assert "出荷待ちの注文はそのままキャンセルできます" in shown
+    assert "出荷待ちの注文はそのままキャンセルできます" in shown  # the rule of withdrawal.decide
 
 
 def test_a_failed_request_shows_the_error_and_the_resend_resends_it(staff_client, client, tenant, house, app):
@@ -403,3 +405,93 @@ def test_bulk_request_over_the_threshold_runs_as_a_job_with_progress(staff_clien
     result = staff_client.post("/orders/bulk", data={"csrf_token": staff_client.csrf, "action": "request_shipment",
                                                      "selection": frozen}, headers=HTMX)
     assert result.status_code == 200 and "/progress" in result.text
+
+
+# ---------------------------------------------------------------- withdrawals
+
+def version_of(client, tenant, order_id: int) -> int:
+    return client.get(f"/api/v1/orders/{order_id}", headers=tenant.headers()).json["version"]
+
+
+def test_withdrawing_a_request_not_yet_sent_is_done_at_once(staff_client, client, tenant, house):
+    order = requested(client, tenant)
+    answer = post(staff_client, f"/orders/{order['id']}/request-withdrawal", version=order["version"])
+    assert answer.status_code == 303
+    page = staff_client.get(f"/orders/{order['id']}").text
+    assert "倉庫に届く前だったため、すぐに取り下げました" in page
+    after = client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json
+    assert (after["status"], after["shipment_status"]) == ("shipping_in_progress", "not_shippable")
+    assert "再出荷依頼" in panel(page)
+
+
+def test_withdrawing_a_sent_request_asks_the_warehouse_and_waits(staff_client, client, tenant, house, app):
+    order = requested(client, tenant)
+    warehouse_did(app, order["id"], "shipping_in_progress", "shipping", request_state="sent", warehouse_id="WS-7")
+    answer = post(staff_client, f"/orders/{order['id']}/request-withdrawal",
+                  version=version_of(client, tenant, order["id"]))
+    assert answer.status_code == 303
+    page = staff_client.get(f"/orders/{order['id']}").text
+    assert "出荷取下げを倉庫へ依頼しました" in page and "取下げ依頼中" in panel(page)
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["shipment_status"] == \
+        "withdrawal_requested"
+
+
+def test_withdraw_then_cancel_keeps_the_cancel_reason_and_the_panel_says_it_will_cancel(
+        staff_client, client, tenant, house, app):
+    order = requested(client, tenant)
+    warehouse_did(app, order["id"], "shipping_in_progress", "shipping", request_state="sent", warehouse_id="WS-8")
+    answer = post(staff_client, f"/orders/{order['id']}/request-withdrawal", then_cancel="1", reason_code="8",
+                  version=version_of(client, tenant, order["id"]))
+    assert answer.status_code == 303
+    page = staff_client.get(f"/orders/{order['id']}").text
+    assert "取り下げられるとキャンセルします" in page
+    shown = panel(page)
+    assert "取下げ依頼中" in shown and "取り下げられたらキャンセルします（店舗都合（欠品））" in shown
+
+
+def test_withdraw_then_cancel_with_an_unknown_reason_changes_nothing(staff_client, client, tenant, house, app):
+    order = requested(client, tenant)
+    warehouse_did(app, order["id"], "shipping_in_progress", "shipping", request_state="sent")
+    post(staff_client, f"/orders/{order['id']}/request-withdrawal", then_cancel="1", reason_code="99",
+         version=version_of(client, tenant, order["id"]))
+    assert "キャンセル理由が正しくありません" in staff_client.get(f"/orders/{order['id']}").text
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["shipment_status"] == "shipping"
+
+
+def test_a_rows_withdrawal_answers_the_row_in_place(staff_client, client, tenant, house, app):
+    order = requested(client, tenant, number="SH-WD", quantity=1)
+    warehouse_did(app, order["id"], "shipping_in_progress", "shipping", request_state="sent", warehouse_id="WS-9")
+    row = shipment_row(staff_client.get("/shipments").text, "SH-WD")
+    shipment_id = re.search(r'<tr id="shipment-(\d+)"', row).group(1)
+    version = re.search(r'name="version" value="(\d+)"', row).group(1)
+
+    answer = staff_client.post(f"/shipments/{shipment_id}/request-withdrawal",
+                               data={"csrf_token": staff_client.csrf, "version": version}, headers=HTMX)
+
+    assert answer.status_code == 200 and f'<tr id="shipment-{shipment_id}"' in answer.text
+    assert "取下げ依頼中" in answer.text and "出荷取下げを倉庫へ依頼しました" in answer.text
+    assert "既に出荷取下げを依頼しています" in answer.text  # the button stays, disabled, saying why
+
+
+def test_a_failed_notice_offers_resend_and_a_resend_without_a_failure_is_refused(
+        staff_client, client, tenant, house, app):
+    order = requested(client, tenant)
+    assert "retry-warehouse-notice" not in panel(staff_client.get(f"/orders/{order['id']}").text)
+    post(staff_client, f"/orders/{order['id']}/retry-warehouse-notice", version=order["version"])
+    assert "再送する倉庫への連絡はありません" in staff_client.get(f"/orders/{order['id']}").text
+
+    with app.app_context():
+        found = db.session.get(Order, order["id"])
+        frame.raise_system_tag(found, "warehouse_notice_error", Actor("system", "倉庫", tenant.account_id), "E500")
+        found.status, found.shipment_status = "cancelled", "requested"
+        found.shipments[-1].notice = "pending"
+        db.session.commit()
+        db.session.remove()
+    version = version_of(client, tenant, order["id"])
+    shown = panel(staff_client.get(f"/orders/{order['id']}").text)
+    assert "倉庫への連絡（出荷取下げ・キャンセル）を送れませんでした" in shown and "retry-warehouse-notice" in shown
+
+    answer = post(staff_client, f"/orders/{order['id']}/retry-warehouse-notice", version=version)
+
+    assert answer.status_code == 303
+    assert "倉庫への連絡を再送しています" in staff_client.get(f"/orders/{order['id']}").text
