@@ -11,7 +11,7 @@ from ..errors import ServiceError, not_found
 from ..extensions import db
 from ..job_records import get_job
 from ..models import MALLS, ItemMapping, Product, Shop
-from ..orders import actions, bulk, delivery, filters, frame, products, registration, rules, shops, tags
+from ..orders import actions, bulk, delivery, editing, filters, frame, products, registration, rules, shops, tags
 from ..orders.mapping import delete_mapping, map_item
 from ..orders.models import OrderEvent, Tag
 from ..orders.numbers import InvalidNumber, manual_number
@@ -405,6 +405,34 @@ def orders_retry_reflection(id: int):
     from ..malls.rakuten.reflection import retry
 
     return jsonify(order_json(retry(g.actor, id, if_match())))
+
+
+@bp.patch("/v1/orders/<int:id>")
+def orders_edit(id: int):
+    """api.md "Editing an order": only what the body names changes."""
+    reader = body()
+    changes = {}
+    for who in ("buyer", "recipient"):
+        party = reader.obj(who)
+        if party is not None:
+            fields = {f: party.string(f, max_len=PARTY_LIMITS[f]) for f in PARTY if party.has(f)}
+            if party.has("name") and not fields.get("name"):
+                party._fail("name", "氏名を入力してください")
+            party.unknown(set(PARTY))
+            changes[who] = {f: v or "" for f, v in fields.items()}
+    if reader.has("delivery_date"):
+        changes["delivery_date"] = reader.date("delivery_date")
+    if reader.has("delivery_time_slot"):
+        changes["delivery_time_slot"] = _time_slot(reader) or None
+    if reader.has("postage"):
+        changes["postage"] = reader.integer("postage", minimum=0, maximum=MAX_POSTAGE)
+    if reader.has("remarks"):
+        changes["remarks"] = reader.string("remarks", max_len=5000, strip=False) or ""
+    if reader.has("lines"):
+        changes["lines"] = reader.data["lines"]
+    reader.unknown({"buyer", "recipient", "delivery_date", "delivery_time_slot", "postage", "remarks", "lines"})
+    reader.done()
+    return jsonify(order_json(editing.edit(g.actor, id, changes, if_match())))
 
 
 @bp.post("/v1/orders/<int:id>/request-shipment")

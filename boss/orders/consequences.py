@@ -42,6 +42,8 @@ class CancelEffects:
     release_stock: bool = False
     tell_warehouse: bool = False
     open_return: bool = False
+    stop_send: bool = False  # a request not yet sent is never sent: the warehouse needs no notice
+    cannot_tell_warehouse: bool = False  # the warehouse holds the request but no connection reaches it
 
 
 def confirms_at_rms(mall_linked: bool, rms_connected: bool, confirm_at_rms: bool) -> bool:
@@ -59,4 +61,7 @@ def cancel_effects(facts: CancelFacts) -> CancelEffects:
             (facts.status == AWAITING_SHIPMENT and facts.shipment_status in HELD_BY_THE_WAREHOUSE and facts.request_sent)
             or (facts.status == COMPLETED and facts.retrieve_parcel)),
         open_return=facts.status == COMPLETED,
+        stop_send=facts.status == AWAITING_SHIPMENT and facts.shipment_status == REQUESTED and not facts.request_sent,
+        cannot_tell_warehouse=not facts.warehouse_connected and facts.request_sent and facts.status == AWAITING_SHIPMENT
+        and facts.shipment_status in HELD_BY_THE_WAREHOUSE,
     )

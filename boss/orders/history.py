@@ -114,6 +114,8 @@ NOTICE_SEND_RETRY = Text("倉庫へ連絡できませんでした。{at} に再�
                          "Could not reach the warehouse; trying again at {at} ({n} of {tries}): {error}")
 NOTICE_SEND_FAILED = Text("倉庫へ{tries}回続けて連絡できませんでした: {error}",
                           "Could not reach the warehouse {tries} times in a row: {error}")
+AUTO_REQUEST_SHORT = Text("在庫が足りないため自動で出荷依頼できませんでした（{skus}）。",
+                          "Not enough stock to request the shipment automatically ({skus}).")
 NOTICE_RESEND = Text("倉庫への連絡を再送します。", "The notice to the warehouse will be sent again.")
 NOTICE_RESENT_CLEARED = Text("倉庫への連絡に成功したためタグを外しました。", "Tag removed: the notice reached the warehouse.")
 

@@ -147,7 +147,22 @@ def update_warehouse(actor: Actor, changes: dict) -> Connection:
                 raise validation_error({"sync_interval_seconds": f"{MIN_INTERVAL}以上{MAX_INTERVAL}以下で指定してください"})
             conn.interval_seconds = seconds
         uow.commit(keep=[conn])
+    if conn.connected and ("api_key" in changes or "base_url" in changes):
+        wake_lanes(actor.account_id)  # sends and notices that waited for the connection go now
     return conn
+
+
+def wake_lanes(account_id: int) -> None:
+    """The account's send and notice lanes run now (after the connection was set or came back)."""
+    from redis.exceptions import RedisError
+
+    from . import notices, shipping
+
+    try:
+        shipping.lane(account_id).wake()
+        notices.lane(account_id).wake()
+    except RedisError as exc:  # the outbox's sweeper hands their messages over again later
+        current_app.logger.warning("could not wake the warehouse lanes of account %s: %s", account_id, exc)
 
 
 def client_for(account_id: int, max_pace_wait: Optional[float] = None) -> RslClient:

@@ -95,7 +95,7 @@ def sync_account(account_id: int, lock=None) -> dict:
     conn = connection.warehouse_for(account_id)
     if not conn.connected:
         return {"pages": 0, **events.PageResult().as_dict(), "connected": False}
-    conn_id = conn.id
+    conn_id, was_failing = conn.id, conn.error is not None
     client = connection.client_for(account_id)
     total, pages = events.PageResult(), 0
     cursor = conn.cursor
@@ -108,6 +108,8 @@ def sync_account(account_id: int, lock=None) -> dict:
             db.session.get(Connection, conn_id).last_run_at = utcnow()
             uow.commit()
         total.add(result)
+        if pages == 0 and was_failing:  # 「倉庫接続エラー」 is gone: what waited for the connection goes now
+            connection.wake_lanes(account_id)
         pages += 1
         if lock is not None:
             lock.extend(current_app.config["WAREHOUSE_SYNC_LOCK_SECONDS"], replace_ttl=True)
