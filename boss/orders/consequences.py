@@ -53,6 +53,13 @@ def confirms_at_rms(mall_linked: bool, rms_connected: bool, confirm_at_rms: bool
     return mall_linked and rms_connected and confirm_at_rms
 
 
+def may_concern_the_warehouse(status: str, shipment_status: Optional[str], retrieve_parcel: bool) -> bool:
+    """Whether a cancel's effects can depend on the warehouse: an 出荷待ち order whose request it may hold, or a
+    完了 order whose parcel is to be pulled back."""
+    return (status == AWAITING_SHIPMENT and shipment_status in HELD_BY_THE_WAREHOUSE) or \
+        (status == COMPLETED and retrieve_parcel)
+
+
 def cancel_effects(facts: CancelFacts) -> CancelEffects:
     return CancelEffects(
         reflect_to_rms=facts.mall_linked and facts.rms_connected and facts.reflect_cancel_to_rms,

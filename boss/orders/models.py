@@ -167,12 +167,14 @@ class Order(db.Model):
         from ..warehouse.shipping import connected_now, request_sent
 
         shop = self.shop
-        shipment = self.current_shipment
+        # Only an order the warehouse may hold is asked about the warehouse (a 確認待 cancel reads nothing more).
+        asks = consequences.may_concern_the_warehouse(self.status, self.shipment_status, retrieve_parcel)
+        shipment = self.current_shipment if asks else None
         return consequences.cancel_effects(consequences.CancelFacts(
             status=self.status, shipment_status=self.shipment_status, mall_linked=self.mall_linked,
             stock_reserved=self.stock_reserved, rms_connected=shop.rms_connected,
             reflect_cancel_to_rms=shop.reflect_cancel_to_rms, retrieve_parcel=retrieve_parcel,
-            warehouse_connected=connected_now(self.account_id),
+            warehouse_connected=asks and connected_now(self.account_id),
             request_sent=shipment is not None and request_sent(shipment)))
 
     def confirms_at_rms(self) -> bool:
