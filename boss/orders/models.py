@@ -110,6 +110,9 @@ class Order(db.Model):
     reflect_cancel_to_rms = db.Column(db.Boolean)
     reflection_state = db.Column(db.String(16), nullable=False, default="none")
     reflection_message = db.Column(db.Text)
+    # The shipping info's reflection to the mall (api.md `shipping_reflection`): none, pending, done, failed.
+    shipping_reflection_state = db.Column(db.String(16), nullable=False, default="none", server_default="none")
+    shipping_reflection_message = db.Column(db.Text)
     deleted_at = db.Column(db.DateTime)
     deleted_by = db.Column(db.String(160))
     created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
@@ -307,3 +310,43 @@ class OrderEvent(db.Model):
     message = db.Column(db.Text, nullable=False, default="")
 
     order = db.relationship(Order)
+
+
+class Return(db.Model):
+    """A cancelled 完了 order's return (warehouse.md §4 Return): 返品待ち (`awaiting_return`) until the warehouse (or a
+    user) reports what came back and what is sellable, then 検品済 (`inspected`)."""
+
+    __tablename__ = "returns"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    order_id = db.Column(db.Integer, db.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False)
+    shipment_id = db.Column(db.Integer)
+    status = db.Column(db.String(16), nullable=False, default="awaiting_return")
+    opened_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+    inspected_at = db.Column(db.DateTime)
+    inspected_by = db.Column(db.String(160))
+
+    order = db.relationship(Order)
+    lines = db.relationship("ReturnLine", order_by="ReturnLine.id", lazy="selectin", cascade="all, delete-orphan",
+                            back_populates="return_")
+
+    __table_args__ = (
+        Index("ix_returns_order", "order_id"),
+        Index("ix_returns_account_list", "account_id", "id"),
+        Index("ix_returns_account_status_list", "account_id", "status", "id"),
+    )
+
+
+class ReturnLine(db.Model):
+    __tablename__ = "return_lines"
+    id = db.Column(db.Integer, primary_key=True)
+    return_id = db.Column(db.Integer, db.ForeignKey("returns.id", ondelete="CASCADE"), nullable=False)
+    product_id = db.Column(db.Integer)
+    sku = db.Column(db.String(64), nullable=False)
+    quantity = db.Column(db.Integer, nullable=False)  # shipped
+    returned = db.Column(db.Integer)  # null until inspected
+    sellable = db.Column(db.Integer)
+
+    return_ = db.relationship(Return, back_populates="lines")
+
+    __table_args__ = (Index("ix_return_lines_return", "return_id"),)
