@@ -197,14 +197,15 @@ class SyncLog:
         self.current = None
 
     def install(self):
-        from boss.warehouse import client as client_module, events
+        from boss.warehouse import client as client_module
+        from boss.warehouse import events
 
         log = self
         original_events, original_take = client_module.RslClient.events, client_module.take_slot
         original_request, original_apply = requests.Session.request, events.apply_page
 
         def fetch(client, after, limit=500):
-            record = {"start": now(), "pace": 0.0, "http": 0.0}
+            record = {"start": now(), "cpu_start": time.process_time(), "pace": 0.0, "http": 0.0}
             log.fetches.append(record)
             log.current = record
             try:
@@ -213,6 +214,7 @@ class SyncLog:
                 return page
             finally:
                 record["end"] = now()
+                record["cpu_end"] = time.process_time()
                 log.current = None
 
         def take(*a, **k):
@@ -243,10 +245,11 @@ class SyncLog:
         requests.Session.request = request
         events.apply_page = apply
 
-    def pages(self, end: float) -> list[dict]:
+    def pages(self, end: float, cpu_end: float) -> list[dict]:
         found = []
         for index, fetch in enumerate(self.fetches):
             boundary = self.fetches[index + 1]["start"] if index + 1 < len(self.fetches) else end
+            cpu_boundary = self.fetches[index + 1]["cpu_start"] if index + 1 < len(self.fetches) else cpu_end
             reading = fetch["end"] - fetch["start"] - fetch["pace"] - fetch["http"]
             ours = boundary - fetch["end"] + reading
             apply = sum(b - a for a, b, _ in self.applies if fetch["end"] <= a < boundary)
@@ -254,7 +257,8 @@ class SyncLog:
             found.append({"events": n, "ours_ms": ours * 1000, "apply_ms": apply * 1000, "read_ms": reading * 1000,
                           "rest_ms": (ours - apply - reading) * 1000, "http_ms": fetch["http"] * 1000,
                           "pace_ms": fetch["pace"] * 1000,
-                          "per_100_ms": ours * 1000 * 100 / n if n else None})
+                          "per_100_ms": ours * 1000 * 100 / n if n else None,
+                          "cpu_per_100_ms": (cpu_boundary - fetch["cpu_end"]) * 1000 * 100 / n if n else None})
         return found
 
 
@@ -298,6 +302,7 @@ def main() -> None:
     add_target_args(parser)
     parser.add_argument("--orders", type=int, default=1000, help="orders in the database besides P9's (1k, 100k)")
     parser.add_argument("--shipments", type=int, default=5000, help="shipments, each started + shipped (5,000)")
+    parser.add_argument("--profile", help="write cProfile stats of the timed sync to this file (slows it down)")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"the benchmark's own Redis db ({DEFAULT_REDIS})")
     args = parser.parse_args()
     if not (args.database_url or args.data_dir):
@@ -338,9 +343,9 @@ def run(args, url: str, processes: Processes) -> None:
     made = sim.advance_all([str(i) for i in shipment_ids])
     print(f"simulator: {len(warehouse_ids):,} shipments created, {made:,} events made in {now() - started:.1f}s "
           f"(rate limit {rate:g}/s per key)", flush=True)
-    before = counts(app, account_id)
+
     machine = machine_info(app)
-    machine.update(redis=args.redis_url, simulator=f"gunicorn -w 2 (sync), 127.0.0.1", simulator_rate_per_second=rate,
+    machine.update(redis=args.redis_url, simulator="gunicorn -w 2 (sync), 127.0.0.1", simulator_rate_per_second=rate,
                    warehouse_min_interval_s=app.config["WAREHOUSE_MIN_INTERVAL"])
     print_machine(machine)
 
@@ -350,10 +355,17 @@ def run(args, url: str, processes: Processes) -> None:
     with Load() as load:
         t0 = now()
         with app.app_context():
-            result = sync.sync_account(account_id)
+            if args.profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                result = profiler.runcall(sync.sync_account, account_id)
+                profiler.dump_stats(args.profile)
+            else:
+                result = sync.sync_account(account_id)
             db.session.remove()
-        t1 = now()
-    pages = [p for p in log.pages(t1) if p["events"]]
+        t1, cpu1 = now(), time.process_time()
+    pages = [p for p in log.pages(t1, cpu1) if p["events"]]
     after = counts(app, account_id)
 
     sim.redeliver()
@@ -361,8 +373,7 @@ def run(args, url: str, processes: Processes) -> None:
     with app.app_context():
         again = sync.sync_account(account_id)
         db.session.remove()
-    t2 = now()
-    again_pages = [p for p in log.pages(t2) if p["events"]]
+    again_pages = [p for p in log.pages(now(), time.process_time()) if p["events"]]
     final = counts(app, account_id)
 
     n = args.shipments
@@ -389,6 +400,8 @@ def run(args, url: str, processes: Processes) -> None:
           f"events applied in {len(pages)} pages of ≤500 ({t1 - t0:.1f}s in all; busy cores {load.cores})")
     rows = [["our cost per 100 events", per_100["n"], per_100["median"], per_100["p95"], per_100["max"],
              f"≤{BAR_PER_100_MS:g} (median)", verdict(passed)]]
+    cpu = stats([p["cpu_per_100_ms"] for p in pages])
+    rows.append(["  this process's CPU per 100", cpu["n"], cpu["median"], cpu["p95"], cpu["max"], "-", "-"])
     for key, label in (("ours_ms", "our cost per page"), ("apply_ms", "  apply_page"), ("read_ms", "  reading"),
                        ("rest_ms", "  commit and the rest"), ("http_ms", "simulator's answer (HTTP)"),
                        ("pace_ms", "pacer wait")):
@@ -410,7 +423,7 @@ def run(args, url: str, processes: Processes) -> None:
     machine["orders"] = args.orders
     path = write_results("p9", machine, {
         "base_orders": args.orders, "shipments": n, "result": result, "redelivered": again, "checks": checks,
-        "pass_bar": passed, "per_100_ms": per_100, "applied_per_s_of_our_cost": applied_per_s,
+        "pass_bar": passed, "per_100_ms": per_100, "cpu_per_100_ms": cpu, "applied_per_s_of_our_cost": applied_per_s,
         "pages": {key: stats([p[key] for p in pages]) for key in
                   ("ours_ms", "apply_ms", "read_ms", "rest_ms", "http_ms", "pace_ms")},
         "total_s": round(t1 - t0, 3), "busy_cores": load.cores,
