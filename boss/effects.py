@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 DECLARING_MODULES = ("boss.malls.rakuten.importer", "boss.malls.rakuten.reflection", "boss.orders.bulk",
-                     "boss.warehouse.sync", "boss.warehouse.shipping")
+                     "boss.warehouse.sync", "boss.warehouse.shipping", "boss.warehouse.notices")
 DEFAULT_TIMEOUT_SETTING = "OUTBOX_REDISPATCH_SECONDS"
 
 

@@ -192,6 +192,7 @@ def document() -> dict:
     party_out = _answer({k: nullable_str for k in PARTY})
     party_in = _object({f: text(PARTY_LIMITS[f], required=(f == "name"), nullable=(f != "name")) for f in PARTY},
                        required=["name"])
+    party_edit = _object({f: text(PARTY_LIMITS[f], required=(f == "name"), nullable=(f != "name")) for f in PARTY})
     line_in = _object({
         "mall_item_id": text(255, required=True), "sub_code": text(255), "name": text(255, required=True),
         "quantity": integer(1, MAX_QUANTITY, nullable=False), "unit_price": integer(0, MAX_UNIT_PRICE, nullable=False)},
@@ -448,7 +449,13 @@ def document() -> dict:
         "/api/v1/orders/{id}": {
             "get": _op("Get an order (deleted ones too)", order, params=[ID], errors=["404"], operation_id="getOrder"),
             "delete": _op("Delete an order (R2, R8)", order, params=[ID, IF_MATCH], errors=["404", "409"],
-                          operation_id="deleteOrder")},
+                          operation_id="deleteOrder"),
+            "patch": _op("Edit an order: only what the body names changes (api.md \"Editing an order\"; lines: "
+                         "not yet)", order, params=[ID, IF_MATCH],
+                         body=_object({"buyer": party_edit, "recipient": party_edit, "delivery_date": DATE,
+                                       "delivery_time_slot": TIME_SLOT, "postage": integer(0, MAX_POSTAGE),
+                                       "remarks": raw_text(5000)}),
+                         errors=["404", "409"], operation_id="editOrder")},
         "/api/v1/orders/{id}/confirm": {
             "post": _op("Confirm an order", order, params=[ID, IF_MATCH], errors=["404", "409"],
                         operation_id="confirmOrder")},
@@ -466,6 +473,15 @@ def document() -> dict:
         "/api/v1/orders/{id}/retry-shipping-request": {
             "post": _op("Send a failed shipping request again (出荷依頼を再送)", order, params=[ID, IF_MATCH],
                         errors=["404", "409"], operation_id="retryShippingRequest")},
+        "/api/v1/orders/{id}/request-withdrawal": {
+            "post": _op("Ask the warehouse to withdraw the request (出荷取下げ); then_cancel: cancel once withdrawn",
+                        order, params=[ID, IF_MATCH],
+                        body=_object({"then_cancel": BOOLEAN,
+                                      "reason_code": {**int_choice(sorted(rules.CANCEL_REASONS)), "default": 10}}),
+                        body_required=False, errors=["404", "409"], operation_id="requestWithdrawal")},
+        "/api/v1/orders/{id}/retry-warehouse-notice": {
+            "post": _op("Send a failed withdrawal or cancellation notice again (「再送」)", order, params=[ID, IF_MATCH],
+                        errors=["404", "409"], operation_id="retryWarehouseNotice")},
         "/api/v1/orders/{id}/events": {
             "get": _op("The order's history, oldest first", {"200": _json(items("Event"))}, params=[ID],
                        errors=["404"], operation_id="orderEvents")},

@@ -11,7 +11,7 @@ from ..errors import ServiceError, not_found
 from ..extensions import db
 from ..job_records import get_job
 from ..models import MALLS, ItemMapping, Product, Shop
-from ..orders import actions, bulk, delivery, filters, frame, products, registration, rules, shops, tags
+from ..orders import actions, bulk, delivery, editing, filters, frame, products, registration, rules, shops, tags
 from ..orders.mapping import delete_mapping, map_item
 from ..orders.models import OrderEvent, Tag
 from ..orders.numbers import InvalidNumber, manual_number
@@ -407,6 +407,34 @@ def orders_retry_reflection(id: int):
     return jsonify(order_json(retry(g.actor, id, if_match())))
 
 
+@bp.patch("/v1/orders/<int:id>")
+def orders_edit(id: int):
+    """api.md "Editing an order": only what the body names changes."""
+    reader = body()
+    changes = {}
+    for who in ("buyer", "recipient"):
+        party = reader.obj(who)
+        if party is not None:
+            fields = {f: party.string(f, max_len=PARTY_LIMITS[f]) for f in PARTY if party.has(f)}
+            if party.has("name") and not fields.get("name"):
+                party._fail("name", "氏名を入力してください")
+            party.unknown(set(PARTY))
+            changes[who] = {f: v or "" for f, v in fields.items()}
+    if reader.has("delivery_date"):
+        changes["delivery_date"] = reader.date("delivery_date")
+    if reader.has("delivery_time_slot"):
+        changes["delivery_time_slot"] = _time_slot(reader) or None
+    if reader.has("postage"):
+        changes["postage"] = reader.integer("postage", minimum=0, maximum=MAX_POSTAGE)
+    if reader.has("remarks"):
+        changes["remarks"] = reader.string("remarks", max_len=5000, strip=False) or ""
+    if reader.has("lines"):
+        changes["lines"] = reader.data["lines"]
+    reader.unknown({"buyer", "recipient", "delivery_date", "delivery_time_slot", "postage", "remarks", "lines"})
+    reader.done()
+    return jsonify(order_json(editing.edit(g.actor, id, changes, if_match())))
+
+
 @bp.post("/v1/orders/<int:id>/request-shipment")
 def orders_request_shipment(id: int):
     from ..warehouse import shipping
@@ -419,6 +447,27 @@ def orders_retry_shipping_request(id: int):
     from ..warehouse import shipping
 
     return jsonify(order_json(shipping.retry_request(g.actor, id, if_match())))
+
+
+@bp.post("/v1/orders/<int:id>/request-withdrawal")
+def orders_request_withdrawal(id: int):
+    from ..warehouse import withdrawal
+
+    reader = Reader(json_body(optional=True))
+    then_cancel = reader.boolean("then_cancel", default=False)
+    reason_code = reader.integer("reason_code", default=rules.DEFAULT_CANCEL_REASON)
+    if reason_code is not None and reason_code not in rules.CANCEL_REASONS:
+        reader.errors["reason_code"] = "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"
+    reader.unknown({"then_cancel", "reason_code"})
+    reader.done()
+    return jsonify(order_json(withdrawal.request_withdrawal(g.actor, id, bool(then_cancel), reason_code, if_match())))
+
+
+@bp.post("/v1/orders/<int:id>/retry-warehouse-notice")
+def orders_retry_warehouse_notice(id: int):
+    from ..warehouse import notices
+
+    return jsonify(order_json(notices.retry_notice(g.actor, id, if_match())))
 
 
 @bp.get("/v1/orders/<int:id>/events")

@@ -32,6 +32,9 @@ def confirm_now(order: Order, actor: Actor, message: str = "") -> None:
         order.reflection_message = None
         record_event(order, actor, "reflection_pending", history.CONFIRMING.ja)
         record_confirm(order)
+    from ..warehouse.shipping import auto_request
+
+    auto_request(order)
 
 
 def auto_confirm(order: Order) -> None:
@@ -47,30 +50,41 @@ def cancel(actor: Actor, order_id: int, reason_code: int = rules.DEFAULT_CANCEL_
         raise validation_error({"reason_code": "RMSのキャンセル理由コード（1–6, 8, 10, 13–15）で指定してください"})
 
     def apply(order: Order) -> None:
-        before = order.status
-        effects = order.cancel_effects(bool(retrieve_parcel))
-        order.status = rules.CANCELLED
-        order.cancelled_at = utcnow()
-        order.cancelled_by = actor.name
-        order.cancel_reason_code = reason_code
-        order.retrieve_parcel = bool(retrieve_parcel) if before == rules.COMPLETED else None
-        touch(order)
-        if effects.release_stock:
-            stock.release(order, actor, stock.CANCEL_RELEASE)
-        # R9: the setting is captured now; later changes of it never touch this cancel.
-        order.reflect_cancel_to_rms = effects.reflect_to_rms
-        text = history.CANCELLED_RETRIEVE if order.retrieve_parcel else history.CANCELLED
-        record_event(order, actor, "cancelled", text(reason=rules.CANCEL_REASONS[reason_code][0]), before, rules.CANCELLED)
-        detach_tag(order, "mall_cancelled")
-        if order.reflect_cancel_to_rms:
-            order.reflection_state = "pending"
-            order.reflection_message = None
-            record_event(order, actor, "reflection_pending", history.REFLECTING.ja)
-            record_reflection(order)  # a 注文確認 still waiting is dropped: the order's newest reflection is its cancel
-        elif order.reflection_state in ("pending", "failed"):  # its 注文確認, waiting or failed: never sent now
-            _drop_confirm(order, actor)
+        cancel_now(order, actor, reason_code, retrieve_parcel)
 
     return act(actor, order_id, expected_version, lambda o: o.decide(rules.CANCEL), apply)
+
+
+def cancel_now(order: Order, actor: Actor, reason_code: int, retrieve_parcel: bool = False) -> None:
+    """The cancel itself, with what it sets off (R9–R11) as the order's declared effects say (no commit: part of
+    the caller's unit of work — a staff cancel, or the system's once a withdrawal it waited for is accepted)."""
+    before = order.status
+    effects = order.cancel_effects(bool(retrieve_parcel))
+    order.status = rules.CANCELLED
+    order.cancelled_at = utcnow()
+    order.cancelled_by = actor.name
+    order.cancel_reason_code = reason_code
+    order.retrieve_parcel = bool(retrieve_parcel) if before == rules.COMPLETED else None
+    touch(order)
+    if effects.release_stock:
+        stock.release(order, actor, stock.CANCEL_RELEASE)
+    # R9: the setting is captured now; later changes of it never touch this cancel.
+    order.reflect_cancel_to_rms = effects.reflect_to_rms
+    text = history.CANCELLED_RETRIEVE if order.retrieve_parcel else history.CANCELLED
+    record_event(order, actor, "cancelled", text(reason=rules.CANCEL_REASONS[reason_code][0]), before, rules.CANCELLED)
+    detach_tag(order, "mall_cancelled")
+    detach_tag(order, "insufficient_stock")  # nothing is to be requested any more
+    if order.reflect_cancel_to_rms:
+        order.reflection_state = "pending"
+        order.reflection_message = None
+        record_event(order, actor, "reflection_pending", history.REFLECTING.ja)
+        record_reflection(order)  # a 注文確認 still waiting is dropped: the order's newest reflection is its cancel
+    elif order.reflection_state in ("pending", "failed"):  # its 注文確認, waiting or failed: never sent now
+        _drop_confirm(order, actor)
+    if effects.tell_warehouse:
+        from ..warehouse import notices
+
+        notices.tell_cancel(order, actor, reason_code, bool(retrieve_parcel))
 
 
 REFLECTION_KIND = "rms.reflect_cancel"

@@ -29,6 +29,7 @@ class CancelFacts:
     reflect_cancel_to_rms: bool = False  # the shop's setting 「注文キャンセルをRMS注文情報へ反映」
     retrieve_parcel: bool = False
     warehouse_connected: bool = False  # the account's warehouse connection (warehouse.md §1)
+    request_sent: bool = False  # the shipping request reached the warehouse, or its send is under way (R11)
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class CancelEffects:
     release_stock: bool = False
     tell_warehouse: bool = False
     open_return: bool = False
+    stop_send: bool = False  # a request not yet sent is never sent: the warehouse needs no notice
+    cannot_tell_warehouse: bool = False  # the warehouse holds the request but no connection reaches it
 
 
 def confirms_at_rms(mall_linked: bool, rms_connected: bool, confirm_at_rms: bool) -> bool:
@@ -55,7 +58,10 @@ def cancel_effects(facts: CancelFacts) -> CancelEffects:
         reflect_to_rms=facts.mall_linked and facts.rms_connected and facts.reflect_cancel_to_rms,
         release_stock=facts.stock_reserved,
         tell_warehouse=facts.warehouse_connected and (
-            (facts.status == AWAITING_SHIPMENT and facts.shipment_status in HELD_BY_THE_WAREHOUSE)
+            (facts.status == AWAITING_SHIPMENT and facts.shipment_status in HELD_BY_THE_WAREHOUSE and facts.request_sent)
             or (facts.status == COMPLETED and facts.retrieve_parcel)),
         open_return=facts.status == COMPLETED,
+        stop_send=facts.status == AWAITING_SHIPMENT and facts.shipment_status == REQUESTED and not facts.request_sent,
+        cannot_tell_warehouse=not facts.warehouse_connected and facts.request_sent and facts.status == AWAITING_SHIPMENT
+        and facts.shipment_status in HELD_BY_THE_WAREHOUSE,
     )

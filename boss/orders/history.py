@@ -99,11 +99,31 @@ NOTICE_REFUSED = Text("倉庫がキャンセルできませんでした: {reason
 STALE_EVENT = Text("古い倉庫イベント「{type}」（seq {seq}）は適用しませんでした（適用済み seq {last}）。",
                    "An old warehouse event {type} (seq {seq}) was not applied (seq {last} is applied).")
 EVENT_NOT_APPLIED = Text("倉庫イベント「{type}」を適用しませんでした: {reason}", "The warehouse event {type} was not applied: {reason}")
-STOCK_RESERVED_AGAIN = Text("在庫を引き当てました。", "Stock reserved.")
+WITHDRAWAL_REQUESTED = Text("倉庫へ出荷取下げを依頼します。", "A withdrawal will be requested from the warehouse.")
+WITHDRAWAL_THEN_CANCEL = Text("倉庫へ出荷取下げを依頼します。取り下げられたらキャンセルします（キャンセル理由: {reason}）。",
+                              "A withdrawal will be requested; once accepted the order is cancelled (cancel reason: {reason}).")
+WITHDRAWN_BEFORE_SEND = Text("倉庫へ送る前の出荷依頼を取り下げました。", "The request was withdrawn before it was sent to the warehouse.")
+WITHDRAWAL_SENT = Text("倉庫へ出荷取下げを依頼しました。回答を待っています。", "The withdrawal was sent to the warehouse; waiting for its answer.")
+WITHDRAWAL_TOO_LATE = Text("倉庫は既に出荷済みのため取り下げられません: {error}", "Too late to withdraw: the warehouse has shipped it: {error}")
+CANCELLATION_SENT = Text("倉庫へキャンセルを連絡しました。回答を待っています。", "The cancel was sent to the warehouse; waiting for its answer.")
+NOTICE_TO_SEND = Text("倉庫へキャンセルを連絡します。", "The cancel will be sent to the warehouse.")
+NOTICE_NOT_NEEDED = Text("倉庫は出荷依頼を受け付けていなかったため、連絡は不要になりました。",
+                         "No notice needed: the warehouse never took the request.")
+NOTICE_REFUSED_AT_SEND = Text("倉庫が連絡を受け付けませんでした: {error}", "The warehouse did not accept the notice: {error}")
+NOTICE_SEND_RETRY = Text("倉庫へ連絡できませんでした。{at} に再試行します（{n}/{tries}回目）: {error}",
+                         "Could not reach the warehouse; trying again at {at} ({n} of {tries}): {error}")
+NOTICE_SEND_FAILED = Text("倉庫へ{tries}回続けて連絡できませんでした: {error}",
+                          "Could not reach the warehouse {tries} times in a row: {error}")
+AUTO_REQUEST_SHORT = Text("在庫が足りないため自動で出荷依頼できませんでした（{skus}）。",
+                          "Not enough stock to request the shipment automatically ({skus}).")
+NOTICE_RESEND = Text("倉庫への連絡を再送します。", "The notice to the warehouse will be sent again.")
+NOTICE_RESENT_CLEARED = Text("倉庫への連絡に成功したためタグを外しました。", "Tag removed: the notice reached the warehouse.")
 
 # The names the system acts under (events' actor_name).
 WAREHOUSE_ACTOR = Text("倉庫", "Warehouse")
 WAREHOUSE_SEND_ACTOR = Text("倉庫連携", "Warehouse link")
+AUTO_REQUEST_ACTOR = Text("自動出荷依頼", "Automatic shipping request")
+AFTER_WITHDRAWAL_ACTOR = Text("取下げ後にキャンセル（{name}）", "Cancel after withdrawal ({name})")
 AUTO_CONFIRM_ACTOR = Text("自動確認", "Automatic confirmation")
 IMPORT_ACTOR = Text("楽天RMS取込", "Rakuten RMS import")
 SCHEDULED_IMPORT_ACTOR = Text("定期取込", "Scheduled import")

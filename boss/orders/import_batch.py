@@ -19,7 +19,7 @@ from . import consequences, history, rules
 from .actions import CONFIRM_KIND
 from .actor import Actor
 from .bulk_sql import insert_rows
-from .counters import apply_count_deltas
+from .counters import apply_count_deltas, counted
 from .frame import event_row, system_tag, valid_id
 from .models import Order, OrderEvent, OrderLine, Tag, order_tags
 from .numbers import number_key
@@ -151,6 +151,12 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
     if confirms_at_rms:  # confirmOrder in the shop's lane, as record_confirm records it for one order
         outbox.record_many(CONFIRM_KIND, [{"order_id": ids[n], "shop_id": shop.id} for n in created if n in confirmed])
     _add_to_counters(deltas)
+    if shop.auto_request_shipment and confirmed:  # as confirm_now: each is requested from the warehouse at once
+        from ..warehouse.shipping import auto_request
+
+        for order in db.session.scalars(select(Order).where(Order.id.in_([ids[n] for n in created if n in confirmed]))):
+            with counted(order):
+                auto_request(order)
     return ImportedBatch(created, skipped)
 
 
@@ -167,7 +173,8 @@ def _shop_for_import(account_id: int, shop_id):
     column, for every batch."""
     connected = and_(Shop.mall == "rakuten", Connection.secrets_enc.is_not(None))
     row = db.session.execute(
-        select(Shop.id, Shop.account_id, Shop.auto_confirm, Shop.confirm_at_rms, connected.label("rms_connected"))
+        select(Shop.id, Shop.account_id, Shop.auto_confirm, Shop.confirm_at_rms, Shop.auto_request_shipment,
+               connected.label("rms_connected"))
         .outerjoin(Connection, and_(Connection.shop_id == Shop.id, Connection.provider == RAKUTEN_RMS))
         .where(Shop.id == shop_id)).first() if valid_id(shop_id) else None
     if row is None or row.account_id != account_id:

@@ -162,13 +162,18 @@ class Order(db.Model):
         return rules.decide(action, self.state())
 
     def cancel_effects(self, retrieve_parcel: bool = False) -> consequences.CancelEffects:
-        """What cancelling the order now sets off, with its shop's settings as they are now (R9)."""
+        """What cancelling the order now sets off, with its shop's settings and the account's warehouse connection
+        as they are now (R9), and whether its shipping request has left (R11)."""
+        from ..warehouse.shipping import connected_now, request_sent
+
         shop = self.shop
+        shipment = self.current_shipment
         return consequences.cancel_effects(consequences.CancelFacts(
             status=self.status, shipment_status=self.shipment_status, mall_linked=self.mall_linked,
             stock_reserved=self.stock_reserved, rms_connected=shop.rms_connected,
             reflect_cancel_to_rms=shop.reflect_cancel_to_rms, retrieve_parcel=retrieve_parcel,
-            warehouse_connected=False))  # no account has a warehouse connection until the warehouse issue builds it
+            warehouse_connected=connected_now(self.account_id),
+            request_sent=shipment is not None and request_sent(shipment)))
 
     def confirms_at_rms(self) -> bool:
         """Whether becoming 確認済 now sends confirmOrder to RMS (its shop's settings as they are now)."""

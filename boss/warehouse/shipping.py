@@ -28,6 +28,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import effects, outbox
+from ..errors import ServiceError
 from ..extensions import db
 from ..integrations.retry import parse_backoff, wait_before_next_try
 from ..lanes import Lane
@@ -111,6 +112,29 @@ def start_request(order: Order, actor: Actor, message: str = "") -> Shipment:
     return shipment
 
 
+def auto_request(order: Order) -> None:
+    """`auto_request_shipment` (warehouse.md §4): an order that has just become 確認済 is requested at once when the
+    rules and stock allow; when stock is short it stays 確認済 with 「在庫不足」 (cleared once it is requested). No
+    commit: part of the confirm's unit of work. Anything else that stops it (no warehouse, no recipient) leaves
+    the order 確認済 for staff, as a shop without the setting would."""
+    if not order.shop.auto_request_shipment or order.status != rules.CONFIRMED:
+        return
+    if not sr.can_request_shipment(order.state(), connected_now(order.account_id), has_recipient(order)):
+        return
+    actor = Actor.system(order.account_id, history.AUTO_REQUEST_ACTOR.ja)
+    short = stock.shortages(order.account_id, stock.needs(order))
+    if not short:
+        try:
+            start_request(order, actor)
+            return
+        except ServiceError as exc:  # the last units went to another order meanwhile: nothing was changed
+            if exc.code != "insufficient_stock":
+                raise
+            short = stock.shortages(order.account_id, stock.needs(order))
+    text = history.AUTO_REQUEST_SHORT(skus="、".join(f"{s.sku}: {s.short}点不足" for s in short))
+    frame.raise_system_tag(order, "insufficient_stock", actor, text)
+
+
 def retry_request(actor: Actor, order_id: int, expected_version: Optional[int] = None) -> Order:
     """出荷依頼を再送: the failed request goes again, under the same client_reference."""
     def apply(order: Order) -> None:
@@ -123,6 +147,11 @@ def retry_request(actor: Actor, order_id: int, expected_version: Optional[int] =
         outbox.record(SEND_KIND, {"shipment_id": shipment.id, "order_id": order.id, "account_id": order.account_id})
 
     return frame.act(actor, order_id, expected_version, lambda order: sr.can_retry_request(order.state()), apply)
+
+
+def request_sent(shipment: Shipment) -> bool:
+    """R11: the warehouse has the request, or a send job holds it now (it may have it: a notice must follow)."""
+    return shipment.request_state == sr.SENT or (shipment.request_state == sr.PENDING and send_under_way(shipment))
 
 
 def send_under_way(shipment: Shipment) -> bool:
@@ -173,10 +202,13 @@ def _step(account_id: int) -> Optional[float]:
         pending = _pending(account_id)
         live = []
         for message, shipment in pending:
-            if shipment.request_state != sr.PENDING:  # sent or failed by an earlier message of it
-                _close(message)
-            elif shipment.order.status == rules.CANCELLED or shipment.order.deleted:
-                _not_sent(message, shipment)
+            if shipment.request_state != sr.PENDING or shipment.status != rules.REQUESTED:
+                _close(message)  # sent or failed by an earlier message of it, or withdrawn before its send
+            elif (shipment.order.status == rules.CANCELLED or shipment.order.deleted) and \
+                    message.payload.get("phase") != SENDING:
+                _not_sent(message, shipment)  # cancelled before its send: never sent
+            # (cancelled while a send was under way whose answer is lost — a killed step —: it goes again, the same
+            # client_reference, so the warehouse's id is known and the cancellation notice can follow)
             else:
                 live.append((message, shipment))
         if not live:

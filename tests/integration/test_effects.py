@@ -7,6 +7,7 @@ import pytest
 from boss import effects
 from boss.malls.rakuten import importer, reflection
 from boss.orders import bulk
+from boss.warehouse import notices, shipping, sync
 
 
 def test_each_outbox_kind_is_declared_with_its_handler_or_its_lane_and_its_timeout_setting():
@@ -16,7 +17,14 @@ def test_each_outbox_kind_is_declared_with_its_handler_or_its_lane_and_its_timeo
                                                          timeout_setting="REFLECTION_REDISPATCH_SECONDS")
     lane = effects.lane("rms-reflect")
     assert (lane.step, lane.step_timeout_setting, lane.in_process) == (reflection.step, "RMS_TIMEOUT", True)
-    assert [duty.run for duty in effects.periodic_duties()] == [importer.start_due_imports]
+    assert [duty.run for duty in effects.periodic_duties()] == [importer.start_due_imports, sync.start_due_syncs]
+    assert effects.kind(sync.OUTBOX_KIND) == effects.Kind(sync.OUTBOX_KIND, handler=sync.run_sync)
+    for kind, lane_name, module in ((shipping.SEND_KIND, "warehouse-send", shipping),
+                                    (notices.KIND, "warehouse-notice", notices)):
+        assert effects.kind(kind) == effects.Kind(kind, dispatcher=module.hand_to_lanes,
+                                                  timeout_setting="WAREHOUSE_REDISPATCH_SECONDS")
+        lane = effects.lane(lane_name)
+        assert (lane.step, lane.step_timeout_setting) == (module.step, "WAREHOUSE_TIMEOUT")
 
 
 def test_a_kind_is_declared_once():

@@ -238,3 +238,23 @@ def test_a_field_changed_here_after_keep_last_read_is_not_taken_back_by_the_next
     [event] = _events(order, "mall_change_applied")
     assert event.message.splitlines() == ["請求額: 2750 → 4950", f"明細 {MUG[0]}/{MUG[1]} 数量: 1 → 2"]
     assert order.remarks == "電話で受付: 玄関前に置いてください" and order.lines[0].quantity == 2
+
+
+def test_a_field_staff_edited_is_held_when_rakuten_changes_it_too_while_the_others_are_taken(app, shop, client, tenant):
+    """rakuten-rms.md "Changes after import": a field staff changed keeps its value; Rakuten's change of that same
+    field is held with 「モール側変更あり」, its change of another field is taken."""
+    [number] = shop.sandbox.add(whole_order(items=[item(units=1)]))
+    _import(shop.id)
+    order = _order(number)
+    response = client.patch(f"/api/v1/orders/{order.id}", json={"recipient": {"phone": "090-1111-2222"}},
+                            headers=tenant.headers())
+    assert response.status_code == 200, response.json
+    changed = with_package(whole_order(items=[item(units=2)]), SenderModel=sender(phoneNumber1="080"))
+    _put(shop.sandbox, number, {**changed, "modifyFlag": 1})
+    _import(shop.id)
+    order = _order(number)
+    assert order.recipient_phone == "090-1111-2222"  # staff's value stays
+    assert order.lines[0].quantity == 2  # Rakuten's change of another field is taken
+    assert "mall_changed" in _codes(order)
+    [held] = _events(order, "mall_change_held")
+    assert "送付先 電話番号" in held.message

@@ -39,11 +39,11 @@ class Warehouse(WarehouseSimulator):
         assert response.status_code == expect, response.json
         return response.json
 
-    def confirmed_order(self, quantity: int = 2, **kwargs) -> dict:
+    def confirmed_order(self, quantity: int = 2, recipient: dict | None = None, **kwargs) -> dict:
         order = create_order(self.client, self.tenant, lines=[
             {"mall_item_id": "item-1", "name": "煎茶", "quantity": quantity, "unit_price": 1200}],
-            recipient={"name": "佐藤 一郎", "postal_code": "150-0001", "address": "東京都渋谷区神宮前1-1-1",
-                       "phone": "0312345678"}, **kwargs)
+            recipient=recipient or {"name": "佐藤 一郎", "postal_code": "150-0001", "address": "東京都渋谷区神宮前1-1-1",
+                                    "phone": "0312345678"}, **kwargs)
         return self.act(order["id"], "confirm")
 
     def fault_sends(self, **fault) -> None:
@@ -341,3 +341,25 @@ def test_unknown_client_references_are_skipped_without_failing_the_sync(warehous
     result = warehouse.sync()
     assert result["unknown"] == 1 and result["applied"] == 0
 
+
+
+def test_a_422_for_the_address_is_fixed_by_editing_the_recipient_and_resending(warehouse, worker):
+    order = warehouse.confirmed_order(recipient={"name": "佐藤 一郎", "postal_code": "15", "address": "東京都渋谷区"})
+    warehouse.act(order["id"], "request-shipment")
+    failed = warehouse.wait_sent(order["id"])
+    assert failed["shipment"]["request_state"] == "failed" and "E102" in failed["shipment"]["reason"]
+    refused = warehouse.client.patch(f"/api/v1/orders/{order['id']}", json={"postage": 500},
+                                     headers=warehouse.tenant.headers())
+    assert refused.status_code == 409 and "postage" in refused.json["error"]["message"]
+    edited = warehouse.client.patch(f"/api/v1/orders/{order['id']}",
+                                    json={"recipient": {"postal_code": "150-0001", "address": "東京都渋谷区神宮前1-1-1"}},
+                                    headers={**warehouse.tenant.headers(), "If-Match": str(failed["version"])})
+    assert edited.status_code == 200, edited.json
+    assert edited.json["recipient"]["postal_code"] == "150-0001"
+    [change] = warehouse.events_of(order["id"], "edited")
+    assert "送付先 郵便番号: 15 → 150-0001" in change
+    warehouse.act(order["id"], "retry-shipping-request")
+    sent = wait_for(lambda: (o := warehouse.order(order["id"]))["shipment"]["request_state"] == "sent" and o,
+                    timeout=30, message="the resend")
+    [at_warehouse] = warehouse.shipments()
+    assert at_warehouse["client_reference"] == str(sent["shipment"]["id"])

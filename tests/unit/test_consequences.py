@@ -6,7 +6,7 @@ import pytest
 from boss.orders.consequences import CancelEffects, CancelFacts, cancel_effects
 
 REFLECTING_SHOP = {"rms_connected": True, "reflect_cancel_to_rms": True}
-WAREHOUSE = {"warehouse_connected": True}
+WAREHOUSE = {"warehouse_connected": True, "request_sent": True}
 
 
 @pytest.mark.parametrize("facts,effects", [
@@ -29,6 +29,10 @@ WAREHOUSE = {"warehouse_connected": True}
     (CancelFacts("awaiting_shipment", "withdrawal_requested", stock_reserved=True, **WAREHOUSE),
      CancelEffects(release_stock=True, tell_warehouse=True)),
     (CancelFacts("awaiting_shipment", None, **WAREHOUSE), CancelEffects()),
+    # ... not where the request never left (pending, failed, and no send under way: the send finds the order
+    # cancelled and sends nothing) ...
+    (CancelFacts("awaiting_shipment", "requested", stock_reserved=True, warehouse_connected=True),
+     CancelEffects(release_stock=True, stop_send=True)),
     # ... not where the warehouse refused or withdrew it (出荷不可: nothing left to withdraw) ...
     (CancelFacts("shipping_in_progress", "not_shippable", retrieve_parcel=True, **WAREHOUSE), CancelEffects()),
     # ... and for a 完了 order only when the user asks for the parcel back ...
@@ -36,7 +40,9 @@ WAREHOUSE = {"warehouse_connected": True}
      CancelEffects(tell_warehouse=True, open_return=True)),
     (CancelFacts("confirmed", retrieve_parcel=True, **WAREHOUSE), CancelEffects()),
     # ... and never without a warehouse connection: no notice has anywhere to go.
-    (CancelFacts("awaiting_shipment", "requested", stock_reserved=True), CancelEffects(release_stock=True)),
+    (CancelFacts("awaiting_shipment", "requested", stock_reserved=True), CancelEffects(release_stock=True, stop_send=True)),
+    (CancelFacts("awaiting_shipment", "requested", stock_reserved=True, request_sent=True),
+     CancelEffects(release_stock=True, cannot_tell_warehouse=True)),
     (CancelFacts("completed", "shipped", retrieve_parcel=True), CancelEffects(open_return=True)),
 ])
 def test_r9_r10_r11_what_a_cancel_sets_off(facts, effects):

@@ -126,7 +126,7 @@ NO_STOCK_BACK = "在庫は自動では戻りません。"
 
 @pytest.mark.parametrize("status, shipment_status, reserve, promised, not_promised", [
     ("confirmed", None, False, (), (WAREHOUSE_NOTICE, RELEASE, NO_STOCK_BACK)),
-    # no account has a warehouse connection yet (warehouse.md §1): the notice has nowhere to go, none is promised
+    # no warehouse connection (warehouse.md §1): the notice has nowhere to go, none is promised
     ("awaiting_shipment", "requested", True, (RELEASE,), (WAREHOUSE_NOTICE, NO_STOCK_BACK)),
     # R11: 出荷不可 leaves the warehouse nothing to withdraw; a 完了 order's notice is the parcel checkbox's
     ("shipping_in_progress", "not_shippable", False, (), (WAREHOUSE_NOTICE, RELEASE, NO_STOCK_BACK)),
@@ -140,6 +140,36 @@ def test_r10_r11_the_cancel_dialog_promises_what_the_cancel_sets_off_and_nothing
     set_state(app, order["id"], status, shipment_status, reserve=reserve)
     dialog = staff_client.get(f"/orders/{order['id']}/cancel", headers=HTMX).text
     assert "キャンセルする" in dialog
+    assert all(text in dialog for text in promised) and not any(text in dialog for text in not_promised)
+
+
+STOP_SEND = "出荷依頼はまだ倉庫へ送信されていないため、送信を取りやめます"
+NO_CONNECTION = "倉庫が接続されていないため、キャンセルを倉庫へ連絡できません。"
+
+
+@pytest.mark.parametrize("connected, request_state, promised, not_promised", [
+    (True, "sent", (WAREHOUSE_NOTICE, RELEASE), (STOP_SEND, NO_CONNECTION)),
+    (True, "pending", (STOP_SEND, RELEASE), (WAREHOUSE_NOTICE, NO_CONNECTION)),
+    (True, "failed", (STOP_SEND, RELEASE), (WAREHOUSE_NOTICE, NO_CONNECTION)),
+    (False, "sent", (NO_CONNECTION, RELEASE), (WAREHOUSE_NOTICE, STOP_SEND)),
+])
+def test_r11_the_cancel_dialog_of_an_awaiting_shipment_order_says_whether_the_warehouse_is_told(
+        staff_client, client, tenant, app, connected, request_state, promised, not_promised):
+    from boss.extensions import db
+    from boss.orders.models import Order
+
+    create_product(client, tenant)
+    map_item(client, tenant)
+    order = create_order(client, tenant)
+    set_state(app, order["id"], "awaiting_shipment", "requested", reserve=True)
+    with app.app_context():
+        db.session.get(Order, order["id"]).shipments[-1].request_state = request_state
+        db.session.commit()
+        db.session.remove()
+    if connected:
+        response = client.patch("/api/v1/warehouse", json={"api_key": "wk-dialog"}, headers=tenant.headers("admin"))
+        assert response.status_code == 200
+    dialog = staff_client.get(f"/orders/{order['id']}/cancel", headers=HTMX).text
     assert all(text in dialog for text in promised) and not any(text in dialog for text in not_promised)
 
 

@@ -9,8 +9,8 @@ Each import asks getOrder for the shop's open mall-linked orders (確認待, 確
 - a change is a difference between two RMS reads (the order's last_read), never between RMS and BOSS's own
   fields: a 確認待 or 確認済 order takes it (one `mall_change_applied` event, `項目: 旧 → 新` per line, lines
   mapped again), a 出荷待ち order holds it (`mall_change_held` and 「モール側変更あり」); either way the read
-  is stored, so a change is taken or held once. Fields staff changed by hand (`staff_fields`, empty until
-  order editing exists) are held the same way while the others are taken.
+  is stored, so a change is taken or held once. Fields staff changed by hand (`staff_fields`: what
+  order editing changed) are held the same way while the others are taken.
 An order imported before BOSS kept its RMS version (`rms_read_hash` null) has its new fields filled in quietly at
 its first re-read, unless its lines or recipient differ (then one 「取込内容を更新」 event lists them).
 
@@ -295,9 +295,12 @@ def keep_last_read(order: Order) -> None:
 
 
 def staff_fields(order: Order) -> set[str]:
-    """The fields staff changed by hand, which a mall change does not overwrite (held instead). The seam for
-    order editing (issue 18): until it exists, staff change none."""
-    return set()
+    """The fields staff changed by hand (editing.py keeps the last read apart first), which a mall change does
+    not overwrite (held instead): the read's keys whose value the order's columns no longer hold."""
+    if order.rms_read is None:
+        return set()
+    now = columns_read(order)
+    return {key for key, value in order.rms_read.items() if key in now and now[key] != value}
 
 
 # ---------------------------------------------------------------- taking a change

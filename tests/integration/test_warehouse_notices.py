@@ -1,0 +1,173 @@
+"""Withdrawals, cancel notices (R11), 取下げ後にキャンセル and auto-request (warehouse.md §4), end to end: our client
+over real HTTP against the simulator, real Redis and real rq workers."""
+from __future__ import annotations
+
+import pytest
+
+from boss.extensions import db
+from boss.models import Shop
+from tests.conftest import wait_for
+from tests.factories import create_product, map_item
+from tests.integration.test_warehouse_flow import Warehouse
+
+
+@pytest.fixture
+def warehouse(app, client, tenant, live_server, monkeypatch):
+    monkeypatch.setitem(app.config, "WAREHOUSE_SANDBOX_RATE_PER_SECOND", 1000)
+    create_product(client, tenant, "SKU-1", stock=10)
+    map_item(client, tenant, "item-1", "SKU-1")
+    house = Warehouse(app, client, tenant, live_server)
+    house.connect()
+    return house
+
+
+def tags(order: dict) -> set[str]:
+    return {tag["code"] for tag in order["tags"]}
+
+
+def shipping(warehouse: Warehouse) -> tuple[dict, str]:
+    """An order the warehouse is working on (出荷作業中, 出荷中) and its client_reference."""
+    order = warehouse.confirmed_order()
+    warehouse.act(order["id"], "request-shipment")
+    reference = str(warehouse.wait_sent(order["id"])["shipment"]["id"])
+    warehouse.advance(reference, "started")
+    warehouse.sync()
+    return warehouse.order(order["id"]), reference
+
+
+def cancellations(warehouse: Warehouse) -> list[dict]:
+    return [call for call in warehouse.calls() if call["function"] == "cancellation"]
+
+
+def test_r1_started_refuses_cancel_then_withdrawal_withdrawn_not_shippable_and_cancel(warehouse, worker):
+    order, reference = shipping(warehouse)
+    refused = warehouse.act(order["id"], "cancel", {}, expect=409)
+    assert "出荷取下げ" in refused["error"]["message"]
+    asked = warehouse.act(order["id"], "request-withdrawal", {})
+    assert asked["shipment_status"] == "withdrawal_requested" and asked["can_request_withdrawal"] is False
+    assert warehouse.act(order["id"], "cancel", {}, expect=409)["error"]["code"] == "cannot_cancel"  # waiting
+    wait_for(lambda: any(c["function"] == "withdrawal" for c in warehouse.calls()), timeout=30,
+             message="the withdrawal to reach the warehouse")
+    warehouse.advance(reference, "withdrawn")
+    warehouse.sync()
+    withdrawn = warehouse.order(order["id"])
+    assert (withdrawn["status"], withdrawn["shipment_status"]) == ("shipping_in_progress", "not_shippable")
+    assert warehouse.product().reserved == 0
+    cancelled = warehouse.act(order["id"], "cancel", {})
+    assert cancelled["status"] == "cancelled"
+    assert "warehouse_notice_pending" not in tags(cancelled)  # nothing left at the warehouse to cancel
+    assert cancellations(warehouse) == []
+
+
+@pytest.mark.parametrize("answer,notice,tag", [
+    ("cancellation_acknowledged", "acknowledged", None),
+    ("cancellation_refused", "refused", "warehouse_cancel_refused"),
+])
+def test_r11_a_cancel_in_awaiting_shipment_is_told_to_the_warehouse_and_its_answer_ends_the_wait(
+        warehouse, worker, answer, notice, tag):
+    order = warehouse.confirmed_order()
+    warehouse.act(order["id"], "request-shipment")
+    reference = str(warehouse.wait_sent(order["id"])["shipment"]["id"])
+    cancelled = warehouse.act(order["id"], "cancel", {"reason_code": 1})
+    assert cancelled["status"] == "cancelled" and cancelled["warehouse_notice"] == "pending"
+    assert "warehouse_notice_pending" in tags(cancelled)
+    assert warehouse.product().reserved == 0
+    [sent] = wait_for(lambda: cancellations(warehouse), timeout=30, message="the cancellation to be sent")
+    assert sent["body"] == {"retrieve_parcel": False, "reason": "購入者都合（キャンセル）"}
+    warehouse.advance(reference, answer, **({"reason": "既に出荷済みです"} if tag else {}))
+    warehouse.sync()
+    answered = warehouse.order(order["id"])
+    assert answered["warehouse_notice"] == notice
+    assert "warehouse_notice_pending" not in tags(answered)
+    assert (tag in tags(answered)) if tag else not ({"warehouse_cancel_refused"} & tags(answered))
+    assert answered["status"] == "cancelled"
+
+
+def test_a_withdrawal_of_a_request_never_sent_is_at_once_and_nothing_reaches_the_warehouse(warehouse, worker):
+    order = warehouse.confirmed_order()
+    warehouse.fault_sends(times=1, http_status=None, error_code="E102")
+    warehouse.act(order["id"], "request-shipment")
+    assert warehouse.wait_sent(order["id"])["shipment"]["request_state"] == "failed"
+    withdrawn = warehouse.act(order["id"], "request-withdrawal", {})
+    assert (withdrawn["status"], withdrawn["shipment_status"]) == ("shipping_in_progress", "not_shippable")
+    assert "shipping_request_error" not in tags(withdrawn)
+    assert warehouse.product().reserved == 0
+    assert [c["function"] for c in warehouse.calls() if c["function"] != "create"] == []
+
+
+def test_cancel_after_withdrawal_cancels_once_withdrawn_on_the_users_behalf(warehouse, worker):
+    order, reference = shipping(warehouse)
+    asked = warehouse.act(order["id"], "request-withdrawal", {"then_cancel": True, "reason_code": 8})
+    assert asked["status"] == "shipping_in_progress" and asked["shipment_status"] == "withdrawal_requested"
+    wait_for(lambda: any(c["function"] == "withdrawal" for c in warehouse.calls()), timeout=30,
+             message="the withdrawal to be sent")
+    warehouse.advance(reference, "withdrawn")
+    warehouse.sync()
+    cancelled = warehouse.order(order["id"])
+    assert cancelled["status"] == "cancelled" and cancelled["cancel_reason_code"] == 8
+    events = warehouse.client.get(f"/api/v1/orders/{order['id']}/events", headers=warehouse.tenant.headers()).json
+    [cancel_event] = [e for e in events["items"] if e["kind"] == "cancelled"]
+    assert cancel_event["actor"]["type"] == "system" and "取下げ後にキャンセル" in cancel_event["actor"]["name"]
+    assert cancel_event["from_status"] == "shipping_in_progress"
+    assert warehouse.product().reserved == 0 and warehouse.product().stock == 10
+
+
+def test_cancel_after_withdrawal_is_dropped_when_the_warehouse_refuses_the_withdrawal(warehouse, worker):
+    order, reference = shipping(warehouse)
+    warehouse.act(order["id"], "request-withdrawal", {"then_cancel": True})
+    wait_for(lambda: any(c["function"] == "withdrawal" for c in warehouse.calls()), timeout=30,
+             message="the withdrawal to be sent")
+    warehouse.advance(reference, "withdrawal_refused", reason="梱包済みです")
+    warehouse.sync()
+    kept = warehouse.order(order["id"])
+    assert (kept["status"], kept["shipment_status"]) == ("shipping_in_progress", "shipping")
+    assert "warehouse_cancel_refused" in tags(kept)
+    assert any("梱包済みです" in text for text in warehouse.events_of(order["id"], "withdrawal_refused"))
+
+
+def test_cancel_after_withdrawal_is_refused_in_awaiting_shipment_where_a_cancel_is_direct(warehouse, worker):
+    order = warehouse.confirmed_order()
+    warehouse.act(order["id"], "request-shipment")
+    warehouse.wait_sent(order["id"])
+    refused = warehouse.act(order["id"], "request-withdrawal", {"then_cancel": True}, expect=409)
+    assert "そのままキャンセル" in refused["error"]["message"]
+
+
+def test_a_notice_that_fails_finally_raises_warehouse_notice_error_and_a_resend_clears_it(warehouse, worker):
+    order = warehouse.confirmed_order()
+    warehouse.act(order["id"], "request-shipment")
+    warehouse.wait_sent(order["id"])
+    warehouse.control("faults", {"function": "cancellation", "times": 5, "http_status": 503})
+    warehouse.act(order["id"], "cancel", {})
+    failed = wait_for(lambda: "warehouse_notice_error" in tags(o := warehouse.order(order["id"])) and o,
+                      timeout=60, message="five tries of the cancellation")
+    assert "warehouse_notice_pending" in tags(failed)  # still waiting for an answer that never came
+    assert len(warehouse.events_of(order["id"], "notice_failed")) == 5
+    warehouse.act(order["id"], "retry-warehouse-notice")
+    cleared = wait_for(lambda: "warehouse_notice_error" not in tags(o := warehouse.order(order["id"])) and o,
+                       timeout=30, message="the resend")
+    assert "warehouse_notice_pending" in tags(cleared)
+    assert [c["http_status"] for c in cancellations(warehouse)][-1] == 202
+
+
+def test_auto_request_requests_a_confirmed_order_or_tags_it_insufficient_stock(warehouse, worker, app):
+    with app.app_context():
+        db.session.get(Shop, warehouse.tenant.shop_id).auto_request_shipment = True
+        db.session.commit()
+        db.session.remove()
+    try:
+        requested = warehouse.confirmed_order(quantity=4)
+        assert requested["status"] == "awaiting_shipment"
+        warehouse.wait_sent(requested["id"])
+        short = warehouse.confirmed_order(quantity=7)  # 6 left
+        assert short["status"] == "confirmed" and "insufficient_stock" in tags(short)
+        assert warehouse.product().reserved == 4
+        warehouse.client.post(f"/api/v1/products/{warehouse.product().id}/stock-adjustments",
+                              json={"delta": 5, "reason": "入荷"}, headers=warehouse.tenant.headers())
+        later = warehouse.act(short["id"], "request-shipment")
+        assert later["status"] == "awaiting_shipment" and "insufficient_stock" not in tags(later)
+    finally:
+        with app.app_context():
+            db.session.get(Shop, warehouse.tenant.shop_id).auto_request_shipment = False
+            db.session.commit()
+            db.session.remove()
