@@ -1,4 +1,5 @@
-"""Bulk cancel and delete: per order, what was done and what was refused and why (orders.md §6).
+"""Bulk actions (cancel, delete, reflection retry, 出荷依頼, tags): per order, what was done and what was refused and
+why (orders.md §6). Each order is its own unit of work: one refused order never undoes another.
 
 Up to BULK_JOB_THRESHOLD orders run in the request; more run as a job in checkpointed chunks that
 resume where they stopped; one run covers at most 10,000 orders.
@@ -26,16 +27,18 @@ from .filters import ListCriteria
 from .models import Order, OrderEvent
 from .search import OrderFilter, matching_ids
 
-ACTIONS = ("cancel", "delete", "retry_reflection")  # the order list's bulk bar
+ACTIONS = ("cancel", "delete", "retry_reflection", "request_shipment")  # the order list's bulk bar
 TAG_ACTIONS = ("add_tag", "remove_tag")  # its 「タグを追加」 dialog (params: tag_id)
 MAX_ORDERS = 10_000
 DONE = {"cancel": Reason("キャンセルしました", "Cancelled"), "delete": Reason("削除しました", "Deleted"),
         "retry_reflection": Reason("再反映を開始しました", "Reflection retried"),
+        "request_shipment": Reason("出荷依頼しました", "Shipment requested"),
         "add_tag": Reason("追加しました", "Added"), "remove_tag": Reason("外しました", "Removed")}
 # A tag change that found the order as it was asked to leave it: done, nothing changed.
 UNCHANGED = {"add_tag": Reason("既に付いていました（変更なし）", "Already had it (no change)"),
              "remove_tag": Reason("付いていませんでした（変更なし）", "Did not have it (no change)")}
 FINAL_KIND = {"cancel": "cancelled", "delete": "deleted", "retry_reflection": "reflection_pending",
+              "request_shipment": "shipment_requested",
               "add_tag": "tag_added", "remove_tag": "tag_removed"}
 
 
@@ -136,6 +139,10 @@ def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> bool:
         from ..malls.rakuten.reflection import retry
 
         retry(actor, order_id)
+    elif action == "request_shipment":
+        from ..warehouse.shipping import request_shipment
+
+        request_shipment(actor, order_id)
     else:
         actions.delete(actor, order_id)
     return True

@@ -132,6 +132,7 @@ BULK_ACTORS = {  # a bulk job acts as 「<label> <job id>（<who started it>）�
     "cancel": Text("一括キャンセル {job}（{name}）", "Bulk cancel {job} ({name})"),
     "delete": Text("一括削除 {job}（{name}）", "Bulk delete {job} ({name})"),
     "retry_reflection": Text("一括再反映 {job}（{name}）", "Bulk reflection retry {job} ({name})"),
+    "request_shipment": Text("一括出荷依頼 {job}（{name}）", "Bulk shipping request {job} ({name})"),
     "add_tag": Text("一括タグ追加 {job}（{name}）", "Bulk tag add {job} ({name})"),
     "remove_tag": Text("一括タグ外し {job}（{name}）", "Bulk tag removal {job} ({name})"),
 }

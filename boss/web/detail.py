@@ -10,11 +10,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import select
 
+from ..errors import ServiceError
 from ..extensions import db
 from ..orders import actions, delivery, frame, rules
 from ..orders.models import Order, OrderEvent, Tag
 from ..parsing import whole_number
+from ..warehouse import notices, shipping, withdrawal
 from .common import attempt, current_actor, found_or_404, is_htmx, lang, page_or_fragment, version_from
+from .orders import NOT_A_REASON
+from .shipment_view import CARRIERS, NOTICE_STATES, REQUEST_STATES, shipping_actions
 
 bp = Blueprint("detail", __name__)
 
@@ -36,6 +40,26 @@ EVENT_KINDS = {
     "mall_change_held": lazy_gettext("楽天での変更を保留"),
     "rms_confirm_done": lazy_gettext("RMS注文確認"),
     "rms_confirm_failed": lazy_gettext("RMS注文確認エラー"),
+    "edited": lazy_gettext("編集"),
+    "shipment_requested": lazy_gettext("出荷依頼"),
+    "shipment_sent": lazy_gettext("出荷依頼送信"),
+    "shipment_failed": lazy_gettext("出荷依頼エラー"),
+    "shipment_started": lazy_gettext("出荷作業開始"),
+    "shipped": lazy_gettext("出荷完了"),
+    "shipment_refused": lazy_gettext("出荷不可"),
+    "withdrawal_requested": lazy_gettext("出荷取下げ依頼"),
+    "withdrawn": lazy_gettext("出荷取下げ完了"),
+    "withdrawal_refused": lazy_gettext("出荷取下げ不可"),
+    "notice_sent": lazy_gettext("倉庫へキャンセル連絡"),
+    "notice_failed": lazy_gettext("倉庫連絡エラー"),
+    "notice_acknowledged": lazy_gettext("倉庫がキャンセルを受付"),
+    "notice_refused": lazy_gettext("倉庫キャンセル不可"),
+    "return_opened": lazy_gettext("返品受付"),
+    "return_inspected": lazy_gettext("返品検品"),
+    "stale_event_ignored": lazy_gettext("古い倉庫イベントを無視"),
+    "shipping_reflected": lazy_gettext("出荷情報をモールへ反映"),
+    "shipping_reflection_failed": lazy_gettext("出荷情報反映エラー"),
+    "reflection_retry": lazy_gettext("再反映"),
 }
 ACTOR_TYPES = {"user": lazy_gettext("ユーザー"), "token": lazy_gettext("APIトークン"),
                "job": lazy_gettext("ジョブ"), "system": lazy_gettext("システム")}
@@ -72,6 +96,9 @@ def detail_context(order: Order) -> dict:
         same_recipient=_same_recipient(order), pickup_kinds=PICKUP_KINDS,
         goods_total=sum(line.quantity * line.unit_price for line in order.lines),
         cash_on_delivery=delivery.is_cash_on_delivery(order.payment_method),
+        shipment=order.current_shipment, earlier_shipments=list(reversed(order.shipments[:-1])),
+        shipping=shipping_actions(order), carriers=CARRIERS, request_states=REQUEST_STATES,
+        notice_states=NOTICE_STATES, cancel_reasons=rules.CANCEL_REASONS,
     )
 
 
@@ -104,14 +131,83 @@ def retry_reflection(order_id: int):
                          else _("注文「%(n)s」の注文確認を楽天RMSへ再反映しています。"))
 
 
-def _flash_action(order_id: int, action, done_message: str):
-    """Run an action on the order; back to its page with what happened (`done_message` % {n: its number})."""
+@bp.post("/orders/<int:order_id>/request-shipment")
+def request_shipment(order_id: int):
+    """出荷依頼, or 再出荷依頼 of an order whose shipment came back 出荷不可 (the same service decides which)."""
+    order = _order_or_404(order_id)
+    again = order.shipment_status == rules.NOT_SHIPPABLE
+    return _flash_action(order_id, lambda: shipping.request_shipment(current_actor(), order_id, _version()),
+                         _("注文「%(n)s」を再出荷依頼しました。") if again else _("注文「%(n)s」を出荷依頼しました。"))
+
+
+@bp.post("/orders/<int:order_id>/retry-shipping-request")
+def retry_shipping_request(order_id: int):
+    _order_or_404(order_id)
+    return _flash_action(order_id, lambda: shipping.retry_request(current_actor(), order_id, _version()),
+                         _("注文「%(n)s」の出荷依頼を再送しています。"))
+
+
+@bp.post("/orders/<int:order_id>/request-withdrawal")
+def request_withdrawal(order_id: int):
+    """出荷取下げ, or with then_cancel=1 取下げ後にキャンセル (the cancel reason from the dialog)."""
+    _order_or_404(order_id)
+    then_cancel = request.form.get("then_cancel") == "1"
+
+    def action():
+        reason_code = _cancel_reason(request.form.get("reason_code")) if then_cancel else None
+        return withdrawal.request_withdrawal(current_actor(), order_id, then_cancel=then_cancel, reason_code=reason_code,
+                        expected_version=_version())
+
+    return _flash_action(order_id, action, lambda order: withdrawal_done(order, then_cancel))
+
+
+def withdrawal_done(order: Order, then_cancel: bool) -> str:
+    """What a withdrawal did: a request the warehouse never had is withdrawn at once (出荷不可), another is asked."""
+    if order.shipment_status == rules.NOT_SHIPPABLE:
+        if order.status == rules.CANCELLED:
+            return _("注文「%(n)s」の出荷依頼は倉庫に届く前だったため、すぐに取り下げてキャンセルしました。",
+                     n=order.mall_order_number)
+        return _("注文「%(n)s」の出荷依頼は倉庫に届く前だったため、すぐに取り下げました（出荷不可）。", n=order.mall_order_number)
+    if then_cancel:
+        return _("注文「%(n)s」の出荷取下げを倉庫へ依頼しました。取り下げられるとキャンセルします。", n=order.mall_order_number)
+    return _("注文「%(n)s」の出荷取下げを倉庫へ依頼しました。", n=order.mall_order_number)
+
+
+@bp.get("/orders/<int:order_id>/withdraw-then-cancel")
+def withdraw_then_cancel_dialog(order_id: int):
+    """取下げ後にキャンセル's dialog: what happens, and the cancel reason (as the cancel dialog asks it)."""
+    order = _order_or_404(order_id)
+    return render_template("detail/_withdraw_cancel_dialog.html", order=order,
+                           decision=shipping_actions(order).withdraw_then_cancel,
+                           effects=order.cancel_effects(), version=request.args.get("version", order.version),
+                           reasons=rules.CANCEL_REASONS, default_reason=rules.DEFAULT_CANCEL_REASON)
+
+
+@bp.post("/orders/<int:order_id>/retry-warehouse-notice")
+def retry_warehouse_notice(order_id: int):
+    """「再送」 of a withdrawal or cancellation notice that could not be sent (「倉庫連絡エラー」)."""
+    _order_or_404(order_id)
+    return _flash_action(order_id, lambda: notices.retry_notice(current_actor(), order_id, _version()),
+                         _("注文「%(n)s」の倉庫への連絡を再送しています。"))
+
+
+def _cancel_reason(value) -> int:
+    code = whole_number(value)
+    if code not in rules.CANCEL_REASONS:
+        raise ServiceError("validation_error", NOT_A_REASON, {"reason_code": "unknown reason"})
+    return code
+
+
+def _flash_action(order_id: int, action, done_message):
+    """Run an action on the order; back to its page with what happened (`done_message` % {n: its number}, or
+    done_message(order) when it depends on what the action did)."""
     with attempt() as tried:
         order = action()
     if tried.error:
         flash(tried.error.message(lang()), "error")
     else:
-        flash(done_message % {"n": order.mall_order_number}, "success")
+        flash(done_message(order) if callable(done_message) else done_message % {"n": order.mall_order_number},
+              "success")
     return redirect(url_for("detail.show", order_id=order_id), code=303)
 
 

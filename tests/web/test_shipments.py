@@ -16,7 +16,7 @@ HTMX = {"HX-Request": "true"}
 
 def _numbers(html: str) -> list[str]:
     rows = html[html.index('id="shipment-rows"'):]
-    return re.findall(r'<td class="number"><a [^>]*>([^<]+)</a>', rows)
+    return re.findall(r'<td class="number"[^>]*><a [^>]*>([^<]+)</a>', rows)
 
 
 def _shipped_order(client, tenant, app, number, status="awaiting_shipment", shipment_status="requested",
