@@ -62,9 +62,11 @@ def generate_base(args, orders: int) -> None:
                    cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
 
 
-def add_requested_orders(app, count: int, seed: int = 9) -> tuple[int, list[int], dict[int, int]]:
-    """`count` orders 出荷待ち with a sent shipment each, in bulk (ORM, one commit per 1,000); returns (account id,
-    shipment ids, the products' reserved counts before them)."""
+def add_requested_orders(app, count: int, seed: int = 9, prefix: str = PREFIX,
+                         requested: bool = True) -> tuple[int, list[int], dict[int, int]]:
+    """`count` orders 出荷待ち with a sent shipment each (`requested` False: 確認済 orders, nothing reserved), in bulk
+    (ORM, one commit per 1,000); returns (account id, shipment ids or order ids, the products' reserved counts
+    before them)."""
     from sqlalchemy import select, update
 
     from boss.accounts import find_user
@@ -86,15 +88,17 @@ def add_requested_orders(app, count: int, seed: int = 9) -> tuple[int, list[int]
         added: dict[int, int] = {}
         stamp = utcnow().replace(microsecond=0)
         shipments: list[Shipment] = []
+        orders: list[Order] = []
         for first in range(0, count, 1000):
             batch = []
             for i in range(first, min(first + 1000, count)):
-                order = Order(account_id=account_id, shop_id=shop_id, mall_order_number=f"{PREFIX}{i + 1:06d}",
-                              source="manual", status="awaiting_shipment", shipment_status="requested",
+                order = Order(account_id=account_id, shop_id=shop_id, mall_order_number=f"{prefix}{i + 1:06d}",
+                              source="manual", status="awaiting_shipment" if requested else "confirmed",
+                              shipment_status="requested" if requested else None,
                               ordered_at=stamp - timedelta(hours=2), buyer_name=f"出荷 太郎{i}",
                               recipient_name=f"出荷 太郎{i}", recipient_postal_code="150-0001",
                               recipient_address="東京都渋谷区神宮前1-1-1", recipient_phone="0312345678",
-                              payment_method="クレジットカード", stock_reserved=True, confirmed_at=stamp,
+                              payment_method="クレジットカード", stock_reserved=requested, confirmed_at=stamp,
                               created_at=stamp, updated_at=stamp, total=0, billed=0)
                 order.search_text = search_text_for(order)
                 for position, (product_id, sku, _) in enumerate(rng.sample(products, rng.choice((1, 1, 2, 3)))):
@@ -102,18 +106,19 @@ def add_requested_orders(app, count: int, seed: int = 9) -> tuple[int, list[int]
                     order.lines.append(OrderLine(position=position, mall_item_id=f"p9-{sku}", name=sku,
                                                  quantity=quantity, unit_price=1000, product_id=product_id))
                     added[product_id] = added.get(product_id, 0) + quantity
-                shipment = Shipment(order=order, status="requested", request_state="sent", requested_at=stamp,
-                                    updated_at=stamp, sent_at=stamp)
+                if requested:
+                    shipments.append(Shipment(order=order, status="requested", request_state="sent",
+                                              requested_at=stamp, updated_at=stamp, sent_at=stamp))
                 batch.append(order)
-                shipments.append(shipment)
             db.session.add_all(batch)
             db.session.commit()
-        for product_id, quantity in added.items():
+            orders.extend(batch)
+        for product_id, quantity in added.items() if requested else ():
             db.session.execute(update(Product).where(Product.id == product_id)
                                .values(reserved=Product.reserved + quantity, stock=Product.stock + quantity))
         db.session.commit()
         recount(account_id)
-        ids = [s.id for s in shipments]
+        ids = [s.id for s in shipments] if requested else [o.id for o in orders]
         db.session.remove()
     return account_id, ids, reserved_before
 
