@@ -333,7 +333,13 @@ class Generator:
             self.shipment_id += 1
             requested = (confirmed_at or ordered_at) + timedelta(hours=2)
             tracking = f"{rng.randint(10**11, 10**12 - 1)}" if shipment_status == "shipped" else None
-            shipments.append((self.shipment_id, order_id, shipment_status, tracking, requested, updated_at))
+            shipped = shipment_status == "shipped"
+            shipments.append({
+                "id": self.shipment_id, "order_id": order_id, "status": shipment_status, "tracking_number": tracking,
+                "requested_at": requested, "updated_at": updated_at, "request_state": "sent",
+                "warehouse_id": f"WS-B{self.shipment_id:08d}", "sent_at": requested,
+                "carrier": "yamato" if shipped else None, "shipped_on": updated_at.date() if shipped else None,
+                "last_seq": 2 if shipped else (1 if status == "shipping_in_progress" else 0), "notice": "none"})
         delivery_date = None
         slot = None
         if rng.random() < 0.1:
@@ -635,7 +641,7 @@ def main() -> None:
             order_tags.extend((order_id, tag_id) for tag_id in tag_ids)
         loader.load("orders", order_columns, orders)
         loader.load("order_lines", line_columns, lines)
-        loader.load("shipments", shipment_columns, shipments)
+        loader.load("shipments", shipment_columns, [tuple(s.get(c) for c in shipment_columns) for s in shipments])
         loader.load("order_tags", tag_columns, order_tags)
         if hasattr(loader, "checkpoint"):
             loader.checkpoint()

@@ -101,7 +101,31 @@ def seed_demo(seed: int = 20261127) -> tuple[str, str]:
         actions.delete(actor, order.id)
     if current_app.config["BOSS_SANDBOX"] and current_app.config.get("REDIS_URL"):
         connect_to_sandbox(actor, rakuten)
+        connect_warehouse(actor, products)
     return DEMO_EMAIL, DEMO_PASSWORD
+
+
+DEMO_WAREHOUSE_KEY = "demo-warehouse-key-0001"
+DEMO_REQUESTS = 6  # 確認済 orders requested through the real service: they move by themselves once the app runs
+
+
+def connect_warehouse(actor: Actor, products) -> None:
+    """The demo account's warehouse is the simulator in auto mode (warehouse.md §1): started 20 s after a request
+    arrives, shipped 60 s after, synced every 30 s. A few 確認済 orders are requested through the real service, so
+    that `python app.py` shows them travel 出荷待ち → 出荷作業中 → 完了: the worker sends them, the periodic sync
+    applies what the simulator did."""
+    from .warehouse import connection, shipping
+    from .warehouse.simulator import store as simulator
+
+    conn = connection.warehouse_for(actor.account_id)
+    connection.set_api_key(conn, DEMO_WAREHOUSE_KEY)
+    conn.interval_seconds = 30
+    db.session.add(conn)
+    db.session.commit()
+    simulator.configure(get_redis(), DEMO_WAREHOUSE_KEY, auto=True, start_after_s=20, ship_after_s=60,
+                        skus=[product.sku for product in products])
+    for order in _orders_in(actor.account_id, rules.CONFIRMED)[:DEMO_REQUESTS]:
+        shipping.request_shipment(actor, order.id)
 
 
 # The Rakuten order progress that matches each demo status, for the sandbox's copy of the order.
@@ -208,9 +232,18 @@ def _demo_order(rng, actor, shop, products, prices, counter, story, status, ship
                 order.cancelled_by = actor.name
                 order.cancel_reason_code = rules.DEFAULT_CANCEL_REASON
                 order.reflect_cancel_to_rms = False
-            if shipment_status:
-                order.shipments.append(Shipment(status=shipment_status, requested_at=story.changed_at,
-                                                tracking_number=f"4{counter:011d}" if shipment_status == rules.SHIPPED else None))
+            if shipment_status:  # as the warehouse left it: sent, with its id; shipped ones with carrier and tracking
+                shipped = shipment_status == rules.SHIPPED
+                order.shipments.append(Shipment(
+                    status=shipment_status, requested_at=story.changed_at, updated_at=story.changed_at,
+                    request_state="sent", sent_at=story.changed_at, warehouse_id=f"WS-D{counter:07d}",
+                    last_seq={rules.SHIPPED: 2, rules.SHIPPING: 1}.get(shipment_status, 0),
+                    carrier=rng.choice(("yamato", "sagawa", "japanpost")) if shipped else None,
+                    tracking_number=f"4{counter:011d}" if shipped else None,
+                    shipped_on=story.changed_at.date() if shipped else None,
+                    reason="住所不明のため出荷できません" if shipment_status == rules.NOT_SHIPPABLE else None,
+                    reason_code="R02" if shipment_status == rules.NOT_SHIPPABLE else None,
+                    status_before_withdrawal=rules.SHIPPING if shipment_status == rules.WITHDRAWAL_REQUESTED else None))
             if status == rules.AWAITING_SHIPMENT or shipment_status in (rules.SHIPPING, rules.WITHDRAWAL_REQUESTED):
                 order.stock_reserved = True
                 for line in order.lines:

@@ -58,8 +58,9 @@ def run() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     # The demo Rakuten shop and every worker reach the RMS sandbox mounted in this very app.
-    os.environ.setdefault("RMS_SANDBOX_BASE_URL",
-                          f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/sandbox/rms")
+    here = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
+    os.environ.setdefault("RMS_SANDBOX_BASE_URL", f"{here}/sandbox/rms")
+    os.environ.setdefault("WAREHOUSE_SANDBOX_BASE_URL", f"{here}/sandbox/warehouse")  # the demo's warehouse
 
     from flask_migrate import upgrade
 

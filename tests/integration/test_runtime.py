@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from boss.demo import DEMO_WAREHOUSE_KEY
 from tests.conftest import ROOT, wait_for
 
 
@@ -94,6 +95,17 @@ def test_python_app_py_serves_the_embedded_default_with_demo_data_and_ctrl_c_sto
         assert rakuten["rms_connected"] and rakuten["rms_base_url"] == f"{base}/sandbox/rms"
         status, held = _get(f"{base}/api/v1/orders?tag=unmapped_items&limit=5", token)
         assert status == 200 and held["items"], "the demo has unmapped orders"
+        # The demo account's warehouse is this app's simulator in auto mode: the requests the demo made are sent
+        # by the worker and the simulator starts them by itself (manual mode would leave them `received`).
+        status, warehouse = _get(f"{base}/api/v1/warehouse", token)
+        assert status == 200 and warehouse["connected"] and warehouse["error"] is None
+        assert warehouse["base_url"] == f"{base}/sandbox/warehouse" and warehouse["sync_interval_seconds"] == 30
+        at_warehouse = wait_for(lambda: (items := _get(
+            f"{base}/sandbox/warehouse/_control/shipments?api_key={DEMO_WAREHOUSE_KEY}")[1]["items"])
+            and any(item["status"] != "received" for item in items) and items,
+            timeout=60, message="the demo's requests to be sent and started by the simulator in auto mode")
+        assert len(at_warehouse) == 6 and {item["status"] for item in at_warehouse} <= {"received", "in_progress",
+                                                                                     "shipped"}
 
         workers = _children(app.pid)
         redis = _embedded_redis(tmp_path / "data")
