@@ -254,7 +254,7 @@ def test_an_unknown_api_path_answers_404_not_found_as_json_with_or_without_a_tok
     ("put", "/api/v1/orders", {"GET", "POST"}),
     ("delete", "/api/v1/shops", {"GET", "POST"}),
     ("get", "/api/v1/orders/1/confirm", {"POST"}),
-    ("patch", "/api/v1/orders/1", {"GET", "DELETE"}),
+    ("put", "/api/v1/orders/1", {"GET", "DELETE", "PATCH"}),
     ("post", "/api/openapi.json", {"GET"}),
 ])
 @pytest.mark.parametrize("with_token", [True, False], ids=["token", "no token"])
