@@ -64,7 +64,9 @@ def inspect(return_id: int):
             if request.form.get("from") == "order":
                 return redirect(url_for("detail.show", order_id=ret.order_id), 303)
             return redirect(url_for("returns.show", return_id=return_id), 303)
-        error, problems, status = tried.error.message(lang()), tried.error.fields, tried.error.status
+        problems, status = tried.error.fields, tried.error.status
+        # Figures that do not add up are named beside their line; any other refusal (inspected already) says why.
+        error = _("入力内容に誤りがあります。") if problems else tried.error.message(lang())
     else:
         error = _("入力内容に誤りがあります。")
     ret = returns.get(current_user.account_id, return_id)
