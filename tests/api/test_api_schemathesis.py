@@ -41,7 +41,8 @@ def _seed(app, client, tenant) -> dict:
         "service_secret": "SP000000_secret", "license_key": "SL000000_license"}}, headers=admin).json
     job = client.post(f"{API}/shops/{connected['id']}/import", headers=admin).json
     return {"order_ids": [o["id"] for o in orders], "product_ids": [product["id"]], "tag_ids": [tag["id"]], "mapping_ids": [mapping["id"]],
-            "return_ids": [returned["return"]["id"]], "shop_ids": [tenant.shop_id, connected["id"]], "job_ids": [job["job_id"]]}
+            "return_ids": [returned["return"]["id"]],
+            "shop_ids": [tenant.shop_id, connected["id"]], "job_ids": [job["job_id"]]}
 
 
 def _config(path: Path, ids: dict) -> Path:

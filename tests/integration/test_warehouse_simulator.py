@@ -556,7 +556,8 @@ def test_in_auto_mode_a_parcel_pulled_back_is_inspected_later_with_one_unit_not_
     shipment = sim.create("r1", lines=[{"sku": "SKU-1", "quantity": 3, "options": None},
                                        {"sku": "SKU-2", "quantity": 1, "options": None}])
     wait_for(lambda: sim.shipments()[0]["status"] == "shipped", timeout=10, message="shipped")
-    assert sim.post(f"shipments/{shipment['id']}/cancellation", {"retrieve_parcel": True, "reason": "x"}).status_code == 202
+    asked = sim.post(f"shipments/{shipment['id']}/cancellation", {"retrieve_parcel": True, "reason": "x"})
+    assert asked.status_code == 202
 
     def types():
         return [event["type"] for event in sim.events()["events"]]
