@@ -15,11 +15,12 @@ from flask import current_app, jsonify
 
 from ..integrations.base_urls import LOOPBACK
 from ..models import MALLS, RSL
-from ..orders import bulk, delivery, numbers, rules
+from ..orders import bulk, delivery, numbers, rules, shipping_rules
 from ..parsing import MAX_ID
 from ..warehouse import connection as warehouse
-from ..warehouse import stock
+from ..warehouse import returns, stock
 from . import bp
+from .returns import MAX_INSPECTION_LINES
 from .routes import (ADJUSTMENTS, MAX_BILLED, MAX_LINES, MAX_POSTAGE, MAX_QUANTITY, MAX_UNIT_PRICE, PARTY, PARTY_LIMITS,
                      SENDER_LIMITS)
 from .validation import DATE_PATTERN, DATETIME_PATTERN, IF_MATCH_PATTERN, INTEGER_PATTERN, JOB_ID_PATTERN, WHITESPACE
@@ -239,7 +240,7 @@ def document() -> dict:
             "lines": {"type": "array", "items": _ref("Line")}, "tags": {"type": "array", "items": _ref("Tag")},
             "shipment": {"oneOf": [_ref("Shipment"), {"type": "null"}]},
             "warehouse_notice": {"enum": ["none", "pending", "acknowledged", "refused"]},
-            "return": {"type": ["object", "null"]},
+            "return": {"oneOf": [_ref("Return"), {"type": "null"}]},
             "mall_reflection": reflection, "shipping_reflection": reflection,
             "cancel_reason_code": {"type": ["integer", "null"]},
             "can_cancel": {"type": "boolean"}, "can_delete": {"type": "boolean"},
@@ -254,6 +255,13 @@ def document() -> dict:
                                                             "tracking_number": {"type": "string"}})},
             "short_lines": {"type": "array", "items": _answer({"sku": {"type": "string"},
                                                                 "short": {"type": ["integer", "null"]}})}}),
+        "Return": _answer({
+            "id": {"type": "integer"}, "order_id": {"type": "integer"}, "mall_order_number": {"type": "string"},
+            "status": {"enum": list(shipping_rules.RETURN_LABELS)},
+            "lines": {"type": "array", "items": _answer({
+                "sku": {"type": "string"}, "quantity": {"type": "integer"},
+                "returned": {"type": ["integer", "null"]}, "sellable": {"type": ["integer", "null"]}})},
+            "opened_at": {"type": "string", "format": "date-time"}, "inspected_at": nullable_str}),
         "NewOrder": _object({
             "shop_id": integer(nullable=False), "mall_order_number": mall_number_text(numbers.MAX_LENGTH),
             "ordered_at": DATETIME, "buyer": party_in, "recipient": {**party_in, "type": ["object", "null"]},
@@ -485,6 +493,26 @@ def document() -> dict:
         "/api/v1/orders/{id}/events": {
             "get": _op("The order's history, oldest first", {"200": _json(items("Event"))}, params=[ID],
                        errors=["404"], operation_id="orderEvents")},
+        "/api/v1/returns": {
+            "get": _op("List returns, newest first (keyset cursor)", {"200": _json(items("Return", cursor=True))},
+                       tag="returns",
+                       params=[_query("status", {**choice(shipping_rules.RETURN_LABELS), "type": "string"}),
+                               _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
+                               _query("cursor", {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+                                      "the next_cursor of the page before")], operation_id="listReturns")},
+        "/api/v1/returns/{id}": {
+            "get": _op("Get a return", {"200": _json(_ref("Return"))}, params=[ID], tag="returns", errors=["404"],
+                       operation_id="getReturn")},
+        "/api/v1/returns/{id}/inspection": {
+            "post": _op("Enter a return's inspection (sellable units go back into stock; more sellable than returned "
+                        "or more returned than shipped: 422 naming lines[i]; inspected already: 409)",
+                        {"200": _json(_ref("Return"))}, params=[ID], tag="returns", errors=["404", "409"],
+                        body=_object({"lines": {"type": "array", "maxItems": MAX_INSPECTION_LINES, "items": _object({
+                            "sku": text(64, required=True),
+                            "returned": integer(0, returns.MAX_QUANTITY, nullable=False),
+                            "sellable": integer(0, returns.MAX_QUANTITY, nullable=False)},
+                            required=["sku", "returned", "sellable"])}}, required=["lines"]),
+                        operation_id="inspectReturn")},
         "/api/v1/jobs/{id}": {
             "get": _op("A job's state and progress", {"200": _json(_ref("Job"))}, tag="jobs", errors=["404"],
                        params=[{"name": "id", "in": "path", "required": True,

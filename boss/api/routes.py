@@ -18,7 +18,7 @@ from ..orders.numbers import InvalidNumber, manual_number
 from ..orders.search import BadCursor, OrderFilter, like_pattern, list_orders, status_counts
 from ..parsing import MAX_ID
 from ..reason import Reason
-from ..warehouse import stock
+from ..warehouse import returns, stock
 from . import bp
 from .errors import admin_required, lang, refuse
 from .idempotency import idempotent
@@ -359,7 +359,8 @@ def orders_list():
     except BadCursor:
         raise ServiceError("validation_error", Reason("cursor が不正です。", "The cursor is not valid."),
                            {"cursor": "このAPIが返した next_cursor を指定してください"}) from None
-    return jsonify({"items": [order_json(o) for o in orders], "next_cursor": next_cursor})
+    found = returns.latest_of([o.id for o in orders if o.shipment_status == rules.SHIPPED])
+    return jsonify({"items": [order_json(o, found.get(o.id)) for o in orders], "next_cursor": next_cursor})
 
 
 @bp.get("/v1/orders/counts")

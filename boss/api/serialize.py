@@ -5,9 +5,11 @@ from typing import Optional
 
 from ..models import ItemMapping, JobRecord, Product, Shop, StockMovement
 from ..orders import rules, shipping_rules
-from ..orders.models import Order, OrderEvent, Tag
+from ..orders.models import Order, OrderEvent, Return, Tag
 from ..timefmt import iso_jst
-from ..warehouse import shipping
+from ..warehouse import returns, shipping
+
+UNREAD = object()
 
 
 def shop_json(shop: Shop) -> dict:
@@ -60,7 +62,10 @@ def _party(order: Order, prefix: str) -> dict:
             ("name", "name_kana", "email", "phone", "postal_code", "address")}
 
 
-def order_json(order: Order) -> dict:
+def order_json(order: Order, latest_return=UNREAD) -> dict:
+    """The order; `latest_return` when the caller read it already (a page of orders: returns.latest_of)."""
+    if latest_return is UNREAD:  # only a shipped parcel can come back: no read for any other order
+        latest_return = returns.latest(order.id) if order.shipment_status == rules.SHIPPED else None
     state = order.state()
     shipment = order.current_shipment
     return {
@@ -85,7 +90,7 @@ def order_json(order: Order) -> dict:
         "tags": [tag_json(tag) for tag in order.tags],
         "shipment": shipment_json(shipment),
         "warehouse_notice": shipment.notice if shipment is not None else "none",
-        "return": None,
+        "return": return_json(latest_return, order.mall_order_number) if latest_return is not None else None,
         "mall_reflection": {"state": order.reflection_state, "message": order.reflection_message},
         "shipping_reflection": {"state": "none", "message": None},
         "cancel_reason_code": order.cancel_reason_code,
@@ -105,6 +110,15 @@ def shipment_json(shipment) -> Optional[dict]:
             "shipped_on": shipment.shipped_on.isoformat() if shipment.shipped_on else None,
             "reason": shipment.reason or shipment.request_error, "requested_at": iso_jst(shipment.requested_at),
             "parcels": shipment.parcels or [], "short_lines": shipment.short_lines or []}
+
+
+def return_json(ret: Return, mall_order_number: Optional[str] = None) -> dict:
+    return {"id": ret.id, "order_id": ret.order_id,
+            "mall_order_number": mall_order_number if mall_order_number is not None else ret.order.mall_order_number,
+            "status": ret.status,
+            "lines": [{"sku": line.sku, "quantity": line.quantity, "returned": line.returned,
+                       "sellable": line.sellable} for line in ret.lines],
+            "opened_at": iso_jst(ret.opened_at), "inspected_at": iso_jst(ret.inspected_at)}
 
 
 def event_json(event: OrderEvent) -> dict:

@@ -81,6 +81,10 @@ def cancel_now(order: Order, actor: Actor, reason_code: int, retrieve_parcel: bo
         record_reflection(order)  # a 注文確認 still waiting is dropped: the order's newest reflection is its cancel
     elif order.reflection_state in ("pending", "failed"):  # its 注文確認, waiting or failed: never sent now
         _drop_confirm(order, actor)
+    if effects.open_return:
+        from ..warehouse import returns
+
+        returns.open_return(order, actor)  # R10: no stock comes back until the return is inspected
     if effects.tell_warehouse:
         from ..warehouse import notices
 

@@ -35,8 +35,8 @@ class CancelFacts:
 @dataclass(frozen=True)
 class CancelEffects:
     """reflect_to_rms (R9), release_stock (R10), tell_warehouse (R11: a cancellation notice), open_return
-    (R10: a 完了 order's cancel opens a return, 返品待ち). The warehouse's notice and the return are the
-    warehouse's to carry out; until it is built the service carries out the first two."""
+    (R10: a 完了 order's cancel opens a return, 返品待ち). The service carries out each (the notice by
+    boss.warehouse.notices, the return by boss.warehouse.returns)."""
 
     reflect_to_rms: bool = False
     release_stock: bool = False

@@ -116,6 +116,14 @@ NOTICE_SEND_FAILED = Text("倉庫へ{tries}回続けて連絡できませんで�
                           "Could not reach the warehouse {tries} times in a row: {error}")
 AUTO_REQUEST_SHORT = Text("在庫が足りないため自動で出荷依頼できませんでした（{skus}）。",
                           "Not enough stock to request the shipment automatically ({skus}).")
+RETURN_OPENED = Text("返品を受け付けました（返品待ち: {lines}）。", "A return was opened (awaiting return: {lines}).")
+RETURN_OPENED_AFTER_SHIPPED = Text(
+    "キャンセル後に倉庫が出荷したため返品を受け付けました（返品待ち: {lines}）。",
+    "The warehouse shipped after the cancel: a return was opened (awaiting return: {lines}).")
+RETURN_INSPECTED = Text(
+    "返品を検品しました（SKU 返品数/販売可能数: {lines}）。販売可能な{sellable}点を在庫に戻しました。",
+    "The return was inspected (SKU returned/sellable: {lines}). {sellable} sellable units went back into stock.")
+RETURN_RESTOCKED = Text("返品の検品（販売可能）", "Return inspected (sellable)")
 NOTICE_RESEND = Text("倉庫への連絡を再送します。", "The notice to the warehouse will be sent again.")
 NOTICE_RESENT_CLEARED = Text("倉庫への連絡に成功したためタグを外しました。", "Tag removed: the notice reached the warehouse.")
 

@@ -9,7 +9,7 @@ The services carry out exactly what the answer names. Table-tested in tests/unit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional, Union
+from typing import Mapping, Optional, Sequence, Union
 
 from ..reason import Reason
 from .rules import (ALLOWED, AWAITING_SHIPMENT, CANCELLED, COMPLETED, CONFIRMED, DEFAULT_REFUSAL_CODE, NOT_SHIPPABLE,
@@ -40,6 +40,10 @@ EVENT_TYPES = (STARTED, EV_SHIPPED, REFUSED, WITHDRAWN, WITHDRAWAL_REFUSED, CANC
 NOTICE_NONE, NOTICE_PENDING, NOTICE_ACKNOWLEDGED, NOTICE_REFUSED = "none", "pending", "acknowledged", "refused"
 
 LIVE_AT_THE_WAREHOUSE = (REQUESTED, SHIPPING, WITHDRAWAL_REQUESTED)
+
+# A return's status (warehouse.md §4 Return): 返品待ち until what came back is reported, then 検品済.
+AWAITING_RETURN, INSPECTED = "awaiting_return", "inspected"
+RETURN_LABELS = {AWAITING_RETURN: "返品待ち", INSPECTED: "検品済"}
 
 
 # ---------------------------------------------------------------- staff's actions
@@ -142,6 +146,8 @@ class Transition:
     cancel_now: bool = False
     drop_pending_cancel: bool = False
     before_withdrawal: Optional[str] = None
+    open_return: bool = False  # a return opens (返品待ち): `shipped` on an order cancelled here
+    inspect_return: bool = False  # the order's return is inspected (opened first when `open_return` too)
 
 
 @dataclass(frozen=True)
@@ -155,9 +161,12 @@ Outcome = Union[Transition, Ignored]
 
 
 def on_event(event_type: str, status: str, shipment_status: Optional[str], *, notice: str = NOTICE_NONE,
-             pending_cancel: bool = False, before_withdrawal: Optional[str] = None) -> Outcome:
+             pending_cancel: bool = False, before_withdrawal: Optional[str] = None,
+             return_status: Optional[str] = None, inspection_problem: Optional[Reason] = None) -> Outcome:
     """warehouse.md §4's table: the event `event_type` on an order in `status` whose shipment is in
-    `shipment_status`. A cancelled order keeps its status: only its shipment changes (orders.md §3)."""
+    `shipment_status`. A cancelled order keeps its status: only its shipment changes (orders.md §3).
+    For `return_inspected`: `return_status` is the order's latest return's (None: it has none), and
+    `inspection_problem` why the reported lines do not fit what was shipped (check_inspection)."""
     cancelled = status == CANCELLED
     live = shipment_status in LIVE_AT_THE_WAREHOUSE
 
@@ -189,7 +198,7 @@ def on_event(event_type: str, status: str, shipment_status: Optional[str], *, no
             return _ignored(event_type, shipment_status)
         refused_cancel = cancelled or pending_cancel
         return Transition(keep_or(COMPLETED), SHIPPED, "shipped", ship=True, drop_pending_cancel=pending_cancel,
-                          raise_tags=("warehouse_cancel_refused",) if refused_cancel else ())
+                          raise_tags=("warehouse_cancel_refused",) if refused_cancel else (), open_return=cancelled)
     if event_type == CANCELLATION_ACKNOWLEDGED:
         if notice != NOTICE_PENDING:
             return _ignored(event_type, shipment_status)
@@ -201,10 +210,39 @@ def on_event(event_type: str, status: str, shipment_status: Optional[str], *, no
         return Transition(status, shipment_status, "notice_refused", notice=NOTICE_REFUSED,
                           clear_tags=("warehouse_notice_pending",), raise_tags=("warehouse_cancel_refused",))
     if event_type == RETURN_INSPECTED:
-        return Ignored(Reason("返品検品の連絡は返品機能で扱います（未対応のため記録のみ）。",
-                              "Return inspections are handled by returns (recorded only)."))
+        if shipment_status != SHIPPED:
+            return _ignored(event_type, shipment_status)
+        if return_status == INSPECTED:
+            return Ignored(Reason("この注文の返品は検品済です。検品結果を二重に在庫へ戻さないため適用しません。",
+                                  "The order's return is inspected already; a second report would restock twice."))
+        if inspection_problem is not None:
+            return Ignored(inspection_problem)
+        return Transition(status, shipment_status, "return_inspected", inspect_return=True,
+                          open_return=return_status is None)
     return Ignored(Reason(f"不明なイベント種別「{event_type}」は適用しません。",
                           f"An event of unknown type {event_type!r} is not applied."))
+
+
+def check_inspection(shipped: Mapping[str, int], lines: Sequence[tuple[str, int, int]]) -> dict[str, Reason]:
+    """What is wrong with an inspection (`lines`: sku, returned, sellable) of a return whose SKUs were shipped in
+    `shipped` quantities, by the field it names (`lines[i].sku`, `.returned`, `.sellable`); empty: it adds up.
+    A SKU not reported came back with nothing."""
+    problems: dict[str, Reason] = {}
+    seen: set[str] = set()
+    for i, (sku, returned, sellable) in enumerate(lines):
+        at = f"lines[{i}]"
+        if sku not in shipped:
+            problems[f"{at}.sku"] = Reason(f"SKU「{sku}」はこの返品にありません", f"SKU {sku!r} is not in this return")
+        elif sku in seen:
+            problems[f"{at}.sku"] = Reason(f"SKU「{sku}」が2回あります", f"SKU {sku!r} is given twice")
+        elif returned < 0 or returned > shipped[sku]:
+            problems[f"{at}.returned"] = Reason(f"返品数は0〜出荷数（{shipped[sku]}）で指定してください",
+                                                f"Returned must be 0 to the quantity shipped ({shipped[sku]})")
+        elif sellable < 0 or sellable > returned:
+            problems[f"{at}.sellable"] = Reason(f"販売可能数は0〜返品数（{returned}）で指定してください",
+                                                f"Sellable must be 0 to the quantity returned ({returned})")
+        seen.add(sku)
+    return problems
 
 
 SHIPMENT_WORDS = {REQUESTED: ("出荷依頼済", "requested"), SHIPPING: ("出荷中", "shipping"),

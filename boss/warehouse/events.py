@@ -29,7 +29,7 @@ from ..orders.bulk_sql import insert_rows
 from ..orders.counters import counted
 from ..orders.models import Order, Shipment
 from ..reason import Reason
-from . import stock
+from . import returns, stock
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +150,12 @@ def _apply(shipment: Shipment, current: bool, event, actor: Actor, result: PageR
         frame.touch(order)
         result.stale += 1
         return STALE
+    return_status, problem = (returns.problem_of(order, event.lines) if event.type == sr.RETURN_INSPECTED
+                              else (None, None))
     outcome = (sr.on_event(event.type, order.status, shipment.status, notice=shipment.notice,
                            pending_cancel=shipment.pending_cancel is not None,
-                           before_withdrawal=shipment.status_before_withdrawal)
+                           before_withdrawal=shipment.status_before_withdrawal,
+                           return_status=return_status, inspection_problem=problem)
                if current else
                sr.Ignored(Reason("この注文の現在の出荷ではありません（再出荷依頼前の出荷です）。",
                                     "It is not the order's current shipment (one before a re-request).")))
@@ -193,6 +196,8 @@ def _carry_out(order: Order, shipment: Shipment, event, step: sr.Transition, act
         if step.ship:
             stock.ship(order, actor)
         frame.touch(order)
+        if step.open_return or step.inspect_return:  # R10: a return opened, inspected (restocking the sellable)
+            returns.carry_out(order, shipment, step, event.lines, actor)
         frame.record_event(order, actor, step.history, _history_text(step.history, shipment, event), before, order.status)
         for code in step.clear_tags:
             frame.clear_system_tag(order, code, actor)
@@ -230,6 +235,8 @@ def _history_text(kind: str, shipment: Shipment, event) -> str:
     if kind == "shipment_refused":
         short = "、".join(f"{line.sku}: {line.short}点不足" for line in event.lines if line.short)
         return history.SHIPMENT_REFUSED(code=event.reason_code or "—", reason=(event.reason or "") + (f"（{short}）" if short else ""))
+    if kind == "return_inspected":
+        return returns.inspection_text(returns.latest(shipment.order_id))
     return {
         "shipment_started": history.SHIPMENT_STARTED.ja,
         "withdrawn": history.WITHDRAWN.ja,

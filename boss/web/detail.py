@@ -15,9 +15,10 @@ from ..extensions import db
 from ..orders import actions, delivery, frame, rules
 from ..orders.models import Order, OrderEvent, Tag
 from ..parsing import whole_number
-from ..warehouse import notices, shipping, withdrawal
+from ..warehouse import notices, returns, shipping, withdrawal
 from .common import attempt, current_actor, found_or_404, is_htmx, lang, page_or_fragment, version_from
 from .orders import NOT_A_REASON
+from .returns import return_labels
 from .shipment_view import CARRIERS, NOTICE_STATES, REQUEST_STATES, shipping_actions
 
 bp = Blueprint("detail", __name__)
@@ -99,6 +100,8 @@ def detail_context(order: Order) -> dict:
         shipment=order.current_shipment, earlier_shipments=list(reversed(order.shipments[:-1])),
         shipping=shipping_actions(order), carriers=CARRIERS, request_states=REQUEST_STATES,
         notice_states=NOTICE_STATES, cancel_reasons=rules.CANCEL_REASONS,
+        order_return=returns.latest(order.id) if order.shipment_status == rules.SHIPPED else None,
+        return_labels=return_labels(),
     )
 
 

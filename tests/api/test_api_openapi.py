@@ -35,6 +35,9 @@ ENDPOINTS = [
     ("get", "/api/v1/warehouse"),
     ("patch", "/api/v1/warehouse"),
     ("post", "/api/v1/warehouse/sync"),
+    ("get", "/api/v1/returns"),
+    ("get", "/api/v1/returns/{id}"),
+    ("post", "/api/v1/returns/{id}/inspection"),
     ("get", "/healthz"),
 ]
 

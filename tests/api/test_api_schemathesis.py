@@ -17,14 +17,14 @@ import time
 from pathlib import Path
 
 from tests.api.api_helpers import API, create_tag
-from tests.factories import create_order, create_product, map_item
+from tests.factories import create_order, create_product, map_item, set_state
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "tests" / "schemathesis.toml"
 BUDGET_SECONDS = 180
 
 
-def _seed(client, tenant) -> dict:
+def _seed(app, client, tenant) -> dict:
     """What an account has after a while; returns the ids a run may name."""
     product = create_product(client, tenant)
     mapping = map_item(client, tenant)
@@ -33,12 +33,15 @@ def _seed(client, tenant) -> dict:
     client.post(f"{API}/orders/{orders[0]['id']}/tags/{tag['id']}", headers=tenant.headers())
     client.post(f"{API}/orders/{orders[1]['id']}/cancel", json={}, headers=tenant.headers())
     client.delete(f"{API}/orders/{orders[2]['id']}", headers=tenant.headers())
+    set_state(app, orders[3]["id"], "completed", "shipped")  # shipped, then cancelled: a return 返品待ち
+    returned = client.post(f"{API}/orders/{orders[3]['id']}/cancel", json={}, headers=tenant.headers()).json
     admin = tenant.headers("admin")
     client.post(f"{API}/shops", json={"name": "ヤフー店", "mall": "yahoo"}, headers=admin)
     connected = client.post(f"{API}/shops", json={"name": "楽天RMS店", "mall": "rakuten", "rms": {
         "service_secret": "SP000000_secret", "license_key": "SL000000_license"}}, headers=admin).json
     job = client.post(f"{API}/shops/{connected['id']}/import", headers=admin).json
     return {"order_ids": [o["id"] for o in orders], "product_ids": [product["id"]], "tag_ids": [tag["id"]], "mapping_ids": [mapping["id"]],
+            "return_ids": [returned["return"]["id"]],
             "shop_ids": [tenant.shop_id, connected["id"]], "job_ids": [job["job_id"]]}
 
 
@@ -53,8 +56,8 @@ def _config(path: Path, ids: dict) -> Path:
 
 def test_the_api_holds_to_its_openapi_document_under_schemathesis(app, live_server, client, tenant, other_tenant,
                                                                   tmp_path):
-    ids = _seed(client, tenant)
-    _seed(client, other_tenant)
+    ids = _seed(app, client, tenant)
+    _seed(app, client, other_tenant)
     cursor = client.get(f"{API}/orders", query_string={"limit": 1}, headers=tenant.headers()).json["next_cursor"]
     config = _config(tmp_path / "schemathesis.toml", ids)
     command = [str(Path(sys.executable).parent / "schemathesis"), "--config-file", str(config), "--no-color", "run",

@@ -528,7 +528,8 @@ def test_auto_mode_starts_and_ships_by_itself_when_due(sim):
     assert started["at"] <= shipped["at"] and (started["seq"], shipped["seq"]) == (1, 2)
 
 
-def test_in_auto_mode_a_withdrawal_before_shipping_is_accepted_and_a_late_cancellation_refused(sim):
+def test_in_auto_mode_a_withdrawal_before_shipping_is_accepted_and_a_late_cancellation_refused_unless_it_retrieves(
+        sim):
     sim.control("mode", {"auto": True, "start_after_s": 30, "ship_after_s": 60})
     early = sim.create("early")
     assert sim.post(f"shipments/{early['id']}/withdrawal").status_code == 202
@@ -538,12 +539,37 @@ def test_in_auto_mode_a_withdrawal_before_shipping_is_accepted_and_a_late_cancel
     sim.post(f"shipments/{cancelled['id']}/cancellation", {"retrieve_parcel": False, "reason": "x"})
     late = sim.create("late")
     sim.advance("late", "shipped")
-    sim.post(f"shipments/{late['id']}/cancellation", {"retrieve_parcel": True, "reason": "x"})
-    wait_for(lambda: len(sim.events()["events"]) == 4, timeout=5, message="the cancellations answered")
+    sim.post(f"shipments/{late['id']}/cancellation", {"retrieve_parcel": False, "reason": "x"})
+    back = sim.create("back")
+    sim.advance("back", "shipped")
+    sim.post(f"shipments/{back['id']}/cancellation", {"retrieve_parcel": True, "reason": "x"})
+    wait_for(lambda: len(sim.events()["events"]) == 6, timeout=5, message="the cancellations answered")
     answered = {e["client_reference"]: e["type"] for e in sim.events()["events"] if "cancellation" in e["type"]}
-    assert answered == {"cancelled": "cancellation_acknowledged", "late": "cancellation_refused"}
+    assert answered == {"cancelled": "cancellation_acknowledged", "late": "cancellation_refused",
+                        "back": "cancellation_acknowledged"}
     assert {item["client_reference"]: item["status"] for item in sim.shipments()} == {
-        "early": "withdrawn", "cancelled": "cancelled", "late": "shipped"}
+        "early": "withdrawn", "cancelled": "cancelled", "late": "shipped", "back": "shipped"}
+
+
+def test_in_auto_mode_a_parcel_pulled_back_is_inspected_later_with_one_unit_not_sellable(sim):
+    sim.control("mode", {"auto": True, "start_after_s": 0.3, "ship_after_s": 0.3})
+    shipment = sim.create("r1", lines=[{"sku": "SKU-1", "quantity": 3, "options": None},
+                                       {"sku": "SKU-2", "quantity": 1, "options": None}])
+    wait_for(lambda: sim.shipments()[0]["status"] == "shipped", timeout=10, message="shipped")
+    asked = sim.post(f"shipments/{shipment['id']}/cancellation", {"retrieve_parcel": True, "reason": "x"})
+    assert asked.status_code == 202
+
+    def types():
+        return [event["type"] for event in sim.events()["events"]]
+
+    wait_for(lambda: types()[-1] == "return_inspected", timeout=10, message="the return inspected")
+    assert types() == ["started", "shipped", "cancellation_acknowledged", "return_inspected"]
+    acknowledged, inspected = sim.events()["events"][-2:]
+    assert inspected["at"] > acknowledged["at"] and inspected["seq"] == acknowledged["seq"] + 1
+    assert inspected["lines"] == [{"sku": "SKU-1", "returned": 3, "sellable": 2},
+                                  {"sku": "SKU-2", "returned": 1, "sellable": 1}]
+    time.sleep(0.5)  # another inspection would be due by now: there is none
+    assert types()[-1] == "return_inspected" and len(types()) == 4
 
 
 def test_manual_mode_moves_nothing_by_itself(sim):

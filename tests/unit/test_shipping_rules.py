@@ -102,9 +102,63 @@ def test_r11_the_answer_to_a_cancel_notice_clears_or_turns_the_pending_tag(event
     assert (outcome.order_status, outcome.shipment_status) == (CANCELLED, REQUESTED)
 
 
-def test_unknown_and_not_yet_built_event_types_are_recorded_not_applied():
+def test_unknown_event_types_are_recorded_not_applied():
     assert isinstance(sr.on_event("parcel_lost", AWAITING_SHIPMENT, REQUESTED), sr.Ignored)
-    assert isinstance(sr.on_event(sr.RETURN_INSPECTED, COMPLETED, SHIPPED), sr.Ignored)
+
+
+def test_r10_a_shipped_on_an_order_cancelled_here_opens_a_return_and_on_a_live_order_none():
+    assert sr.on_event(sr.EV_SHIPPED, CANCELLED, REQUESTED).open_return is True
+    assert sr.on_event(sr.EV_SHIPPED, AWAITING_SHIPMENT, REQUESTED).open_return is False
+    dropped = sr.on_event(sr.EV_SHIPPED, SHIPPING_IN_PROGRESS, WITHDRAWAL_REQUESTED, pending_cancel=True)
+    assert (dropped.order_status, dropped.open_return) == (COMPLETED, False)  # 取下げ後にキャンセル dropped: no cancel
+
+
+# (order status, shipment status, the latest return's status) → (open, inspect) or None: recorded, not applied
+RETURN_TABLE = [
+    (CANCELLED, SHIPPED, sr.AWAITING_RETURN, (False, True)),
+    (CANCELLED, SHIPPED, None, (True, True)),
+    (COMPLETED, SHIPPED, None, (True, True)),
+    (CANCELLED, SHIPPED, sr.INSPECTED, None),
+    (CANCELLED, REQUESTED, None, None),
+    (SHIPPING_IN_PROGRESS, SHIPPING, None, None),
+    (CANCELLED, NOT_SHIPPABLE, sr.AWAITING_RETURN, None),
+]
+
+
+@pytest.mark.parametrize("status,shipment,return_status,expected", RETURN_TABLE)
+def test_return_inspected_inspects_the_open_return_or_opens_one_and_never_inspects_twice(
+        status, shipment, return_status, expected):
+    outcome = sr.on_event(sr.RETURN_INSPECTED, status, shipment, return_status=return_status)
+    if expected is None:
+        assert isinstance(outcome, sr.Ignored) and outcome.reason.ja and outcome.reason.en
+        return
+    assert (outcome.open_return, outcome.inspect_return) == expected
+    assert (outcome.order_status, outcome.shipment_status, outcome.history) == (status, shipment, "return_inspected")
+    assert not (outcome.release or outcome.ship or outcome.raise_tags)
+
+
+def test_a_return_inspected_that_does_not_add_up_is_recorded_not_applied():
+    problem = sr.check_inspection({"SKU-1": 2}, [("SKU-1", 3, 0)])["lines[0].returned"]
+    outcome = sr.on_event(sr.RETURN_INSPECTED, CANCELLED, SHIPPED, return_status=sr.AWAITING_RETURN,
+                          inspection_problem=problem)
+    assert isinstance(outcome, sr.Ignored) and outcome.reason == problem
+
+
+@pytest.mark.parametrize("lines,fields", [
+    ([("SKU-1", 2, 1), ("SKU-2", 1, 1)], []),
+    ([("SKU-1", 0, 0)], []),
+    ([], []),
+    ([("SKU-1", 2, 3)], ["lines[0].sellable"]),
+    ([("SKU-1", 3, 0)], ["lines[0].returned"]),
+    ([("SKU-1", -1, 0)], ["lines[0].returned"]),
+    ([("SKU-1", 1, -1)], ["lines[0].sellable"]),
+    ([("SKU-1", 1, 1), ("SKU-9", 1, 1)], ["lines[1].sku"]),
+    ([("SKU-2", 1, 1), ("SKU-2", 1, 0)], ["lines[1].sku"]),
+])
+def test_an_inspection_adds_up_when_returned_is_within_shipped_and_sellable_within_returned(lines, fields):
+    problems = sr.check_inspection({"SKU-1": 2, "SKU-2": 1}, lines)
+    assert sorted(problems) == fields
+    assert all(reason.ja and reason.en for reason in problems.values())
 
 
 # ---------------------------------------------------------------- staff's actions

@@ -174,14 +174,14 @@ def new_shipment(body: dict, created_ts: float) -> dict:
     """A shipment as stored, without its id (the store gives it): the contract's fields, and the simulator's
     own under `_` (never shown): `_ts` its creation (epoch seconds), `_seq` its last event's seq, `_wd` the
     time of a withdrawal received and not answered, `_cx` such a cancellation, `_retrieved` a retrieve-parcel
-    cancellation acknowledged after shipping."""
+    cancellation acknowledged after shipping, `_ri` when auto mode inspects that parcel."""
     return {
         "client_reference": body["client_reference"], "order_number": body["order_number"], "status": "received",
         "lines": [{"sku": line["sku"], "quantity": line["quantity"], "options": line.get("options")}
                   for line in body["lines"]],
         "carrier": None, "tracking_number": None, "shipped_on": None, "reason": None,
         "created_at": iso(created_ts),
-        "_ts": created_ts, "_seq": 0, "_wd": None, "_cx": None, "_retrieved": False,
+        "_ts": created_ts, "_seq": 0, "_wd": None, "_cx": None, "_retrieved": False, "_ri": None,
     }
 
 
@@ -332,6 +332,8 @@ def apply_event(kind: str, fields: dict, shipment: dict) -> None:
         shipment["_cx"] = None
     elif kind == "cancellation_refused":
         shipment["_cx"] = None
+    elif kind == "return_inspected":
+        shipment["_ri"] = None
 
 
 def make_event(kind: str, fields: dict, shipment_id: str, shipment: dict, at: float) -> dict:

@@ -3,7 +3,8 @@
 - `shipments` (hash id → JSON as `contract.new_shipment` stores it), `refs` (client_reference → id),
   `by-order` (order_number → the newest id);
 - `received`, `in-progress` (sorted sets by creation time) and `pending` (a set: a withdrawal or cancellation
-  not answered): the shipments auto mode may move, so a touch looks only at those due;
+  not answered, a parcel pulled back and not yet inspected): the shipments auto mode may move, so a touch looks
+  only at those due;
 - `events` (a list, append-only: the cursor is a position in it), `conf` (mode, item master on/off, the
   redeliver and out-of-order switches), `items` (the item master), `lock` (one writer of shipments at a time).
 
@@ -157,7 +158,7 @@ class Store(SandboxStore):
                     pipe.zadd(self.key(name), {shipment_id: shipment["_ts"]})
                 else:
                     pipe.zrem(self.key(name), shipment_id)
-            if shipment.get("_wd") is not None or shipment.get("_cx") is not None:
+            if shipment.get("_wd") is not None or shipment.get("_cx") is not None or shipment.get("_ri") is not None:
                 pipe.sadd(self.key("pending"), shipment_id)
             else:
                 pipe.srem(self.key("pending"), shipment_id)
