@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
+from ..malls.rakuten import shipping_info
 from ..models import Connection, WarehouseEvent, utcnow
 from ..orders import frame, history, rules
 from ..orders import shipping_rules as sr
@@ -186,6 +187,8 @@ def _carry_out(order: Order, shipment: Shipment, event, step: sr.Transition, act
             stock.ship(order, actor)
         frame.touch(order)
         frame.record_event(order, actor, step.history, _history_text(step.history, shipment, event), before, order.status)
+        if step.ship and order.status == rules.COMPLETED:  # the mall learns the tracking number (R7: mall-linked only)
+            shipping_info.record(order, shipment, actor)
         for code in step.clear_tags:
             frame.clear_system_tag(order, code, actor)
         for code in step.raise_tags:
