@@ -40,7 +40,8 @@ from datetime import timezone
 
 import requests
 
-from .common import Api, Load, add_target_args, machine_info, print_machine, print_table, ratio, stats, verdict, write_results
+from .common import (Api, Load, add_target_args, machine_info, print_machine, print_table, ratio, stats, verdict,
+                     write_results)
 from .p6_import import (Processes, Sandbox, app_env, connect_shop, fresh_database, run_bench, seconds,
                         seed_rakuten_account, start_gunicorn)
 from .p7_reflection import parse_at
@@ -59,7 +60,8 @@ def main() -> None:
     parser.add_argument("--per-shop", type=int, default=50, help="completed orders per shop (default 50)")
     parser.add_argument("--workers", type=int, default=2, help="rq workers (default 2)")
     parser.add_argument("--timeout", type=float, default=1200, help="give up waiting after this many seconds")
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"the benchmark's own Redis db (default {DEFAULT_REDIS})")
+    parser.add_argument("--redis-url", default=DEFAULT_REDIS,
+                        help=f"the benchmark's own Redis db (default {DEFAULT_REDIS})")
     args = parser.parse_args()
     run_bench(args, run)
 
@@ -85,9 +87,10 @@ def run(args, url: str, processes: Processes) -> None:
 
     print(f"(wiping and migrating {url.split('@')[-1]})", flush=True)
     app = fresh_database(url)
-    app.config.update(REDIS_URL=args.redis_url, BOSS_QUEUE=QUEUE)
-    env = app_env(url, args.redis_url, QUEUE)
-    base = start_gunicorn(processes, {**env, "BOSS_SANDBOX": "1"}, workers=2, label="sandbox-gunicorn")
+    # Sandbox mode everywhere: the shops' and the warehouse's credentials may only go to this machine.
+    app.config.update(REDIS_URL=args.redis_url, BOSS_QUEUE=QUEUE, BOSS_SANDBOX=True)
+    env = app_env(url, args.redis_url, QUEUE, BOSS_SANDBOX="1")
+    base = start_gunicorn(processes, env, workers=2, label="sandbox-gunicorn")
     sandbox = Sandbox(base)
     token, shop_ids, account_id = seed_rakuten_account(app, [f"P12楽天ショップ{i + 1:02d}" for i in range(args.shops)],
                                                        reflect=False)
@@ -185,10 +188,12 @@ def run(args, url: str, processes: Processes) -> None:
         last_shipped = db.session.scalar(select(func.max(OrderEvent.at)).where(
             OrderEvent.order_id.in_(order_ids), OrderEvent.kind == "shipped"))
         last_reflection = db.session.scalar(select(func.max(OrderEvent.at)).where(
-            OrderEvent.order_id.in_(order_ids), OrderEvent.kind.in_(("shipping_reflected", "shipping_reflection_failed"))))
+            OrderEvent.order_id.in_(order_ids),
+            OrderEvent.kind.in_(("shipping_reflected", "shipping_reflection_failed"))))
         retries = db.session.scalar(select(func.count()).select_from(OrderEvent).where(
             OrderEvent.order_id.in_(order_ids), OrderEvent.kind == "reflection_retry"))
-        numbers = dict(db.session.execute(select(Order.mall_order_number, Order.id).where(Order.id.in_(order_ids))).all())
+        numbers = dict(db.session.execute(select(Order.mall_order_number, Order.id)
+                                          .where(Order.id.in_(order_ids))).all())
         failures = db.session.execute(select(Order.mall_order_number, Order.shipping_reflection_message).where(
             Order.id.in_(order_ids), Order.shipping_reflection_state == "failed")).all()
         db.session.remove()
@@ -220,13 +225,14 @@ def run(args, url: str, processes: Processes) -> None:
     floor = 2.0 * args.per_shop  # a getOrder and an updateOrderShipping per order at 1 request/s per shop
     passed = bool(drained and drain is not None and drain <= BAR_S and not twice and not wrong and not never
                   and not counts.get("failed"))
-    print(f"\nP12 shipping info reflection, {machine['dialect']}, {len(order_ids):,} completed orders over {args.shops} "
-          f"shops, {args.workers} rq workers, sandbox {machine['sandbox_rate_per_second']:g} req/s per licenseKey, "
-          f"pacer {machine['rms_min_interval_s']:g} s")
+    print(f"\nP12 shipping info reflection, {machine['dialect']}, {len(order_ids):,} completed orders over "
+          f"{args.shops} shops, {args.workers} rq workers, sandbox {machine['sandbox_rate_per_second']:g} req/s "
+          f"per licenseKey, pacer {machine['rms_min_interval_s']:g} s")
     print_table(["measure", "value", "floor", "ratio", "bar", "pass"], [
         ["drain time (first shipped → last reflection)", f"{drain:.1f} s" if drain is not None else
          f"not drained in {waited:.0f} s", f"{floor:.0f} s", ratio(drain, floor), f"≤{BAR_S:g} s", verdict(passed)],
-        ["shipped events applied (first → last)", f"{applied:.1f} s" if applied is not None else "-", "-", "-", "-", "-"],
+        ["shipped events applied (first → last)", f"{applied:.1f} s" if applied is not None else "-",
+         "-", "-", "-", "-"],
         ["shipping_reflection states", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), "-", "-", "all done",
          verdict(counts.get("done", 0) == len(order_ids))],
         ["updateOrderShipping sent twice for an order", len(twice), "-", "-", "0", verdict(not twice)],

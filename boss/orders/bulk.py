@@ -27,7 +27,8 @@ from .filters import ListCriteria
 from .models import Order, OrderEvent
 from .search import OrderFilter, matching_ids
 
-ACTIONS = ("cancel", "delete", "retry_reflection", "retry_shipping_reflection", "request_shipment")  # the order list's bulk bar
+# the order list's bulk bar
+ACTIONS = ("cancel", "delete", "retry_reflection", "retry_shipping_reflection", "request_shipment")
 TAG_ACTIONS = ("add_tag", "remove_tag")  # its 「タグを追加」 dialog (params: tag_id)
 MAX_ORDERS = 10_000
 DONE = {"cancel": Reason("キャンセルしました", "Cancelled"), "delete": Reason("削除しました", "Deleted"),

@@ -72,12 +72,15 @@ RMS_CONFIRM_DROPPED = Text("注文をキャンセルしたため、楽天RMSで�
 RMS_CONFIRM_PROGRESS = Text("楽天RMSの注文ステータス（{progress}）では注文確認できません。",
                             "Rakuten RMS cannot confirm an order in its status {progress}.")
 # The shipping info's reflection to RMS (updateOrderShipping; boss.malls.rakuten.shipping_info).
-SHIPPING_REFLECTING = Text("楽天RMSへ出荷情報（追跡番号）を反映します。", "The shipping info (tracking number) will be reflected to Rakuten RMS.")
-SHIPPING_REFLECTED = Text("楽天RMSへ出荷情報を反映しました（{numbers}）。", "The shipping info was reflected to Rakuten RMS ({numbers}).")
+SHIPPING_REFLECTING = Text("楽天RMSへ出荷情報（追跡番号）を反映します。",
+                           "The shipping info (tracking number) will be reflected to Rakuten RMS.")
+SHIPPING_REFLECTED = Text("楽天RMSへ出荷情報を反映しました（{numbers}）。",
+                          "The shipping info was reflected to Rakuten RMS ({numbers}).")
 SHIPPING_ALREADY_AT_RMS = Text("楽天RMSには既にこの追跡番号が登録されています（{numbers}）。",
                                "Rakuten RMS already has this tracking number ({numbers}).")
 SHIPPING_CANCELLED_AT_RMS = Text("楽天RMSでキャンセルされているため出荷情報を反映できません（注文ステータス {progress}）。",
-                                 "Cannot reflect the shipping info: the order is cancelled at Rakuten RMS (its status {progress}).")
+                                 "Cannot reflect the shipping info: the order is cancelled at Rakuten RMS "
+                                 "(its status {progress}).")
 SHIPPING_REFUSED = Text("楽天RMSが出荷情報を受け付けませんでした。", "Rakuten RMS did not accept the shipping info.")
 SHIPPING_NO_BASKET = Text("楽天RMSの注文に送付先（basketId）がありません。", "The order at Rakuten RMS has no package (basketId).")
 SHIPPING_PROGRESS = Text("楽天RMSの注文ステータス（{progress}）では出荷情報を反映できません。",

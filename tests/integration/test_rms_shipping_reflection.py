@@ -171,7 +171,8 @@ def test_a_bulk_retry_and_the_order_pages_button_send_failed_shipping_info_again
         shop.ship(shop.requested(order))
         assert shop.reflected(order["id"])["shipping_reflection"]["state"] == "failed"
     bulk = shop.client.post("/api/v1/orders/bulk", headers=shop.tenant.headers(),
-                            json={"action": "retry_shipping_reflection", "filter": {"tag": "shipping_reflection_error"}})
+                            json={"action": "retry_shipping_reflection",
+                                  "filter": {"tag": "shipping_reflection_error"}})
     assert bulk.status_code == 200, bulk.json
     assert bulk.json["result"]["done"] == 2 and bulk.json["result"]["refused"] == 0
     assert all(shop.reflected(o["id"])["shipping_reflection"]["state"] == "done" for o in (first, second))
@@ -194,7 +195,8 @@ def test_a_bulk_retry_and_the_order_pages_button_send_failed_shipping_info_again
 def test_shipping_info_already_at_rms_is_done_without_an_update(shop, worker):
     at_rms = copy.deepcopy(TEA)
     at_rms["PackageModelList"][0]["ShippingModelList"] = [
-        {"shippingDetailId": 1, "deliveryCompany": "1001", "shippingNumber": "5555-6666-7777", "shippingDate": "2026-12-01"}]
+        {"shippingDetailId": 1, "deliveryCompany": "1001", "shippingNumber": "5555-6666-7777",
+         "shippingDate": "2026-12-01"}]
     order = shop.open(at_rms)[0]
     shop.ship(shop.requested(order), carrier="yamato", tracking_number="5555-6666-7777")
     done = shop.reflected(order["id"])
@@ -228,7 +230,8 @@ def test_a_manual_order_is_never_reflected_and_its_page_says_so(shop, worker, ap
     assert done["status"] == "completed" and not done["mall_linked"] and "not_mall_linked" in _tags(done)
     assert done["shipping_reflection"] == {"state": "none", "message": None}
     with app.app_context():
-        messages = db.session.scalars(select(OutboxMessage.payload).where(OutboxMessage.kind == shipping_info.KIND)).all()
+        messages = db.session.scalars(select(OutboxMessage.payload)
+                                      .where(OutboxMessage.kind == shipping_info.KIND)).all()
         db.session.remove()
     assert [payload["order_id"] for payload in messages] == [linked["id"]]
     assert [call["body"]["orderNumber"] for call in shop.updates()] == [linked["mall_order_number"]]

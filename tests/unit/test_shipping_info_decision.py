@@ -37,7 +37,8 @@ CASES = [
     ("cancel_awaiting_confirmation_800_is_a_final_failure_too", rms(800, ("1111",)), "check", None,
      Verdict("fail", "楽天RMSでキャンセルされているため出荷情報を反映できません（注文ステータス 800）。")),
     ("an_error_answer_and_the_numbers_not_at_rms_is_a_final_failure_with_rms_message", rms(100), "verify",
-     "ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_105: x", Verdict("fail", "ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_105: x")),
+     "ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_105: x",
+     Verdict("fail", "ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_105: x")),
     ("an_order_rms_does_not_know_is_a_final_failure", None, "check", None,
      Verdict("fail", "楽天RMSにこの注文が見つかりません。")),
     ("awaiting_a_change_400_is_transient", rms(400), "check", None, Verdict("retry", "注文が変更確定待ち（400）です")),
@@ -77,4 +78,5 @@ def test_several_parcels_are_one_shipping_model_each():
     shipment = SimpleNamespace(carrier="yamato", tracking_number="A", shipped_on=date(2026, 12, 5),
                                parcels=[{"carrier": "yamato", "tracking_number": "A"},
                                         {"carrier": "sagawa", "tracking_number": "B"}])
-    assert [(m["deliveryCompany"], m["shippingNumber"]) for m in shipping_models(shipment)] == [("1001", "A"), ("1002", "B")]
+    models = shipping_models(shipment)
+    assert [(m["deliveryCompany"], m["shippingNumber"]) for m in models] == [("1001", "A"), ("1002", "B")]

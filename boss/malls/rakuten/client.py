@@ -314,7 +314,8 @@ class RmsClient:
         """updateOrderShipping: `shippings` (ShippingModel dicts: deliveryCompany, shippingNumber, shippingDate)
         added to the order's basket `basket_id`. An ERROR from RMS (e.g. _102 the order is cancelled) comes back
         as `result.error`, like a cancel's."""
-        body = {"orderNumber": number, "BasketidModelList": [{"basketId": basket_id, "ShippingModelList": list(shippings)}]}
+        body = {"orderNumber": number,
+                "BasketidModelList": [{"basketId": basket_id, "ShippingModelList": list(shippings)}]}
         _, messages = self.call("updateOrderShipping", body, order_number=number)
         return CancelResult(messages=messages, order_number=number)
 
