@@ -80,3 +80,12 @@ def test_several_parcels_are_one_shipping_model_each():
                                         {"carrier": "sagawa", "tracking_number": "B"}])
     models = shipping_models(shipment)
     assert [(m["deliveryCompany"], m["shippingNumber"]) for m in models] == [("1001", "A"), ("1002", "B")]
+
+
+@pytest.mark.parametrize("mall_linked,rms_connected,reflects", [
+    (True, True, True), (False, True, False), (True, False, False), (False, False, False)])
+def test_r7_only_a_mall_linked_order_of_a_shop_connected_to_rms_has_its_shipping_info_reflected(
+        mall_linked, rms_connected, reflects):
+    from boss.orders.consequences import reflects_shipping
+
+    assert reflects_shipping(mall_linked, rms_connected) is reflects
