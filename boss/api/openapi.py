@@ -475,6 +475,9 @@ def document() -> dict:
         "/api/v1/orders/{id}/retry-reflection": {
             "post": _op("Send a failed mall reflection again", order, params=[ID, IF_MATCH], errors=["404", "409"],
                         operation_id="retryReflection")},
+        "/api/v1/orders/{id}/retry-shipping-reflection": {
+            "post": _op("Reflect shipping info whose reflection to the mall failed again (出荷情報の再反映)", order,
+                        params=[ID, IF_MATCH], errors=["404", "409"], operation_id="retryShippingReflection")},
         "/api/v1/orders/{id}/request-shipment": {
             "post": _op("Request the shipment from the warehouse (出荷依頼; 再出荷依頼 once not shippable)", order,
                         params=[ID, IF_MATCH], errors=["404", "409"], operation_id="requestShipment")},

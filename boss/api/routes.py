@@ -408,6 +408,13 @@ def orders_retry_reflection(id: int):
     return jsonify(order_json(retry(g.actor, id, if_match())))
 
 
+@bp.post("/v1/orders/<int:id>/retry-shipping-reflection")
+def orders_retry_shipping_reflection(id: int):
+    from ..malls.rakuten.shipping_info import retry
+
+    return jsonify(order_json(retry(g.actor, id, if_match())))
+
+
 @bp.patch("/v1/orders/<int:id>")
 def orders_edit(id: int):
     """api.md "Editing an order": only what the body names changes."""

@@ -92,7 +92,7 @@ def order_json(order: Order, latest_return=UNREAD) -> dict:
         "warehouse_notice": shipment.notice if shipment is not None else "none",
         "return": return_json(latest_return, order.mall_order_number) if latest_return is not None else None,
         "mall_reflection": {"state": order.reflection_state, "message": order.reflection_message},
-        "shipping_reflection": {"state": "none", "message": None},
+        "shipping_reflection": {"state": order.shipping_reflection_state, "message": order.shipping_reflection_message},
         "cancel_reason_code": order.cancel_reason_code,
         "can_cancel": rules.can_cancel(state).allowed, "can_delete": rules.can_delete(state).allowed,
         "can_request_shipment": shipping.can_request(order),

@@ -27,17 +27,20 @@ from .filters import ListCriteria
 from .models import Order, OrderEvent
 from .search import OrderFilter, matching_ids
 
-ACTIONS = ("cancel", "delete", "retry_reflection", "request_shipment")  # the order list's bulk bar
+# the order list's bulk bar
+ACTIONS = ("cancel", "delete", "retry_reflection", "retry_shipping_reflection", "request_shipment")
 TAG_ACTIONS = ("add_tag", "remove_tag")  # its 「タグを追加」 dialog (params: tag_id)
 MAX_ORDERS = 10_000
 DONE = {"cancel": Reason("キャンセルしました", "Cancelled"), "delete": Reason("削除しました", "Deleted"),
         "retry_reflection": Reason("再反映を開始しました", "Reflection retried"),
+        "retry_shipping_reflection": Reason("出荷情報の再反映を開始しました", "Shipping info reflection retried"),
         "request_shipment": Reason("出荷依頼しました", "Shipment requested"),
         "add_tag": Reason("追加しました", "Added"), "remove_tag": Reason("外しました", "Removed")}
 # A tag change that found the order as it was asked to leave it: done, nothing changed.
 UNCHANGED = {"add_tag": Reason("既に付いていました（変更なし）", "Already had it (no change)"),
              "remove_tag": Reason("付いていませんでした（変更なし）", "Did not have it (no change)")}
 FINAL_KIND = {"cancel": "cancelled", "delete": "deleted", "retry_reflection": "reflection_pending",
+              "retry_shipping_reflection": "reflection_pending",
               "request_shipment": "shipment_requested",
               "add_tag": "tag_added", "remove_tag": "tag_removed"}
 
@@ -139,6 +142,10 @@ def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> bool:
         from ..malls.rakuten.reflection import retry
 
         retry(actor, order_id)
+    elif action == "retry_shipping_reflection":
+        from ..malls.rakuten import shipping_info
+
+        shipping_info.retry(actor, order_id)
     elif action == "request_shipment":
         from ..warehouse.shipping import request_shipment
 

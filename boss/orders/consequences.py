@@ -53,6 +53,13 @@ def confirms_at_rms(mall_linked: bool, rms_connected: bool, confirm_at_rms: bool
     return mall_linked and rms_connected and confirm_at_rms
 
 
+def reflects_shipping(mall_linked: bool, rms_connected: bool) -> bool:
+    """warehouse.md §4 `shipped`, R7: an order that reaches 完了 by the warehouse has its shipping info (carrier,
+    tracking number, ship date) reflected to RMS when it is mall-linked (imported from RMS: never a manual or CSV
+    order, 「モール出荷連携なし」) and its shop is connected to RMS (a Rakuten shop). No shop setting turns it off."""
+    return mall_linked and rms_connected
+
+
 def may_concern_the_warehouse(status: str, shipment_status: Optional[str], retrieve_parcel: bool) -> bool:
     """Whether a cancel's effects can depend on the warehouse: an 出荷待ち order whose request it may hold, or a
     完了 order whose parcel is to be pulled back."""

@@ -71,6 +71,23 @@ RMS_CONFIRM_DROPPED = Text("注文をキャンセルしたため、楽天RMSで�
                            "The order was cancelled: it will not be confirmed at Rakuten RMS.")
 RMS_CONFIRM_PROGRESS = Text("楽天RMSの注文ステータス（{progress}）では注文確認できません。",
                             "Rakuten RMS cannot confirm an order in its status {progress}.")
+# The shipping info's reflection to RMS (updateOrderShipping; boss.malls.rakuten.shipping_info).
+SHIPPING_REFLECTING = Text("楽天RMSへ出荷情報（追跡番号）を反映します。",
+                           "The shipping info (tracking number) will be reflected to Rakuten RMS.")
+SHIPPING_REFLECTED = Text("楽天RMSへ出荷情報を反映しました（{numbers}）。",
+                          "The shipping info was reflected to Rakuten RMS ({numbers}).")
+SHIPPING_ALREADY_AT_RMS = Text("楽天RMSには既にこの追跡番号が登録されています（{numbers}）。",
+                               "Rakuten RMS already has this tracking number ({numbers}).")
+SHIPPING_CANCELLED_AT_RMS = Text("楽天RMSでキャンセルされているため出荷情報を反映できません（注文ステータス {progress}）。",
+                                 "Cannot reflect the shipping info: the order is cancelled at Rakuten RMS "
+                                 "(its status {progress}).")
+SHIPPING_REFUSED = Text("楽天RMSが出荷情報を受け付けませんでした。", "Rakuten RMS did not accept the shipping info.")
+SHIPPING_NO_BASKET = Text("楽天RMSの注文に送付先（basketId）がありません。", "The order at Rakuten RMS has no package (basketId).")
+SHIPPING_PROGRESS = Text("楽天RMSの注文ステータス（{progress}）では出荷情報を反映できません。",
+                         "Rakuten RMS cannot take shipping info for an order in its status {progress}.")
+SHIPPING_RETRY_ASKED = Text("楽天RMSへの出荷情報の反映を再試行します。", "The shipping info will be reflected to Rakuten RMS again.")
+SHIPPING_TAG_CLEARED = Text("出荷情報の再反映に成功したためタグを外しました。",
+                            "Tag removed: the retried shipping info reflection succeeded.")
 TAG_DELETED = Text("タグ「{name}」を削除したため外しました。", "Tag {name} removed: the tag was deleted.")
 DEMO = Text("デモデータ", "Demo data")
 DEMO_STATUS = Text("デモデータの状態", "Demo data's status")
@@ -140,6 +157,7 @@ BULK_ACTORS = {  # a bulk job acts as 「<label> <job id>（<who started it>）�
     "cancel": Text("一括キャンセル {job}（{name}）", "Bulk cancel {job} ({name})"),
     "delete": Text("一括削除 {job}（{name}）", "Bulk delete {job} ({name})"),
     "retry_reflection": Text("一括再反映 {job}（{name}）", "Bulk reflection retry {job} ({name})"),
+    "retry_shipping_reflection": Text("一括出荷情報再反映 {job}（{name}）", "Bulk shipping info reflection retry {job} ({name})"),
     "request_shipment": Text("一括出荷依頼 {job}（{name}）", "Bulk shipping request {job} ({name})"),
     "add_tag": Text("一括タグ追加 {job}（{name}）", "Bulk tag add {job} ({name})"),
     "remove_tag": Text("一括タグ外し {job}（{name}）", "Bulk tag removal {job} ({name})"),

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
+from ..malls.rakuten import shipping_info
 from ..models import Connection, WarehouseEvent, utcnow
 from ..orders import counters, frame, history, rules
 from ..orders import shipping_rules as sr
@@ -199,6 +200,8 @@ def _carry_out(order: Order, shipment: Shipment, event, step: sr.Transition, act
         if step.open_return or step.inspect_return:  # R10: a return opened, inspected (restocking the sellable)
             returns.carry_out(order, shipment, step, event.lines, actor)
         frame.record_event(order, actor, step.history, _history_text(step.history, shipment, event), before, order.status)
+        if step.ship and order.status == rules.COMPLETED:  # the mall learns the tracking number (R7: mall-linked only)
+            shipping_info.record(order, shipment, actor)
         for code in step.clear_tags:
             frame.clear_system_tag(order, code, actor)
         for code in step.raise_tags:

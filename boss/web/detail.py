@@ -134,6 +134,16 @@ def retry_reflection(order_id: int):
                          else _("注文「%(n)s」の注文確認を楽天RMSへ再反映しています。"))
 
 
+@bp.post("/orders/<int:order_id>/retry-shipping-reflection")
+def retry_shipping_reflection(order_id: int):
+    """「出荷情報を再反映」: send the shipping info whose reflection to Rakuten RMS failed again."""
+    from ..malls.rakuten import shipping_info
+
+    _order_or_404(order_id)
+    return _flash_action(order_id, lambda: shipping_info.retry(current_actor(), order_id, _version()),
+                         _("注文「%(n)s」の出荷情報を楽天RMSへ再反映しています。"))
+
+
 @bp.post("/orders/<int:order_id>/request-shipment")
 def request_shipment(order_id: int):
     """出荷依頼, or 再出荷依頼 of an order whose shipment came back 出荷不可 (the same service decides which)."""

@@ -28,6 +28,7 @@ ENDPOINTS = [
     ("post", "/api/v1/orders/{id}/cancel"),
     ("delete", "/api/v1/orders/{id}"),
     ("post", "/api/v1/orders/{id}/retry-reflection"),
+    ("post", "/api/v1/orders/{id}/retry-shipping-reflection"),
     ("get", "/api/v1/orders/{id}/events"),
     ("post", "/api/v1/shops/{id}/import"),
     ("post", "/api/v1/orders/bulk"),

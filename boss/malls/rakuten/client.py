@@ -163,6 +163,8 @@ class ConfirmResult(RmsResult):
 
 @dataclass
 class CancelResult(RmsResult):
+    """The answer of a single-order function (cancelOrder, cancelOrderAfterShipping, updateOrderShipping)."""
+
     order_number: str
 
     @property
@@ -306,6 +308,15 @@ class RmsClient:
         function = "cancelOrderAfterShipping" if after_shipping else "cancelOrder"
         _, messages = self.call(function, {"orderNumber": number, "inventoryRestoreType": inventory_restore_type,
                                            "changeReasonDetailApply": reason_code}, order_number=number)
+        return CancelResult(messages=messages, order_number=number)
+
+    def update_order_shipping(self, number: str, basket_id: int, shippings: Sequence[dict]) -> CancelResult:
+        """updateOrderShipping: `shippings` (ShippingModel dicts: deliveryCompany, shippingNumber, shippingDate)
+        added to the order's basket `basket_id`. An ERROR from RMS (e.g. _102 the order is cancelled) comes back
+        as `result.error`, like a cancel's."""
+        body = {"orderNumber": number,
+                "BasketidModelList": [{"basketId": basket_id, "ShippingModelList": list(shippings)}]}
+        _, messages = self.call("updateOrderShipping", body, order_number=number)
         return CancelResult(messages=messages, order_number=number)
 
     def confirm_orders(self, numbers: Sequence[str]) -> ConfirmResult:

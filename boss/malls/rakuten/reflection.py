@@ -22,6 +22,11 @@ else a confirmOrder for up to 100 confirms due to be sent, or a getOrder for up 
 that need one. An order's newest reflection is the one that goes: a confirm still waiting when its order is
 cancelled is dropped, and the cancel follows. `mall_reflection` (the order's reflection_state) is the order's
 latest reflection: a cancelled order's is its cancel, another's its 注文確認.
+
+The lane carries, too, the shipping info of the shop's orders that reached 完了 (shipping_info.py, kind
+shipping_info.KIND, state in shipping_reflection_state): checked in the same getOrder batches, then sent by
+updateOrderShipping, one per step like a checked cancel. A cancel of an order whose shipping info is pending waits
+for it (_pending), so RMS learns of the parcel before of the cancel.
 """
 from __future__ import annotations
 
@@ -42,16 +47,17 @@ from ...orders.models import Order
 from ...orders.rules import ALLOWED, REASON_DELETED, Decision
 from ...reason import Reason
 from ...unit_of_work import UnitOfWork, unit_of_work
-from . import confirmation, connection
+from . import confirmation, connection, shipping_info
 from .client import RmsAuthError, RmsError, RmsPacingDelay, RmsProtocolError, RmsRequestError, RmsTransientError
 from .lane_state import Verdict, actor, close, epoch, fail_finally, retry_later, set_values
-from .reader import CANCELLED_PROGRESS
+from .reader import CANCELLED_PROGRESS, RmsOrder
 
 AUTH_WAIT_SECONDS = 300
 CHECK_BATCH = 100  # getOrder takes at most 100 numbers
 KIND = actions.REFLECTION_KIND
-KINDS = (KIND, confirmation.KIND)
+KINDS = (KIND, confirmation.KIND, shipping_info.KIND)
 SENDS = ("cancel", "cancel_after_shipping")
+SINGLE_SENDS = ("cancel", shipping_info.SEND)  # the works of one order per request, one per step
 
 
 def lane(shop_id: int) -> Lane:
@@ -103,12 +109,14 @@ def _step(shop_id: int) -> Optional[float]:
         if shop.rms.error is not None and (waiting := _auth_wait(shop_id)) > 0:  # new cancels wait too
             uow.commit()
             return time.time() + waiting
-        sends = [(m, o) for m, o in due if _work(m) == "cancel"]
-        work = "cancel" if sends else _work(due[0][0])
+        sends = [(m, o) for m, o in due if _work(m) in SINGLE_SENDS]
+        work = _work(sends[0][0]) if sends else _work(due[0][0])
         try:
             client = connection.client_for(shop, max_pace_wait=0)
             if work == "cancel":
                 _send(uow, client, *sends[0])
+            elif work == shipping_info.SEND:
+                shipping_info.send(uow, client, *sends[0])
             elif work == "confirm":
                 confirmation.send(uow, client, [(m, o) for m, o in due if _work(m) == "confirm"][:confirmation.BATCH])
             else:
@@ -130,6 +138,7 @@ def _step(shop_id: int) -> Optional[float]:
 LANE = effects.declare_lane("rms-reflect", step, step_timeout_setting="RMS_TIMEOUT")
 effects.declare(KIND, dispatcher=hand_to_lanes, timeout_setting="REFLECTION_REDISPATCH_SECONDS")
 effects.declare(confirmation.KIND, dispatcher=hand_to_lanes, timeout_setting="REFLECTION_REDISPATCH_SECONDS")
+effects.declare(shipping_info.KIND, dispatcher=hand_to_lanes, timeout_setting="REFLECTION_REDISPATCH_SECONDS")
 
 
 def _auth_wait_key(shop_id: int) -> str:
@@ -143,17 +152,19 @@ def _auth_wait(shop_id: int) -> float:
 
 
 def _pending(shop_id: int) -> list[tuple[OutboxMessage, Order]]:
-    """The shop's pending reflections, oldest first: each order's newest, while its order's reflection is pending
-    (and, for a confirm, still wanted). The others are closed here: ended by an earlier message of the same order,
-    or superseded by a newer one (a confirm by the order's cancel); a confirm no longer wanted is dropped."""
+    """The shop's pending reflections, oldest first: each order's newest of each strand — its cancel or 注文確認
+    (reflection_state), its shipping info (shipping_reflection_state) — while that state is pending (and, for a
+    confirm, still wanted). The others are closed here: ended by an earlier message of the same strand, or
+    superseded by a newer one (a confirm by the order's cancel); a confirm no longer wanted is dropped. A cancel or
+    confirm of an order whose shipping info is pending waits (left out, not closed): RMS learns of the parcel first."""
     rows = db.session.execute(
         select(OutboxMessage, Order).join(Order, Order.id == OutboxMessage.payload["order_id"].as_integer())
         .where(OutboxMessage.kind.in_(KINDS), OutboxMessage.state == "pending", Order.shop_id == shop_id)
         .order_by(OutboxMessage.id)).all()
-    newest = {order.id: message for message, order in rows}
-    live = []
+    newest = {(order.id, _strand(message)): message for message, order in rows}
+    live, shipping = [], set()
     for message, order in rows:
-        if newest[order.id] is not message or order.reflection_state != "pending":
+        if newest[order.id, _strand(message)] is not message or _strand_state(message, order) != "pending":
             close(message)
         elif message.kind == confirmation.KIND and not confirmation.wanted(order):
             if order.status != rules.CANCELLED:  # back in 確認待: a confirm of it starts anew when it is confirmed again
@@ -161,7 +172,17 @@ def _pending(shop_id: int) -> list[tuple[OutboxMessage, Order]]:
             close(message)
         else:
             live.append((message, order))
-    return live
+            if message.kind == shipping_info.KIND:
+                shipping.add(order.id)
+    return [(m, o) for m, o in live if m.kind == shipping_info.KIND or o.id not in shipping]
+
+
+def _strand(message: OutboxMessage) -> str:
+    return "shipping" if message.kind == shipping_info.KIND else "order"
+
+
+def _strand_state(message: OutboxMessage, order: Order) -> str:
+    return order.shipping_reflection_state if message.kind == shipping_info.KIND else order.reflection_state
 
 
 def _phase(message: OutboxMessage) -> str:
@@ -170,7 +191,10 @@ def _phase(message: OutboxMessage) -> str:
 
 
 def _work(message: OutboxMessage) -> str:
-    """The request a reflection's next try makes: `cancel` (a cancel checked), `confirm` or `check` (getOrder)."""
+    """The request a reflection's next try makes: `cancel` (a cancel checked), `confirm`, `ship` (shipping info
+    checked) or `check` (getOrder)."""
+    if message.kind == shipping_info.KIND:
+        return shipping_info.work(message)
     phase = _phase(message)
     if message.kind == confirmation.KIND:
         return "confirm" if phase == confirmation.SEND else "check"
@@ -178,7 +202,7 @@ def _work(message: OutboxMessage) -> str:
 
 
 def _fail_of(message: OutboxMessage):
-    return confirmation.fail if message.kind == confirmation.KIND else _fail
+    return {confirmation.KIND: confirmation.fail, shipping_info.KIND: shipping_info.fail}.get(message.kind, _fail)
 
 
 def after_check(answer: Union[int, None, RmsError], phase: str, refusal: Optional[str] = None) -> Verdict:
@@ -206,8 +230,8 @@ def after_check(answer: Union[int, None, RmsError], phase: str, refusal: Optiona
 
 
 def _check(client, batch: list[tuple[OutboxMessage, Order]]) -> None:
-    """getOrder for the batch, cancels and confirms together; each cancel is done (800/900), failed, retried later,
-    or due for its cancel; each confirm likewise (confirmation.after_check)."""
+    """getOrder for the batch, cancels, confirms and shipping info together; each cancel is done (800/900), failed,
+    retried later, or due for its cancel; each confirm and shipping info likewise (their after_check)."""
     try:
         answer = client.get_order([order.mall_order_number for _, order in batch])
     except RmsPacingDelay:
@@ -217,11 +241,16 @@ def _check(client, batch: list[tuple[OutboxMessage, Order]]) -> None:
             _decide(message, order, exc)
         return
     for message, order in batch:
-        found = answer.order(order.mall_order_number)
-        _decide(message, order, found.progress if found else None)
+        _decide(message, order, answer.order(order.mall_order_number))
 
 
-def _decide(message: OutboxMessage, order: Order, answer: Union[int, None, RmsError]) -> None:
+def _decide(message: OutboxMessage, order: Order, answer: Union[RmsOrder, None, RmsError]) -> None:
+    if message.kind == shipping_info.KIND:
+        verdict = shipping_info.after_check(answer, message.payload["shippings"], shipping_info.phase(message),
+                                            message.payload.get("error"))
+        shipping_info.carry_out(message, order, verdict, answer if isinstance(answer, RmsOrder) else None)
+        return
+    answer = answer.progress if isinstance(answer, RmsOrder) else answer
     if message.kind == confirmation.KIND:
         confirmation.carry_out(message, order, confirmation.after_check(answer))
     else:
