@@ -124,8 +124,46 @@ def connect_warehouse(actor: Actor, products) -> None:
     db.session.commit()
     simulator.configure(get_redis(), DEMO_WAREHOUSE_KEY, auto=True, start_after_s=20, ship_after_s=60,
                         skus=[product.sku for product in products])
+    _shipments_at_the_simulator(actor.account_id, conn)
     for order in _orders_in(actor.account_id, rules.CONFIRMED)[:DEMO_REQUESTS]:
         shipping.request_shipment(actor, order.id)
+
+
+def _shipments_at_the_simulator(account_id: int, conn) -> None:
+    """The demo's shipments, whose statuses the demo sets, are made at the simulator too and brought to the same
+    state there (started, shipped, refused, a withdrawal waiting), so that a withdrawal or a cancel of a demo order
+    reaches a shipment the warehouse knows. The events this makes are before the sync's cursor: BOSS already
+    shows what they say."""
+    from .warehouse.shipping import request_of
+    from .warehouse.simulator import functions as simulator
+    from .warehouse.simulator.store import Store
+
+    store = Store(get_redis(), DEMO_WAREHOUSE_KEY)
+    shipments = list(db.session.scalars(select(Shipment).join(Shipment.order).where(
+        Order.account_id == account_id, Shipment.warehouse_id.like("WS-D%")).order_by(Shipment.id)))
+    made = simulator.create_many(store, [request_of(shipment).to_json() for shipment in shipments])
+    steps = []
+    for shipment, (_, public, _) in zip(shipments, made):
+        if public is None:
+            continue
+        shipment.warehouse_id = public["id"]
+        reference = {"client_reference": shipment.client_reference}
+        if shipment.status in (rules.SHIPPING, rules.SHIPPED, rules.WITHDRAWAL_REQUESTED):
+            steps.append({**reference, "type": "started"})
+        if shipment.status == rules.SHIPPED:
+            steps.append({**reference, "type": "shipped", "carrier": shipment.carrier,
+                          "tracking_number": shipment.tracking_number, "shipped_on": shipment.shipped_on.isoformat()})
+        if shipment.status == rules.NOT_SHIPPABLE:
+            steps.append({**reference, "type": "refused", "reason_code": shipment.reason_code, "reason": shipment.reason})
+    simulator.advance_many(store, steps)
+    for shipment in shipments:
+        if shipment.status == rules.WITHDRAWAL_REQUESTED and not shipment.warehouse_id.startswith("WS-D"):
+            simulator.withdrawal(store, shipment.warehouse_id)
+    page = simulator.events(store, None, "500").body
+    while page["events"]:
+        conn.cursor = page["next_cursor"]
+        page = simulator.events(store, conn.cursor, "500").body
+    db.session.commit()
 
 
 # The Rakuten order progress that matches each demo status, for the sandbox's copy of the order.
@@ -237,7 +275,8 @@ def _demo_order(rng, actor, shop, products, prices, counter, story, status, ship
                 order.shipments.append(Shipment(
                     status=shipment_status, requested_at=story.changed_at, updated_at=story.changed_at,
                     request_state="sent", sent_at=story.changed_at, warehouse_id=f"WS-D{counter:07d}",
-                    last_seq={rules.SHIPPED: 2, rules.SHIPPING: 1}.get(shipment_status, 0),
+                    last_seq={rules.SHIPPED: 2, rules.SHIPPING: 1, rules.WITHDRAWAL_REQUESTED: 1,
+                              rules.NOT_SHIPPABLE: 1}.get(shipment_status, 0),
                     carrier=rng.choice(("yamato", "sagawa", "japanpost")) if shipped else None,
                     tracking_number=f"4{counter:011d}" if shipped else None,
                     shipped_on=story.changed_at.date() if shipped else None,

@@ -213,7 +213,7 @@ def _step(account_id: int) -> Optional[float]:
         if not due:
             uow.commit()
             return min(epoch(m.run_after) for m, _ in live)
-        requests = [_request(shipment) for _, shipment in due]
+        requests = [request_of(shipment) for _, shipment in due]
         for message, _ in due:
             set_values(message, phase=SENDING)
         ids = [(message.id, shipment.id) for message, shipment in due]
@@ -238,7 +238,8 @@ def _step(account_id: int) -> Optional[float]:
     return time.time()
 
 
-def _request(shipment: Shipment) -> ShipmentRequest:
+def request_of(shipment: Shipment) -> ShipmentRequest:
+    """The shipment's request as the contract carries it (warehouse.md §2)."""
     order = shipment.order
     shop = order.shop
     sender = shop.sender or {}
