@@ -74,6 +74,7 @@ def open_return(order: Order, actor: Actor, shipment: Optional[Shipment] = None,
     ret.lines = [ReturnLine(product_id=product_id, sku=sku, quantity=quantity)
                  for sku, (product_id, quantity) in sorted(shipped_lines(order).items())]
     db.session.add(ret)
+    db.session.flush()  # the sync applies a page without autoflush: the return's own reads must find it
     record_event(order, actor, "return_opened", text(lines=", ".join(f"{line.sku} ×{line.quantity}"
                                                                     for line in ret.lines) or "—"),
                  order.status, order.status)
