@@ -99,6 +99,67 @@ def reserve(order: Order, actor: Actor) -> None:
     order.stock_reserved = True
 
 
+def reserve_many(orders: list[Order], actor: Actor) -> dict[int, ServiceError]:
+    """`reserve` for many orders of one account in one transaction (a bulk 出荷依頼's chunk), with the same outcome
+    as reserving them one after the other in the given order: the refusals by order id (each as `reserve` raises
+    it, nothing of that order reserved); every other order is reserved, with its ledger rows as `reserve` writes
+    them. Each product gets one conditional UPDATE for the sum the orders want of it (product-id order, as
+    `reserve`'s); a product whose sum is more than is available has its orders fall back to `reserve`, one
+    order at a time in the given order, so exactly those that come up short are refused — their share of the
+    products that did go through is given back first. The orders' rows are not written here: `stock_reserved`
+    is set on them for the caller's flush."""
+    wanted = {order.id: needs(order) for order in orders if not order.stock_reserved}
+    if not wanted:
+        return {}
+    account_id = orders[0].account_id
+    totals: dict[int, int] = defaultdict(int)
+    for its in wanted.values():
+        for product_id, quantity in its.items():
+            totals[product_id] += quantity
+    short = {product_id for product_id in sorted(totals)
+             if _change_on_connection(product_id, account_id, totals[product_id]) is None}
+    one_by_one = {order_id for order_id, its in wanted.items() if short & its.keys()}
+    back: dict[int, int] = defaultdict(int)
+    for order_id in one_by_one:
+        for product_id, quantity in wanted[order_id].items():
+            if product_id not in short:
+                back[product_id] += quantity
+    for product_id in sorted(back):
+        _change_on_connection(product_id, account_id, -back[product_id])
+    refused: dict[int, ServiceError] = {}
+    rows = []
+    for order in orders:
+        if order.id not in wanted:
+            continue
+        if order.id in one_by_one:
+            try:
+                reserve(order, actor)
+            except ServiceError as exc:
+                refused[order.id] = exc
+            continue
+        rows.extend(_movement(account_id, product_id, "reserve", 0, quantity, actor, order.id)
+                    for product_id, quantity in sorted(wanted[order.id].items()))
+        order.stock_reserved = True
+    _write(rows)
+    return refused
+
+
+# reserve_many's conditional UPDATE, built once (a chunk runs one per product): reserved + :q when that many are
+# available (a negative :q gives units back, never below 0).
+_RESERVE = (update(Product.__table__)
+            .where(Product.id == bindparam("pid"), Product.account_id == bindparam("aid"),
+                   Product.stock - Product.reserved >= bindparam("q"), Product.reserved + bindparam("q") >= 0)
+            .values(reserved=Product.reserved + bindparam("q"))
+            .returning(Product.stock, Product.reserved))
+
+
+def _change_on_connection(product_id: int, account_id: int, quantity: int):
+    row = db.session.connection().execute(_RESERVE, {"pid": product_id, "aid": account_id, "q": quantity}).first()
+    if row is not None:
+        _set_loaded(product_id, row.stock, row.reserved)
+    return row
+
+
 def _shortages_of(account_id: int, short: dict[int, int]) -> list[Shortage]:
     """The products whose UPDATE found too few, as shortages; one covered by the time of this read (stock came in
     meanwhile) is still named, short by 0: the reservation was refused, and trying again will find the stock."""
