@@ -80,10 +80,12 @@ def apply_page(connection_id: int, events: Sequence, next_cursor: Optional[str])
             seen_rows.append(_seen(account_id, event, shipment.id, IGNORED, now))
             continue
         by_shipment[shipment.id].append(event)
-    # The tab counters: one UPDATE per counter for the page, not two per event. No autoflush: the statements run
-    # meanwhile (stock's UPDATEs and ledger rows, the counters) read nothing the page's pending changes would alter,
-    # so the orders, shipments and history rows go in one flush at the commit instead of one per statement.
-    with db.session.no_autoflush, counters.summed():
+    # The tab counters: one UPDATE per counter for the page, not two per event; stock's ships: one UPDATE per product
+    # for the page and the ledger rows in one INSERT, not an UPDATE per product and an INSERT per order (both with
+    # the outcome of one event after the other). No autoflush: the statements run meanwhile (stock's UPDATEs and
+    # ledger rows, the counters) read nothing the page's pending changes would alter, so the orders, shipments and
+    # history rows go in one flush at the commit instead of one per statement.
+    with db.session.no_autoflush, counters.summed(), stock.ships_together():
         for shipment_id, its_events in by_shipment.items():
             shipment = shipments[str(shipment_id)]
             for event in sorted(its_events, key=lambda e: e.seq):
