@@ -25,7 +25,7 @@ from ..models import Connection, WarehouseEvent, utcnow
 from ..orders import counters, frame, history, rules
 from ..orders import shipping_rules as sr
 from ..orders.actor import Actor
-from ..orders.bulk_sql import insert_rows
+from ..orders.bulk_sql import flush_versioned, insert_rows
 from ..orders.counters import counted
 from ..orders.models import Order, Shipment
 from ..reason import Reason
@@ -91,6 +91,8 @@ def apply_page(connection_id: int, events: Sequence, next_cursor: Optional[str])
             for event in sorted(its_events, key=lambda e: e.seq):
                 outcome = _apply(shipment, latest[shipment.order_id] == shipment.id, event, actor, result)
                 seen_rows.append(_seen(account_id, event, shipment.id, outcome, now))
+    # The orders' UPDATEs (version-checked, R13) in one executemany, not one round trip each at the commit's flush.
+    flush_versioned([shipment.order for shipment in shipments.values()])
     if seen_rows:
         insert_rows(WarehouseEvent.__table__, seen_rows)
     conn.cursor = next_cursor
