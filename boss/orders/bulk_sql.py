@@ -78,11 +78,9 @@ def flush_versioned(objects) -> None:
         if state.key is None or not state.modified:
             continue
         version_col = state.mapper.version_id_col
-        changed = {}
-        for attr in state.mapper.column_attrs:
-            history = state.attrs[attr.key].history
-            if history.added and not history.unchanged:
-                changed[attr.key] = history.added[0]
+        columns = state.mapper.column_attrs
+        changed = {key: state.dict[key] for key, before in state.committed_state.items()
+                   if key in columns and key in state.dict and state.dict[key] != before}
         if changed and version_col is not None:
             groups[(state.mapper, tuple(sorted(changed)))].append((obj, changed))
     for (mapper, keys), items in groups.items():
@@ -102,6 +100,9 @@ def flush_versioned(objects) -> None:
             for key, value in changed.items():
                 set_committed_value(obj, key, value)
             set_committed_value(obj, version_key, row["v_new_version"])
+            state = inspect(obj)
+            if not state.committed_state:  # nothing else of it pending: not dirty any more (else the ORM's flush
+                state._commit_all(state.dict, db.session.identity_map)  # looks at every column of it again)
 
 
 @lru_cache(maxsize=32)

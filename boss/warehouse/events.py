@@ -126,11 +126,13 @@ def _shipments(account_id: int, events: Iterable) -> tuple[dict[str, Shipment], 
     if not ids:
         return {}, {}
     # The orders' tags (the counters' attention key, system tags) and lines (stock) are loaded with them: two
-    # queries for the page instead of two per order.
+    # queries for the page instead of two per order. The orders are named by id too (those of the shipments): else
+    # SQLite's planner may scan every order of the account for the join instead of looking up the page's.
     stmt = (select(Shipment).join(Shipment.order)
             .options(contains_eager(Shipment.order).selectinload(Order.tags),
                      contains_eager(Shipment.order).selectinload(Order.lines))
-            .where(Shipment.id.in_(ids), Order.account_id == account_id)
+            .where(Shipment.id.in_(ids), Order.id.in_(select(Shipment.order_id).where(Shipment.id.in_(ids))),
+                   Order.account_id == account_id)
             .with_for_update(of=Order).execution_options(populate_existing=True))
     found = {str(s.id): s for s in db.session.scalars(stmt).unique()}
     order_ids = {s.order_id for s in found.values()}

@@ -35,7 +35,7 @@ from ..models import OutboxMessage, utcnow
 from ..orders import counters, frame, history, rules
 from ..orders import shipping_rules as sr
 from ..orders.actor import Actor
-from ..orders.bulk_sql import insert_rows
+from ..orders.bulk_sql import flush_versioned, insert_rows
 from ..orders.delivery import is_cash_on_delivery
 from ..orders.models import Order, OrderEvent, Shipment
 from ..timefmt import display_jst
@@ -263,10 +263,13 @@ def step(account_id: int) -> Optional[float]:
 
 
 def _pending(account_id: int) -> list[tuple[OutboxMessage, Shipment]]:
+    """The account's pending send messages with their shipments and orders (not the orders' lines and tags: of up
+    to 500 read, a step sends at most 100 — `_with_lines` loads theirs)."""
     rows = db.session.execute(
         select(OutboxMessage, Shipment)
         .join(Shipment, Shipment.id == OutboxMessage.payload["shipment_id"].as_integer())
-        .join(Shipment.order).options(contains_eager(Shipment.order))
+        .join(Shipment.order).options(contains_eager(Shipment.order).lazyload(Order.lines),
+                                      contains_eager(Shipment.order).lazyload(Order.tags))
         .where(OutboxMessage.kind == SEND_KIND, OutboxMessage.state == "pending", Order.account_id == account_id)
         .order_by(OutboxMessage.id).limit(BATCH_LIMIT * 5)).unique().all()
     return [(message, shipment) for message, shipment in rows]
@@ -294,6 +297,7 @@ def _step(account_id: int) -> Optional[float]:
         if not due:
             uow.commit()
             return min(epoch(m.run_after) for m, _ in live)
+        _with_lines([shipment.order_id for _, shipment in due])
         requests = [_request(shipment) for _, shipment in due]
         for message, _ in due:
             set_values(message, phase=SENDING)
@@ -317,6 +321,12 @@ def _step(account_id: int) -> Optional[float]:
         return time.time()
     _record_results(account_id, ids, results)
     return time.time()
+
+
+def _with_lines(order_ids: list[int]) -> None:
+    """The lines (with their products) of the orders a step sends, in one query for all."""
+    db.session.scalars(select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.lines))
+                       .execution_options(populate_existing=True)).unique().all()
 
 
 def _request(shipment: Shipment) -> ShipmentRequest:
@@ -344,7 +354,8 @@ def _record_results(account_id: int, ids: list[tuple[int, int]], results) -> Non
     by_reference = {result.client_reference: result for result in results}
     with unit_of_work() as uow:
         connection.mark_connection_ok(account_id)
-        for message, shipment in _load(ids):
+        loaded = _load(ids)
+        for message, shipment in loaded:
             result = by_reference.get(shipment.client_reference)
             order = shipment.order
             actor = _actor(order)
@@ -362,6 +373,7 @@ def _record_results(account_id: int, ids: list[tuple[int, int]], results) -> Non
                                    order.status, order.status)
                 frame.clear_system_tag(order, "shipping_request_error", actor, history.SHIPMENT_RESENT_CLEARED.ja)
                 close(message)
+        flush_versioned([shipment.order for _, shipment in loaded])  # one executemany, not an UPDATE per order
         uow.commit()
 
 
