@@ -3,7 +3,8 @@
 Requesting is an order action (frame.act): the rules allow it (shipping_rules), stock is reserved by a
 conditional update in the same transaction (stock.reserve; short: `insufficient_stock`, nothing changes),
 the order becomes 出荷待ち with a new shipment 出荷依頼済 (`request_state: pending`), and the send is an outbox
-effect, enqueued after the commit.
+effect, enqueued after the commit. A bulk 出荷依頼 requests a chunk of orders in one transaction (`request_many`),
+each order with the outcome it would have alone.
 
 The send runs in the account's lane (boss.lanes, kind `warehouse-send`): each step sends up to 100 pending
 requests in one `POST /v1/shipments:batch` at the warehouse's rate limit (the pacer shared by every process),
