@@ -367,7 +367,8 @@ class Generator:
             "stock_reserved": reserve, "confirmed_at": confirmed_at, "cancelled_at": cancelled_at,
             "cancelled_by": cancelled_by, "cancel_reason_code": cancel_reason, "retrieve_parcel": retrieve_parcel,
             "reflect_cancel_to_rms": reflect, "reflection_state": reflection_state,
-            "reflection_message": reflection_message, "deleted_at": deleted_at, "deleted_by": deleted_by,
+            "reflection_message": reflection_message, "shipping_reflection_state": "none",
+            "shipping_reflection_message": None, "deleted_at": deleted_at, "deleted_by": deleted_by,
             "created_at": created_at, "updated_at": updated_at, "version": 1,
         }
         return order, lines, shipments, tag_ids

@@ -268,7 +268,7 @@ class SyncLog:
 
 
 def counts(app, account_id: int) -> dict:
-    from sqlalchemy import func, select
+    from sqlalchemy import BigInteger, cast, func, select
 
     from boss.extensions import db
     from boss.models import Product, StockMovement, WarehouseEvent
@@ -292,8 +292,9 @@ def counts(app, account_id: int) -> dict:
                 OrderEvent.order_id.in_(p9), OrderEvent.kind == "shipped")),
             "ship_movements": db.session.scalar(select(func.count()).where(
                 StockMovement.order_id.in_(p9), StockMovement.kind == "ship")),
-            "product_lines": db.session.scalar(select(func.count(func.distinct(
-                OrderLine.order_id * 100000 + OrderLine.product_id))).where(OrderLine.order_id.in_(p9))),
+            "product_lines": db.session.scalar(select(func.count(func.distinct(  # 64-bit: PG's integer overflows
+                cast(OrderLine.order_id, BigInteger) * 100000 + OrderLine.product_id)))
+                .where(OrderLine.order_id.in_(p9))),
             "versions": db.session.scalar(select(func.sum(Order.version)).where(Order.id.in_(p9))),
             "reserved": dict(db.session.execute(select(Product.id, Product.reserved)
                                                 .where(Product.account_id == account_id)).all()),

@@ -1,11 +1,15 @@
-"""One INSERT of many rows, each database its cheapest way (the mall import's batch)."""
+"""One INSERT of many rows, each database its cheapest way (the mall import's batch); the UPDATEs of many versioned
+rows in one executemany (a page of warehouse events)."""
 from __future__ import annotations
 
+from collections import defaultdict
 from functools import lru_cache
 
 import orjson
-from sqlalchemy import Text, bindparam, cast, func, literal_column, select
+from sqlalchemy import Text, bindparam, cast, func, inspect, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
 
@@ -56,3 +60,52 @@ def _json_insert(table, names: tuple, unless_held: bool, returning: tuple):
 def _unless_held(statement, table):
     return statement.on_conflict_do_nothing(
         index_elements=[table.c.shop_id, table.c.mall_order_number_key], index_where=table.c.deleted_at.is_(None))
+
+
+def flush_versioned(objects) -> None:
+    """Write the pending column changes of many loaded objects of a versioned mapper (R13's orders) in one
+    executemany UPDATE per set of changed columns, instead of the ORM's flush, which sends a versioned UPDATE one
+    row at a time (it needs each row's count): a page of warehouse events changes hundreds of orders, and on
+    PostgreSQL each UPDATE is a round trip.
+
+    The same check as the ORM's: `WHERE id = … AND version = <the version loaded>`, the version + 1; fewer rows
+    matched than sent raises StaleDataError (an order changed meanwhile: on SQLite, which has no row lock), and the
+    caller's transaction is rolled back as after the ORM's own. The written values become the objects' committed
+    state, so the ORM's flush finds nothing more of theirs to write; their relationships (tags) are left to it."""
+    groups: dict = defaultdict(list)
+    for obj in objects:
+        state = inspect(obj)
+        if state.key is None or not state.modified:
+            continue
+        version_col = state.mapper.version_id_col
+        columns = state.mapper.column_attrs
+        changed = {key: state.dict[key] for key, before in state.committed_state.items()
+                   if key in columns and key in state.dict and state.dict[key] != before}
+        if changed and version_col is not None:
+            groups[(state.mapper, tuple(sorted(changed)))].append((obj, changed))
+    for (mapper, keys), items in groups.items():
+        table = mapper.local_table
+        version_key = mapper.get_property_by_column(mapper.version_id_col).key
+        statement = _versioned_update(table, mapper.version_id_col.name, keys)
+        params = []
+        for obj, changed in items:
+            version = inspect(obj).committed_state.get(version_key, getattr(obj, version_key))
+            params.append({**{f"v_{key}": changed[key] for key in keys}, "w_id": obj.id, "w_version": version,
+                           "v_new_version": version + 1})
+        result = db.session.connection().execute(statement, params)
+        if result.rowcount != len(params):
+            raise StaleDataError(f"UPDATE statement on table '{table.name}' expected to update {len(params)} row(s); "
+                                 f"{result.rowcount} were matched.")
+        for (obj, changed), row in zip(items, params):
+            for key, value in changed.items():
+                set_committed_value(obj, key, value)
+            set_committed_value(obj, version_key, row["v_new_version"])
+            state = inspect(obj)
+            if not state.committed_state:  # nothing else of it pending: not dirty any more (else the ORM's flush
+                state._commit_all(state.dict, db.session.identity_map)  # looks at every column of it again)
+
+
+@lru_cache(maxsize=32)
+def _versioned_update(table, version_name: str, keys: tuple):
+    return (update(table).where(table.c.id == bindparam("w_id"), table.c[version_name] == bindparam("w_version"))
+            .values({**{key: bindparam(f"v_{key}") for key in keys}, version_name: bindparam("v_new_version")}))

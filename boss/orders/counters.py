@@ -72,12 +72,28 @@ def apply_count_deltas(deltas: Counter) -> None:
             db.session.flush()
 
 
+OPEN = "boss.counted_open"  # session.info key: ids of the orders a `counted` block is open for
+
+
 @contextmanager
 def counted(order: Optional[Order]):
-    """Keep order_counts right across a change of status, deletion or attention tags."""
-    before = count_key(order) if order is not None and order.id is not None else None
+    """Keep order_counts right across a change of status, deletion or attention tags.
+
+    A block for an order already inside one for the same order (a system tag raised or cleared within an action
+    that frame.act counts) counts nothing itself: the outer block's before and after include its change, which
+    would otherwise be counted twice."""
     holder = {"order": order}
-    yield holder
+    opened = db.session.info.setdefault(OPEN, set())
+    if order is not None and id(order) in opened:
+        yield holder
+        return
+    before = count_key(order) if order is not None and order.id is not None else None
+    if order is not None:
+        opened.add(id(order))
+    try:
+        yield holder
+    finally:
+        opened.discard(id(order))
     bump_counts(before, count_key(holder["order"]))
 
 

@@ -26,7 +26,7 @@ from ..models import Connection, WarehouseEvent, utcnow
 from ..orders import counters, frame, history, rules
 from ..orders import shipping_rules as sr
 from ..orders.actor import Actor
-from ..orders.bulk_sql import insert_rows
+from ..orders.bulk_sql import flush_versioned, insert_rows
 from ..orders.counters import counted
 from ..orders.models import Order, Shipment
 from ..reason import Reason
@@ -81,15 +81,19 @@ def apply_page(connection_id: int, events: Sequence, next_cursor: Optional[str])
             seen_rows.append(_seen(account_id, event, shipment.id, IGNORED, now))
             continue
         by_shipment[shipment.id].append(event)
-    # The tab counters: one UPDATE per counter for the page, not two per event. No autoflush: the statements run
-    # meanwhile (stock's UPDATEs and ledger rows, the counters) read nothing the page's pending changes would alter,
-    # so the orders, shipments and history rows go in one flush at the commit instead of one per statement.
-    with db.session.no_autoflush, counters.summed():
+    # The tab counters: one UPDATE per counter for the page, not two per event; stock's ships: one UPDATE per product
+    # for the page and the ledger rows in one INSERT, not an UPDATE per product and an INSERT per order (both with
+    # the outcome of one event after the other). No autoflush: the statements run meanwhile (stock's UPDATEs and
+    # ledger rows, the counters) read nothing the page's pending changes would alter, so the orders, shipments and
+    # history rows go in one flush at the commit instead of one per statement.
+    with db.session.no_autoflush, counters.summed(), stock.ships_together():
         for shipment_id, its_events in by_shipment.items():
             shipment = shipments[str(shipment_id)]
             for event in sorted(its_events, key=lambda e: e.seq):
                 outcome = _apply(shipment, latest[shipment.order_id] == shipment.id, event, actor, result)
                 seen_rows.append(_seen(account_id, event, shipment.id, outcome, now))
+    # The orders' UPDATEs (version-checked, R13) in one executemany, not one round trip each at the commit's flush.
+    flush_versioned([shipment.order for shipment in shipments.values()])
     if seen_rows:
         insert_rows(WarehouseEvent.__table__, seen_rows)
     conn.cursor = next_cursor
@@ -123,11 +127,13 @@ def _shipments(account_id: int, events: Iterable) -> tuple[dict[str, Shipment], 
     if not ids:
         return {}, {}
     # The orders' tags (the counters' attention key, system tags) and lines (stock) are loaded with them: two
-    # queries for the page instead of two per order.
+    # queries for the page instead of two per order. The orders are named by id too (those of the shipments): else
+    # SQLite's planner may scan every order of the account for the join instead of looking up the page's.
     stmt = (select(Shipment).join(Shipment.order)
             .options(contains_eager(Shipment.order).selectinload(Order.tags),
                      contains_eager(Shipment.order).selectinload(Order.lines))
-            .where(Shipment.id.in_(ids), Order.account_id == account_id)
+            .where(Shipment.id.in_(ids), Order.id.in_(select(Shipment.order_id).where(Shipment.id.in_(ids))),
+                   Order.account_id == account_id)
             .with_for_update(of=Order).execution_options(populate_existing=True))
     found = {str(s.id): s for s in db.session.scalars(stmt).unique()}
     order_ids = {s.order_id for s in found.values()}

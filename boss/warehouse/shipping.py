@@ -3,7 +3,8 @@
 Requesting is an order action (frame.act): the rules allow it (shipping_rules), stock is reserved by a
 conditional update in the same transaction (stock.reserve; short: `insufficient_stock`, nothing changes),
 the order becomes 出荷待ち with a new shipment 出荷依頼済 (`request_state: pending`), and the send is an outbox
-effect, enqueued after the commit.
+effect, enqueued after the commit. A bulk 出荷依頼 requests a chunk of orders in one transaction (`request_many`),
+each order with the outcome it would have alone.
 
 The send runs in the account's lane (boss.lanes, kind `warehouse-send`): each step sends up to 100 pending
 requests in one `POST /v1/shipments:batch` at the warehouse's rate limit (the pacer shared by every process),
@@ -23,20 +24,21 @@ from typing import Optional
 
 from flask import current_app, g, has_request_context
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import effects, outbox
-from ..errors import ServiceError
+from ..errors import ServiceError, not_found
 from ..extensions import db
 from ..integrations.retry import parse_backoff, wait_before_next_try
 from ..lanes import Lane, close, epoch, hand_over, set_values
 from ..models import OutboxMessage, utcnow
-from ..orders import frame, history, rules
+from ..orders import counters, frame, history, rules
 from ..orders import shipping_rules as sr
 from ..orders.actor import Actor
+from ..orders.bulk_sql import flush_versioned, insert_rows
 from ..orders.delivery import is_cash_on_delivery
-from ..orders.models import Order, Shipment
+from ..orders.models import Order, OrderEvent, Shipment
 from ..timefmt import display_jst
 from ..unit_of_work import unit_of_work
 from . import connection, stock
@@ -97,18 +99,98 @@ def start_request(order: Order, actor: Actor, message: str = "") -> Shipment:
     Raises ServiceError insufficient_stock (naming each SKU short) with nothing changed."""
     stock.reserve(order, actor)
     before = order.status
-    now = utcnow()
-    shipment = Shipment(order=order, status=rules.REQUESTED, request_state=sr.PENDING, requested_at=now, updated_at=now)
+    shipment = Shipment(order=order, **_new_shipment(utcnow()))
     db.session.add(shipment)
     db.session.flush()
-    order.status = rules.AWAITING_SHIPMENT
-    order.shipment_status = rules.REQUESTED
-    frame.touch(order)
+    _requested(order)
     frame.record_event(order, actor, "shipment_requested", message or history.SHIPMENT_REQUESTED(shipment=shipment.id),
                        before, order.status)
     frame.clear_system_tag(order, "insufficient_stock", actor)
-    outbox.record(SEND_KIND, {"shipment_id": shipment.id, "order_id": order.id, "account_id": order.account_id})
+    outbox.record(SEND_KIND, _send_payload(order, shipment.id))
     return shipment
+
+
+def _new_shipment(now) -> dict:
+    """A new shipment's columns (start_request's and request_many's)."""
+    return dict(status=rules.REQUESTED, request_state=sr.PENDING, requested_at=now, updated_at=now)
+
+
+def _requested(order: Order) -> None:
+    """The order's change by a request (start_request's and request_many's)."""
+    order.status = rules.AWAITING_SHIPMENT
+    order.shipment_status = rules.REQUESTED
+    frame.touch(order)
+
+
+def _send_payload(order: Order, shipment_id: int) -> dict:
+    return {"shipment_id": shipment_id, "order_id": order.id, "account_id": order.account_id}
+
+
+def request_many(actor: Actor, order_ids: list[int]) -> Optional[dict[int, Optional[ServiceError]]]:
+    """request_shipment for many orders of the actor's account (a bulk 出荷依頼's chunk) in ONE transaction, each
+    order with the outcome it would have alone: None (requested) or the refusal it would raise. One refused order
+    never undoes another: refusals are decided before anything of theirs is written (the rules per order, stock by
+    stock.reserve_many, which refuses exactly the orders that come up short).
+
+    What a request does is start_request's, carried out for the chunk at once: the same reservation and ledger rows,
+    the same shipment columns (`_new_shipment`), order change (`_requested`), history event and tag clearing, the
+    same send payload — the shipments, history events and send messages each in one INSERT (the send messages by
+    outbox.record_many, handed to the send lane after the commit), the orders' UPDATEs in one flush, the tab
+    counters once. The orders are locked together (id order) on PostgreSQL; on SQLite the version check at the
+    flush tells an order changed meanwhile: then nothing is kept and None is answered — the caller requests the
+    chunk order by order instead."""
+    connected = warehouse_connected(actor.account_id)
+    outcome: dict[int, Optional[ServiceError]] = {}
+    try:
+        with unit_of_work() as uow:
+            orders = _lock_orders(actor.account_id, order_ids)
+            allowed = []
+            for order_id in order_ids:
+                order = orders.get(order_id) if frame.valid_id(order_id) else None
+                if order is None:
+                    outcome[order_id] = not_found("注文", "Order")
+                    continue
+                decision = decide_request(order, connected)
+                if not decision:
+                    outcome[order_id] = ServiceError(decision.code, decision.reason)
+                    continue
+                allowed.append(order)
+            with db.session.no_autoflush, counters.summed():
+                outcome.update(stock.reserve_many(allowed, actor))
+                requested = [order for order in allowed if order.id not in outcome]
+                now = utcnow()
+                shipment_ids = dict((order_id, shipment_id) for shipment_id, order_id in insert_rows(
+                    Shipment.__table__, [dict(order_id=order.id, last_seq=0, notice="none", **_new_shipment(now))
+                                         for order in requested], returning=(Shipment.id, Shipment.order_id)))
+                events = []
+                for order in requested:
+                    shipment_id = shipment_ids[order.id]
+                    before = order.status
+                    with counters.counted(order):
+                        _requested(order)
+                        events.append(frame.event_row(order.id, now, actor, "shipment_requested",
+                                                      history.SHIPMENT_REQUESTED(shipment=shipment_id), before,
+                                                      order.status))
+                    outcome[order.id] = None
+                insert_rows(OrderEvent.__table__, events)  # before the tags' events (the ORM's, at the flush)
+                for order in requested:
+                    frame.clear_system_tag(order, "insufficient_stock", actor)
+                outbox.record_many(SEND_KIND, [_send_payload(order, shipment_ids[order.id]) for order in requested])
+            uow.commit()
+    except StaleDataError:
+        return None
+    return outcome
+
+
+def _lock_orders(account_id: int, order_ids: list[int]) -> dict[int, Order]:
+    """The account's orders of these ids with their lines and tags, locked in id order on PostgreSQL."""
+    ids = sorted({order_id for order_id in order_ids if frame.valid_id(order_id)})
+    if not ids:
+        return {}
+    stmt = (select(Order).where(Order.id.in_(ids), Order.account_id == account_id)
+            .options(selectinload(Order.lines), selectinload(Order.tags))
+            .order_by(Order.id).with_for_update(of=Order).execution_options(populate_existing=True))
+    return {order.id: order for order in db.session.scalars(stmt).unique()}
 
 
 def auto_request(order: Order) -> None:
@@ -182,10 +264,13 @@ def step(account_id: int) -> Optional[float]:
 
 
 def _pending(account_id: int) -> list[tuple[OutboxMessage, Shipment]]:
+    """The account's pending send messages with their shipments and orders (not the orders' lines and tags: of up
+    to 500 read, a step sends at most 100 — `_with_lines` loads theirs)."""
     rows = db.session.execute(
         select(OutboxMessage, Shipment)
         .join(Shipment, Shipment.id == OutboxMessage.payload["shipment_id"].as_integer())
-        .join(Shipment.order).options(contains_eager(Shipment.order))
+        .join(Shipment.order).options(contains_eager(Shipment.order).lazyload(Order.lines),
+                                      contains_eager(Shipment.order).lazyload(Order.tags))
         .where(OutboxMessage.kind == SEND_KIND, OutboxMessage.state == "pending", Order.account_id == account_id)
         .order_by(OutboxMessage.id).limit(BATCH_LIMIT * 5)).unique().all()
     return [(message, shipment) for message, shipment in rows]
@@ -213,6 +298,7 @@ def _step(account_id: int) -> Optional[float]:
         if not due:
             uow.commit()
             return min(epoch(m.run_after) for m, _ in live)
+        _with_lines([shipment.order_id for _, shipment in due])
         requests = [request_of(shipment) for _, shipment in due]
         for message, _ in due:
             set_values(message, phase=SENDING)
@@ -236,6 +322,12 @@ def _step(account_id: int) -> Optional[float]:
         return time.time()
     _record_results(account_id, ids, results)
     return time.time()
+
+
+def _with_lines(order_ids: list[int]) -> None:
+    """The lines (with their products) of the orders a step sends, in one query for all."""
+    db.session.scalars(select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.lines))
+                       .execution_options(populate_existing=True)).unique().all()
 
 
 def request_of(shipment: Shipment) -> ShipmentRequest:
@@ -264,7 +356,8 @@ def _record_results(account_id: int, ids: list[tuple[int, int]], results) -> Non
     by_reference = {result.client_reference: result for result in results}
     with unit_of_work() as uow:
         connection.mark_connection_ok(account_id)
-        for message, shipment in _load(ids):
+        loaded = _load(ids)
+        for message, shipment in loaded:
             result = by_reference.get(shipment.client_reference)
             order = shipment.order
             actor = _actor(order)
@@ -282,6 +375,7 @@ def _record_results(account_id: int, ids: list[tuple[int, int]], results) -> Non
                                    order.status, order.status)
                 frame.clear_system_tag(order, "shipping_request_error", actor, history.SHIPMENT_RESENT_CLEARED.ja)
                 close(message)
+        flush_versioned([shipment.order for _, shipment in loaded])  # one executemany, not an UPDATE per order
         uow.commit()
 
 

@@ -9,10 +9,12 @@ request, the cancel, the sync that applies `shipped`), except `adjust`, which is
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Optional
 
-from sqlalchemy import bindparam, insert, select, update
+import orjson
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -54,6 +56,7 @@ def needs(order: Order) -> dict[int, int]:
 def shortages(account_id: int, wanted: dict[int, int]) -> list[Shortage]:
     """Which of `wanted` the available stock does not cover, by SKU (a read: the rules' and the screens' check;
     the reservation itself decides by its conditional UPDATE)."""
+    _ship_noted()
     if not wanted:
         return []
     rows = db.session.execute(select(Product.id, Product.sku, Product.stock, Product.reserved)
@@ -79,6 +82,7 @@ def reserve(order: Order, actor: Actor) -> None:
     under SQLite's one writer) before the refusal is raised: the caller's transaction keeps nothing of it even
     if it went on. (An undo, not a SAVEPOINT: pysqlite's own transaction handling lets a SAVEPOINT opened
     first in a transaction commit it on release.)"""
+    _ship_noted()
     if order.stock_reserved:
         return  # reserved already (a repeated call must not count twice)
     wanted = needs(order)
@@ -99,6 +103,68 @@ def reserve(order: Order, actor: Actor) -> None:
     order.stock_reserved = True
 
 
+def reserve_many(orders: list[Order], actor: Actor) -> dict[int, ServiceError]:
+    """`reserve` for many orders of one account in one transaction (a bulk 出荷依頼's chunk), with the same outcome
+    as reserving them one after the other in the given order: the refusals by order id (each as `reserve` raises
+    it, nothing of that order reserved); every other order is reserved, with its ledger rows as `reserve` writes
+    them. Each product gets one conditional UPDATE for the sum the orders want of it (product-id order, as
+    `reserve`'s); a product whose sum is more than is available has its orders fall back to `reserve`, one
+    order at a time in the given order, so exactly those that come up short are refused — their share of the
+    products that did go through is given back first. The orders' rows are not written here: `stock_reserved`
+    is set on them for the caller's flush."""
+    _ship_noted()
+    wanted = {order.id: needs(order) for order in orders if not order.stock_reserved}
+    if not wanted:
+        return {}
+    account_id = orders[0].account_id
+    totals: dict[int, int] = defaultdict(int)
+    for its in wanted.values():
+        for product_id, quantity in its.items():
+            totals[product_id] += quantity
+    short = {product_id for product_id in sorted(totals)
+             if _change_on_connection(product_id, account_id, totals[product_id]) is None}
+    one_by_one = {order_id for order_id, its in wanted.items() if short & its.keys()}
+    back: dict[int, int] = defaultdict(int)
+    for order_id in one_by_one:
+        for product_id, quantity in wanted[order_id].items():
+            if product_id not in short:
+                back[product_id] += quantity
+    for product_id in sorted(back):
+        _change_on_connection(product_id, account_id, -back[product_id])
+    refused: dict[int, ServiceError] = {}
+    rows = []
+    for order in orders:
+        if order.id not in wanted:
+            continue
+        if order.id in one_by_one:
+            try:
+                reserve(order, actor)
+            except ServiceError as exc:
+                refused[order.id] = exc
+            continue
+        rows.extend(_movement(account_id, product_id, "reserve", 0, quantity, actor, order.id)
+                    for product_id, quantity in sorted(wanted[order.id].items()))
+        order.stock_reserved = True
+    _write(rows)
+    return refused
+
+
+# reserve_many's conditional UPDATE, built once (a chunk runs one per product): reserved + :q when that many are
+# available (a negative :q gives units back, never below 0).
+_RESERVE = (update(Product.__table__)
+            .where(Product.id == bindparam("pid"), Product.account_id == bindparam("aid"),
+                   Product.stock - Product.reserved >= bindparam("q"), Product.reserved + bindparam("q") >= 0)
+            .values(reserved=Product.reserved + bindparam("q"))
+            .returning(Product.stock, Product.reserved))
+
+
+def _change_on_connection(product_id: int, account_id: int, quantity: int):
+    row = db.session.connection().execute(_RESERVE, {"pid": product_id, "aid": account_id, "q": quantity}).first()
+    if row is not None:
+        _set_loaded(product_id, row.stock, row.reserved)
+    return row
+
+
 def _shortages_of(account_id: int, short: dict[int, int]) -> list[Shortage]:
     """The products whose UPDATE found too few, as shortages; one covered by the time of this read (stock came in
     meanwhile) is still named, short by 0: the reservation was refused, and trying again will find the stock."""
@@ -113,6 +179,7 @@ def _shortages_of(account_id: int, short: dict[int, int]) -> list[Shortage]:
 
 def release(order: Order, actor: Actor, reason: str = "") -> None:
     """Give the order's reservation back (cancel before shipping, a withdrawn or refused request); never below 0."""
+    _ship_noted()
     if not order.stock_reserved:
         return
     rows = []
@@ -131,25 +198,118 @@ def ship(order: Order, actor: Actor, reason: str = "") -> None:
 
     A warehouse that ships more than BOSS counts on hand states a fact BOSS cannot refuse, yet `stock` never goes
     below 0: the count is clamped at 0 and the ledger row records the change actually made (so the ledger still
-    sums to the number) with the reason 「倉庫の出荷数が在庫数を超えました」 and the quantity shipped."""
-    reserved = order.stock_reserved
+    sums to the number) with the reason 「倉庫の出荷数が在庫数を超えました」 and the quantity shipped.
+
+    Within `ships_together` the change is noted and made when the block ends (or before any other change of stock
+    in it), with the same outcome."""
+    noted = db.session.info.get(_SHIPS)
     rows = []
     for product_id, quantity in sorted(needs(order).items()):
-        from_reserved = quantity if reserved else 0
-        row = _ship_one(product_id, order.account_id, quantity, from_reserved)
-        note = reason
-        taken_stock, taken_reserved = quantity, from_reserved
-        if row is None:
-            taken_stock, taken_reserved = _clamp(product_id, stock=quantity, reserved=from_reserved)
-            note = f"{SHIPPED_MORE}（出荷 {quantity:,}点）" + (f" {reason}" if reason else "")
-        rows.append(_movement(order.account_id, product_id, "ship", -taken_stock, -taken_reserved, actor, order.id,
-                              note))
+        item = _Ship(order.account_id, product_id, quantity, quantity if order.stock_reserved else 0, actor,
+                     order.id, reason, utcnow())
+        if noted is not None:
+            noted.append(item)
+        else:
+            rows.append(_ship_item(item))
     _write(rows)
     order.stock_reserved = False
 
 
+@dataclass(frozen=True)
+class _Ship:
+    account_id: int
+    product_id: int
+    quantity: int
+    from_reserved: int
+    actor: Actor
+    order_id: int
+    reason: str
+    at: object
+
+
+_SHIPS = "boss.stock_ships"  # session.info key while `ships_together` holds the ships noted
+
+
+@contextmanager
+def ships_together():
+    """Within: `ship` notes its change, and the changes noted are made when the block ends (no commit) — one
+    conditional UPDATE per product for the sum shipped of it, the ledger rows in one INSERT — instead of an UPDATE
+    per product and an INSERT per order (a page of warehouse events ships hundreds of orders). The outcome is that of
+    shipping one order after the other: a product whose sum passes the UPDATE's condition passes it at every step
+    of the way; one whose sum does not is shipped order by order as `ship` does, clamped where it comes short. Every
+    other change or read of stock within the block first makes the changes noted, so it sees the counts it would
+    have seen."""
+    if db.session.info.get(_SHIPS) is not None:  # nested: the outer block makes them
+        yield
+        return
+    db.session.info[_SHIPS] = []
+    try:
+        yield
+        _ship_noted()
+    finally:
+        db.session.info.pop(_SHIPS, None)
+
+
+def _ship_noted() -> None:
+    noted = db.session.info.get(_SHIPS)
+    if not noted:
+        return
+    db.session.info[_SHIPS] = []
+    totals: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
+    for item in noted:
+        total = totals[(item.product_id, item.account_id)]
+        total[0] += item.quantity
+        total[1] += item.from_reserved
+    short = _ship_totals(totals)
+    _write([_ship_item(item) if (item.product_id, item.account_id) in short else
+            _movement(item.account_id, item.product_id, "ship", -item.quantity, -item.from_reserved, item.actor,
+                      item.order_id, item.reason, item.at)
+            for item in noted])
+
+
+def _ship_totals(totals: dict[tuple[int, int], list[int]]) -> set[tuple[int, int]]:
+    """Ship each (product, account)'s [quantity, from_reserved] by _SHIP's conditional UPDATE; the keys whose
+    condition did not hold (nothing changed of them). On PostgreSQL one statement for all (UPDATE … FROM the rows as
+    JSON, RETURNING the products it changed: a round trip instead of one per product); on SQLite, in-process, one
+    prebuilt statement per product."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return {key for key, (quantity, from_reserved) in sorted(totals.items())
+                if _ship_one(key[0], key[1], quantity, from_reserved) is None}
+    rows = [{"pid": pid, "aid": aid, "q": q, "r": r} for (pid, aid), (q, r) in sorted(totals.items())]
+    db.session.connection().execute(_LOCK_IN_ORDER, {"ids": sorted({pid for pid, _ in totals})}).all()
+    changed = db.session.connection().execute(_SHIP_ALL, {"rows": orjson.dumps(rows).decode()}).all()
+    for product_id, stock, reserved in changed:
+        _set_loaded(product_id, stock, reserved)
+    done = {product_id for product_id, _, _ in changed}
+    return {key for key in totals if key[0] not in done}
+
+
+# _ship_totals' statements on PostgreSQL. The rows are locked in id order first, as every other writer of products
+# takes them (reserve, release, reserve_many): the UPDATE's join visits them in an order of the planner's choosing,
+# and two writers taking the same rows in different orders could deadlock. Then each changed when it holds enough.
+_LOCK_IN_ORDER = text("SELECT id FROM products WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")
+_SHIP_ALL = text(
+    "UPDATE products AS p SET stock = p.stock - v.q, reserved = p.reserved - v.r "
+    "FROM json_to_recordset(CAST(:rows AS json)) AS v(pid integer, aid integer, q integer, r integer) "
+    "WHERE p.id = v.pid AND p.account_id = v.aid AND p.stock >= v.q AND p.reserved >= v.r "
+    "RETURNING p.id, p.stock, p.reserved")
+
+
+def _ship_item(item: _Ship) -> dict:
+    """One product of one shipped order: its UPDATE (clamped when it comes short), and its ledger row."""
+    row = _ship_one(item.product_id, item.account_id, item.quantity, item.from_reserved)
+    note = item.reason
+    taken_stock, taken_reserved = item.quantity, item.from_reserved
+    if row is None:
+        taken_stock, taken_reserved = _clamp(item.product_id, stock=item.quantity, reserved=item.from_reserved)
+        note = f"{SHIPPED_MORE}（出荷 {item.quantity:,}点）" + (f" {item.reason}" if item.reason else "")
+    return _movement(item.account_id, item.product_id, "ship", -taken_stock, -taken_reserved, item.actor,
+                     item.order_id, note, item.at)
+
+
 def restock(product_id: int, quantity: int, actor: Actor, order_id: Optional[int], reason: str = "") -> None:
     """Units back on hand (a return inspected as sellable): stock +q."""
+    _ship_noted()
     if quantity <= 0:
         return
     row = _change(product_id, actor.account_id, Product.stock <= MAX_STOCK - quantity, stock=quantity)
@@ -282,8 +442,8 @@ def _set_loaded(product_id: int, stock: int, reserved: int) -> None:
 
 
 def _movement(account_id: int, product_id: int, kind: str, delta_stock: int, delta_reserved: int, actor: Actor,
-              order_id: Optional[int], reason: str = "") -> dict:
-    return dict(account_id=account_id, product_id=product_id, at=utcnow(), kind=kind, delta_stock=delta_stock,
+              order_id: Optional[int], reason: str = "", at=None) -> dict:
+    return dict(account_id=account_id, product_id=product_id, at=at or utcnow(), kind=kind, delta_stock=delta_stock,
                 delta_reserved=delta_reserved, order_id=order_id, actor_type=actor.type, actor_name=actor.name[:160],
                 reason=reason)
 

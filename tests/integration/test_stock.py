@@ -294,3 +294,29 @@ def test_an_adjustment_racing_reservations_never_lets_available_go_below_zero(ap
     assert len([r for r in results if r is not None]) == 1  # 5 units hold −3 and one order of 2, or both orders
     rows = ledger(app, first)  # the ledger explains the numbers, whichever won
     assert (sum(r[1] for r in rows), sum(r[2] for r in rows)) == (on_hand, reserved)
+
+
+def test_ships_made_together_come_out_as_one_after_the_other(app, client, tenant, two_products):
+    """A page of `shipped` events ships its orders together (one UPDATE per product): the counts and the ledger are
+    those of shipping one after the other — the order that comes short is the one clamped, and a release within
+    the page sees the ships before it."""
+    first, second = two_products
+    a, b = order_of(client, tenant, ("item-1", 2), ("item-2", 1)), order_of(client, tenant, ("item-1", 2))
+    held, last = order_of(client, tenant, ("item-1", 1)), order_of(client, tenant, ("item-1", 2))
+    in_unit_of_work(app, tenant, held, stock.reserve)  # SKU-1: 5 on hand, 1 reserved
+    with app.app_context():
+        with unit_of_work() as uow:
+            orders = {o.id: o for o in db.session.scalars(select(Order).where(Order.id.in_([a, b, held, last])))}
+            with stock.ships_together():
+                stock.ship(orders[a], actor_of(tenant))
+                stock.ship(orders[b], actor_of(tenant))
+                stock.release(orders[held], actor_of(tenant))
+                stock.ship(orders[last], actor_of(tenant))  # 1 left on hand: 1 short
+            uow.commit()
+        db.session.remove()
+
+    assert counts(app, first) == (0, 0) and counts(app, second) == (0, 0)
+    assert ledger(app, first)[-5:] == [("reserve", 0, 1, held, ""), ("ship", -2, 0, a, ""), ("ship", -2, 0, b, ""),
+                                       ("release", 0, -1, held, ""),
+                                       ("ship", -1, 0, last, "倉庫の出荷数が在庫数を超えました（出荷 2点）")]
+    assert ledger(app, second)[-1] == ("ship", -1, 0, a, "")
