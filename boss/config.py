@@ -70,7 +70,8 @@ class Config:
         # Sends to the warehouse: waits between the 5 tries (seconds); a lane's message unfinished this long goes again
         self.WAREHOUSE_RETRY_BACKOFF = os.environ.get("WAREHOUSE_RETRY_BACKOFF", "10,30,90,270")
         self.WAREHOUSE_REDISPATCH_SECONDS = int(os.environ.get("WAREHOUSE_REDISPATCH_SECONDS", "60"))
-        self.WAREHOUSE_SYNC_LOCK_SECONDS = int(os.environ.get("WAREHOUSE_SYNC_LOCK_SECONDS", "300"))  # one run per account
+        # One events sync per account: how long a run holds the account's lock (it extends it page by page)
+        self.WAREHOUSE_SYNC_LOCK_SECONDS = int(os.environ.get("WAREHOUSE_SYNC_LOCK_SECONDS", "300"))
         # The warehouse simulator's rate limit per API key (warehouse.md §2: 5 requests/s; a batch is one)
         self.WAREHOUSE_SANDBOX_RATE_PER_SECOND = float(os.environ.get("WAREHOUSE_SANDBOX_RATE_PER_SECOND", "5"))
         # How long the sandbox keeps an order at 200 (楽天処理中) before a getOrder shows it at 300

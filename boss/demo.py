@@ -154,7 +154,8 @@ def _shipments_at_the_simulator(account_id: int, conn) -> None:
             steps.append({**reference, "type": "shipped", "carrier": shipment.carrier,
                           "tracking_number": shipment.tracking_number, "shipped_on": shipment.shipped_on.isoformat()})
         if shipment.status == rules.NOT_SHIPPABLE:
-            steps.append({**reference, "type": "refused", "reason_code": shipment.reason_code, "reason": shipment.reason})
+            steps.append({**reference, "type": "refused", "reason_code": shipment.reason_code,
+                          "reason": shipment.reason})
     simulator.advance_many(store, steps)
     for shipment in shipments:
         if shipment.status == rules.WITHDRAWAL_REQUESTED and not shipment.warehouse_id.startswith("WS-D"):

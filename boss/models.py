@@ -224,7 +224,7 @@ class StockMovement(db.Model):
     kind = db.Column(db.String(16), nullable=False)  # adjustment, reserve, release, ship, return
     delta_stock = db.Column(db.Integer, nullable=False)
     delta_reserved = db.Column(db.Integer, nullable=False)
-    order_id = db.Column(db.Integer)  # no foreign key: the ledger outlives nothing it names, and is never joined for writes
+    order_id = db.Column(db.Integer)  # no foreign key: never joined for writes
     actor_type = db.Column(db.String(10), nullable=False)
     actor_name = db.Column(db.String(160), nullable=False)
     reason = db.Column(db.Text, nullable=False, default="", server_default="")

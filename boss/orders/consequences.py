@@ -72,7 +72,8 @@ def cancel_effects(facts: CancelFacts) -> CancelEffects:
         reflect_to_rms=facts.mall_linked and facts.rms_connected and facts.reflect_cancel_to_rms,
         release_stock=facts.stock_reserved,
         tell_warehouse=facts.warehouse_connected and (
-            (facts.status == AWAITING_SHIPMENT and facts.shipment_status in HELD_BY_THE_WAREHOUSE and facts.request_sent)
+            (facts.status == AWAITING_SHIPMENT and facts.shipment_status in HELD_BY_THE_WAREHOUSE
+             and facts.request_sent)
             or (facts.status == COMPLETED and facts.retrieve_parcel)),
         open_return=facts.status == COMPLETED,
         stop_send=facts.status == AWAITING_SHIPMENT and facts.shipment_status == REQUESTED and not facts.request_sent,

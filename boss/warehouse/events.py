@@ -205,7 +205,8 @@ def _carry_out(order: Order, shipment: Shipment, event, step: sr.Transition, act
         frame.touch(order)
         if step.open_return or step.inspect_return:  # R10: a return opened, inspected (restocking the sellable)
             returns.carry_out(order, shipment, step, event.lines, actor)
-        frame.record_event(order, actor, step.history, _history_text(step.history, shipment, event), before, order.status)
+        frame.record_event(order, actor, step.history, _history_text(step.history, shipment, event), before,
+                           order.status)
         if step.ship and order.status == rules.COMPLETED:  # the mall learns the tracking number (R7: mall-linked only)
             shipping_info.record(order, shipment, actor)
         for code in step.clear_tags:
@@ -243,7 +244,8 @@ def _history_text(kind: str, shipment: Shipment, event) -> str:
                                shipped_on=event.shipped_on.isoformat() if event.shipped_on else "—")
     if kind == "shipment_refused":
         short = "、".join(f"{line.sku}: {line.short}点不足" for line in event.lines if line.short)
-        return history.SHIPMENT_REFUSED(code=event.reason_code or "—", reason=(event.reason or "") + (f"（{short}）" if short else ""))
+        return history.SHIPMENT_REFUSED(code=event.reason_code or "—",
+                                        reason=(event.reason or "") + (f"（{short}）" if short else ""))
     if kind == "return_inspected":
         return returns.inspection_text(returns.latest(shipment.order_id))
     return {

@@ -142,7 +142,8 @@ def _step(account_id: int) -> Optional[float]:
             return min(epoch(m.run_after) for m, _ in live)
         message, shipment = due[0]
         if shipment.warehouse_id is None:
-            if shipment.request_state == sr.FAILED or (shipment.request_state == sr.PENDING and not _send_alive(shipment)):
+            never_sent = shipment.request_state == sr.PENDING and not _send_alive(shipment)
+            if shipment.request_state == sr.FAILED or never_sent:
                 _never_taken(message, shipment)
                 uow.commit()
                 return time.time()

@@ -348,7 +348,8 @@ def request_of(shipment: Shipment) -> ShipmentRequest:
         delivery_date=order.delivery_date, delivery_time_slot=order.delivery_time_slot, remarks=order.remarks or "",
         cod_amount=order.billed if is_cash_on_delivery(order.payment_method) else None,
         pickup=Pickup(kind=pickup.get("kind") or "", store_code=pickup.get("store_code") or "",
-                      store_name=pickup.get("store_name") or "", address=pickup.get("address") or "") if pickup else None,
+                      store_name=pickup.get("store_name") or "",
+                      address=pickup.get("address") or "") if pickup else None,
         drop_off=order.drop_off)
 
 
@@ -371,8 +372,8 @@ def _record_results(account_id: int, ids: list[tuple[int, int]], results) -> Non
                 shipment.warehouse_id = result.shipment.id
                 shipment.sent_at = shipment.updated_at = utcnow()
                 frame.touch(order)
-                frame.record_event(order, actor, "shipment_sent", history.SHIPMENT_SENT(warehouse_id=result.shipment.id),
-                                   order.status, order.status)
+                frame.record_event(order, actor, "shipment_sent",
+                                   history.SHIPMENT_SENT(warehouse_id=result.shipment.id), order.status, order.status)
                 frame.clear_system_tag(order, "shipping_request_error", actor, history.SHIPMENT_RESENT_CLEARED.ja)
                 close(message)
         flush_versioned([shipment.order for _, shipment in loaded])  # one executemany, not an UPDATE per order

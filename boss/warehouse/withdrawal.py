@@ -29,7 +29,8 @@ REASON_THEN_CANCEL_ONLY_IN_SHIPPING = Reason(
 def decide(order: Order, then_cancel: bool) -> rules.Decision:
     state = order.state()
     decision = sr.can_request_withdrawal(state)
-    if decision and then_cancel and (state.status, state.shipment_status) != (rules.SHIPPING_IN_PROGRESS, rules.SHIPPING):
+    shipping = (state.status, state.shipment_status) == (rules.SHIPPING_IN_PROGRESS, rules.SHIPPING)
+    if decision and then_cancel and not shipping:
         return rules.Decision(False, rules.DEFAULT_REFUSAL_CODE, REASON_THEN_CANCEL_ONLY_IN_SHIPPING)
     return decision
 

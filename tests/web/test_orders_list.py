@@ -7,7 +7,8 @@ from sqlalchemy import event, func, select
 from boss.extensions import db
 from boss.orders.models import Order
 from tests.conftest import login
-from tests.factories import bulk_dialog, create_order, fail_reflection, create_product, map_item, set_rms_connection, set_state
+from tests.factories import (bulk_dialog, create_order, create_product, fail_reflection, map_item, set_rms_connection,
+                             set_state)
 
 HTMX = {"HX-Request": "true"}
 
