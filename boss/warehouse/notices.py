@@ -11,17 +11,14 @@ warehouse answers by an event (events.py). A cancellation supersedes a withdrawa
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Optional
 
-from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from .. import effects, outbox
 from ..extensions import db
-from ..integrations.retry import parse_backoff, wait_before_next_try
 from ..lanes import Lane, close, epoch, hand_over, set_values
 from ..models import OutboxMessage, utcnow
 from ..orders import frame, history, rules
@@ -30,14 +27,13 @@ from ..orders.actor import Actor
 from ..orders.counters import counted
 from ..orders.models import Order, Shipment
 from ..reason import Reason
-from ..timefmt import display_jst
 from ..unit_of_work import unit_of_work
 from . import connection, stock
+from .retrying import retry_or_fail
 from .port import WarehouseAuthError, WarehouseConflict, WarehouseError, WarehousePacingDelay, WarehouseTransientError
 
 KIND = "warehouse.notice"
 WITHDRAWAL, CANCELLATION = "withdrawal", "cancellation"
-TRIES = 5
 AUTH_WAIT_SECONDS = 300
 WAIT_FOR_SEND_SECONDS = 1.0
 SENDING = "sending"
@@ -259,17 +255,8 @@ def cancel_after_withdrawal(order: Order, pending: dict, actor: Actor) -> None:
 
 
 def _retry_later(message: OutboxMessage, shipment: Shipment, error: WarehouseError) -> None:
-    tries = int(message.payload.get("tries", 0)) + 1
-    wait = wait_before_next_try(tries, TRIES, parse_backoff(current_app.config["WAREHOUSE_RETRY_BACKOFF"]))
-    if wait is None:
-        _fail(message, shipment, history.NOTICE_SEND_FAILED(tries=TRIES, error=error))
-        return
-    message.run_after = utcnow() + timedelta(seconds=wait)
-    set_values(message, phase="pending", tries=tries)
-    order = shipment.order
-    frame.touch(order)
-    frame.record_event(order, _actor(order), "notice_failed", history.NOTICE_SEND_RETRY(
-        at=display_jst(message.run_after), n=tries, tries=TRIES, error=error), order.status, order.status)
+    retry_or_fail(message, shipment, error, kind="notice_failed", retry_text=history.NOTICE_SEND_RETRY,
+                  failed_text=history.NOTICE_SEND_FAILED, fail=_fail)
 
 
 def _fail(message: OutboxMessage, shipment: Shipment, text: str) -> None:

@@ -19,10 +19,9 @@ in all, then fail it the same way; a 401 marks 「倉庫接続エラー」 and t
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 from typing import Optional
 
-from flask import current_app, g, has_request_context
+from flask import g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -30,7 +29,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import effects, outbox
 from ..errors import ServiceError, not_found
 from ..extensions import db
-from ..integrations.retry import parse_backoff, wait_before_next_try
 from ..lanes import Lane, close, epoch, hand_over, set_values
 from ..models import OutboxMessage, utcnow
 from ..orders import counters, frame, history, rules
@@ -39,14 +37,13 @@ from ..orders.actor import Actor
 from ..orders.bulk_sql import flush_versioned, insert_rows
 from ..orders.delivery import is_cash_on_delivery
 from ..orders.models import Order, OrderEvent, Shipment
-from ..timefmt import display_jst
 from ..unit_of_work import unit_of_work
 from . import connection, stock
+from .retrying import retry_or_fail
 from .port import (BATCH_LIMIT, Pickup, Recipient, RequestLine, Sender, ShipmentRequest, WarehouseAuthError,
                    WarehouseError, WarehousePacingDelay, WarehouseTransientError)
 
 SEND_KIND = "warehouse.send_shipment"
-TRIES = 5
 AUTH_WAIT_SECONDS = 300
 SENDING = "sending"
 
@@ -398,20 +395,10 @@ def _unmark(ids: list[tuple[int, int]]) -> None:
 
 
 def _retry_later(ids: list[tuple[int, int]], error: WarehouseError) -> None:
-    backoff = parse_backoff(current_app.config["WAREHOUSE_RETRY_BACKOFF"])
     with unit_of_work() as uow:
         for message, shipment in _load(ids):
-            tries = int(message.payload.get("tries", 0)) + 1
-            wait = wait_before_next_try(tries, TRIES, backoff)
-            if wait is None:
-                _fail(message, shipment, history.SHIPMENT_SEND_FAILED(tries=TRIES, error=error))
-                continue
-            message.run_after = utcnow() + timedelta(seconds=wait)
-            set_values(message, phase="pending", tries=tries)
-            order = shipment.order
-            frame.touch(order)
-            frame.record_event(order, _actor(order), "shipment_failed", history.SHIPMENT_SEND_RETRY(
-                at=display_jst(message.run_after), n=tries, tries=TRIES, error=error), order.status, order.status)
+            retry_or_fail(message, shipment, error, kind="shipment_failed", retry_text=history.SHIPMENT_SEND_RETRY,
+                          failed_text=history.SHIPMENT_SEND_FAILED, fail=_fail)
         uow.commit()
 
 

@@ -10,18 +10,7 @@ from sqlalchemy import select
 from boss.extensions import db
 from boss.models import StockMovement
 from tests.conftest import wait_for
-from tests.factories import create_product, map_item
-from tests.integration.test_warehouse_flow import Warehouse
-
-
-@pytest.fixture
-def warehouse(app, client, tenant, live_server, monkeypatch):
-    monkeypatch.setitem(app.config, "WAREHOUSE_SANDBOX_RATE_PER_SECOND", 1000)
-    create_product(client, tenant, "SKU-1", stock=10)
-    map_item(client, tenant, "item-1", "SKU-1")
-    house = Warehouse(app, client, tenant, live_server)
-    house.connect()
-    return house
+from tests.integration.test_warehouse_flow import Warehouse, warehouse  # noqa: F401  (the fixture)
 
 
 def tags(order: dict) -> set[str]:
