@@ -12,20 +12,9 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, settled, sign_in
 from tests.conftest import wait_for
-from tests.factories import create_product, map_item
-from tests.integration.test_warehouse_flow import Warehouse
+from tests.integration.test_warehouse_flow import warehouse  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def warehouse(app, client, tenant, live_server, monkeypatch):
-    monkeypatch.setitem(app.config, "WAREHOUSE_SANDBOX_RATE_PER_SECOND", 1000)
-    create_product(client, tenant, "SKU-1", stock=10)
-    map_item(client, tenant, "item-1", "SKU-1")
-    house = Warehouse(app, client, tenant, live_server)
-    house.connect()
-    return house
 
 
 def _withdrawals_received(warehouse, n: int) -> None:
