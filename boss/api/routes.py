@@ -13,7 +13,7 @@ from ..job_records import get_job
 from ..models import MALLS, ItemMapping, Product, Shop
 from ..orders import actions, bulk, delivery, editing, filters, frame, products, registration, rules, shops, tags
 from ..orders.mapping import delete_mapping, map_item
-from ..orders.models import OrderEvent, Tag
+from ..orders.models import Order, OrderEvent, Tag
 from ..orders.numbers import InvalidNumber, manual_number
 from ..orders.search import BadCursor, OrderFilter, like_pattern, list_orders, status_counts
 from ..parsing import MAX_ID
@@ -360,7 +360,15 @@ def orders_list():
         raise ServiceError("validation_error", Reason("cursor が不正です。", "The cursor is not valid."),
                            {"cursor": "このAPIが返した next_cursor を指定してください"}) from None
     found = returns.latest_of([o.id for o in orders if o.shipment_status == rules.SHIPPED])
+    with_shipments([o for o in orders if o.shipment_status is not None])
     return jsonify({"items": [order_json(o, found.get(o.id)) for o in orders], "next_cursor": next_cursor})
+
+
+def with_shipments(orders: list[Order]) -> None:
+    """The page's orders' shipments in one query (each order's `shipment`), not one per order."""
+    if orders:
+        db.session.scalars(select(Order).where(Order.id.in_([o.id for o in orders]))
+                           .options(selectinload(Order.shipments))).all()
 
 
 @bp.get("/v1/orders/counts")

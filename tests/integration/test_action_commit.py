@@ -136,3 +136,16 @@ def test_a_tokens_first_request_notes_its_use_and_reads_the_token_and_its_user_o
     assert any(s.lstrip().upper().startswith("UPDATE API_TOKENS") for s in during.seen), "its use is noted"
     assert len([s for s in selects if "FROM api_tokens" in s]) == 1
     assert len([s for s in selects if "FROM users" in s]) == 1
+
+
+def test_the_api_list_reads_its_orders_shipments_in_one_query(app, client, tenant):
+    from tests.factories import set_state
+
+    for n in range(5):
+        order = create_order(client, tenant, number=f"LIST-SHIP-{n}")
+        set_state(app, order["id"], "shipping_in_progress", "shipping")
+    with app.app_context(), Statements() as during:
+        answer = client.get("/api/v1/orders?limit=50", headers=tenant.headers())
+        assert answer.status_code == 200
+        assert [o["shipment"]["status"] for o in answer.json["items"]] == ["shipping"] * 5
+    assert len([s for s in during.seen if s.lstrip().upper().startswith("SELECT") and "FROM shipments" in s]) == 1
