@@ -63,13 +63,7 @@ def can_request_shipment(order: OrderState, warehouse_connected: bool, has_recip
         return _deleted(REQUEST_SHIPMENT)
     if order.status != CONFIRMED:
         return _not_in(order.status, "出荷依頼", "requested for shipment", "確認済", "confirmed")
-    if order.holding_tags:
-        return _held(order.holding_tags, "出荷依頼", "requested for shipment")
-    if not has_recipient:
-        return Decision(False, DEFAULT_REFUSAL_CODE, REASON_NO_RECIPIENT)
-    if not warehouse_connected:
-        return Decision(False, DEFAULT_REFUSAL_CODE, REASON_NO_WAREHOUSE)
-    return ALLOWED
+    return _can_send(order, warehouse_connected, has_recipient, "出荷依頼", "requested for shipment")
 
 
 def can_re_request(order: OrderState, warehouse_connected: bool, has_recipient: bool) -> Decision:
@@ -80,8 +74,14 @@ def can_re_request(order: OrderState, warehouse_connected: bool, has_recipient: 
         return Decision(False, DEFAULT_REFUSAL_CODE, Reason(
             "再出荷依頼できるのは、出荷作業中で出荷不可になった注文です。",
             "Only an order in progress whose shipment is not shippable can be requested again."))
+    return _can_send(order, warehouse_connected, has_recipient, "再出荷依頼", "requested again")
+
+
+def _can_send(order: OrderState, warehouse_connected: bool, has_recipient: bool, verb_ja: str,
+              verb_en: str) -> Decision:
+    """What a request (first or again) needs beyond its status: nothing holding it, a recipient, a warehouse."""
     if order.holding_tags:
-        return _held(order.holding_tags, "再出荷依頼", "requested again")
+        return _held(order.holding_tags, verb_ja, verb_en)
     if not has_recipient:
         return Decision(False, DEFAULT_REFUSAL_CODE, REASON_NO_RECIPIENT)
     if not warehouse_connected:
