@@ -78,6 +78,12 @@ class Config:
         self.RMS_SANDBOX_PROCESSING_SECONDS = float(os.environ.get("RMS_SANDBOX_PROCESSING_SECONDS", "0"))
         self.SQLALCHEMY_ENGINE_OPTIONS = _engine_options(self.SQLALCHEMY_DATABASE_URI)
         self.MAX_CONTENT_LENGTH = 1024 * 1024  # api.md: a larger body answers 413 payload_too_large
+        # CSV (csv.md §4): the upload routes' own body limit, the rows a registration takes, how long files are kept
+        self.CSV_MAX_BYTES = int(os.environ.get("CSV_MAX_BYTES", str(50 * 1024 * 1024)))
+        self.CSV_MAX_ROWS = int(os.environ.get("CSV_MAX_ROWS", "200000"))
+        self.FILE_KEEP_DAYS = int(os.environ.get("FILE_KEEP_DAYS", "7"))
+        # a CSV job unfinished this long (no progress committed) is dispatched again, to resume at its checkpoint
+        self.CSV_REDISPATCH_SECONDS = int(os.environ.get("CSV_REDISPATCH_SECONDS", "300"))
         self.BABEL_DEFAULT_LOCALE = "ja"
         self.BABEL_DEFAULT_TIMEZONE = "Asia/Tokyo"
         self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent.parent / "translations")

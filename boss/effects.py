@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 DECLARING_MODULES = ("boss.malls.rakuten.importer", "boss.malls.rakuten.reflection", "boss.orders.bulk",
-                     "boss.warehouse.sync", "boss.warehouse.shipping", "boss.warehouse.notices")
+                     "boss.warehouse.sync", "boss.warehouse.shipping", "boss.warehouse.notices",
+                     "boss.csv.files")
 DEFAULT_TIMEOUT_SETTING = "OUTBOX_REDISPATCH_SECONDS"
 
 

@@ -329,6 +329,42 @@ class JobItem(db.Model):
     mall_order_number = db.Column(db.String(64))
 
 
+class StoredFile(db.Model):
+    """A file every worker can read (csv.md §4): an uploaded CSV, an error report, an export; its bytes are
+    `file_chunks` rows (boss.csv.files). Deleted after FILE_KEEP_DAYS."""
+
+    __tablename__ = "files"
+    __table_args__ = (Index("ix_files_created", "created_at"), Index("ix_files_job", "job_id"))
+    id = db.Column(db.String(36), primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    kind = db.Column(db.String(32), nullable=False)  # csv_upload, error_report, export
+    name = db.Column(db.String(255), nullable=False)
+    size = db.Column(db.BigInteger, nullable=False, default=0)
+    job_id = db.Column(db.String(36))
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+
+class FileChunk(db.Model):
+    __tablename__ = "file_chunks"
+    file_id = db.Column(db.String(36), db.ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
+    seq = db.Column(db.Integer, primary_key=True)
+    data = db.Column(db.LargeBinary, nullable=False)
+
+
+class CsvRowError(db.Model):
+    """A refused row of a CSV import: the row as Excel shows it, the column as the file writes it, why."""
+
+    __tablename__ = "import_errors"
+    __table_args__ = (Index("ix_import_errors_job", "job_id", "row", "id"),)
+    id = db.Column(db.Integer, primary_key=True)
+    job_id = db.Column(db.String(36), db.ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False)
+    file_name = db.Column(db.String(255))
+    row = db.Column(db.Integer, nullable=False)
+    column = db.Column(db.String(255), nullable=False, default="")
+    code = db.Column(db.String(40), nullable=False)
+    message = db.Column(db.Text, nullable=False)
+
+
 class IdempotencyRecord(db.Model):
     __tablename__ = "idempotency_keys"
     id = db.Column(db.Integer, primary_key=True)

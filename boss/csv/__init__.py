@@ -1,0 +1,1 @@
+"""CSV: readers, writers and their jobs (csv.md)."""
