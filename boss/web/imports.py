@@ -2,6 +2,7 @@
 template to download. Thin: the service (boss.csv.order_import) reads, checks and registers."""
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
@@ -35,6 +36,7 @@ DEFAULT_MODE, DEFAULT_ENCODING = "valid_only", "auto"
 REQUIRED_HEADERS = ("モール注文番号", "購入者名", "モール商品ID", "商品名", "数量", "単価")
 SHOWN_MAX = 1000  # the result holds the first 1,000 created orders and errors (csv.md §5)
 FORM_FIELDS_BYTES = 64 * 1024  # the multipart body's room besides the file: its other fields and boundaries
+MISSING_SHOP_COLUMN = re.compile(r"^Required columns are missing: [^(]*\bshop\b")  # boss.csv.reading's refusal
 
 
 def _megabytes(size: int) -> str:
@@ -54,16 +56,28 @@ def orders_form():
     return _render_form({"shop_id": selected_shop_id(), "mode": DEFAULT_MODE, "encoding": DEFAULT_ENCODING})
 
 
+@bp.url_value_preprocessor
+def _csv_body_limit(endpoint, values):
+    """The upload's body may be as large as CSV_MAX_BYTES (csv.md §4), not the 1 MB of other requests: set before
+    the CSRF check, which reads the form first (URL value preprocessors run before every before_request)."""
+    if endpoint == "imports.orders_upload":
+        request.max_content_length = current_app.config["CSV_MAX_BYTES"] + FORM_FIELDS_BYTES
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _body_too_large(error: RequestEntityTooLarge):
+    """Raised by the CSRF check's reading of the form, before the login check: only a signed-in user sees the form."""
+    if not current_user.is_authenticated:
+        return error
+    return _render_form({"shop_id": None, "mode": DEFAULT_MODE, "encoding": DEFAULT_ENCODING},
+                        FileTooLarge(current_app.config["CSV_MAX_BYTES"]).message(lang()), 413)
+
+
 @bp.post("/imports/orders")
 def orders_upload():
     """The file goes to the service as it streams in; the job's page follows (303). A refusal of the file itself
     (unreadable, header without the required columns, too large) shows on the form with the options kept."""
-    request.max_content_length = current_app.config["CSV_MAX_BYTES"] + FORM_FIELDS_BYTES
-    try:
-        form, upload = request.form, request.files.get("file")
-    except RequestEntityTooLarge:
-        return _render_form({"shop_id": None, "mode": DEFAULT_MODE, "encoding": DEFAULT_ENCODING},
-                            FileTooLarge(current_app.config["CSV_MAX_BYTES"]).message(lang()), 413)
+    form, upload = request.form, request.files.get("file")
     choice = {"shop_id": whole_number(form.get("shop_id", "")), "mode": form.get("mode", DEFAULT_MODE),
               "encoding": form.get("encoding", DEFAULT_ENCODING)}
     if choice["mode"] not in dict((mode, label) for mode, label, _note in MODES) or \
@@ -77,15 +91,16 @@ def orders_upload():
     if tried.error:
         if tried.error.status == 404:
             abort(404)  # R14: another account's shop is not found
-        return _render_form(choice, _refusal_text(tried.error), tried.error.status)
+        return _render_form(choice, _refusal_text(tried.error, choice["shop_id"] is not None), tried.error.status)
     return redirect(url_for("imports.order_job", job_id=job.id), code=303)
 
 
-def _refusal_text(error: ServiceError) -> str:
-    """The service's message, and what to do about the file when the message does not say it."""
+def _refusal_text(error: ServiceError, shop_chosen: bool) -> str:
+    """The service's message (it says what is wrong and what to do); when the missing column is ショップ and no
+    default shop was chosen, the other way out too."""
     message = error.message(lang())
-    if error.code == "validation_error":
-        message += " " + _("ファイルを確認・修正して、もう一度アップロードしてください。")
+    if not shop_chosen and error.code == "validation_error" and MISSING_SHOP_COLUMN.search(error.reason.en):
+        message += " " + _("またはショップ列がない行のショップを選んでください。")
     return message
 
 

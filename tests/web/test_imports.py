@@ -177,8 +177,10 @@ def test_the_default_shop_serves_a_file_without_a_shop_column(staff_client, app,
 
 @pytest.mark.parametrize("data,name,expected", [
     (None, "", "CSVファイルを選んでください。"),
-    (bytes(range(256)) * 8, "photo.csv", "ファイルを確認・修正して、もう一度アップロードしてください。"),
-    (_csv([["店", "CSV-1", "山田", "tea", "煎茶", "1"]], header=HEADER[:-1]), "orders.csv", "単価"),
+    (bytes(range(256)) * 8, "photo.csv", "CSVファイルではありません（バイナリファイルです）。"),
+    (_csv([["店", "CSV-1", "山田", "tea", "煎茶", "1"]], header=HEADER[:-1]), "orders.csv", "必須の列がありません: 単価"),
+    (_csv([["CSV-1", "山田", "tea", "煎茶", "1", "1200"]], header=HEADER[1:]), "orders.csv",
+     "必須の列がありません: ショップ。見出し行（1行目）に追加してください。 またはショップ列がない行のショップを選んでください。"),
 ])
 def test_a_file_that_cannot_be_read_is_refused_on_the_form_with_the_options_kept(
         staff_client, app, tenant, data, name, expected):
@@ -250,3 +252,25 @@ def test_the_default_shop_select_lists_every_shop_of_the_account(staff_client, a
     html = staff_client.get("/imports/orders").text
     select_html = html.split('id="import-shop"')[1].split("</select>")[0]
     assert "二号店" in select_html and _shop_name(app, tenant) in select_html and select_html.count("<option") == 3
+
+
+def test_a_file_larger_than_the_json_bodies_limit_is_taken(staff_client, app, tenant):
+    shop = _shop_name(app, tenant)
+    rows = [[shop, f"CSV-{n}", "山田 太郎", "tea-001", "煎茶 " + "あ" * 200, "1", "1200"] for n in range(6000)]
+    data = _csv(rows)
+    assert len(data) > 2 * app.config["MAX_CONTENT_LENGTH"]
+    assert _upload(staff_client, data).status_code == 303
+
+
+def test_a_body_over_the_csv_limit_is_refused_on_the_form_with_the_limit_named(staff_client, app, tenant, monkeypatch):
+    monkeypatch.setitem(app.config, "CSV_MAX_BYTES", 1024)
+    response = _upload(staff_client, b"x" * (200 * 1024))
+    assert response.status_code == 413 and "ファイルが大きすぎます（上限 1,024 bytes）" in response.text
+    assert 'id="upload-error"' in response.text
+
+
+def test_a_signed_out_visitors_oversized_upload_gets_a_bare_413(client, app, monkeypatch):
+    monkeypatch.setitem(app.config, "CSV_MAX_BYTES", 1024)
+    response = client.post("/imports/orders", data={"file": (io.BytesIO(b"x" * (200 * 1024)), "a.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 413 and "ショップ列がない行のショップ" not in response.text
