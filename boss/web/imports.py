@@ -15,13 +15,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..api.imports import file_response
 from ..csv import order_import
 from ..csv.files import FileTooLarge
+from ..csv.order_rows import ORDER_COLUMNS
 from ..csv.order_template import order_template
 from ..errors import ServiceError
 from ..extensions import db
 from ..job_records import get_job
 from ..models import JobRecord, StoredFile
 from ..parsing import whole_number
-from .common import account_shops, attempt, current_actor, found_or_404, job_page, lang, page_or_fragment, selected_shop_id
+from .common import (account_shops, attempt, current_actor, found_or_404, job_page, lang, page_or_fragment,
+                     selected_shop_id)
 
 bp = Blueprint("imports", __name__)
 
@@ -33,7 +35,7 @@ MODES = (
 )
 ENCODINGS = (("auto", _l("自動判定")), ("cp932", "Shift_JIS (CP932)"), ("utf-8", "UTF-8"))
 DEFAULT_MODE, DEFAULT_ENCODING = "valid_only", "auto"
-REQUIRED_HEADERS = ("モール注文番号", "購入者名", "モール商品ID", "商品名", "数量", "単価")
+REQUIRED_HEADERS = tuple(column.ja for column in ORDER_COLUMNS if column.required and column.field != "shop")
 SHOWN_MAX = 1000  # the result holds the first 1,000 created orders and errors (csv.md §5)
 FORM_FIELDS_BYTES = 64 * 1024  # the multipart body's room besides the file: its other fields and boundaries
 MISSING_SHOP_COLUMN = re.compile(r"^Required columns are missing: [^(]*\bshop\b")  # boss.csv.reading's refusal
@@ -48,7 +50,7 @@ def _render_form(choice: dict, error: Optional[str] = None, status: int = 200):
     return make_response(render_template(
         "imports/orders.html", choice=choice, error=error, shops=account_shops(), modes=MODES, encodings=ENCODINGS,
         required_headers=REQUIRED_HEADERS, max_size=_megabytes(config["CSV_MAX_BYTES"]),
-        max_rows=config["CSV_MAX_ROWS"]), status)
+        max_rows=config["CSV_MAX_ROWS"], separator=_("、")), status)
 
 
 @bp.get("/imports/orders")
@@ -129,7 +131,7 @@ def _job_context(job: JobRecord) -> dict:
     return {"job": job, "result": result, "file_name": (job.params or {}).get("file_name", ""),
             "progress": order_import.rows_progress(job) if job.state in ("queued", "started") else None,
             "modes": {mode: label for mode, label, _note in MODES}, "shown_max": SHOWN_MAX,
-            "has_report": bool(result.get("rows_refused"))}
+            "has_report": bool(result.get("rows_refused")), "separator": _("、")}
 
 
 @bp.get("/imports/orders/<job_id>/error-report.csv")
