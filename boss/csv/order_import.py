@@ -35,8 +35,8 @@ from ..orders.frame import get_shop
 from ..orders.import_batch import MallOrder, create_orders
 from ..orders.models import Order
 from ..orders.numbers import InvalidNumber, manual_number
-from ..orders.registration import REASON_NEGATIVE_BILLED, REASON_TAKEN_ACTIVE, REASON_TAKEN_CANCELLED, NewOrder, \
-    billed_for
+from ..orders.registration import (REASON_NEGATIVE_BILLED, REASON_TAKEN_ACTIVE, REASON_TAKEN_CANCELLED, NewOrder,
+                                   billed_for)
 from ..parsing import whole_number
 from ..reason import Reason
 from ..unit_of_work import unit_of_work
