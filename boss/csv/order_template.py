@@ -18,7 +18,7 @@ SECOND_LINE = {"mall_order_number": "CSV-0001", "mall_item_id": "cup-001", "item
 
 
 def order_template(shop_name: str) -> bytes:
-    """The template's bytes, its rows in `shop_name` (so that it registers as it is, once its number is the shop's own)."""
+    """The template's bytes, its rows in the shop `shop_name`: uploaded as it is, it registers one order."""
     rows = [{**line, "shop": shop_name} for line in (FIRST_LINE, SECOND_LINE)]
     return CsvWriter("cp932").rows([[column.ja for column in ORDER_COLUMNS],
                                     *([row.get(column.field, "") for column in ORDER_COLUMNS] for row in rows)])

@@ -90,7 +90,7 @@ def test_the_template_registers_as_it_is(staff_client, app, tenant, worker):
     assert "登録した注文 1 件" in result and "CSV-0001" in result
 
 
-def test_a_good_cp932_file_registers_its_orders_with_live_progress_then_links_to_them(staff_client, app, tenant, worker):
+def test_a_good_cp932_file_registers_its_orders_then_links_to_them(staff_client, app, tenant, worker):
     started = _upload(staff_client, _csv(_good_rows(_shop_name(app, tenant))), "注文.csv")
     assert started.status_code == 303
     job_url = started.headers["Location"]
