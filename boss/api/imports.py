@@ -1,6 +1,7 @@
 """The CSV endpoints (csv.md §5): POST /api/v1/imports/orders, GET /api/v1/jobs/{id}/error-report.csv."""
 from __future__ import annotations
 
+import io
 import re
 
 from flask import Response, current_app, g, jsonify, request, stream_with_context
@@ -20,23 +21,27 @@ MULTIPART_ALLOWANCE = 1 << 20  # the form's other fields and boundaries besides 
 
 
 def upload_form() -> tuple:
-    """The upload's file and form fields, read under the CSV routes' own size limit (csv.md §4); a body past
-    it is refused as the file's own size would be (413 file_too_large, the limit named)."""
+    """The upload's `file` (a stream, or None), its name and the form's other fields, read under the CSV routes'
+    own size limit (csv.md §4); a body past it is refused as the file's own size would be (413 file_too_large,
+    the limit named). A `file` part sent without a file name (a plain form field) is the file's text."""
     limit = current_app.config["CSV_MAX_BYTES"]
     request.max_content_length = limit + MULTIPART_ALLOWANCE
     try:
-        return request.files.getlist("file"), request.form
+        upload, form = request.files.get("file"), request.form
     except RequestEntityTooLarge:
         raise files.FileTooLarge(limit) from None
+    if upload is not None:
+        return upload.stream, upload.filename or "", form
+    if form.get("file"):
+        return io.BytesIO(form["file"].encode()), "", form
+    return None, "", form
 
 
 @bp.post("/v1/imports/orders")
 def imports_orders():
-    uploads, form = upload_form()
-    upload = uploads[0] if uploads else None
-    job = order_import.start(g.actor, upload.stream if upload else None, upload.filename if upload else "",
-                             shop_id=form.get("shop_id"), mode=form.get("mode"), encoding=form.get("encoding"),
-                             lang=lang())
+    stream, name, form = upload_form()
+    job = order_import.start(g.actor, stream, name, shop_id=form.get("shop_id"), mode=form.get("mode"),
+                             encoding=form.get("encoding"), lang=lang())
     return jsonify({"job_id": job.id}), 202
 
 

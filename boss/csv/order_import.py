@@ -49,7 +49,7 @@ JOB_KIND = "csv_orders"
 OUTBOX_KIND = "csv.orders"
 MODES = ("valid_only", "all_or_nothing", "check_only")
 ENCODINGS = ("auto", "cp932", "utf-8")
-CHUNK_ORDERS = 500
+CHUNK_ORDERS = 1000
 ERRORS_SHOWN = 1000  # csv.md §5: the result lists the first 1,000 errors; the error report has them all
 ORDERS_LISTED = 1000  # the created orders the result page links to
 REPORT_COLUMN = "エラー内容"
@@ -234,10 +234,8 @@ class Run:
 
     def _key(self, cells, number: int) -> tuple:
         shop = self._cell(cells, "shop").strip()
-        raw = self._cell(cells, "mall_order_number")
-        try:
-            key = manual_number(raw).key
-        except InvalidNumber:
+        key = _number_key(self._cell(cells, "mall_order_number"))
+        if key is None:
             return ("", f"\0row{number}")  # a row without a readable number is an order of its own
         return (shop, key)
 
@@ -340,10 +338,10 @@ class Run:
         """R6: a number an order of the shop holds (not deleted) is refused, saying whether a cancelled order
         holds it; a number held only by deleted orders is free. And a 請求額 the formula would make negative."""
         keep, taken = [], []
-        holders = _holders({(shop_id, manual_number(new.mall_order_number).key) for shop_id, _, new in drafts})
+        holders = _holders({(shop_id, members[0].parsed.key) for shop_id, members, _ in drafts})
         number_header = self.header.name_of("mall_order_number")
         for shop_id, members, new in drafts:
-            status = holders.get((shop_id, manual_number(new.mall_order_number).key))
+            status = holders.get((shop_id, members[0].parsed.key))
             if status is not None:
                 reason = REASON_TAKEN_CANCELLED if status == rules.CANCELLED else REASON_TAKEN_ACTIVE
                 taken.append((members, [RowError(members[0].number, number_header, "mall_order_number_taken", reason)]))
@@ -449,6 +447,14 @@ def _errors_by_row(job_id: str, batch: int = 1000) -> Iterator[tuple[int, str]]:
         after = (found[-1].row, found[-1].id)
     if current_row is not None:
         yield current_row, " / ".join(texts)
+
+
+def _number_key(raw: str) -> Optional[str]:
+    """The key of a cell's モール注文番号 (None: not a number BOSS registers)."""
+    try:
+        return manual_number(raw).key
+    except InvalidNumber:
+        return None
 
 
 def _total(new: NewOrder) -> int:

@@ -10,6 +10,7 @@ with `WWW-Authenticate: Bearer`. Routing comes before authentication: a request 
 from __future__ import annotations
 
 import copy
+import io
 import json
 import logging
 import re
@@ -329,6 +330,14 @@ def _body_variants(document: dict, schema: dict, valid: dict) -> list:
     return variants
 
 
+def _form(name: str, value: str) -> dict:
+    """A multipart upload whose field `name` is `value` (the file: a file holding it, UTF-8)."""
+    form = {"file": (io.BytesIO(value.encode() if name == "file" else "ショップ,モール注文番号\r\n".encode()), "x.csv")}
+    if name != "file":
+        form[name] = value
+    return form
+
+
 def test_every_operation_of_the_openapi_document_takes_every_hostile_value_without_a_5xx(app, client, tenant):
     document = client.get("/api/openapi.json").json
     order = create_order(client, tenant)
@@ -358,13 +367,20 @@ def test_every_operation_of_the_openapi_document_takes_every_hostile_value_witho
                         requests.append((concrete, {param["name"]: value}, None, {}))
                     elif param["in"] == "header" and "\x00" not in value and "\ud800" not in value:
                         requests.append((concrete, {}, None, {param["name"]: value}))
-            if "requestBody" in operation:
-                schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
                 valid = valid_bodies.get((method, path), {})
-                requests += [(concrete, {}, body, {}) for body in _body_variants(document, schema, valid)]
+                requests += [(concrete, {}, body, {}) for body in
+                             _body_variants(document, content["application/json"]["schema"], valid)]
+            if "multipart/form-data" in content:  # a CSV upload: each hostile value as the file and as each field
+                fields = content["multipart/form-data"]["schema"]["properties"]
+                requests += [(concrete, {}, _form(name, value), {}) for name in fields for value in HOSTILE_STRINGS
+                             if "\ud800" not in value]
             for url, query, body, headers in requests:
+                is_form = isinstance(body, dict)
                 response = getattr(client, method)(
-                    url, query_string=query, data=body, content_type="application/json" if body is not None else None,
+                    url, query_string=query, data=body,
+                    content_type="multipart/form-data" if is_form else "application/json" if body is not None else None,
                     headers=tenant.headers("admin", **headers))
                 seen += 1
                 assert response.status_code < 500, (method, url, query, (body or "")[:200], headers, response.text[:300])
