@@ -68,7 +68,7 @@ def test_a_100000_row_shift_jis_file_is_registered_by_the_worker_with_progress_m
     elapsed = time.monotonic() - started
     peak_mb = max(peaks.values(), default=0) / 1024
     print(f"\n100,000 rows ({len(content) / 1e6:.1f} MB CP932): {elapsed:.1f} s, {100_000 / elapsed:,.0f} rows/s; "
-          f"work horse peak RSS {peak_mb:.1f} MB; progress seen {progress_seen}")
+          f"work horse peak RSS {peak_mb:.1f} MB; {len(progress_seen)} progress values seen")
     assert job["state"] == "finished", job
     assert (job["result"]["rows"], job["result"]["orders_created"], job["result"]["rows_refused"]) == (100_000, orders, 0)
     moving = [p for p in progress_seen if 0 < p < 100]
@@ -94,9 +94,25 @@ def _worker_pids(app) -> set[int]:
 
 
 def _kill(pids: set[int]) -> None:
-    """SIGKILL each worker's process group: the worker, its work horse and its sweeper, as a crash would."""
+    """SIGKILL each worker's process group (the worker, its sweeper) and its work horse, which rq puts in a session
+    of its own (os.setsid), as a crash of the machine would."""
+    horses = [child for pid in pids for child in _children(pid)]
     for pid in pids:
         os.killpg(pid, signal.SIGKILL)
+    for horse in horses:
+        try:
+            os.killpg(horse, signal.SIGKILL)
+        except ProcessLookupError:  # not a group of its own after all: the worker's group took it
+            pass
+    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() and _state(pid) != "Z" for pid in [*pids, *horses]),
+             timeout=10, message="the killed processes to be gone")
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
 
 
 def test_a_worker_killed_mid_file_resumes_the_job_and_registers_every_order_exactly_once(app, client, tenant, worker):
@@ -114,7 +130,13 @@ def test_a_worker_killed_mid_file_resumes_the_job_and_registers_every_order_exac
 
     wait_for(mid_file, timeout=120, interval=0.02, message="a chunk of the job to commit")
     _kill(first_workers)
-    worker(CSV_REDISPATCH_SECONDS="3")
+    killed_at = job_of(client, tenant, job_id)
+    assert killed_at["state"] == "started" and 0 < killed_at["progress"] < 100, killed_at
+    assert 0 < len(orders_by_number(app)) < orders - 1
+    # the sweeper takes a job for dead after 3 × WORKER_HEARTBEAT_SECONDS without a beat, and the fixture's rq worker
+    # beats every 10 s (boss.embedded.worker_command reads the test process's environment): 4 s keeps the resumed
+    # job from being dispatched a second time while it runs
+    worker(CSV_REDISPATCH_SECONDS="3", WORKER_HEARTBEAT_SECONDS="4")
     job = wait_for(lambda: (j := job_of(client, tenant, job_id))["state"] in ("finished", "failed") and j,
                    timeout=180, interval=0.2, message="the resumed job to finish")
     assert job["state"] == "finished", job
