@@ -16,9 +16,10 @@ HEADER = ["ショップ", "モール注文番号", "注文日時", "購入者名
           "支払方法", "お届け日", "お届け時間帯", "送料", "モール商品ID", "サブコード", "商品名", "数量", "単価"]
 
 
-def csv_bytes(rows: list[list[str]], header: list[str] | None = None, encoding: str = "cp932") -> bytes:
+def csv_bytes(rows: list[list[str]], header: list[str] | None = None, encoding: str = "cp932",
+              line_end: str = "\r\n") -> bytes:
     text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\r\n")
+    writer = csv.writer(text, lineterminator=line_end)
     writer.writerow(header or HEADER)
     writer.writerows(rows)
     return text.getvalue().encode(encoding)
