@@ -25,7 +25,8 @@ def csv_bytes(rows: list[list[str]], header: list[str] | None = None, encoding: 
     return text.getvalue().encode(encoding)
 
 
-def order_row(shop: str, number: str, item: str = "item-1", quantity: str = "1", price: str = "1200", **cells) -> list[str]:
+def order_row(shop: str, number: str, item: str = "item-1", quantity: str = "1", price: str = "1200",
+              **cells) -> list[str]:
     """A row of HEADER: one line of an order, with `cells` by header name on top."""
     values = {"ショップ": shop, "モール注文番号": number, "注文日時": "2026/11/27 14:05", "購入者名": "山田 太郎",
               "購入者電話番号": "03-1234-5678", "送付先名": "", "送付先郵便番号": "", "送付先住所": "", "支払方法": "クレジットカード",
@@ -115,17 +116,27 @@ def orders_by_number(app) -> Counter:
     return counts
 
 
-def lines_by_number(app) -> dict[str, list[tuple]]:
-    """Each order's lines, in their order: (mall_item_id, name, quantity, unit_price)."""
+def lines_by_number(app, after_order_id: int = 0) -> dict[str, list[tuple]]:
+    """Each order's lines, in their order: (mall_item_id, name, quantity, unit_price); an order without lines
+    is there with none. Only orders after `after_order_id` (what a test registered since it looked)."""
     with app.app_context():
         found: dict[str, list[tuple]] = {}
         for number, item, name, quantity, price in db.session.execute(
                 select(Order.mall_order_number, OrderLine.mall_item_id, OrderLine.name, OrderLine.quantity,
-                       OrderLine.unit_price).join(OrderLine, OrderLine.order_id == Order.id)
-                .order_by(Order.id, OrderLine.position, OrderLine.id)):
-            found.setdefault(number, []).append((item, name, quantity, price))
+                       OrderLine.unit_price).outerjoin(OrderLine, OrderLine.order_id == Order.id)
+                .where(Order.id > after_order_id).order_by(Order.id, OrderLine.position, OrderLine.id)):
+            lines = found.setdefault(number, [])
+            if item is not None:
+                lines.append((item, name, quantity, price))
         db.session.remove()
     return found
+
+
+def last_order_id(app) -> int:
+    with app.app_context():
+        last = db.session.scalar(select(func.max(Order.id))) or 0
+        db.session.remove()
+    return last
 
 
 def stored_errors(app, job_id: str) -> list[tuple]:

@@ -147,7 +147,8 @@ def test_a_job_killed_after_its_first_chunk_resumes_and_reports_each_refused_row
     job = client.get(f"/api/v1/jobs/{job_id}", headers=tenant.headers()).json
     result = job["result"]
     assert job["state"] == "finished", job
-    assert (result["rows"], result["orders_created"], result["orders_refused"], result["rows_refused"]) == (18, 6, 6, 12)
+    counts = (result["rows"], result["orders_created"], result["orders_refused"], result["rows_refused"])
+    assert counts == (18, 6, 6, 12)
     assert orders_by_number(app) == {f"OK-{n}": 1 for n in range(6)}
     assert [(e["row"], e["column"], e["code"]) for e in result["errors"]] == [
         (4 + 3 * n, "単価", "out_of_range") for n in range(6)]

@@ -70,7 +70,8 @@ def test_a_100000_row_shift_jis_file_is_registered_by_the_worker_with_progress_m
     print(f"\n100,000 rows ({len(content) / 1e6:.1f} MB CP932): {elapsed:.1f} s, {100_000 / elapsed:,.0f} rows/s; "
           f"work horse peak RSS {peak_mb:.1f} MB; {len(progress_seen)} progress values seen")
     assert job["state"] == "finished", job
-    assert (job["result"]["rows"], job["result"]["orders_created"], job["result"]["rows_refused"]) == (100_000, orders, 0)
+    result = job["result"]
+    assert (result["rows"], result["orders_created"], result["rows_refused"]) == (100_000, orders, 0)
     moving = [p for p in progress_seen if 0 < p < 100]
     assert len(set(moving)) >= 3 and moving == sorted(moving), progress_seen
     counts = orders_by_number(app)
