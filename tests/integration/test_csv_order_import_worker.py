@@ -95,15 +95,15 @@ def _worker_pids(app) -> set[int]:
 
 
 def _kill(pids: set[int]) -> None:
-    """SIGKILL each worker's process group (the worker, its sweeper) and its work horse, which rq puts in a session
-    of its own (os.setsid), as a crash of the machine would."""
+    """SIGKILL each worker's process group (the worker, its sweeper) and its work horse, which rq puts in a process
+    group of its own (os.setpgrp), as a crash of the machine would."""
     horses = [child for pid in pids for child in _children(pid)]
     for pid in pids:
         os.killpg(pid, signal.SIGKILL)
     for horse in horses:
         try:
             os.killpg(horse, signal.SIGKILL)
-        except ProcessLookupError:  # not a group of its own after all: the worker's group took it
+        except ProcessLookupError:  # the work horse had ended
             pass
     wait_for(lambda: not any(Path(f"/proc/{pid}").exists() and _state(pid) != "Z" for pid in [*pids, *horses]),
              timeout=10, message="the killed processes to be gone")
