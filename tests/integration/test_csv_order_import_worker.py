@@ -2,28 +2,14 @@
 with its progress moving and the work horse's memory flat, and a worker killed mid-file whose job resumes."""
 from __future__ import annotations
 
-import os
-import signal
 import time
 from pathlib import Path
 
 from tests.conftest import wait_for
 from tests.csv_files import big_order_file, job_of, orders_by_number, stored_errors, upload
+from tests.processes import children, kill_crashed
 
 PEAK_MEMORY_BAR_MB = 150  # performance.md P5
-
-
-def _children(pid: int) -> list[int]:
-    """The processes whose parent is `pid` (rq's work horse, the sweeper), from /proc/*/stat."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # the process ended meanwhile
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def _peak_rss_kb(pid: int) -> int:
@@ -56,7 +42,7 @@ def test_a_100000_row_shift_jis_file_is_registered_by_the_worker_with_progress_m
 
     def finished() -> dict | None:
         for worker_pid in worker_pids:
-            for child in _children(worker_pid):
+            for child in children(worker_pid):
                 if _is_work_horse(child):
                     peaks[child] = max(peaks.get(child, 0), _peak_rss_kb(child))
         job = job_of(client, tenant, job_id)
@@ -94,28 +80,6 @@ def _worker_pids(app) -> set[int]:
     return wait_for(registered, timeout=20, message="the worker to register")
 
 
-def _kill(pids: set[int]) -> None:
-    """SIGKILL each worker's process group (the worker, its sweeper) and its work horse, which rq puts in a process
-    group of its own (os.setpgrp), as a crash of the machine would."""
-    horses = [child for pid in pids for child in _children(pid)]
-    for pid in pids:
-        os.killpg(pid, signal.SIGKILL)
-    for horse in horses:
-        try:
-            os.killpg(horse, signal.SIGKILL)
-        except ProcessLookupError:  # the work horse had ended
-            pass
-    wait_for(lambda: not any(Path(f"/proc/{pid}").exists() and _state(pid) != "Z" for pid in [*pids, *horses]),
-             timeout=10, message="the killed processes to be gone")
-
-
-def _state(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return "gone"
-
-
 def test_a_worker_killed_mid_file_resumes_the_job_and_registers_every_order_exactly_once(app, client, tenant, worker):
     orders = 10_000
     shop = "#%d" % tenant.shop_id
@@ -130,7 +94,7 @@ def test_a_worker_killed_mid_file_resumes_the_job_and_registers_every_order_exac
         return 0 < job["progress"] < 100 and job
 
     wait_for(mid_file, timeout=120, interval=0.02, message="a chunk of the job to commit")
-    _kill(first_workers)
+    kill_crashed(first_workers)
     killed_at = job_of(client, tenant, job_id)
     assert killed_at["state"] == "started" and 0 < killed_at["progress"] < 100, killed_at
     assert 0 < len(orders_by_number(app)) < orders - 1
