@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Iterator, Optional
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, tuple_
 from sqlalchemy.orm import lazyload, selectinload
 
 from .. import effects, outbox
@@ -23,7 +23,7 @@ from ..models import FileChunk, JobRecord, StoredFile, utcnow
 from ..orders import rules
 from ..orders.actor import Actor
 from ..orders.models import Order, OrderLine
-from ..orders.search import OrderFilter, keyset_page
+from ..orders.search import OrderFilter
 from ..timefmt import to_jst
 from ..unit_of_work import unit_of_work
 from ..warehouse.events import CARRIER_WORDS
@@ -106,17 +106,21 @@ def rows_of(order: Order, shape: str) -> list[list[str]]:
 
 
 def order_batches(flt: OrderFilter, batch: int = BATCH_ORDERS) -> Iterator[list[Order]]:
-    """The matching orders newest first, `batch` at a time (keyset: no OFFSET), each batch with its shops,
-    lines, tags and shipments read in one query apiece."""
+    """The matching orders newest first, `batch` at a time (keyset on (ordered_at, id): no OFFSET), each batch
+    with its shops, lines, tags and shipments read in one query apiece (`batch` at most 500, what one
+    selectinload query takes)."""
     stmt = (select(Order).where(*flt.conditions())
-            .options(selectinload(Order.shipments), selectinload(Order.lines).options(lazyload(OrderLine.product))))
-    cursor = None
+            .options(selectinload(Order.shipments), selectinload(Order.lines).options(lazyload(OrderLine.product)))
+            .order_by(Order.ordered_at.desc(), Order.id.desc()).limit(batch))
+    after = None
     while True:
-        orders, cursor = keyset_page(stmt, Order.ordered_at, Order.id, batch, cursor,
-                                     lambda page: list(db.session.scalars(page).unique()))
-        if orders:
-            yield orders
-        if cursor is None:
+        page = stmt if after is None else stmt.where(tuple_(Order.ordered_at, Order.id) < after)
+        orders = list(db.session.scalars(page).unique())
+        if not orders:
+            return
+        after = (orders[-1].ordered_at, orders[-1].id)  # read now: the caller may commit, expiring them
+        yield orders
+        if len(orders) < batch:
             return
 
 
