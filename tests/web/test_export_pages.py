@@ -113,3 +113,44 @@ def test_a_choice_or_condition_that_is_not_one_is_said_in_the_dialog_and_starts_
         staff_client, client, tenant, data, shown):
     response = _start(staff_client, data)
     assert response.status_code in (404, 422) and shown in response.text and "<progress" not in response.text
+
+
+def test_an_export_job_that_died_half_way_writes_the_file_again_whole_when_run_again(app, client, tenant, monkeypatch):
+    """A worker killed mid-file has committed some batches: the run that resumes drops that file and writes the
+    export whole, so the job names one complete file."""
+    from sqlalchemy import func, select
+
+    from boss import outbox
+    from boss.csv import exports, files
+    from boss.extensions import db
+    from boss.models import OutboxMessage, StoredFile
+    from boss.orders.actor import Actor
+    from boss.orders.search import OrderFilter
+
+    for i in range(7):
+        create_order(client, tenant, number=f"K-{i}")
+    monkeypatch.setitem(app.config, "CSV_EXPORT_BATCH", 2)
+    whole = exports.pieces
+
+    def dying(*args, **kwargs):
+        for n, piece in enumerate(whole(*args, **kwargs)):
+            if n == 3:
+                raise RuntimeError("worker killed")
+            yield piece
+
+    with app.app_context():
+        job = exports.start_job(Actor("user", "staff", tenant.account_id, None), OrderFilter(tenant.account_id),
+                                "orders", "cp932")
+        job_id = job.id
+        message_id = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.job_id == job_id))
+        monkeypatch.setattr(exports, "pieces", dying)
+        with pytest.raises(RuntimeError):
+            outbox.run_message(message_id)
+        assert db.session.scalar(select(func.count()).where(StoredFile.job_id == job_id)) == 1  # the partial one
+        monkeypatch.setattr(exports, "pieces", whole)
+        outbox.run_message(message_id)
+        result = db.session.get(type(job), job_id).result
+        assert db.session.scalar(select(func.count()).where(StoredFile.job_id == job_id)) == 1
+        data = b"".join(files.chunks(result["file_id"]))
+        assert sorted(_numbers(data, "cp932")) == [f"K-{i}" for i in range(7)] and result["orders"] == 7
+        db.session.remove()
