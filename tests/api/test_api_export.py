@@ -11,7 +11,7 @@ from sqlalchemy import event
 from boss.csv import exports
 from boss.extensions import db
 from tests.api.api_helpers import API, create_tag, error_of
-from tests.factories import create_order, set_order_fields, set_state
+from tests.factories import create_order, set_state
 
 ORDER_COLUMNS = ["ショップ", "モール注文番号", "注文日時", "購入者名", "購入者名カナ", "購入者メール", "購入者電話番号",
                  "購入者郵便番号", "購入者住所", "送付先名", "送付先名カナ", "送付先電話番号", "送付先郵便番号", "送付先住所",
@@ -145,7 +145,8 @@ def test_an_account_without_matching_orders_gets_the_header_alone(client, tenant
 
 @pytest.mark.parametrize("query, field", [({"shape": "rows"}, "shape"), ({"encoding": "latin-1"}, "encoding"),
                                           ({"encoding": "sjis", "shape": "x"}, "shape"),
-                                          ({"status": "lost"}, "status"), ({"ordered_from": "yesterday"}, "ordered_from")])
+                                          ({"status": "lost"}, "status"),
+                                          ({"ordered_from": "yesterday"}, "ordered_from")])
 def test_a_value_that_is_not_one_is_refused_with_its_field(client, tenant, query, field):
     error = error_of(_export(client, tenant, **query), 422, "validation_error")
     assert field in error["fields"]

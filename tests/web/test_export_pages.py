@@ -70,7 +70,8 @@ def test_the_list_export_runs_as_a_job_then_downloads_the_tab_and_counts_the_rep
     [row] = csv.DictReader(io.StringIO(response.data.decode("cp932"), newline=""))
     assert row["モール注文番号"] == "W-1" and row["購入者名"] == "寿司〓〓 太郎" and row["商品名"] == "煎茶"
 
-    everything = _finished(staff_client, _start(staff_client, {"source": "list", "shape": "orders", "encoding": "utf-8"}))
+    everything = _finished(staff_client, _start(staff_client, {"source": "list", "shape": "orders",
+                                                               "encoding": "utf-8"}))
     assert "置き換えました" not in everything and "2 件の注文を出力しました。" in everything
     _, response = _download(staff_client, everything)
     assert response.data.startswith(b"\xef\xbb\xbf")
