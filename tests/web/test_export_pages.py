@@ -155,3 +155,15 @@ def test_an_export_job_that_died_half_way_writes_the_file_again_whole_when_run_a
         data = b"".join(files.chunks(result["file_id"]))
         assert sorted(_numbers(data, "cp932")) == [f"K-{i}" for i in range(7)] and result["orders"] == 7
         db.session.remove()
+
+
+def test_without_signing_in_neither_the_dialog_nor_a_download_answers(client):
+    for path in ("/orders/export?source=list", "/exports/00000000-0000-0000-0000-000000000000/download"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_an_export_started_without_the_csrf_token_is_refused(staff_client, client, tenant):
+    response = staff_client.post("/orders/export", data={"source": "list", "shape": "orders", "encoding": "cp932"},
+                                 headers=HTMX)
+    assert response.status_code == 400 and "<progress" not in response.text
