@@ -398,7 +398,8 @@ def _yahoo_item(t: _Translation, get) -> Optional[int]:
 
 
 YAHOO_ORDER_SOURCES = {
-    "mall_order_number": "OrderId", "ordered_at": "OrderTime", "buyer_name": "BillName", "buyer_name_kana": "BillNameKana",
+    "mall_order_number": "OrderId", "ordered_at": "OrderTime", "buyer_name": "BillName",
+    "buyer_name_kana": "BillNameKana",
     "buyer_phone": "BillPhoneNumber", "buyer_postal_code": "BillZipCode", "buyer_address": "BillPrefecture",
     "buyer_email": "BillMailAddress", "recipient_name": "ShipName", "recipient_name_kana": "ShipNameKana",
     "recipient_phone": "ShipPhoneNumber", "recipient_postal_code": "ShipZipCode", "recipient_address": "ShipPrefecture",
