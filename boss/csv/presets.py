@@ -27,6 +27,7 @@ from ..reason import Reason
 from . import values
 from .order_rows import JA, ORDER_COLUMNS, RECIPIENT_FIELDS, OrderRow, RowError, read_row
 from .reading import Header, OpenChunks, Row, Table, header_key
+from .writing import FORMULA_STARTS
 
 FIELDS: tuple[str, ...] = tuple(column.field for column in ORDER_COLUMNS)
 POSITION = {name: position for position, name in enumerate(FIELDS)}
@@ -133,8 +134,14 @@ class _Columns:
     def getter(self, cells: Sequence[str]) -> Callable[[str], str]:
         def get(name: str) -> str:
             position = self.position.get(header_key(name))
-            return cells[position] if position is not None and position < len(cells) else ""
+            return _unguarded(cells[position]) if position is not None and position < len(cells) else ""
         return get
+
+
+def _unguarded(cell: str) -> str:
+    """A cell as the mall wrote it, also when it comes back from BOSS's error report, which guards cells against
+    formula injection with a leading `'` (Amazon's `-100` discounts come back as `'-100`)."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_STARTS else cell
 
 
 # ---------------------------------------------------------------- joins

@@ -250,3 +250,9 @@ def test_a_yahoo_order_without_items_and_items_without_an_order_are_refused_on_t
     assert table.places(orphan_items) == [("item.csv", 3)]
     [orphan_order] = [row for _, errors, row in read if errors and row.order_row]
     assert table.places(orphan_order) == [("order.csv", 3)]
+
+
+def test_an_amazon_report_coming_back_from_the_error_report_reads_its_guarded_negative_discounts():
+    content = preset_bytes(AMAZON, [amazon_row(**{"item-promotion-discount": "'-100",
+                                                  "ship-promotion-discount": "'-300"})], delimiter="\t")
+    assert orders(table_of((content, "errors.csv")))["250-1234567-1234567"]["discount"] == 400
