@@ -157,7 +157,8 @@ def amazon_row(item: str, **cells) -> dict:
             "buyer-email": "x@marketplace.amazon.co.jp", "buyer-name": "尼 花子", "buyer-phone-number": "090-0000-1111",
             "sku": "sencha", "product-name": "煎茶 100g", "quantity-purchased": "2", "item-price": "2400",
             "shipping-price": "300", "recipient-name": "尼 太郎", "ship-address-1": "神宮前1-2-3",
-            "ship-city": "渋谷区", "ship-state": "東京都", "ship-postal-code": "150-0001", "ship-phone-number": "03-1111-2222",
+            "ship-city": "渋谷区", "ship-state": "東京都", "ship-postal-code": "150-0001",
+            "ship-phone-number": "03-1111-2222",
             "item-promotion-discount": "-100", "ship-promotion-discount": "-300", **cells}
 
 
