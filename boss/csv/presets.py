@@ -119,9 +119,10 @@ class _Columns:
 
     def __init__(self, names: Sequence[str]):
         self.names = tuple(names)
-        self.position = {}
+        self.position: dict[str, int] = {}
         for position, name in enumerate(names):
             self.position.setdefault(header_key(name), position)
+        self._by_name: dict[str, Optional[int]] = {}  # the format's names as the presets write them -> position
 
     def has(self, name: str) -> bool:
         return header_key(name) in self.position
@@ -132,8 +133,12 @@ class _Columns:
         return self.names[position] if position is not None else name
 
     def getter(self, cells: Sequence[str]) -> Callable[[str], str]:
+        by_name = self._by_name
+
         def get(name: str) -> str:
-            position = self.position.get(header_key(name))
+            position = by_name.get(name, -1)
+            if position == -1:
+                position = by_name[name] = self.position.get(header_key(name))
             return _unguarded(cells[position]) if position is not None and position < len(cells) else ""
         return get
 
