@@ -14,6 +14,10 @@ refused before any job exists. The job then reads the file as a stream, never wh
 A chunk's orders, its refusals and the checkpoint (the row up to which every order ending there is done)
 commit together, so a job killed and resumed reads the file again and skips what it did: no order twice,
 no refusal twice. A refused row refuses its whole order, and an order is registered whole or not at all.
+
+A mall's export (csv.md §6) is recognised by its header when uploaded and read through its preset
+(boss.csv.presets): its rows are §1's rows to every pass, its errors land on the file's own rows and columns (for
+Yahoo!'s pair, on the file each comes from), and its error report holds its rows as uploaded.
 """
 from __future__ import annotations
 

@@ -121,6 +121,25 @@ def test_a_rakuten_file_joins_split_fields_adds_tax_and_maps_its_sku(app, client
         [(1080, None, "", None), (1100, "gyokuro-L", "サイズ:L", "SKU-G-L")]
 
 
+def test_a_later_rakuten_or_amazon_row_may_leave_the_orders_fields_empty(app, client, tenant):
+    later = {"注文番号": "R-E", "商品管理番号": "gyokuro", "商品名": "玉露", "単価": "2000", "個数": "１"}
+    job = imported(app, client, tenant, preset_bytes(RAKUTEN, [rakuten_row("R-E"), later]), name="r.csv",
+                   shop_id=tenant.shop_id)
+    assert job["result"]["orders_created"] == 1, job["result"]["errors"]
+    order = order_of(client, tenant, "R-E")
+    assert money(order) == (600, 350, 100, 10, 3010) and order["buyer"]["phone"] == "03-1234-5678"
+    assert [(line["mall_item_id"], line["quantity"], line["unit_price"]) for line in order["lines"]] == \
+        [("sencha", 1, 1080), ("gyokuro", 1, 2000)]
+    later = {"order-id": "250-5555555-6666666", "sku": "gyokuro", "product-name": "玉露", "quantity-purchased": "３",
+             "item-price": "3000"}
+    content = preset_bytes(AMAZON, [amazon_row("1", **{"order-id": "250-5555555-6666666"}), later], delimiter="\t")
+    job = imported(app, client, tenant, content, name="report.txt", shop_id=tenant.shop_id)
+    assert job["result"]["orders_created"] == 1, job["result"]["errors"]
+    order = order_of(client, tenant, "250-5555555-6666666")
+    assert [(line["quantity"], line["unit_price"]) for line in order["lines"]] == [(2, 1200), (3, 1000)]
+    assert (order["buyer"]["name"], order["postage"], order["discount"]) == ("尼 花子", 300, 400)
+
+
 def test_a_rakuten_order_for_several_destinations_takes_the_first_and_is_held(app, client, tenant):
     rows = [rakuten_row("R-M", 複数送付先フラグ="1", 送付先姓="佐藤", 送付先名="花子", 送付先郵便番号1="150",
                         送付先郵便番号2="1", 送付先住所都道府県="東京都", 送付先住所郡市区="渋谷区", 送付先住所それ以降の住所="神宮前1"),
