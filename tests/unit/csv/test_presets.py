@@ -256,3 +256,11 @@ def test_an_amazon_report_coming_back_from_the_error_report_reads_its_guarded_ne
     content = preset_bytes(AMAZON, [amazon_row(**{"item-promotion-discount": "'-100",
                                                   "ship-promotion-discount": "'-300"})], delimiter="\t")
     assert orders(table_of((content, "errors.csv")))["250-1234567-1234567"]["discount"] == 400
+
+
+def test_yahoos_two_files_of_one_name_are_told_apart_in_errors():
+    table = table_of((preset_bytes(YAHOO_ITEM, [yahoo_item("store-9", "1")]), "data.csv"),
+                     (preset_bytes(YAHOO_ORDER, [yahoo_order("store-1")]), "data.csv"))
+    [(_, _, orphan_items), (_, _, orphan_order)] = read_all(table)
+    assert table.places(orphan_items) == [("data.csv（商品データ）", 2)]
+    assert table.places(orphan_order) == [("data.csv（注文データ）", 2)]
