@@ -650,5 +650,6 @@ def open_preset(preset: Preset, files: Sequence[SourceFile]):
     if recognise(first.names) is YAHOO_ITEM:
         first, second = second, first
     if first.name == second.name:  # errors and the report tell the files apart by their names
-        first, second = replace(first, name=f"{first.name}（注文データ）"), replace(second, name=f"{second.name}（商品データ）")
+        name = first.name[:240]  # as import_errors holds a file's name: 255 characters
+        first, second = replace(first, name=f"{name}（注文データ）"), replace(second, name=f"{name}（商品データ）")
     return YahooTable(first, second)
