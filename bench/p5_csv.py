@@ -2,10 +2,14 @@
 
     python -m bench.p5_csv --database-url postgresql://postgres@127.0.0.1/boss_bench_p5 [--rows 100000]
     python -m bench.p5_csv --data-dir /work/benchdata/sqlite-p5
+    python -m bench.p5_csv --data-dir /work/benchdata/sqlite-p5 --preset rakuten_pay   # csv.md §6's 楽天ペイ受注CSV
 
 Data: an account of its own (`p5@example.com`) and, for each run, a shop of its own (so runs never collide on
 R6). The file: `--rows` rows of csv.md §1 in CP932 with CRLF, orders of 1, 2 or 3 lines in turn (two rows per
 order on average), realistic names, addresses and items, a third of the lines mapped to products.
+With `--preset rakuten_pay` the same orders are written as RMS's 楽天ペイ受注CSV (its real 158-column header, split
+names, phones, postcodes and addresses, prices with tax in 商品毎税込価格), uploaded with the run's shop as the
+default shop.
 
 What is timed:
 - the job: the upload is stored and checked as the API does (order_import.start), then the job runs as a worker
@@ -68,6 +72,38 @@ def make_file(rows: int, shop: str) -> tuple[bytes, int]:
     return out.getvalue().encode("cp932"), order
 
 
+RAKUTEN_HEADER = ROOT / "tests" / "fixtures" / "csv_presets" / "rakuten_pay.csv"
+
+
+def make_rakuten_file(rows: int) -> tuple[bytes, int]:
+    """The same orders as make_file, as RMS's 楽天ペイ受注CSV (CP932, CRLF): its real header, one row per line."""
+    header = RAKUTEN_HEADER.read_text(encoding="utf-8").rstrip("\r\n").split(",")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header)
+    written, order = 0, 0
+    while written < rows:
+        order += 1
+        city = CITIES[order % 5]
+        head = {"注文番号": f"P5R-{order:07d}",
+                "注文日時": f"2026-11-{1 + order % 28:02d} {order % 24:02d}:{order % 60:02d}:00",
+                "注文者姓": SURNAMES[order % 10], "注文者名": GIVEN[order % 8], "注文者姓カナ": "ヤマダ", "注文者名カナ": "タロウ",
+                "注文者電話番号1": "090", "注文者電話番号2": f"{order % 10000:04d}", "注文者電話番号3": f"{(order * 7) % 10000:04d}",
+                "注文者郵便番号1": f"{150 + order % 800:03d}", "注文者郵便番号2": f"{order % 10000:04d}",
+                "注文者住所都道府県": city[:3], "注文者住所郡市区": city[3:], "注文者住所それ以降の住所": f"{order % 9 + 1}-{order % 20 + 1}",
+                "注文者メールアドレス": f"p5-{order}@example.com", "支払方法名": "クレジットカード",
+                "お届け時間帯": ("", "午前中", "14:00～16:00")[order % 3], "送料合計": "500", "代引料合計": "0",
+                "決済手数料": "0", "クーポン利用総額": "0", "ポイント利用額": "0",
+                "コメント": "のし希望, 包装あり" if order % 7 == 0 else ""}
+        for line in range(min(1 + order % 3, rows - written)):
+            item_id, title, price = ITEMS[(order + line) % len(ITEMS)]
+            cells = {**head, "商品明細ID": str(written + 1), "商品管理番号": item_id, "商品名": title, "単価": str(price),
+                     "個数": str(1 + line), "税込別": "0", "商品税率": "0.08", "商品毎税込価格": str(price)}
+            writer.writerow([cells.get(name, "") for name in header])
+            written += 1
+    return out.getvalue().encode("cp932"), order
+
+
 def setup(app, run: int):
     """The account, its user, a shop for this run and one for the floor, products mapped to half the items."""
     from sqlalchemy import select
@@ -98,12 +134,28 @@ def setup(app, run: int):
     return actor, ids
 
 
-def floor_rows(app, content: bytes, shop_id: int) -> list[tuple[list[dict], list[dict]]]:
+def _rows_read(content: bytes, preset: str):
+    """(table, how a row is read) of the file: §1's own, or a preset's (csv.md §6)."""
+    from boss.csv import presets
+    from boss.csv.order_rows import ORDER_COLUMNS, read_row
+    from boss.csv.reading import open_table, peek_header
+
+    def opener():
+        return iter([content])
+    if preset == "own":
+        table = open_table(opener, ORDER_COLUMNS, "cp932")
+        return table, lambda row: read_row(table.header, row)
+    used, delimiter, header_row, names = peek_header(opener, "cp932", "auto")
+    table = presets.open_preset(presets.recognise(names),
+                                [presets.SourceFile(opener, "p5.csv", used, delimiter, header_row, names)])
+    return table, table.read
+
+
+def floor_rows(app, content: bytes, shop_id: int, preset: str = "own") -> list[tuple[list[dict], list[dict]]]:
     """The same orders and lines as the registration writes them, in chunks of 500 orders, built untimed."""
     from types import SimpleNamespace
 
-    from boss.csv.order_rows import ORDER_COLUMNS, assemble, read_row
-    from boss.csv.reading import open_table
+    from boss.csv.order_rows import assemble
     from boss.extensions import db
     from boss.models import Shop
     from boss.orders.registration import NewOrder, order_columns
@@ -111,10 +163,10 @@ def floor_rows(app, content: bytes, shop_id: int) -> list[tuple[list[dict], list
 
     with app.app_context():
         shop = db.session.get(Shop, shop_id)
-        table = open_table(lambda: iter([content]), ORDER_COLUMNS, "cp932")
+        table, read = _rows_read(content, preset)
         groups: dict[str, list] = {}
         for row in table.rows():
-            parsed, errors = read_row(table.header, row)
+            parsed, errors = read(row)
             groups.setdefault(parsed.key, []).append(parsed)
         chunks, orders, lines = [], [], []
         now = datetime.utcnow()
@@ -162,7 +214,8 @@ def run_floor(app, chunks) -> float:
     return took
 
 
-def run_job(app, actor, content: bytes, url: str, redis_url: str) -> tuple[float, float, float, dict]:
+def run_job(app, actor, content: bytes, url: str, redis_url: str,
+            shop_id: int | None = None) -> tuple[float, float, float, dict]:
     """Upload as the API does, then the job in a process of its own, started afresh as a worker is (its peak
     memory is the job's and the app's, nothing of this one's): (seconds, peak MB, growth MB, result)."""
     from sqlalchemy import select
@@ -173,7 +226,8 @@ def run_job(app, actor, content: bytes, url: str, redis_url: str) -> tuple[float
 
     with app.app_context():
         upload_started = time.perf_counter()
-        job = order_import.start(actor, io.BytesIO(content), "p5.csv", mode="valid_only", encoding="auto")
+        job = order_import.start(actor, io.BytesIO(content), "p5.csv", shop_id=shop_id, mode="valid_only",
+                                 encoding="auto")
         upload = time.perf_counter() - upload_started
         job_id = job.id
         message_id = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.job_id == job_id))
@@ -214,6 +268,8 @@ def peak_rss_kb() -> int:
 def main() -> None:
     parser = base_parser(__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--preset", choices=("own", "rakuten_pay"), default="own",
+                        help="the file's format: §1's own, or csv.md §6's 楽天ペイ受注CSV")
     parser.add_argument("--run-message", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--redis-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -225,12 +281,13 @@ def main() -> None:
     app = make_app(url, redis_url)
     run = datetime.now().strftime("%Y%m%d%H%M%S")
     actor, (shop_id, floor_shop_id, shop_name) = setup(app, int(run))
-    content, orders = make_file(args.rows, shop_name)
-    print(f"file: {args.rows:,} rows, {orders:,} orders, {len(content) / 1e6:.1f} MB CP932")
-    chunks = floor_rows(app, content, floor_shop_id)
+    own = args.preset == "own"
+    content, orders = make_file(args.rows, shop_name) if own else make_rakuten_file(args.rows)
+    print(f"file ({args.preset}): {args.rows:,} rows, {orders:,} orders, {len(content) / 1e6:.1f} MB CP932")
+    chunks = floor_rows(app, content, floor_shop_id, args.preset)
     floor = run_floor(app, chunks)
     del chunks
-    took, peak_mb, growth_mb, result = run_job(app, actor, content, url, redis_url)
+    took, peak_mb, growth_mb, result = run_job(app, actor, content, url, redis_url, None if own else shop_id)
     with app.app_context():
         machine = machine_info(app)
     print_machine(machine)
@@ -244,10 +301,10 @@ def main() -> None:
               ["peak memory ≤ 150 MB", verdict(peak_mb <= BAR_MEMORY_MB)],
               [f"every order registered ({result.get('orders_created')} of {orders})", verdict(created_ok)]]
     print_table(["bar", "verdict"], checks)
-    path = write_results("p5", machine, {"rows": args.rows, "orders": orders, "seconds": took, "rows_per_s": rows_per_s,
-                                         "floor_seconds": floor, "ratio": ratio(took, floor), "peak_mb": peak_mb,
-                                         "growth_mb": growth_mb, "result": {k: v for k, v in result.items()
-                                                                            if k not in ("orders", "errors")}})
+    path = write_results("p5" if own else f"p5-{args.preset}", machine, {
+        "preset": args.preset, "rows": args.rows, "orders": orders, "seconds": took, "rows_per_s": rows_per_s,
+        "floor_seconds": floor, "ratio": ratio(took, floor), "peak_mb": peak_mb, "growth_mb": growth_mb,
+        "result": {k: v for k, v in result.items() if k not in ("orders", "errors")}})
     print(f"results: {path}")
 
 

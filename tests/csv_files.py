@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -35,8 +36,35 @@ def order_row(shop: str, number: str, item: str = "item-1", quantity: str = "1",
     return [values[name] for name in HEADER]
 
 
-def upload(client, tenant, content: bytes, name: str = "orders.csv", **form):
-    data = {"file": (io.BytesIO(content), name), **{k: str(v) for k, v in form.items()}}
+PRESET_HEADERS = Path(__file__).parent / "fixtures" / "csv_presets"  # the header lines of csv.md §6's formats
+
+
+def preset_header(file_name: str) -> list[str]:
+    """A mall's real header line (csv-presets/ beside csv.md): `rakuten_pay.csv`, `amazon_order_report.tsv`…"""
+    line = (PRESET_HEADERS / file_name).read_text(encoding="utf-8").rstrip("\r\n")
+    return line.split("\t" if file_name.endswith(".tsv") else ",")
+
+
+def preset_bytes(header: list[str], rows: list[dict], encoding: str = "cp932", delimiter: str = ",") -> bytes:
+    """A file of a mall's format as the mall writes it: its header, `rows` as {column: cell} (other cells empty),
+    CRLF; comma files quoted as Excel does (line breaks inside cells), tab files unquoted."""
+    text = io.StringIO()
+    if delimiter == "\t":
+        text.write("\t".join(header) + "\r\n")
+        for row in rows:
+            text.write("\t".join(row.get(name, "") for name in header) + "\r\n")
+    else:
+        writer = csv.writer(text, lineterminator="\r\n")
+        writer.writerow(header)
+        writer.writerows([row.get(name, "") for name in header] for row in rows)
+    return text.getvalue().encode(encoding)
+
+
+def upload(client, tenant, content: bytes | list[tuple[bytes, str]], name: str = "orders.csv", **form):
+    """POST the file (or files: [(content, name)], `file` once per file) to 受注CSV登録."""
+    files = content if isinstance(content, list) else [(content, name)]
+    data = {"file": [(io.BytesIO(each), each_name) for each, each_name in files],
+            **{k: str(v) for k, v in form.items()}}
     return client.post("/api/v1/imports/orders", data=data, headers=tenant.headers(),
                        content_type="multipart/form-data")
 
@@ -51,7 +79,7 @@ def run_jobs(app) -> None:
         db.session.remove()
 
 
-def imported(app, client, tenant, content: bytes, **form) -> dict:
+def imported(app, client, tenant, content: bytes | list[tuple[bytes, str]], **form) -> dict:
     """Upload, run the job, and answer the finished job."""
     response = upload(client, tenant, content, **form)
     assert response.status_code == 202, response.json

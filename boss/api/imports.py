@@ -21,26 +21,25 @@ MULTIPART_ALLOWANCE = 1 << 20  # the form's other fields and boundaries besides 
 
 
 def upload_form() -> tuple:
-    """The upload's `file` (a stream, or None), its name and the form's other fields, read under the CSV routes'
-    own size limit (csv.md §4); a body past it is refused as the file's own size would be (413 file_too_large,
-    the limit named). A `file` part sent without a file name (a plain form field) is the file's text."""
+    """The upload's `file` parts as [(stream, name)] (one file, or Yahoo!'s two: csv.md §6; none: []) and the
+    form's other fields, read under the CSV routes' own size limit (csv.md §4: CSV_MAX_BYTES per file, two
+    files at most); a body past it is refused as a file's own size would be (413 file_too_large, the limit
+    named). A `file` part sent without a file name (a plain form field) is the file's text."""
     limit = current_app.config["CSV_MAX_BYTES"]
-    request.max_content_length = limit + MULTIPART_ALLOWANCE
+    request.max_content_length = 2 * limit + MULTIPART_ALLOWANCE
     try:
-        upload, form = request.files.get("file"), request.form
+        uploads, form = request.files.getlist("file"), request.form
     except RequestEntityTooLarge:
         raise files.FileTooLarge(limit) from None
-    if upload is not None:
-        return upload.stream, upload.filename or "", form
-    if form.get("file"):
-        return io.BytesIO(form["file"].encode()), "", form
-    return None, "", form
+    if uploads:
+        return [(upload.stream, upload.filename or "") for upload in uploads], form
+    return [(io.BytesIO(text.encode()), "") for text in form.getlist("file") if text], form
 
 
 @bp.post("/v1/imports/orders")
 def imports_orders():
-    stream, name, form = upload_form()
-    job = order_import.start(g.actor, stream, name, shop_id=form.get("shop_id"), mode=form.get("mode"),
+    uploads, form = upload_form()
+    job = order_import.start(g.actor, uploads, shop_id=form.get("shop_id"), mode=form.get("mode"),
                              encoding=form.get("encoding"), lang=lang())
     return jsonify({"job_id": job.id}), 202
 

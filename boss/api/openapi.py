@@ -547,8 +547,11 @@ def document() -> dict:
             "get": _op("A job's state and progress", {"200": _json(_ref("Job"))}, tag="jobs", errors=["404"],
                        params=[JOB_ID], operation_id="getJob")},
         "/api/v1/imports/orders": {"post": _upload(
-            "Register orders from a CSV file (受注CSV登録, csv.md §1): a job; its result lists the refused rows",
-            {"shop_id": {"type": "integer", "description": "the shop of rows without a ショップ column or cell"},
+            "Register orders from a CSV file (受注CSV登録, csv.md §1), or a mall's export as it comes (§6: "
+            "next_engine, rakuten_pay, amazon; yahoo's order and item files as `file` twice): a job; its result "
+            "names the format read (`preset`) and lists the refused rows",
+            {"shop_id": {"type": "integer", "description": "the shop of rows without a ショップ column or cell; "
+                                                           "required for a mall's export (422 naming shop_id)"},
              "mode": {"type": "string", "enum": list(order_import.MODES), "default": "valid_only"}},
             operation_id="importOrdersCsv")},
         "/api/v1/jobs/{id}/error-report.csv": {

@@ -14,6 +14,10 @@ refused before any job exists. The job then reads the file as a stream, never wh
 A chunk's orders, its refusals and the checkpoint (the row up to which every order ending there is done)
 commit together, so a job killed and resumed reads the file again and skips what it did: no order twice,
 no refusal twice. A refused row refuses its whole order, and an order is registered whole or not at all.
+
+A mall's export (csv.md §6) is recognised by its header when uploaded and read through its preset
+(boss.csv.presets): its rows are §1's rows to every pass, its errors land on the file's own rows and columns (for
+Yahoo!'s pair, on the file each comes from), and its error report holds its rows as uploaded.
 """
 from __future__ import annotations
 
@@ -41,9 +45,9 @@ from ..orders.registration import (REASON_NEGATIVE_BILLED, REASON_TAKEN_ACTIVE, 
 from ..parsing import whole_number
 from ..reason import Reason
 from ..unit_of_work import unit_of_work
-from . import files
+from . import files, presets
 from .order_rows import ORDER_COLUMNS, RowError, assemble, read_row
-from .reading import FileRefused, Header, Table, open_table
+from .reading import AUTO, FileRefused, Header, Row, Table, header_key, open_table, peek_header
 from .writing import CsvWriter
 
 JOB_KIND = "csv_orders"
@@ -60,6 +64,8 @@ REASON_MODE = Reason("登録方法は valid_only, all_or_nothing, check_only の
                      "mode must be valid_only, all_or_nothing or check_only.")
 REASON_ENCODING = Reason("文字コードは auto, cp932, utf-8 のいずれかです。", "encoding must be auto, cp932 or utf-8.")
 REASON_NO_FILE = Reason("CSVファイルを選んでください。", "Choose a CSV file.")
+REASON_TOO_MANY_FILES = Reason("アップロードできるファイルは2つまでです（Yahoo!ショッピングの注文データと商品データ）。",
+                               "Upload at most two files (Yahoo! Shopping's order data and item data).")
 ACTOR = history.Text("受注CSV登録 {job}（{name}）", "CSV registration {job} ({name})")
 
 
@@ -81,31 +87,44 @@ def same_order(number: str) -> Reason:
 
 # ---------------------------------------------------------------- the upload
 
-def start(actor: Actor, stream, file_name: str, shop_id=None, mode: Optional[str] = None,
+def start(actor: Actor, uploads, file_name: str = "", shop_id=None, mode: Optional[str] = None,
           encoding: Optional[str] = None, lang: str = "ja") -> JobRecord:
-    """Keep the uploaded file, check that it can be read (its encoding, its header), and start its job."""
+    """Keep the uploaded file(s), check that they can be read (encoding, header: §1's own or a mall's format,
+    csv.md §6), and start the job. `uploads`: a stream (named `file_name`), or a list of (stream, name) —
+    one file, or Yahoo!'s two."""
     mode, encoding = mode or "valid_only", encoding or "auto"
     if mode not in MODES:
         raise ServiceError("validation_error", REASON_MODE, {"mode": REASON_MODE.text(lang)})
     if encoding not in ENCODINGS:
         raise ServiceError("validation_error", REASON_ENCODING, {"encoding": REASON_ENCODING.text(lang)})
-    if stream is None:
+    if not isinstance(uploads, list):
+        uploads = [] if uploads is None else [(uploads, file_name)]
+    if not uploads:
         raise ServiceError("validation_error", REASON_NO_FILE, {"file": REASON_NO_FILE.text(lang)})
+    if len(uploads) > 2:
+        raise ServiceError("validation_error", REASON_TOO_MANY_FILES, {"file": REASON_TOO_MANY_FILES.text(lang)})
     default_shop = None
     if shop_id not in (None, ""):
         default_shop = get_shop(actor.account_id, whole_number(shop_id)).id
     with unit_of_work() as uow:
-        stored = files.store_upload(actor.account_id, "csv_upload", file_name or "orders.csv", stream,
-                                    current_app.config["CSV_MAX_BYTES"])
+        stored = [files.store_upload(actor.account_id, "csv_upload", name or "orders.csv", stream,
+                                     current_app.config["CSV_MAX_BYTES"]) for stream, name in uploads]
         try:
-            table = _open(stored.id, encoding, default_shop is not None)
+            preset, sources = _recognise(stored, encoding)
+            if preset != "own" and default_shop is None:
+                reason = presets.REASON_NEEDS_SHOP
+                raise ServiceError("validation_error", reason, {"shop_id": reason.text(lang)})
+            source = _source(preset, sources, stored[0].id, default_shop is not None)
         except FileRefused as exc:
             raise ServiceError("validation_error", exc.reason, {"file": exc.reason.text(lang)}) from None
         job = create_job(actor.account_id, JOB_KIND, {
-            "file_id": stored.id, "file_name": stored.name, "shop_id": default_shop, "mode": mode,
-            "encoding": table.encoding, "lang": lang, "actor": [actor.type, actor.name, actor.user_id],
-            "unknown_columns": list(table.header.unknown)}, created_by=actor.name)
-        stored.job_id = job.id
+            "file_id": stored[0].id, "file_name": stored[0].name, "shop_id": default_shop, "mode": mode,
+            "encoding": source.encoding, "lang": lang, "actor": [actor.type, actor.name, actor.user_id],
+            "preset": preset, "files": [{"id": f.id, "name": f.name, "encoding": s.encoding,
+                                         "detected": s.detected} for f, s in zip(stored, sources)],
+            "unknown_columns": list(source.header.unknown)}, created_by=actor.name)
+        for each in stored:
+            each.job_id = job.id
         db.session.flush()
         outbox.record(OUTBOX_KIND, {"job_id": job.id}, job_id=job.id)
         uow.commit()
@@ -114,7 +133,67 @@ def start(actor: Actor, stream, file_name: str, shop_id=None, mode: Optional[str
 
 def _open(file_id: str, encoding: str, has_default_shop: bool) -> Table:
     required = [c.field for c in ORDER_COLUMNS if c.required and not (has_default_shop and c.field == "shop")]
-    return open_table(files.opener(file_id), ORDER_COLUMNS, encoding, required=required)
+    return open_table(files.opener(file_id), ORDER_COLUMNS, encoding, required=required, delimiter="auto")
+
+
+_OWN_NUMBER = {header_key(name) for name in ("モール注文番号", "mall_order_number")}
+
+
+def _peek(file_id: str, name: str, encoding: str, detected: bool) -> presets.SourceFile:
+    opener = files.opener(file_id)
+    used, delimiter, header_row, names = peek_header(opener, encoding, "auto")
+    return presets.SourceFile(opener, name, used, delimiter, header_row, names, detected)
+
+
+def _recognise(stored, encoding: str) -> tuple[str, list[presets.SourceFile]]:
+    """Which format the upload is (csv.md §6): a preset's id, or "own"; refused: two files that are not
+    Yahoo!'s pair, half of Yahoo!'s pair, a header of no format BOSS reads."""
+    sources = [_peek(each.id, each.name, encoding, encoding == AUTO) for each in stored]
+    found = [presets.recognise(source.names) for source in sources]
+    if len(sources) == 2:
+        if not all(each is not None and each.id == "yahoo" for each in found) or found[0] is found[1]:
+            raise FileRefused(presets.REASON_TWO_FILES)
+        return "yahoo", sources
+    if found[0] is not None:
+        if found[0].id == "yahoo":
+            raise FileRefused(presets.REASON_YAHOO_PAIR)
+        return found[0].id, sources
+    names = sources[0].names
+    if len(names) > 1 and not _OWN_NUMBER & {header_key(name) for name in names}:
+        raise FileRefused(presets.REASON_UNKNOWN, sources[0].header_row)
+    return "own", sources
+
+
+def _source(preset: str, sources: list[presets.SourceFile], file_id: str, has_default_shop: bool):
+    """The upload as §1's rows: the own file's table, or a preset's translation of the mall's file(s)."""
+    if preset == "own":
+        return OwnFile(_open(file_id, sources[0].encoding, has_default_shop))
+    return presets.open_preset(presets.recognise(sources[0].names), sources)
+
+
+class OwnFile:
+    """A file of §1's own columns, with what a preset's table answers (presets.PresetTable)."""
+
+    def __init__(self, table: Table):
+        self.table, self.header, self.encoding = table, table.header, table.encoding
+
+    def rows(self) -> Iterator[Row]:
+        return self.table.rows()
+
+    def index_rows(self) -> Iterator[Row]:
+        return self.table.rows()
+
+    def read(self, row: Row):
+        return read_row(self.header, row)
+
+    def place(self, row, number: int, column: str) -> tuple[Optional[str], int]:
+        return None, number
+
+    def places(self, row: Row) -> list[tuple[Optional[str], int]]:
+        return [(None, row.number)]
+
+    def report_parts(self) -> list[tuple[Optional[str], Table]]:
+        return [(None, self.table)]
 
 
 def rows_progress(job: JobRecord) -> dict:
@@ -168,6 +247,7 @@ class Member:
     number: int
     parsed: Optional[object]
     errors: list[RowError]
+    row: Row  # as read: a presets.SourceRow for a mall's file
 
 
 @dataclass
@@ -200,7 +280,11 @@ class Run:
         self.mode = params["mode"]
         self.default_shop = params.get("shop_id")
         self.checkpoint = dict(job.checkpoint or {})
-        self.table = _open(params["file_id"], params["encoding"], self.default_shop is not None)
+        self.preset = params.get("preset") or "own"
+        uploaded = params.get("files") or [{"id": params["file_id"], "name": params["file_name"],
+                                            "encoding": params["encoding"], "detected": False}]
+        sources = [_peek(each["id"], each["name"], each["encoding"], each["detected"]) for each in uploaded]
+        self.table = _source(self.preset, sources, uploaded[0]["id"], self.default_shop is not None)
         self.header: Header = self.table.header
         self.shops = _shop_names(self.account_id)
         self.ends: dict[bytes, int] = {}  # by _digest(key): a 16-byte digest holds an order's place in less memory
@@ -227,7 +311,7 @@ class Run:
         """Pass 1: the row where each order ends, and the number of rows."""
         limit = current_app.config["CSV_MAX_ROWS"]
         ends = self.ends
-        for row in self.table.rows():
+        for row in self.table.index_rows():
             self.total += 1
             if self.total > limit:
                 raise TooManyRows(limit)
@@ -255,8 +339,8 @@ class Run:
             end = ends[_digest(key)]
             if end <= start_row:
                 continue
-            parsed, errors = read_row(self.header, row)
-            open_orders[key].append(Member(row.number, parsed, errors))
+            parsed, errors = self.table.read(row)
+            open_orders[key].append(Member(row.number, parsed, errors, row))
             if row.number == end:
                 complete.append((key, open_orders.pop(key)))
                 if len(complete) >= CHUNK_ORDERS:
@@ -268,27 +352,31 @@ class Run:
 
     def _chunk(self, complete, upto_row: int, progress: Progress, register: bool, share, last: bool = False) -> None:
         with unit_of_work() as uow:
-            refusals: list[tuple[int, str, str, Reason]] = []  # row, column, code, reason
+            refusals: list[tuple[Optional[str], int, str, str, Reason]] = []  # file, row, column, code, reason
             drafts: list[tuple[int, list[Member], NewOrder]] = []
+            refused_orders = 0
             for key, members in complete:
                 refused, fields = self._check_rows(key, members)
                 if refused:
+                    refused_orders += 1
                     refusals.extend(self._refuse(members, refused))
                 else:
                     shop_id = self._shop_id(key[0])
                     drafts.append((shop_id, members, NewOrder(shop_id=shop_id, **fields)))
             drafts, taken = self._refuse_taken(drafts)
             for members, errors in taken:
+                refused_orders += 1
                 refusals.extend(self._refuse(members, errors))
             created_orders = 0
             if register:
                 for members, errors, created in self._register(drafts, progress):
                     if errors:
+                        refused_orders += 1
                         refusals.extend(self._refuse(members, errors))
                     created_orders += created
             progress.orders_valid += len(drafts) if not register else 0
             progress.orders_created += created_orders
-            self._record(refusals, progress, complete)
+            self._record(refusals, progress, refused_orders)
             progress.row = upto_row
             progress.rows_done += sum(len(members) for _, members in complete)
             job = db.session.get(JobRecord, self.job_id)
@@ -327,13 +415,24 @@ class Run:
             return self.default_shop
         return self.shops.get(cell)
 
-    def _refuse(self, members: list[Member], errors: list[RowError]) -> list[tuple[int, str, str, Reason]]:
-        """The order's errors, and each of its other rows refused with it."""
-        faulty = {error.row for error in errors}
+    def _refuse(self, members: list[Member], errors: list[RowError]) -> list[tuple]:
+        """The order's errors, each where it lands in the upload (file, row), and each of the order's other rows
+        of the upload refused with it."""
+        rows = {member.number: member.row for member in members}
+        out, seen = [], set()
+        for error in errors:
+            place = self.table.place(rows.get(error.row), error.row, error.column)
+            if (*place, error.column, error.code, error.reason.en) not in seen:
+                seen.add((*place, error.column, error.code, error.reason.en))
+                out.append((*place, error.column, error.code, error.reason))
+        faulty = {(file_name, row) for file_name, row, *_ in out}
         number = next((m.parsed.number for m in members if m.parsed is not None), "")
-        out = [(error.row, error.column, error.code, error.reason) for error in errors]
-        out.extend((member.number, "", SAME_ORDER, same_order(number)) for member in members
-                   if member.number not in faulty)
+        number = number or self.table.header.cell(members[0].row, "mall_order_number").strip()
+        for member in members:
+            for place in self.table.places(member.row):
+                if place not in faulty:
+                    faulty.add(place)
+                    out.append((*place, "", SAME_ORDER, same_order(number)))
         return out
 
     def _refuse_taken(self, drafts):
@@ -361,8 +460,10 @@ class Run:
         message = history.REGISTERED["csv"].ja
         number_header = self.header.name_of("mall_order_number")
         for shop_id, entries in by_shop.items():
-            batch = create_orders(self.actor, shop_id, [MallOrder(new=new) for _, new in entries], message,
-                                  source="csv")
+            orders = [MallOrder(new=new, several_destinations=any(
+                isinstance(member.row, presets.SourceRow) and member.row.several_destinations for member in members))
+                for members, new in entries]
+            batch = create_orders(self.actor, shop_id, orders, message, source="csv")
             for members, new in entries:
                 number = new.mall_order_number.strip()
                 order_id = batch.ids.get(number)
@@ -374,52 +475,55 @@ class Run:
                     progress.orders.append([order_id, number])
                 yield members, [], 1
 
-    def _record(self, refusals, progress: Progress, complete) -> None:
+    def _record(self, refusals, progress: Progress, refused_orders: int) -> None:
         if not refusals:
             return
-        rows = sorted(refusals, key=lambda r: (r[0], r[2] == SAME_ORDER))
+        rows = sorted(refusals, key=lambda r: (r[0] or "", r[1], r[3] == SAME_ORDER))
         db.session.execute(insert(CsvRowError), [
-            {"job_id": self.job_id, "file_name": None, "row": row, "column": column or "", "code": code,
-             "message": reason.text(self.lang)} for row, column, code, reason in rows])
-        refused_rows = {r[0] for r in refusals}
-        progress.rows_refused += len(refused_rows)
-        progress.orders_refused += sum(1 for _, members in complete if members[0].number in refused_rows
-                                       or any(m.number in refused_rows for m in members))
+            {"job_id": self.job_id, "file_name": file_name, "row": row, "column": column or "", "code": code,
+             "message": reason.text(self.lang)} for file_name, row, column, code, reason in rows])
+        progress.rows_refused += len({(r[0], r[1]) for r in refusals})
+        progress.orders_refused += refused_orders
 
     # -- the result
 
     def write_report(self) -> Optional[str]:
         """The error report (csv.md §4): the refused rows as uploaded, in file order, with an エラー内容 column,
         in the upload's encoding — to fix in Excel and upload again. Read and written a batch at a time."""
-        errors = _errors_by_row(self.job_id)
-        pending = next(errors, None)
-        if pending is None:
-            return None
-        writer = files.create(self.account_id, "error_report", f"errors-{self.job_id[:8]}.csv", job_id=self.job_id)
+        writer = None
         csv_writer = CsvWriter(self.table.encoding)
-        writer.write(csv_writer.row([*self.header.names, REPORT_COLUMN]))
-        batch: list[list[str]] = []
-        for row in self.table.rows():
-            while pending is not None and pending[0] < row.number:
-                pending = next(errors, None)
+        for file_name, table in self.table.report_parts():  # Yahoo!: the order file's rows, then the item file's
+            errors = _errors_by_row(self.job_id, file_name)
+            pending = next(errors, None)
             if pending is None:
-                break
-            if pending[0] == row.number:
-                batch.append([*row.cells, pending[1]])
-                if len(batch) >= 500:
-                    writer.write(csv_writer.rows(batch))
-                    batch = []
-        writer.write(csv_writer.rows(batch))
-        return writer.close().id
+                continue
+            if writer is None:
+                writer = files.create(self.account_id, "error_report", f"errors-{self.job_id[:8]}.csv",
+                                      job_id=self.job_id)
+            writer.write(csv_writer.row([*table.header.names, REPORT_COLUMN]))
+            batch: list[list[str]] = []
+            for row in table.rows():
+                while pending is not None and pending[0] < row.number:
+                    pending = next(errors, None)
+                if pending is None:
+                    break
+                if pending[0] == row.number:
+                    batch.append([*row.cells, pending[1]])
+                    if len(batch) >= 500:
+                        writer.write(csv_writer.rows(batch))
+                        batch = []
+            writer.write(csv_writer.rows(batch))
+        return writer.close().id if writer is not None else None
 
     def _result(self, progress: Progress) -> dict:
-        errors = [{"row": e.row, "column": e.column, "code": e.code, "message": e.message}
+        errors = [{"row": e.row, "column": e.column, "code": e.code, "message": e.message,
+                   **({"file": e.file_name} if e.file_name is not None else {})}
                   for e in db.session.scalars(select(CsvRowError).where(
                       CsvRowError.job_id == self.job_id, CsvRowError.code != SAME_ORDER)
                       .order_by(CsvRowError.row, CsvRowError.id).limit(ERRORS_SHOWN))]
         registered = progress.phase == "register"
         return {
-            "preset": "own", "mode": self.mode, "encoding": self.params["encoding"], "rows": self.total,
+            "preset": self.preset, "mode": self.mode, "encoding": self.params["encoding"], "rows": self.total,
             "orders_created": progress.orders_created if registered else 0,
             "orders_valid": progress.orders_valid if not registered else progress.orders_created,
             "orders_refused": progress.orders_refused, "rows_refused": progress.rows_refused,
@@ -429,13 +533,15 @@ class Run:
         }
 
 
-def _errors_by_row(job_id: str, batch: int = 1000) -> Iterator[tuple[int, str]]:
-    """(row, its errors as one text) in row order, read from import_errors a batch at a time (keyset)."""
+def _errors_by_row(job_id: str, file_name: Optional[str] = None, batch: int = 1000) -> Iterator[tuple[int, str]]:
+    """(row, its errors as one text) in row order, of one file of the upload (`file_name` None: the only one),
+    read from import_errors a batch at a time (keyset)."""
     after = (0, 0)
     current_row, texts = None, []
+    of_file = CsvRowError.file_name.is_(None) if file_name is None else CsvRowError.file_name == file_name
     while True:
         found = db.session.execute(select(CsvRowError.row, CsvRowError.id, CsvRowError.column, CsvRowError.message)
-                                   .where(CsvRowError.job_id == job_id,
+                                   .where(CsvRowError.job_id == job_id, of_file,
                                           tuple_(CsvRowError.row, CsvRowError.id) > tuple_(*after))
                                    .order_by(CsvRowError.row, CsvRowError.id).limit(batch)).all()
         for row, _, column, message in found:
