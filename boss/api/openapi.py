@@ -160,6 +160,13 @@ def _op(summary: str, answers: dict, params=None, body=None, tag: str = "orders"
     return op
 
 
+def _multipart(op: dict, properties: dict, required=()) -> dict:
+    """An upload operation (csv.md §5): its body a multipart form, not JSON."""
+    schema = {"type": "object", "properties": properties, "required": list(required)}
+    op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+    return op
+
+
 def _query(name: str, schema: dict, description: str = "") -> dict:
     param = {"name": name, "in": "query", "required": False, "schema": schema}
     if description:
@@ -516,6 +523,14 @@ def document() -> dict:
                             "sellable": integer(0, returns.MAX_QUANTITY, nullable=False)},
                             required=["sku", "returned", "sellable"])}}, required=["lines"]),
                         operation_id="inspectReturn")},
+        "/api/v1/imports/mappings": {
+            "post": _multipart(_op("商品マッピングCSV: add, update or delete mappings from a CSV file, as a job "
+                                   "(csv.md §2); the file refused (binary, encoding, header): 422 naming `file`",
+                                   {"202": _json(_answer({"job_id": {"type": "string"}}), "Queued")}, tag="imports",
+                                   body={"type": "object"}, operation_id="importMappings"), {
+                "file": {"type": "string", "format": "binary", "description": "the CSV (CP932 or UTF-8)"},
+                "encoding": {"type": "string", "enum": ["auto", "cp932", "utf-8"], "default": "auto"}},
+                required=["file"])},
         "/api/v1/jobs/{id}": {
             "get": _op("A job's state and progress", {"200": _json(_ref("Job"))}, tag="jobs", errors=["404"],
                        params=[{"name": "id", "in": "path", "required": True,

@@ -1,7 +1,7 @@
 """商品マッピング: a shop's mall item mapped to a product, and the waiting 確認待 orders' lines with it."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -34,11 +34,11 @@ def map_item(actor: Actor, shop_id: int, mall_item_id: str, sub_code: str, sku: 
                 f"このモール商品（{mall_item_id}{'/' + sub_code if sub_code else ''}）は既にマッピングされています。",
                 "This mall item is already mapped."))
         try:
-            mapping, affected = add_mapping(actor, shop.id, mall_item_id, sub_code, product)
+            mapping, mapped = add_mapping(actor, shop.id, mall_item_id, sub_code, product)
         except IntegrityError:
             raise ServiceError("already_exists", REASON_MAPPED) from None
         uow.commit()
-    return mapping, affected
+    return mapping, mapped.orders
 
 
 def product_by_sku(account_id: int, sku: str) -> Optional[Product]:
@@ -51,7 +51,8 @@ def find_mapping(shop_id: int, mall_item_id: str, sub_code: str) -> Optional[Ite
         ItemMapping.sub_code == (sub_code or ""))).first()
 
 
-def add_mapping(actor: Actor, shop_id: int, mall_item_id: str, sub_code: str, product: Product) -> tuple[ItemMapping, int]:
+def add_mapping(actor: Actor, shop_id: int, mall_item_id: str, sub_code: str,
+                product: Product) -> tuple[ItemMapping, Mapped]:
     """The new mapping and the waiting lines mapped with it, in the caller's unit of work (no commit); a key
     mapped meanwhile raises IntegrityError at the flush."""
     mapping = ItemMapping(shop_id=shop_id, mall_item_id=mall_item_id, sub_code=sub_code or "", product_id=product.id)
@@ -60,7 +61,7 @@ def add_mapping(actor: Actor, shop_id: int, mall_item_id: str, sub_code: str, pr
     return mapping, apply_mapping(mapping, product, actor)
 
 
-def remap(actor: Actor, mapping: ItemMapping, product: Product) -> int:
+def remap(actor: Actor, mapping: ItemMapping, product: Product) -> Mapped:
     """Point a mapping at another product (商品マッピングCSV's update), in the caller's unit of work: lines
     mapped from now on get it; lines mapped already keep theirs. The waiting lines are mapped as by a new one."""
     mapping.product_id = product.id
@@ -68,7 +69,13 @@ def remap(actor: Actor, mapping: ItemMapping, product: Product) -> int:
     return apply_mapping(mapping, product, actor)
 
 
-def apply_mapping(mapping: ItemMapping, product: Product, actor: Actor) -> int:
+class Mapped(NamedTuple):
+    """What a mapping did to the waiting orders: the lines it mapped, in how many orders."""
+    lines: int
+    orders: int
+
+
+def apply_mapping(mapping: ItemMapping, product: Product, actor: Actor) -> Mapped:
     lines = db.session.scalars(
         select(OrderLine).join(Order, Order.id == OrderLine.order_id)
         .where(OrderLine.product_id.is_(None), OrderLine.mall_item_id == mapping.mall_item_id,
@@ -85,7 +92,7 @@ def apply_mapping(mapping: ItemMapping, product: Product, actor: Actor) -> int:
             with counted(order):
                 detach_tag(order, "unmapped_items")
         auto_confirm(order)
-    return len(orders)
+    return Mapped(len(lines), len(orders))
 
 
 def delete_mapping(actor: Actor, mapping_id: int) -> None:
