@@ -18,6 +18,7 @@ STATUS_BY_CODE = {
     "invalid_transition": 409,
     "insufficient_stock": 409,
     "conflict": 409,
+    "file_too_large": 413,
 }
 
 REASON_CONFLICT = Reason(
