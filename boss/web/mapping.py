@@ -177,8 +177,8 @@ def _mapping_job(job_id: str) -> JobRecord:
 @job_page(mapping_import.KIND)
 def csv_job_progress(job: JobRecord):
     """GET /jobs/<id>/progress of a 商品マッピングCSV (boss.web.orders.job_progress): the polling partial while the
-    job runs, its result once it has ended."""
-    return render_template("mapping/_csv_job.html", **_csv_job_context(job))
+    job runs, its result once it has ended — and then the page's lists again, as the job has changed them."""
+    return render_template("mapping/_csv_job.html", refresh_lists=True, **_csv_job_context(job))
 
 
 def _csv_job_context(job: JobRecord) -> dict:

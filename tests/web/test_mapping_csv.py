@@ -60,6 +60,7 @@ def test_an_upload_shows_the_jobs_progress_then_its_result_with_refused_rows_and
     _run_jobs(app)
     result = staff_client.get(poll, headers=HTMX).text
     assert "hx-trigger" not in result.split('id="mapping-csv-job"')[1].split(">")[0]  # polling stops
+    assert 'hx-trigger="load" hx-target="#mapping-content"' in result  # the page's lists follow
     assert "追加 1 件・更新 0 件・削除 0 件" in result and "明細 1 行をマッピングしました" in result
     assert "エラーのため反映しなかった行 1 行" in result
     assert re.search(r'<td class="num">3</td><td>ショップ</td><td>ショップ「ない店」はありません', result)
