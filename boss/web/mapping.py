@@ -196,7 +196,8 @@ def csv_error_report(job_id: str):
         StoredFile.kind == "error_report")).first()
     if stored is None:
         abort(404)
-    return _download(Response(stream_with_context(files.chunks(stored.id)), content_type="text/csv"), stored.name, stored.size)
+    response = Response(stream_with_context(files.chunks(stored.id)), content_type="text/csv")
+    return _download(response, stored.name, stored.size)
 
 
 @bp.get("/mapping/csv/template.csv")

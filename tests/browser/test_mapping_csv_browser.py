@@ -33,7 +33,7 @@ def test_an_uploaded_mapping_file_shows_its_progress_then_its_result_and_the_err
     expect(result).to_contain_text("追加 1 件・更新 0 件・削除 0 件", timeout=20_000)
     expect(result).to_contain_text("エラーのため反映しなかった行 1 行")
     expect(result.locator("table.import-errors tbody tr")).to_have_text(
-        [f"3SKUコードSKU「NO-SUCH-SKU」の商品が登録されていません。先に商品を登録してください。"])
+        ["3SKUコードSKU「NO-SUCH-SKU」の商品が登録されていません。先に商品を登録してください。"])
     expect(page.locator("#mappings")).to_contain_text("TEA-SENCHA")  # the page's lists follow the job
     expect(page.locator("#unmapped")).not_to_contain_text("item-tea")
     page.screenshot(path=str(SCREENSHOTS / "mapping-csv-1366.png"), full_page=True)
