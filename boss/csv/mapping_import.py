@@ -23,7 +23,7 @@ from ..extensions import db
 from ..job_records import create_job, set_progress
 from ..models import CsvRowError, ItemMapping, JobRecord, Product, Shop, StoredFile
 from ..orders.actor import Actor
-from ..orders.mapping import add_mapping, find_mapping, product_by_sku, remap
+from ..orders.mapping import add_mapping, remap
 from ..reason import Reason
 from ..unit_of_work import unit_of_work
 from . import files
@@ -112,6 +112,30 @@ class Shops:
         return self.by_name.get(normal)
 
 
+class ChunkLookups:
+    """The products and mappings a chunk's rows name, read in one query each (not one per row), and kept as the
+    chunk's rows change the mappings."""
+
+    def __init__(self, account_id: int, header: Header, rows: list[Row]):
+        skus = {header.cell(row, "sku").strip() for row in rows} - {""}
+        items = {header.cell(row, "mall_item_id").strip() for row in rows} - {""}
+        self.products = {product.sku: product for product in db.session.scalars(select(Product).where(
+            Product.account_id == account_id, Product.sku.in_(skus)))} if skus else {}
+        self.mappings = {_key(mapping.shop_id, mapping.mall_item_id, mapping.sub_code): mapping
+                         for mapping in db.session.scalars(select(ItemMapping).join(Shop).where(
+                             Shop.account_id == account_id, ItemMapping.mall_item_id.in_(items)))} if items else {}
+
+    def product(self, sku: str) -> Optional[Product]:
+        return self.products.get(sku)
+
+    def mapping(self, shop_id: int, mall_item_id: str, sub_code: str) -> Optional[ItemMapping]:
+        return self.mappings.get(_key(shop_id, mall_item_id, sub_code))
+
+
+def _key(shop_id: int, mall_item_id: str, sub_code: str) -> tuple:
+    return shop_id, mall_item_id, sub_code or ""
+
+
 @dataclass(frozen=True)
 class RowChange:
     """A row checked whole: what it asks, with everything it needs found."""
@@ -123,7 +147,8 @@ class RowChange:
     mapping: Optional[ItemMapping]
 
 
-def check_row(header: Header, row: Row, account_id: int, shops: Shops) -> tuple[Optional[RowChange], list[RowError]]:
+def check_row(header: Header, row: Row, shops: Shops,
+              found: ChunkLookups) -> tuple[Optional[RowChange], list[RowError]]:
     """The row's change, or every error it has (in the file's column order)."""
     errors: list[RowError] = []
     flag = _normal(header.cell(row, "delete"))
@@ -147,14 +172,14 @@ def check_row(header: Header, row: Row, account_id: int, shops: Shops) -> tuple[
             f"There is no shop “{values['shop'][:40]}”. Write the shop's name or its id as #12.")))
     product = None
     if not delete and values["sku"] and len(values["sku"]) <= LIMITS["sku"]:
-        product = product_by_sku(account_id, values["sku"])
+        product = found.product(values["sku"])
         if product is None:
             errors.append(RowError("sku", UNKNOWN_SKU, Reason(
                 f"SKU「{values['sku']}」の商品が登録されていません。先に商品を登録してください。",
                 f"No product has the SKU “{values['sku']}”. Register the product first.")))
     mapping = None
     if shop is not None and values["mall_item_id"] and not any(e.field in LIMITS for e in errors):
-        mapping = find_mapping(shop.id, values["mall_item_id"], values["sub_code"])
+        mapping = found.mapping(shop.id, values["mall_item_id"], values["sub_code"])
         if delete and mapping is None:
             item = values["mall_item_id"] + (f"/{values['sub_code']}" if values["sub_code"] else "")
             errors.append(RowError("mall_item_id", MAPPING_NOT_FOUND, Reason(
@@ -165,15 +190,18 @@ def check_row(header: Header, row: Row, account_id: int, shops: Shops) -> tuple[
     return RowChange(delete, shop, values["mall_item_id"], values["sub_code"], product, mapping), []
 
 
-def apply_change(actor: Actor, change: RowChange) -> tuple[str, int]:
+def apply_change(actor: Actor, change: RowChange, found: ChunkLookups) -> tuple[str, int]:
     """Carry out a checked row in the caller's unit of work: ("created" | "updated" | "unchanged" | "deleted",
     lines mapped). Deleting leaves the lines mapped already as they are, as deleting on the screen does."""
+    key = _key(change.shop.id, change.mall_item_id, change.sub_code)
     if change.delete:
         db.session.delete(change.mapping)
         db.session.flush()
+        del found.mappings[key]
         return "deleted", 0
     if change.mapping is None:
-        _, mapped = add_mapping(actor, change.shop.id, change.mall_item_id, change.sub_code, change.product)
+        found.mappings[key], mapped = add_mapping(actor, change.shop.id, change.mall_item_id, change.sub_code,
+                                                  change.product)
         return "created", mapped.lines
     outcome = "unchanged" if change.mapping.product_id == change.product.id else "updated"
     return outcome, remap(actor, change.mapping, change.product).lines
@@ -239,14 +267,15 @@ def _do_chunk(job_id: str, actor: Actor, table: Table, shops: Shops, rows: list[
     progress = dict(progress)
     refused = []
     with unit_of_work() as uow:
+        found = ChunkLookups(actor.account_id, table.header, rows)
         for row in rows:
-            change, errors = check_row(table.header, row, actor.account_id, shops)
+            change, errors = check_row(table.header, row, shops, found)
             if errors:
                 progress["rows_refused"] += 1
                 refused += [{"job_id": job_id, "row": row.number, "column": table.header.name_of(error.field),
                              "code": error.code, "message": error.reason.text(lang)} for error in errors]
                 continue
-            outcome, lines = apply_change(actor, change)
+            outcome, lines = apply_change(actor, change, found)
             progress[outcome] += 1
             progress["lines_mapped"] += lines
         if refused:

@@ -161,11 +161,11 @@ def test_a_job_killed_after_a_chunk_resumes_and_does_no_row_twice(app, client, t
     class Killed(Exception):
         pass
 
-    def killed_in_the_second_chunk(actor, change):
+    def killed_in_the_second_chunk(actor, change, found):
         seen.append(change.mall_item_id)
         if len(seen) == 5:
             raise Killed
-        return apply_change(actor, change)
+        return apply_change(actor, change, found)
 
     monkeypatch.setattr(mapping_import, "apply_change", killed_in_the_second_chunk)
     with pytest.raises(Killed):
