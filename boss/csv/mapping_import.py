@@ -22,6 +22,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..job_records import create_job, set_progress
 from ..models import CsvRowError, ItemMapping, JobRecord, Product, Shop, StoredFile
+from ..orders import history
 from ..orders.actor import Actor
 from ..orders.mapping import add_mapping, remap
 from ..reason import Reason
@@ -221,10 +222,11 @@ def run_job(message) -> None:
     try:
         progress = job.checkpoint or _count_rows(job, table)
     except FileRefused as exc:
-        return _fail(job.id, exc.reason.text(lang))
+        return _mark_failed(job.id, exc.reason.text(lang))
     if progress is None:
         return
-    actor = Actor("job", f"商品マッピングCSV（{params.get('user_name') or ''}）", job.account_id, params.get("user_id"))
+    actor = Actor("job", history.MAPPING_CSV_ACTOR(job=job.id[:8], name=params.get("user_name") or ""), job.account_id,
+                  params.get("user_id"))
     shops = Shops(job.account_id)
     chunk: list[Row] = []
     try:
@@ -236,7 +238,7 @@ def run_job(message) -> None:
         if chunk:
             progress = _do_chunk(job.id, actor, table, shops, chunk, progress, lang)
     except FileRefused as exc:  # a row found unreadable past the count (the file cannot change: not expected)
-        return _fail(job.id, exc.reason.text(lang))
+        return _mark_failed(job.id, exc.reason.text(lang))
     _finish(job.id, table, progress, params)
 
 
@@ -246,7 +248,7 @@ def _count_rows(job: JobRecord, table: Table) -> Optional[dict]:
     limit = current_app.config["CSV_MAX_ROWS"]
     lang = job.params.get("lang") or "ja"
     if total > limit:
-        _fail(job.id, Reason(f"行数が上限（{limit:,}行）を超えています（{total:,}行）。ファイルを分けてアップロードしてください。",
+        _mark_failed(job.id, Reason(f"行数が上限（{limit:,}行）を超えています（{total:,}行）。ファイルを分けてアップロードしてください。",
                              f"The file has more rows ({total:,}) than the limit ({limit:,}). Split it.").text(lang))
         return None
     progress = {"total": total, "done": 0, **{name: 0 for name in COUNTS}}
@@ -287,7 +289,7 @@ def _do_chunk(job_id: str, actor: Actor, table: Table, shops: Shops, rows: list[
     return progress
 
 
-def _fail(job_id: str, error: str) -> None:
+def _mark_failed(job_id: str, error: str) -> None:
     with unit_of_work() as uow:
         job = db.session.get(JobRecord, job_id)
         set_progress(job, job.progress, state="failed")

@@ -184,6 +184,8 @@ def test_a_job_killed_after_a_chunk_resumes_and_does_no_row_twice(app, client, t
         events = db.session.scalar(select(func.count()).select_from(OrderEvent).where(OrderEvent.kind == "mapped"))
         db.session.remove()
     assert events == 8 and len(orders) == 8
+    history = client.get(f"{API}/orders/{orders[1]['id']}/events", headers=tenant.headers()).json["items"]
+    assert any(event["actor"]["name"].startswith(f"商品マッピングCSV {job_id[:8]}（") for event in history), history
     _run(app, job_id)  # once more: finished, nothing done
     assert client.get(f"{API}/jobs/{job_id}", headers=tenant.headers()).json == job
 
