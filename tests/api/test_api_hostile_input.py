@@ -10,6 +10,7 @@ with `WWW-Authenticate: Bearer`. Routing comes before authentication: a request 
 from __future__ import annotations
 
 import copy
+import io
 import json
 import logging
 import re
@@ -358,16 +359,35 @@ def test_every_operation_of_the_openapi_document_takes_every_hostile_value_witho
                         requests.append((concrete, {param["name"]: value}, None, {}))
                     elif param["in"] == "header" and "\x00" not in value and "\ud800" not in value:
                         requests.append((concrete, {}, None, {param["name"]: value}))
-            if "requestBody" in operation:
-                schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
                 valid = valid_bodies.get((method, path), {})
-                requests += [(concrete, {}, body, {}) for body in _body_variants(document, schema, valid)]
+                requests += [(concrete, {}, body, {}) for body in
+                             _body_variants(document, content["application/json"]["schema"], valid)]
+            elif "multipart/form-data" in content:  # an upload (csv.md §5): each field, and the file, hostile
+                requests += [(concrete, {}, form, {}) for form in _form_variants(content["multipart/form-data"])]
             for url, query, body, headers in requests:
+                multipart = isinstance(body, dict)
                 response = getattr(client, method)(
-                    url, query_string=query, data=body, content_type="application/json" if body is not None else None,
-                    headers=tenant.headers("admin", **headers))
+                    url, query_string=query, data=body, headers=tenant.headers("admin", **headers),
+                    content_type="multipart/form-data" if multipart else "application/json" if body is not None else None)
                 seen += 1
-                assert response.status_code < 500, (method, url, query, (body or "")[:200], headers, response.text[:300])
+                shown = str(body)[:200] if body is not None else ""
+                assert response.status_code < 500, (method, url, query, shown, headers, response.text[:300])
                 if url.startswith("/api/") and response.status_code != 204:
                     assert response.is_json, (method, url, response.status_code)
     assert seen > 1000
+
+
+def _form_variants(content: dict):
+    """Multipart forms: each hostile string as each field (a file field gets it as the file's bytes), and no
+    field at all."""
+    properties = content["schema"]["properties"]
+    files = [name for name, schema in properties.items() if schema.get("format") == "binary"]
+    yield {}
+    for value in HOSTILE_STRINGS:
+        data = value.encode("utf-8", "surrogatepass")
+        for name in properties:
+            form = {file: (io.BytesIO(b"a,b\r\n1,2\r\n"), "f.csv") for file in files if file != name}
+            form[name] = (io.BytesIO(data), "f.csv") if name in files else value.replace("\ud800", "")
+            yield form
