@@ -42,8 +42,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_root() / "migrations"))
     login_manager.init_app(app)
-    from .csv.uploads import init_upload_limit
-    init_upload_limit(app)  # before CSRFProtect: an upload's body is read under CSV_MAX_BYTES
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_locale)
     from .security import init_security

@@ -33,3 +33,21 @@ def unit_of_work() -> Iterator[UnitOfWork]:
     except BaseException:
         uow.rollback()
         raise
+
+
+def read_snapshot() -> None:
+    """What the request reads from here on, it reads as of one moment. For an answer put together from several
+    SELECTs — an order, then its shipment, its tags — while a worker commits: PostgreSQL's READ COMMITTED lets
+    each statement see what was committed since the one before (a new shipment state beside the old version),
+    and SQLite's driver opens no transaction for a SELECT (each statement reads the latest). A read-only
+    request calls it once authenticated (what it wrote so far is committed); it ends a read transaction only.
+
+    PostgreSQL: a REPEATABLE READ transaction; SQLite: BEGIN, a snapshot from its first read (WAL)."""
+    from .extensions import db
+
+    session = db.session
+    session.rollback()
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    else:
+        session.connection().exec_driver_sql("BEGIN")

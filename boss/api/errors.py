@@ -10,6 +10,7 @@ from .. import accounts
 from ..errors import ServiceError
 from ..orders.actor import Actor
 from ..reason import Reason
+from ..unit_of_work import read_snapshot
 from . import bp
 
 PUBLIC_ENDPOINTS = {"api.openapi_document"}
@@ -81,6 +82,8 @@ def _authenticate():
                               else "The API token is missing or invalid.")
     g.api_user = user
     g.actor = Actor("token", f"{user.email}（API）", user.account_id, user.id)
+    if request.method in ("GET", "HEAD"):  # an answer read from one moment of the database (an order's version
+        read_snapshot()                    # and its shipment and tags alike)
     return None
 
 

@@ -13,6 +13,7 @@ from functools import cache
 
 from flask import current_app, jsonify
 
+from ..csv import order_import
 from ..integrations.base_urls import LOOPBACK
 from ..models import MALLS, RSL
 from ..orders import bulk, delivery, numbers, rules, shipping_rules
@@ -132,6 +133,7 @@ def _json(schema: dict, description: str = "OK") -> dict:
 
 
 ERROR = {"$ref": "#/components/responses/Error"}
+JOB_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": JOB_ID_PATTERN}}
 ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 TAG_ID = {"name": "tag_id", "in": "path", "required": True, "schema": {"type": "integer"}}
 IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
@@ -160,10 +162,15 @@ def _op(summary: str, answers: dict, params=None, body=None, tag: str = "orders"
     return op
 
 
-def _multipart(op: dict, properties: dict, required=()) -> dict:
-    """An upload operation (csv.md §5): its body a multipart form, not JSON."""
-    schema = {"type": "object", "properties": properties, "required": list(required)}
-    op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+def _upload(summary: str, fields: dict, operation_id: str) -> dict:
+    """A CSV upload (csv.md §5): multipart `file` and `encoding`, plus `fields`; 202 with the job's id. Its own size
+    limit, CSV_MAX_BYTES (413 file_too_large); a file that cannot be read, 422 naming `file`."""
+    op = _op(summary, {"202": _json(_answer({"job_id": {"type": "string"}}), "The job is queued")}, tag="imports",
+             errors=["404", "413", "422"], operation_id=operation_id)
+    properties = {"file": {"type": "string", "contentMediaType": "text/csv"},
+                  "encoding": {"type": "string", "enum": list(order_import.ENCODINGS), "default": "auto"}, **fields}
+    op["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": properties, "required": ["file"]}}}}
     return op
 
 
@@ -523,18 +530,22 @@ def document() -> dict:
                             "sellable": integer(0, returns.MAX_QUANTITY, nullable=False)},
                             required=["sku", "returned", "sellable"])}}, required=["lines"]),
                         operation_id="inspectReturn")},
-        "/api/v1/imports/mappings": {
-            "post": _multipart(_op("商品マッピングCSV: add, update or delete mappings from a CSV file, as a job "
-                                   "(csv.md §2); the file refused (binary, encoding, header): 422 naming `file`",
-                                   {"202": _json(_answer({"job_id": {"type": "string"}}), "Queued")}, tag="imports",
-                                   body={"type": "object"}, operation_id="importMappings"), {
-                "file": {"type": "string", "format": "binary", "description": "the CSV (CP932 or UTF-8)"},
-                "encoding": {"type": "string", "enum": ["auto", "cp932", "utf-8"], "default": "auto"}},
-                required=["file"])},
+        "/api/v1/imports/mappings": {"post": _upload(
+            "Add, update or delete mappings from a CSV file (商品マッピングCSV, csv.md §2): a job; its result counts "
+            "them and lists the refused rows", {}, operation_id="importMappings")},
         "/api/v1/jobs/{id}": {
             "get": _op("A job's state and progress", {"200": _json(_ref("Job"))}, tag="jobs", errors=["404"],
-                       params=[{"name": "id", "in": "path", "required": True,
-                                "schema": {"type": "string", "pattern": JOB_ID_PATTERN}}], operation_id="getJob")},
+                       params=[JOB_ID], operation_id="getJob")},
+        "/api/v1/imports/orders": {"post": _upload(
+            "Register orders from a CSV file (受注CSV登録, csv.md §1): a job; its result lists the refused rows",
+            {"shop_id": {"type": "integer", "description": "the shop of rows without a ショップ column or cell"},
+             "mode": {"type": "string", "enum": list(order_import.MODES), "default": "valid_only"}},
+            operation_id="importOrdersCsv")},
+        "/api/v1/jobs/{id}/error-report.csv": {
+            "get": _op("A CSV job's error report: the refused rows as uploaded, with an エラー内容 column",
+                       {"200": {"description": "The report, in the upload's encoding",
+                                "content": {"text/csv": {"schema": {"type": "string"}}}}},
+                       tag="jobs", errors=["404"], params=[JOB_ID], operation_id="getJobErrorReport")},
         "/api/v1/warehouse": {
             "get": _op("The account's warehouse connection", {"200": _json(_ref("Warehouse"))}, tag="warehouse",
                        operation_id="getWarehouse"),

@@ -1,1 +1,1 @@
-"""CSV: readers, writers and their jobs (csv.md)."""
+"""CSV files: reading them as Excel writes them (reading, values, order_rows), pure; the jobs use them."""

@@ -65,11 +65,15 @@ class RowError:
 # ---------------------------------------------------------------- starting
 
 
-def start(actor: Actor, stream: BinaryIO, file_name: str, encoding: str = "auto", lang: str = "ja",
-          max_bytes: Optional[int] = None) -> JobRecord:
+def start(actor: Actor, stream: Optional[BinaryIO], file_name: str, encoding: str = "auto",
+          lang: str = "ja") -> JobRecord:
     """Keep the upload, check it can be read (encoding, header with ショップ, モール商品ID, SKUコード) and start
-    the job. A file refused: ServiceError validation_error with `fields.file`; too large: FileTooLarge (413)."""
-    limit = max_bytes if max_bytes is not None else current_app.config["CSV_MAX_BYTES"]
+    the job. No file, or a file refused: ServiceError validation_error with `fields.file`; too large: FileTooLarge
+    (413)."""
+    if stream is None:
+        reason = Reason("CSVファイル（file）を選んでください。", "Send the CSV file as `file`.")
+        raise ServiceError("validation_error", reason, {"file": reason.text(lang)})
+    limit = current_app.config["CSV_MAX_BYTES"]
     with unit_of_work() as uow:
         stored = files.store_upload(actor.account_id, "csv_upload", file_name or "mappings.csv", stream, limit)
         try:
@@ -239,7 +243,7 @@ def run_job(message) -> None:
             progress = _do_chunk(job.id, actor, table, shops, chunk, progress, lang)
     except FileRefused as exc:  # a row found unreadable past the count (the file cannot change: not expected)
         return _mark_failed(job.id, exc.reason.text(lang))
-    _finish(job.id, table, progress, params)
+    _finish(job.id, table, progress)
 
 
 def _count_rows(job: JobRecord, table: Table) -> Optional[dict]:
@@ -297,9 +301,9 @@ def _mark_failed(job_id: str, error: str) -> None:
         uow.commit()
 
 
-def _finish(job_id: str, table: Table, progress: dict, params: dict) -> None:
+def _finish(job_id: str, table: Table, progress: dict) -> None:
     with unit_of_work() as uow:
-        report = _write_report(job_id, table, params) if progress["rows_refused"] else None
+        report = _write_report(job_id, table) if progress["rows_refused"] else None
         errors = [{"row": e.row, "column": e.column, "code": e.code, "message": e.message}
                   for e in db.session.scalars(select(CsvRowError).where(CsvRowError.job_id == job_id)
                                               .order_by(CsvRowError.row, CsvRowError.id).limit(MAX_ERRORS_SHOWN))]
@@ -328,12 +332,11 @@ def _row_messages(job_id: str) -> Iterator[tuple[int, str]]:
         after = (batch[-1].row, batch[-1].id)
 
 
-def _write_report(job_id: str, table: Table, params: dict) -> str:
+def _write_report(job_id: str, table: Table) -> str:
     """The refused rows as uploaded plus エラー内容, in the upload's encoding; a pass over the file merged with
     the errors in row order (memory flat)."""
     account_id = db.session.get(JobRecord, job_id).account_id
-    name = params["file_name"].rsplit(".", 1)[0]
-    writer = files.create(account_id, "error_report", f"{name}_エラー.csv", job_id=job_id)
+    writer = files.create(account_id, "error_report", f"mapping-errors-{job_id[:8]}.csv", job_id=job_id)
     csv_writer = CsvWriter(table.encoding)
     writer.write(csv_writer.row((*table.header.names, REPORT_COLUMN)))
     messages = _row_messages(job_id)
@@ -356,9 +359,3 @@ def _write_report(job_id: str, table: Table, params: dict) -> str:
         writer.write(csv_writer.rows(batch))
     return writer.close().id
 
-
-def error_report(account_id: int, job_id: str):
-    """The job's error report file (files.get_file raises not found for none, or another account's)."""
-    file_id = db.session.scalar(select(StoredFile.id).where(
-        StoredFile.job_id == job_id, StoredFile.kind == "error_report", StoredFile.account_id == account_id))
-    return files.get_file(account_id, file_id)

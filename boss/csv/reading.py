@@ -34,7 +34,8 @@ COMMA, TAB = ",", "\t"
 BINARY_PROBE = 64 * 1024  # a NUL byte this near the start: not a text file
 BOM = codecs.BOM_UTF8
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
-_ESCAPED = re.compile("[\udc80-\udcff]")  # a byte the encoding could not decode, kept by surrogateescape
+# A NUL, or a byte the encoding could not decode (kept by surrogateescape as a lone surrogate).
+_UNREADABLE = re.compile("[\x00\udc80-\udcff]")
 _BUFFER = 64 * 1024
 
 
@@ -187,8 +188,10 @@ def _dialect(delimiter: str) -> dict:
     return {"delimiter": COMMA}
 
 
-def _records(open_chunks: OpenChunks, encoding: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
-    """(row number as Excel shows it, cells) for every record, blank ones too; problems of the text refused."""
+def _records(open_chunks: OpenChunks, encoding: str, delimiter: str,
+             detected: bool = False) -> Iterator[tuple[int, list[str]]]:
+    """(row number as Excel shows it, cells) for every record, blank ones too; problems of the text refused
+    (`detected`: the encoding was the detection's, not the user's choice)."""
     stream = _text_stream(open_chunks, encoding)
     number = 0
     try:
@@ -201,12 +204,12 @@ def _records(open_chunks: OpenChunks, encoding: str, delimiter: str) -> Iterator
             except csv.Error as exc:
                 raise _refuse_unreadable(number + 1, str(exc)) from None
             number += 1
-            for cell in cells:
-                if _ESCAPED.search(cell):
-                    raise _refuse_undecodable(number, encoding)
-                if "\x00" in cell:
-                    raise FileRefused(Reason(f"{number}行目にNUL文字があります。{REASON_BINARY.ja}",
-                                             f"Row {number} holds a NUL character. {REASON_BINARY.en}"), number)
+            unreadable = _UNREADABLE.search("".join(cells))
+            if unreadable and unreadable.group() == "\x00":
+                raise FileRefused(Reason(f"{number}行目にNUL文字があります。{REASON_BINARY.ja}",
+                                         f"Row {number} holds a NUL character. {REASON_BINARY.en}"), number)
+            if unreadable:
+                raise _refuse_undecodable(number, encoding, detected)
             yield number, cells
     finally:
         stream.close()
@@ -219,7 +222,13 @@ def _refuse_unreadable(row: int, why: str) -> FileRefused:
         "Open the file in Excel and save it again."), row)
 
 
-def _refuse_undecodable(row: int, encoding: str) -> FileRefused:
+def _refuse_undecodable(row: int, encoding: str, detected: bool) -> FileRefused:
+    if encoding == CP932 and detected:  # not UTF-8 either: the detection tried it first
+        return FileRefused(Reason(
+            f"{row}行目は UTF-8 としても Shift_JIS（CP932）としても読めません。"
+            "Excelで「CSV UTF-8」として保存し直してください。",
+            f"Row {row} can be read neither as UTF-8 nor as Shift_JIS (CP932). "
+            "Save the file from Excel as “CSV UTF-8” again."), row)
     if encoding == CP932:
         return FileRefused(Reason(
             f"{row}行目を Shift_JIS（CP932）として読めません。文字コードで「UTF-8」を選ぶか、"
@@ -268,13 +277,14 @@ class Table:
     open_chunks: OpenChunks
     header_row: int = 1  # the header's row as Excel shows it (blank rows before it are counted, and skipped)
     delimiter: str = COMMA
+    detected: bool = False  # the encoding is the detection's ("auto"), not the user's choice
 
     def rows(self) -> Iterator[Row]:
         """A fresh pass over the data rows each call (re-opens the chunks), streaming. Blank rows are skipped;
         a row with a non-empty cell right of the header's last column is refused (ragged), one that stops short
         reads as empty cells; cells of a row are as many as the header's (padded with "")."""
         width = len(self.header.names)
-        for number, cells in _records(self.open_chunks, self.encoding, self.delimiter):
+        for number, cells in _records(self.open_chunks, self.encoding, self.delimiter, self.detected):
             if number <= self.header_row or _blank(cells):
                 continue
             if len(cells) > width and not _blank(cells[width:]):
@@ -324,13 +334,17 @@ def read_header(cells: Sequence[str], columns: Sequence[Column], required: Seque
     return Header(names=names, index=index, unknown=tuple(unknown))
 
 
+def _detected(encoding: str) -> bool:
+    return _CHOSEN.get((encoding or AUTO).strip().lower()) == AUTO
+
+
 def peek_header(open_chunks: OpenChunks, encoding: str = AUTO, delimiter: str = COMMA) -> tuple[str, str, int, tuple]:
     """(encoding, delimiter, header row, header names) of a file, before its columns are known (a preset is
     chosen by them). `delimiter` "auto" is sniffed from the first line (csv.md §6). An empty file: no names."""
     used = detect_encoding(open_chunks, encoding)
     if delimiter == "auto":
         delimiter = sniff_delimiter(_first_line(open_chunks, used))
-    for number, cells in _records(open_chunks, used, delimiter):
+    for number, cells in _records(open_chunks, used, delimiter, _detected(encoding)):
         if not _blank(cells):
             return used, delimiter, number, _trimmed(cells)
     return used, delimiter, 0, ()
@@ -342,8 +356,8 @@ def open_table(open_chunks: OpenChunks, columns: Sequence[Column], encoding: str
     that must be present (default: the columns marked required). An empty file is a table of no rows."""
     used, delimiter, header_row, names = peek_header(open_chunks, encoding, delimiter)
     if not names:
-        return Table(used, Header((), {}, ()), open_chunks, header_row, delimiter)
+        return Table(used, Header((), {}, ()), open_chunks, header_row, delimiter, _detected(encoding))
     if required is None:
         required = [column.field for column in columns if column.required]
     header = read_header(names, columns, required, header_row)
-    return Table(used, header, open_chunks, header_row, delimiter)
+    return Table(used, header, open_chunks, header_row, delimiter, _detected(encoding))

@@ -1,9 +1,10 @@
-"""The mall import, a getOrder batch at a time (R4, R5, R7): the orders of one batch created together."""
+"""Orders created a batch at a time: the mall import, a getOrder batch at a time (R4, R5, R7), and a CSV
+registration, a chunk of its file at a time (R4, R6, R7): the orders of one batch created together."""
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Optional
 
@@ -43,6 +44,7 @@ class MallOrder:
 class ImportedBatch:
     created: list[str]  # mall order numbers
     skipped: list[str]  # numbers a registration took meanwhile (R4, R13), or twice in the batch
+    ids: dict[str, int] = field(default_factory=dict)  # the created orders' ids by number
 
 
 def numbers_ever_held(shop_id: int, numbers: list[str]) -> set[str]:
@@ -75,12 +77,18 @@ def import_mall_orders(actor: Actor, shop_id: int, orders: list[MallOrder], mess
     are compared by key (orders.md §1); the mall's own are never refused, whatever characters they hold.
     """
     with unit_of_work() as uow:
-        batch = _create(actor, shop_id, orders, message)
+        batch = create_orders(actor, shop_id, orders, message)
         uow.commit()
     return batch
 
 
-def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -> ImportedBatch:
+def create_orders(actor: Actor, shop_id: int, orders: list[MallOrder], message: str,
+                  source: str = "mall_import") -> ImportedBatch:
+    """The batch's orders created in the caller's unit of work (no commit). `source` "mall_import": mall-linked,
+    history 「取り込みました」 (imported); "csv": not mall-linked with 「モール出荷連携なし」 (R7), history
+    「登録しました」 (registered) — as registration.register would make each of them."""
+    mall_linked = source == "mall_import"
+    kind = "imported" if mall_linked else "registered"
     shop = _shop_for_import(actor.account_id, shop_id)
     fresh: dict[str, MallOrder] = {}
     keys: set[str] = set()
@@ -97,10 +105,10 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
 
     now = utcnow()
     mappings = mappings_for(shop.id, [key for o in fresh.values() for key in line_keys(o.new)])
-    confirms_at_rms = consequences.confirms_at_rms(True, bool(shop.rms_connected), shop.confirm_at_rms)
+    confirms_at_rms = consequences.confirms_at_rms(mall_linked, bool(shop.rms_connected), shop.confirm_at_rms)
     order_rows, lines, codes, confirmed = [], {}, {}, set()
     for number, mall_order in fresh.items():
-        row = order_columns(shop, mall_order.new, "mall_import", mall_linked=True)
+        row = order_columns(shop, mall_order.new, source, mall_linked=mall_linked)
         lines[number] = line_columns(mall_order.new, mappings)
         row["total"] = sum(line["quantity"] * line["unit_price"] for line in lines[number]) + (row["postage"] or 0) + \
             row["wrapping"]
@@ -110,7 +118,8 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
         # The read is what the order's columns hold: only its hash is kept (rms_read null), until they differ.
         row.update(created_at=now, updated_at=now, confirmed_at=None, version=1, rms_read=None,
                    rms_read_hash=mall_order.rms_read_hash, reflection_state="none")
-        codes[number] = (["multiple_destinations"] if mall_order.several_destinations else []) + \
+        codes[number] = ([] if mall_linked else ["not_mall_linked"]) + \
+            (["multiple_destinations"] if mall_order.several_destinations else []) + \
             list(mall_order.holds) + (["unmapped_items"] if any(line["product_id"] is None for line in lines[number]) else [])
         if shop.auto_confirm and _confirmable(lines[number], codes[number]):
             # As auto_confirm right after the INSERT: 確認済, and the version its UPDATE would give.
@@ -135,7 +144,7 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
         order_id = ids[number]
         line_rows.extend({**line, "order_id": order_id} for line in lines[number])
         tag_rows.extend({"order_id": order_id, "tag_id": tag_ids[code]} for code in codes[number])
-        event_rows.append(event_row(order_id, now, actor, "imported", message, None, rules.AWAITING_CONFIRMATION))
+        event_rows.append(event_row(order_id, now, actor, kind, message, None, rules.AWAITING_CONFIRMATION))
         if number in confirmed:
             event_rows.append(event_row(order_id, now, auto, "confirmed", history.AUTO_CONFIRMED.ja,
                                         rules.AWAITING_CONFIRMATION, rules.CONFIRMED))
@@ -157,7 +166,7 @@ def _create(actor: Actor, shop_id: int, orders: list[MallOrder], message: str) -
         for order in db.session.scalars(select(Order).where(Order.id.in_([ids[n] for n in created if n in confirmed]))):
             with counted(order):
                 auto_request(order)
-    return ImportedBatch(created, skipped)
+    return ImportedBatch(created, skipped, {number: ids[number] for number in created})
 
 
 def version_hash(version: Optional[dict]) -> Optional[str]:

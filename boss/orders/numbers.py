@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..reason import Reason
 
@@ -55,6 +56,7 @@ def invisible(ch: str) -> bool:
     return unicodedata.category(ch) in INVISIBLE_CATEGORIES or ord(ch) in INVISIBLE_CHARACTERS
 
 
+@lru_cache(maxsize=4096)  # a CSV file's rows of one order bring their number again and again
 def manual_number(raw: str) -> MallNumber:
     """A number typed by hand, normalised and keyed; InvalidNumber when empty, too long or holding a
     character that shows nothing (its 1-based position in what was typed, trimmed, and its code point)."""

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..orders import actions, delivery, frame, rules
 from ..orders.models import Order, OrderEvent, Tag
 from ..parsing import whole_number
+from ..unit_of_work import read_snapshot
 from ..warehouse import notices, returns, shipping, withdrawal
 from .common import attempt, current_actor, found_or_404, is_htmx, lang, page_or_fragment, version_from
 from .orders import NOT_A_REASON
@@ -112,6 +113,7 @@ def _same_recipient(order: Order) -> bool:
 
 @bp.get("/orders/<int:order_id>")
 def show(order_id: int):
+    read_snapshot()  # the page's buttons carry the version of what it shows (R13)
     order = _order_or_404(order_id)
     return page_or_fragment("detail/show.html", "detail/_order.html", **detail_context(order))
 

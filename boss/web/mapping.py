@@ -2,18 +2,17 @@
 from __future__ import annotations
 
 from typing import Optional
-from urllib.parse import quote
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template, request,
-                   stream_with_context, url_for)
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..csv import files, mapping_import
+from ..api.imports import file_response
+from ..csv import mapping_import
 from ..csv.files import FileTooLarge
-from ..csv.uploads import csv_upload
 from ..csv.writing import CsvWriter
 from ..extensions import db
 from ..job_records import get_job
@@ -32,6 +31,7 @@ bp = Blueprint("mapping", __name__)
 GROUPS_PER_PAGE = 50
 MAPPINGS_PER_PAGE = 50
 PRODUCT_OPTIONS = 20
+FORM_FIELDS_BYTES = 64 * 1024  # the multipart body's room besides the file: its other fields and boundaries
 CSV_ENCODINGS = (("auto", _l("自動判定")), ("cp932", "Shift_JIS (CP932)"), ("utf-8", "UTF-8"))
 
 
@@ -145,13 +145,24 @@ def _csv_refused(encoding: str, error: str, status: int):
     return render_template("mapping/_csv_form.html", csv=_csv_form(encoding, error)), status
 
 
-def _csv_too_large(limit: int):
-    return _csv_refused("auto", FileTooLarge(limit).message(lang()), 413)
+@bp.url_value_preprocessor
+def _csv_body_limit(endpoint, values):
+    """The upload's body may be as large as CSV_MAX_BYTES (csv.md §4), not the 1 MB of other requests: set before
+    the CSRF check, which reads the form first (URL value preprocessors run before every before_request)."""
+    if endpoint == "mapping.csv_upload":
+        request.max_content_length = current_app.config["CSV_MAX_BYTES"] + FORM_FIELDS_BYTES
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _body_too_large(error: RequestEntityTooLarge):
+    """Raised by the CSRF check's reading of the form, before the login check: only a signed-in user sees the form."""
+    if not current_user.is_authenticated:
+        return error
+    return _csv_refused("auto", FileTooLarge(current_app.config["CSV_MAX_BYTES"]).message(lang()), 413)
 
 
 @bp.post("/mapping/csv")
-@csv_upload(_csv_too_large)
-def csv_upload_view():
+def csv_upload():
     form, upload = request.form, request.files.get("file")
     encoding = form.get("encoding", "auto")
     if encoding not in dict(CSV_ENCODINGS):
@@ -196,8 +207,7 @@ def csv_error_report(job_id: str):
         StoredFile.kind == "error_report")).first()
     if stored is None:
         abort(404)
-    response = Response(stream_with_context(files.chunks(stored.id)), content_type="text/csv")
-    return _download(response, stored.name, stored.size)
+    return file_response(stored)
 
 
 @bp.get("/mapping/csv/template.csv")
@@ -208,11 +218,6 @@ def csv_template():
     if shops:
         example = (example[0], shops[0].name, *example[2:])
     data = CsvWriter("cp932").rows([headers, example])
-    return _download(Response(data, content_type="text/csv; charset=Shift_JIS"), "mapping-template.csv", len(data))
-
-
-def _download(response: Response, name: str, size: int) -> Response:
-    quoted = quote(name)
-    response.headers["Content-Disposition"] = f"attachment; filename=\"{quoted}\"; filename*=UTF-8''{quoted}"
-    response.headers["Content-Length"] = str(size)
+    response = Response(data, content_type="text/csv; charset=Shift_JIS")
+    response.headers["Content-Disposition"] = "attachment; filename=mapping-template.csv"
     return response

@@ -136,11 +136,9 @@ def test_the_error_report_holds_the_refused_rows_as_uploaded_with_their_errors_i
     create_product(client, tenant, "SKU-1")
     rows = [f",#{tenant.shop_id},ok,,SKU-1", ',よその店,"item, with comma",青,SKU-1', f",#{tenant.shop_id},x,,NONE"]
     job = _import(app, client, tenant, _csv(rows))
-    with app.app_context():
-        stored = mapping_import.error_report(tenant.account_id, job["id"])
-        from boss.csv import files
-        data = b"".join(files.chunks(stored.id))
-        db.session.remove()
+    report = client.get(job["result"]["error_report_url"], headers=tenant.headers())
+    assert report.status_code == 200 and "attachment" in report.headers["Content-Disposition"]
+    data = report.data
     lines = data.decode("cp932").split("\r\n")
     assert lines[0] == "削除フラグ,ショップ,モール商品ID,サブコード,SKUコード,エラー内容"
     assert lines[1].startswith(',よその店,"item, with comma",青,SKU-1,ショップ: ショップ「よその店」はありません')

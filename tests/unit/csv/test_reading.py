@@ -191,9 +191,16 @@ def test_a_utf16_file_is_refused_saying_how_to_save_it():
 
 def test_bytes_cp932_cannot_read_are_refused_naming_the_row_and_the_other_encoding():
     data = (HEADER + "本店,A-1,山田,,1\r\n").encode("cp932") + b"\x85\x40,A-2,x,,1\r\n"
+    refused = refusal(data, encoding="cp932")
+    assert refused.row == 3
+    assert "3行目" in refused.reason.ja and "「UTF-8」を選ぶ" in refused.reason.ja
+
+
+def test_a_file_neither_utf8_nor_cp932_reads_is_refused_naming_the_row_and_both():
+    data = (HEADER + "本店,A-1,山田,,1\r\n").encode("cp932") + b"\x85\x40,A-2,x,,1\r\n"
     refused = refusal(data)
     assert refused.row == 3
-    assert "3行目" in refused.reason.ja and "UTF-8" in refused.reason.ja
+    assert "3行目は UTF-8 としても Shift_JIS（CP932）としても読めません" in refused.reason.ja
 
 
 def test_a_cp932_file_read_as_chosen_utf8_is_refused_suggesting_shift_jis():
@@ -226,6 +233,12 @@ def test_a_row_with_more_cells_than_the_header_is_refused_naming_the_row():
     refused = refusal((HEADER + "本店,A-1,山田,,1\r\n本店,A-2,東京都,港区,佐藤,,1\r\n").encode("utf-8"))
     assert refused.row == 3
     assert "3行目" in refused.reason.ja and "Row 3" in refused.reason.en
+
+
+def test_a_nul_after_the_start_of_the_file_is_refused_naming_its_row():
+    data = (HEADER + "本店,A-1,山田,,1\r\n" * 10_000).encode("utf-8") + b"x\x00y,A-2,x,,1\r\n"
+    refused = refusal(data)
+    assert refused.row == 10_002 and "NUL" in refused.reason.ja
 
 
 def test_a_quote_left_open_is_refused_not_read_to_the_end():

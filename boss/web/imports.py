@@ -1,0 +1,155 @@
+"""受注CSV登録 (csv.md §1, §4): the upload form, the job's live progress and its result, the error report and the
+template to download. Thin: the service (boss.csv.order_import) reads, checks and registers."""
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..api.imports import file_response
+from ..csv import order_import
+from ..csv.files import FileTooLarge
+from ..csv.order_rows import ORDER_COLUMNS
+from ..csv.order_template import order_template
+from ..errors import ServiceError
+from ..extensions import db
+from ..job_records import get_job
+from ..models import JobRecord, StoredFile
+from ..parsing import whole_number
+from .common import (account_shops, attempt, current_actor, found_or_404, job_page, lang, page_or_fragment,
+                     selected_shop_id)
+
+bp = Blueprint("imports", __name__)
+
+JOB_KIND = "csv_orders"
+MODES = (
+    ("valid_only", _l("正常な注文だけ登録"), _l("エラーのある注文だけを登録せず、ほかの注文は登録します。")),
+    ("all_or_nothing", _l("1件でもエラーがあれば何も登録しない"), _l("ファイル全体をチェックし、エラーがなければすべて登録します。")),
+    ("check_only", _l("チェックのみ（登録しない）"), _l("ファイルをチェックして結果とエラーレポートを表示します。注文は登録しません。")),
+)
+ENCODINGS = (("auto", _l("自動判定")), ("cp932", "Shift_JIS (CP932)"), ("utf-8", "UTF-8"))
+DEFAULT_MODE, DEFAULT_ENCODING = "valid_only", "auto"
+REQUIRED_HEADERS = tuple(column.ja for column in ORDER_COLUMNS if column.required and column.field != "shop")
+SHOWN_MAX = 1000  # the result holds the first 1,000 created orders and errors (csv.md §5)
+FORM_FIELDS_BYTES = 64 * 1024  # the multipart body's room besides the file: its other fields and boundaries
+MISSING_SHOP_COLUMN = re.compile(r"^Required columns are missing: [^(]*\bshop\b")  # boss.csv.reading's refusal
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1 << 20):g} MB"
+
+
+def _render_form(choice: dict, error: Optional[str] = None, status: int = 200):
+    config = current_app.config
+    return make_response(render_template(
+        "imports/orders.html", choice=choice, error=error, shops=account_shops(), modes=MODES, encodings=ENCODINGS,
+        required_headers=REQUIRED_HEADERS, max_size=_megabytes(config["CSV_MAX_BYTES"]),
+        max_rows=config["CSV_MAX_ROWS"], separator=_("、")), status)
+
+
+@bp.get("/imports/orders")
+def orders_form():
+    return _render_form({"shop_id": selected_shop_id(), "mode": DEFAULT_MODE, "encoding": DEFAULT_ENCODING})
+
+
+@bp.url_value_preprocessor
+def _csv_body_limit(endpoint, values):
+    """The upload's body may be as large as CSV_MAX_BYTES (csv.md §4), not the 1 MB of other requests: set before
+    the CSRF check, which reads the form first (URL value preprocessors run before every before_request)."""
+    if endpoint == "imports.orders_upload":
+        request.max_content_length = current_app.config["CSV_MAX_BYTES"] + FORM_FIELDS_BYTES
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _body_too_large(error: RequestEntityTooLarge):
+    """Raised by the CSRF check's reading of the form, before the login check: only a signed-in user sees the form."""
+    if not current_user.is_authenticated:
+        return error
+    return _render_form({"shop_id": None, "mode": DEFAULT_MODE, "encoding": DEFAULT_ENCODING},
+                        FileTooLarge(current_app.config["CSV_MAX_BYTES"]).message(lang()), 413)
+
+
+@bp.post("/imports/orders")
+def orders_upload():
+    """The file goes to the service as it streams in; the job's page follows (303). A refusal of the file itself
+    (unreadable, header without the required columns, too large) shows on the form with the options kept."""
+    form, upload = request.form, request.files.get("file")
+    choice = {"shop_id": whole_number(form.get("shop_id", "")), "mode": form.get("mode", DEFAULT_MODE),
+              "encoding": form.get("encoding", DEFAULT_ENCODING)}
+    if choice["mode"] not in dict((mode, label) for mode, label, _note in MODES) or \
+            choice["encoding"] not in dict(ENCODINGS):
+        return _render_form(choice, _("登録方法と文字コードは一覧から選んでください。"), 422)
+    if upload is None or not upload.filename:
+        return _render_form(choice, _("CSVファイルを選んでください。"), 422)
+    with attempt() as tried:
+        job = order_import.start(current_actor(), upload.stream, upload.filename, shop_id=choice["shop_id"],
+                                 mode=choice["mode"], encoding=choice["encoding"], lang=lang())
+    if tried.error:
+        if tried.error.status == 404:
+            abort(404)  # R14: another account's shop is not found
+        return _render_form(choice, _refusal_text(tried.error, choice["shop_id"] is not None), tried.error.status)
+    return redirect(url_for("imports.order_job", job_id=job.id), code=303)
+
+
+def _refusal_text(error: ServiceError, shop_chosen: bool) -> str:
+    """The service's message (it says what is wrong and what to do); when the missing column is ショップ and no
+    default shop was chosen, the other way out too."""
+    message = error.message(lang())
+    if not shop_chosen and error.code == "validation_error" and MISSING_SHOP_COLUMN.search(error.reason.en):
+        message += " " + _("またはショップ列がない行のショップを選んでください。")
+    return message
+
+
+def _order_job(job_id: str) -> JobRecord:
+    job = found_or_404(get_job, job_id)
+    if job.kind != JOB_KIND:
+        abort(404)
+    return job
+
+
+@bp.get("/imports/orders/<job_id>")
+def order_job(job_id: str):
+    job = _order_job(job_id)
+    return page_or_fragment("imports/order_job.html", "imports/_order_job.html", **_job_context(job))
+
+
+@job_page(JOB_KIND)
+def order_job_progress(job: JobRecord):
+    """GET /jobs/<id>/progress of a 受注CSV登録 (boss.web.orders.job_progress): the polling partial while the job
+    runs, its result once it has ended."""
+    return render_template("imports/_order_job.html", **_job_context(job))
+
+
+def _job_context(job: JobRecord) -> dict:
+    result = job.result or {}
+    return {"job": job, "result": result, "file_name": (job.params or {}).get("file_name", ""),
+            "progress": order_import.rows_progress(job) if job.state in ("queued", "started") else None,
+            "modes": {mode: label for mode, label, _note in MODES}, "shown_max": SHOWN_MAX,
+            "has_report": bool(result.get("rows_refused")), "separator": _("、")}
+
+
+@bp.get("/imports/orders/<job_id>/error-report.csv")
+def order_error_report(job_id: str):
+    job = _order_job(job_id)
+    stored = db.session.scalars(select(StoredFile).where(
+        StoredFile.account_id == current_user.account_id, StoredFile.job_id == job.id,
+        StoredFile.kind == "error_report").order_by(StoredFile.created_at.desc()).limit(1)).first()
+    if stored is None:
+        abort(404)
+    return file_response(stored)
+
+
+@bp.get("/imports/orders/template.csv")
+def order_template_csv():
+    shops = account_shops()
+    chosen = next((shop for shop in shops if shop.id == selected_shop_id()), shops[0] if shops else None)
+    response = make_response(order_template(chosen.name if chosen else _("ショップ名")))
+    response.headers["Content-Type"] = "text/csv; charset=Shift_JIS"
+    response.headers["Content-Disposition"] = "attachment; filename=order-template.csv"
+    return response
