@@ -21,7 +21,7 @@ from .. import effects, outbox
 from ..errors import ServiceError
 from ..extensions import db
 from ..job_records import create_job, set_progress
-from ..models import CsvRowError, ItemMapping, JobRecord, Product, Shop, StoredFile
+from ..models import CsvRowError, ItemMapping, JobRecord, Product, Shop
 from ..orders import history
 from ..orders.actor import Actor
 from ..orders.mapping import add_mapping, remap
