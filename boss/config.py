@@ -82,6 +82,8 @@ class Config:
         self.CSV_MAX_BYTES = int(os.environ.get("CSV_MAX_BYTES", str(50 * 1024 * 1024)))
         self.CSV_MAX_ROWS = int(os.environ.get("CSV_MAX_ROWS", "200000"))
         self.FILE_KEEP_DAYS = int(os.environ.get("FILE_KEEP_DAYS", "7"))
+        # Orders an export reads per query (csv/exports.py): the queries follow the batches, not the orders.
+        self.CSV_EXPORT_BATCH = int(os.environ.get("CSV_EXPORT_BATCH", "500"))
         # a CSV job unfinished this long (no progress committed) is dispatched again, to resume at its checkpoint
         self.CSV_REDISPATCH_SECONDS = int(os.environ.get("CSV_REDISPATCH_SECONDS", "300"))
         self.BABEL_DEFAULT_LOCALE = "ja"

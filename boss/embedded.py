@@ -23,10 +23,11 @@ def start_embedded_redis(directory: Path):
     return server, f"unix://{server.socket_file}"
 
 
-def worker_command(redis_url: str, queue: str = "boss", burst: bool = False) -> list[str]:
+def worker_command(redis_url: str, queue: str = "boss", burst: bool = False, heartbeat: str | None = None) -> list[str]:
     """`rq worker --with-scheduler` as a subprocess of this Python; it beats every WORKER_HEARTBEAT_SECONDS
-    while running a job, which tells the outbox sweeper it is alive."""
-    beat = os.environ.get("WORKER_HEARTBEAT_SECONDS", "10")
+    while running a job, which tells the outbox sweeper it is alive. `heartbeat`: the WORKER_HEARTBEAT_SECONDS of
+    the worker's own environment when it is not this process's (the sweeper in it judges by its own setting)."""
+    beat = heartbeat or os.environ.get("WORKER_HEARTBEAT_SECONDS", "10")
     command = [sys.executable, "-c", "from rq.cli import main; main()", "worker", "--with-scheduler",
                "-w", "jobs.worker.BossWorker", "-u", redis_url, "--job-monitoring-interval", beat,]
     if burst:

@@ -170,9 +170,9 @@ def worker(app, database_url, redis_url):
     processes = []
 
     def start(url: str = redis_url, **more_env):
-        process = subprocess.Popen(worker_command(url, app.config["BOSS_QUEUE"]), cwd=ROOT,
-                                   env={**env, "REDIS_URL": url, "WORKER_HEARTBEAT_SECONDS": "1", **more_env},
-                                   start_new_session=True)
+        process_env = {**env, "REDIS_URL": url, "WORKER_HEARTBEAT_SECONDS": "1", **more_env}
+        command = worker_command(url, app.config["BOSS_QUEUE"], heartbeat=process_env["WORKER_HEARTBEAT_SECONDS"])
+        process = subprocess.Popen(command, cwd=ROOT, env=process_env, start_new_session=True)
         processes.append(process)
         return process
 

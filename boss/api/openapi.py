@@ -13,7 +13,7 @@ from functools import cache
 
 from flask import current_app, jsonify
 
-from ..csv import order_import
+from ..csv import exports, order_import
 from ..integrations.base_urls import LOOPBACK
 from ..models import MALLS, RSL
 from ..orders import bulk, delivery, numbers, rules, shipping_rules
@@ -459,6 +459,19 @@ def document() -> dict:
                        params=order_filters, errors=["404"], operation_id="listOrders"),
             "post": _op("Register an order by hand (R6, R7)", {"201": _json(_ref("Order"), "Created")},
                         params=[IDEMPOTENCY], body=_ref("NewOrder"), errors=["404", "409"], operation_id="createOrder")},
+        "/api/v1/orders/export.csv": {
+            "get": _op("Export the orders GET /api/v1/orders lists (all of them, not a page) as CSV, streamed",
+                       {"200": {"description": "The CSV: csv.md §1's headers plus 注文ステータス, 出荷ステータス, タグ, 合計, "
+                                               "配送会社, 追跡番号; CRLF; a cell starting with = + - @ tab or CR is "
+                                               "prefixed with '; CP932 writes a character it cannot hold as 〓",
+                                "headers": {"Content-Disposition": {"schema": {"type": "string"}}},
+                                "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}}}},
+                       params=[*order_filters[:-2],
+                               _query("shape", {**choice(exports.SHAPES), "type": "string", "default": "orders"},
+                                      "orders: one row per order; lines: one row per line, the order's fields repeated"),
+                               _query("encoding", {**choice(exports.ENCODINGS), "type": "string", "default": "cp932"},
+                                      "cp932 (Shift_JIS), or utf-8 written with a BOM")],
+                       errors=["404"], operation_id="exportOrders")},
         "/api/v1/orders/counts": {
             "get": _op("Counts per status tab and 要対応", {"200": _json(_ref("Counts"))},
                        params=[_query("shop_id", {"type": "integer"})], errors=["404"], operation_id="countOrders")},

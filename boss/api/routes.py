@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import re
 
-from flask import current_app, g, jsonify, request
+from flask import Response, current_app, g, jsonify, request, stream_with_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from ..csv import exports
 from ..errors import ServiceError, not_found
 from ..extensions import db
 from ..job_records import get_job
-from ..models import MALLS, ItemMapping, Product, Shop
+from ..models import MALLS, ItemMapping, Product, Shop, utcnow
 from ..orders import actions, bulk, delivery, editing, filters, frame, products, registration, rules, shops, tags
 from ..orders.mapping import delete_mapping, map_item
 from ..orders.models import Order, OrderEvent, Tag
@@ -328,8 +329,10 @@ def orders_create():
     return jsonify(order_json(order)), 201
 
 
-def read_filter(args: dict) -> tuple[OrderFilter, int, str | None]:
-    reader = Reader(args, from_query=True)
+def read_filter(args: dict, errors: dict | None = None) -> tuple[OrderFilter, int, str | None]:
+    """GET /orders' filters, limit and cursor; `errors`: those the caller found in the same query, refused with
+    the filter's in one 422."""
+    reader = Reader(args, from_query=True, errors=errors)
     status = reader.string("status", choices=rules.STATUSES, default=None)
     shipment_status = reader.string("shipment_status", choices=rules.SHIPMENT_STATUSES, default=None)
     shop_id = reader.integer("shop_id")
@@ -362,6 +365,21 @@ def orders_list():
     found = returns.latest_of([o.id for o in orders if o.shipment_status == rules.SHIPPED])
     with_shipments([o for o in orders if o.shipment_status is not None])
     return jsonify({"items": [order_json(o, found.get(o.id)) for o in orders], "next_cursor": next_cursor})
+
+
+@bp.get("/v1/orders/export.csv")
+def orders_export():
+    """The orders GET /orders would list (all of them, not a page) as CSV, streamed batch by batch."""
+    args = {name: value for name, value in request.args.to_dict().items() if name not in ("limit", "cursor")}
+    reader = Reader(args, from_query=True)
+    shape = reader.string("shape", choices=exports.SHAPES, default="orders")
+    encoding = reader.string("encoding", choices=exports.ENCODINGS, default="cp932")
+    flt, _limit, _cursor = read_filter(args, reader.errors)
+    charset = "Shift_JIS" if encoding == "cp932" else "UTF-8"
+    name = exports.file_name(utcnow())
+    return Response(stream_with_context(exports.stream(flt, shape, encoding)), mimetype="text/csv",
+                    content_type=f"text/csv; charset={charset}",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 def with_shipments(orders: list[Order]) -> None:

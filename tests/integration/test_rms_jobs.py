@@ -3,8 +3,6 @@ Redis and real rq workers — imports (R5, R7, mall-side cancels) and cancel ref
 from __future__ import annotations
 
 import json
-import os
-import signal
 
 import pytest
 import requests
@@ -16,6 +14,7 @@ from boss.models import JobRecord, Shop, utcnow
 from tests.conftest import wait_for
 from tests.factories import create_order
 from tests.integration.rms_sandbox import RmsSandbox
+from tests.processes import kill_crashed
 
 
 class Rakuten(RmsSandbox):
@@ -316,15 +315,14 @@ def test_r9_a_worker_killed_during_a_reflection_is_redispatched_and_rms_gets_one
 
 
 def kill_workers(app) -> None:
-    """SIGKILL every RQ worker (and its process group: the job it runs) as a crash would."""
+    """SIGKILL every RQ worker, its sweeper and the job it runs (its work horse), as a crash would."""
     from rq import Worker
 
     from boss.extensions import redis_connection
     with app.app_context():
         pids = {w.pid for w in Worker.all(connection=redis_connection(app.config["REDIS_URL"]))}
         db.session.remove()
-    for pid in pids:
-        os.killpg(pid, signal.SIGKILL)
+    kill_crashed(pids)
 
 
 def _busy(app) -> bool:

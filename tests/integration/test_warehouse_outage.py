@@ -40,8 +40,8 @@ def own_worker(app, database_url):
                "OUTBOX_SWEEP_SECONDS": "1", "OUTBOX_REDISPATCH_SECONDS": "3", "WORKER_HEARTBEAT_SECONDS": "1",
                "WAREHOUSE_MIN_INTERVAL": "0.01", "WAREHOUSE_RETRY_BACKOFF": "1,1,1,1",
                "WAREHOUSE_REDISPATCH_SECONDS": "4", "WAREHOUSE_TIMEOUT": "5"}
-        started.append(subprocess.Popen(worker_command(redis_url, app.config["BOSS_QUEUE"]), cwd=ROOT, env=env,
-                                        start_new_session=True))
+        command = worker_command(redis_url, app.config["BOSS_QUEUE"], heartbeat=env["WORKER_HEARTBEAT_SECONDS"])
+        started.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True))
 
     yield start
     for process in started:
