@@ -13,7 +13,8 @@ from typing import Any, Callable, Optional
 
 DECLARING_MODULES = ("boss.malls.rakuten.importer", "boss.malls.rakuten.reflection", "boss.orders.bulk",
                      "boss.warehouse.sync", "boss.warehouse.shipping", "boss.warehouse.notices",
-                     "boss.csv.files", "boss.csv.order_import", "boss.csv.exports")
+                     "boss.csv.files", "boss.csv.order_import", "boss.csv.exports",
+                     "boss.csv.mapping_import")
 DEFAULT_TIMEOUT_SETTING = "OUTBOX_REDISPATCH_SECONDS"
 
 

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
-from . import errors, routes, warehouse, returns, imports, openapi  # noqa: E402,F401  (register handlers and views)
+from . import errors, routes, warehouse, returns, imports, mapping_imports, openapi  # noqa: E402,F401  (register handlers and views)

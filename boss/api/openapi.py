@@ -543,6 +543,9 @@ def document() -> dict:
                             "sellable": integer(0, returns.MAX_QUANTITY, nullable=False)},
                             required=["sku", "returned", "sellable"])}}, required=["lines"]),
                         operation_id="inspectReturn")},
+        "/api/v1/imports/mappings": {"post": _upload(
+            "Add, update or delete mappings from a CSV file (商品マッピングCSV, csv.md §2): a job; its result counts "
+            "them and lists the refused rows", {}, operation_id="importMappings")},
         "/api/v1/jobs/{id}": {
             "get": _op("A job's state and progress", {"200": _json(_ref("Job"))}, tag="jobs", errors=["404"],
                        params=[JOB_ID], operation_id="getJob")},

@@ -1,6 +1,8 @@
 """商品マッピング: a shop's mall item mapped to a product, and the waiting 確認待 orders' lines with it."""
 from __future__ import annotations
 
+from typing import NamedTuple, Optional
+
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -23,28 +25,57 @@ def map_item(actor: Actor, shop_id: int, mall_item_id: str, sub_code: str, sku: 
     """Create a mapping and map the matching lines of not-deleted 確認待 orders; returns (mapping, orders)."""
     with unit_of_work() as uow:
         shop = get_shop(actor.account_id, shop_id)
-        product = db.session.scalars(select(Product).where(Product.account_id == actor.account_id, Product.sku == sku)).first()
+        product = product_by_sku(actor.account_id, sku)
         if product is None:
             raise validation_error({"sku": f"SKU「{sku}」の商品が登録されていません"})
         sub_code = sub_code or ""
-        exists = db.session.scalars(select(ItemMapping).where(
-            ItemMapping.shop_id == shop.id, ItemMapping.mall_item_id == mall_item_id, ItemMapping.sub_code == sub_code)).first()
-        if exists is not None:
+        if find_mapping(shop.id, mall_item_id, sub_code) is not None:
             raise ServiceError("already_exists", Reason(
                 f"このモール商品（{mall_item_id}{'/' + sub_code if sub_code else ''}）は既にマッピングされています。",
                 "This mall item is already mapped."))
-        mapping = ItemMapping(shop_id=shop.id, mall_item_id=mall_item_id, sub_code=sub_code, product_id=product.id)
-        db.session.add(mapping)
         try:
-            db.session.flush()
+            mapping, mapped = add_mapping(actor, shop.id, mall_item_id, sub_code, product)
         except IntegrityError:
             raise ServiceError("already_exists", REASON_MAPPED) from None
-        affected = apply_mapping(mapping, product, actor)
         uow.commit()
-    return mapping, affected
+    return mapping, mapped.orders
 
 
-def apply_mapping(mapping: ItemMapping, product: Product, actor: Actor) -> int:
+def product_by_sku(account_id: int, sku: str) -> Optional[Product]:
+    return db.session.scalars(select(Product).where(Product.account_id == account_id, Product.sku == sku)).first()
+
+
+def find_mapping(shop_id: int, mall_item_id: str, sub_code: str) -> Optional[ItemMapping]:
+    return db.session.scalars(select(ItemMapping).where(
+        ItemMapping.shop_id == shop_id, ItemMapping.mall_item_id == mall_item_id,
+        ItemMapping.sub_code == (sub_code or ""))).first()
+
+
+def add_mapping(actor: Actor, shop_id: int, mall_item_id: str, sub_code: str,
+                product: Product) -> tuple[ItemMapping, Mapped]:
+    """The new mapping and the waiting lines mapped with it, in the caller's unit of work (no commit); a key
+    mapped meanwhile raises IntegrityError at the flush."""
+    mapping = ItemMapping(shop_id=shop_id, mall_item_id=mall_item_id, sub_code=sub_code or "", product_id=product.id)
+    db.session.add(mapping)
+    db.session.flush()
+    return mapping, apply_mapping(mapping, product, actor)
+
+
+def remap(actor: Actor, mapping: ItemMapping, product: Product) -> Mapped:
+    """Point a mapping at another product (商品マッピングCSV's update), in the caller's unit of work: lines
+    mapped from now on get it; lines mapped already keep theirs. The waiting lines are mapped as by a new one."""
+    mapping.product_id = product.id
+    mapping.product = product
+    return apply_mapping(mapping, product, actor)
+
+
+class Mapped(NamedTuple):
+    """What a mapping did to the waiting orders: the lines it mapped, in how many orders."""
+    lines: int
+    orders: int
+
+
+def apply_mapping(mapping: ItemMapping, product: Product, actor: Actor) -> Mapped:
     lines = db.session.scalars(
         select(OrderLine).join(Order, Order.id == OrderLine.order_id)
         .where(OrderLine.product_id.is_(None), OrderLine.mall_item_id == mapping.mall_item_id,
@@ -61,7 +92,7 @@ def apply_mapping(mapping: ItemMapping, product: Product, actor: Actor) -> int:
             with counted(order):
                 detach_tag(order, "unmapped_items")
         auto_confirm(order)
-    return len(orders)
+    return Mapped(len(lines), len(orders))
 
 
 def delete_mapping(actor: Actor, mapping_id: int) -> None:

@@ -1,25 +1,38 @@
 """商品マッピング: the mall items that keep orders waiting, mapped to a product in one step each."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_login import current_user
+from typing import Optional
 
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..api.imports import file_response
+from ..csv import mapping_import
+from ..csv.files import FileTooLarge
+from ..csv.writing import CsvWriter
 from ..extensions import db
-from ..models import ItemMapping, Shop
+from ..job_records import get_job
+from ..models import ItemMapping, JobRecord, Shop, StoredFile
 from ..orders import frame
 from ..orders.mapping import delete_mapping, map_item
 from ..orders.mapping_groups import Group, confirmed_count, mappings_page, one_group
 from ..orders.mapping_groups import product_options as find_products
 from ..orders.mapping_groups import unmapped_groups, waiting_order_ids
 from ..parsing import whole_number
-from .common import account_shops, attempt, current_actor, is_htmx, lang, page_or_fragment, selected_shop_id
+from .common import (account_shops, attempt, current_actor, found_or_404, is_htmx, job_page, lang, page_or_fragment,
+                     selected_shop_id)
 
 bp = Blueprint("mapping", __name__)
 
 GROUPS_PER_PAGE = 50
 MAPPINGS_PER_PAGE = 50
 PRODUCT_OPTIONS = 20
+FORM_FIELDS_BYTES = 64 * 1024  # the multipart body's room besides the file: its other fields and boundaries
+CSV_ENCODINGS = (("auto", _l("自動判定")), ("cp932", "Shift_JIS (CP932)"), ("utf-8", "UTF-8"))
 
 
 def _page(name: str) -> int:
@@ -40,7 +53,10 @@ def _page_context() -> dict:
 def index():
     fragment = {"mappings": "mapping/_mappings.html", "unmapped": "mapping/_unmapped.html"}.get(
         request.headers.get("HX-Target", ""), "mapping/_content.html")
-    return page_or_fragment("mapping/index.html", fragment, **_page_context())
+    csv_job = {"csv": _csv_form()}
+    if request.args.get("csv_job"):  # the upload without htmx comes back here with its job
+        csv_job = _csv_job_context(_mapping_job(request.args["csv_job"]))
+    return page_or_fragment("mapping/index.html", fragment, **csv_job, **_page_context())
 
 
 @bp.get("/mapping/products")
@@ -111,3 +127,97 @@ def delete(mapping_id: int):
         flash(message, "success")
         return redirect(url_for("mapping.index"), code=303)
     return render_template("mapping/_mapping_deleted.html", mapping_id=mapping_id, message=message)
+
+
+# ---------------------------------------------------------------- 商品マッピングCSV (csv.md §2)
+
+
+def _csv_form(encoding: str = "auto", error: Optional[str] = None) -> dict:
+    size = current_app.config["CSV_MAX_BYTES"] / (1 << 20)
+    return {"encodings": CSV_ENCODINGS, "encoding": encoding, "error": error, "max_size": f"{size:g} MB",
+            "max_rows": current_app.config["CSV_MAX_ROWS"], "headers": mapping_import.TEMPLATE[0]}
+
+
+def _csv_refused(encoding: str, error: str, status: int):
+    if not is_htmx():
+        flash(error, "error")
+        return redirect(url_for("mapping.index"), code=303)
+    return render_template("mapping/_csv_form.html", csv=_csv_form(encoding, error)), status
+
+
+@bp.url_value_preprocessor
+def _csv_body_limit(endpoint, values):
+    """The upload's body may be as large as CSV_MAX_BYTES (csv.md §4), not the 1 MB of other requests: set before
+    the CSRF check, which reads the form first (URL value preprocessors run before every before_request)."""
+    if endpoint == "mapping.csv_upload":
+        request.max_content_length = current_app.config["CSV_MAX_BYTES"] + FORM_FIELDS_BYTES
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _body_too_large(error: RequestEntityTooLarge):
+    """Raised by the CSRF check's reading of the form, before the login check: only a signed-in user sees the form."""
+    if not current_user.is_authenticated:
+        return error
+    return _csv_refused("auto", FileTooLarge(current_app.config["CSV_MAX_BYTES"]).message(lang()), 413)
+
+
+@bp.post("/mapping/csv")
+def csv_upload():
+    form, upload = request.form, request.files.get("file")
+    encoding = form.get("encoding", "auto")
+    if encoding not in dict(CSV_ENCODINGS):
+        return _csv_refused("auto", _("文字コードは一覧から選んでください。"), 422)
+    if upload is None or not upload.filename:
+        return _csv_refused(encoding, _("CSVファイルを選んでください。"), 422)
+    with attempt() as tried:
+        job = mapping_import.start(current_actor(), upload.stream, upload.filename, encoding, lang())
+    if tried.error:
+        return _csv_refused(encoding, tried.error.message(lang()), tried.error.status)
+    if not is_htmx():
+        return redirect(url_for("mapping.index", csv_job=job.id), code=303)
+    return render_template("mapping/_csv_job.html", **_csv_job_context(job))
+
+
+def _mapping_job(job_id: str) -> JobRecord:
+    job = found_or_404(get_job, job_id)
+    if job.kind != mapping_import.KIND:
+        abort(404)
+    return job
+
+
+@job_page(mapping_import.KIND)
+def csv_job_progress(job: JobRecord):
+    """GET /jobs/<id>/progress of a 商品マッピングCSV (boss.web.orders.job_progress): the polling partial while the
+    job runs, its result once it has ended — and then the page's lists again, as the job has changed them."""
+    return render_template("mapping/_csv_job.html", refresh_lists=True, **_csv_job_context(job))
+
+
+def _csv_job_context(job: JobRecord) -> dict:
+    checkpoint = job.checkpoint or {}
+    return {"job": job, "result": job.result or {}, "file_name": (job.params or {}).get("file_name", ""),
+            "rows_done": checkpoint.get("done", 0), "rows_total": checkpoint.get("total"),
+            "shown_max": mapping_import.MAX_ERRORS_SHOWN, "csv": _csv_form()}
+
+
+@bp.get("/mapping/csv/<job_id>/error-report.csv")
+def csv_error_report(job_id: str):
+    job = _mapping_job(job_id)
+    stored = db.session.scalars(select(StoredFile).where(
+        StoredFile.account_id == current_user.account_id, StoredFile.job_id == job.id,
+        StoredFile.kind == "error_report")).first()
+    if stored is None:
+        abort(404)
+    return file_response(stored)
+
+
+@bp.get("/mapping/csv/template.csv")
+def csv_template():
+    """The headers and one example row, in CP932 as Excel opens a CSV (csv.md §4: a template for each kind)."""
+    headers, example = mapping_import.TEMPLATE
+    shops = account_shops()
+    if shops:
+        example = (example[0], shops[0].name, *example[2:])
+    data = CsvWriter("cp932").rows([headers, example])
+    response = Response(data, content_type="text/csv; charset=Shift_JIS")
+    response.headers["Content-Disposition"] = "attachment; filename=mapping-template.csv"
+    return response
