@@ -33,7 +33,7 @@ from .values import MISSING, REASON_MISSING
 from .writing import CsvWriter
 
 KIND = "csv_mappings"
-RUN = "csv_mappings.run"
+RUN = "csv.mappings"
 CHUNK_ROWS = 500
 MAX_ERRORS_SHOWN = 1_000  # csv.md §5: the result lists the first 1,000
 REPORT_COLUMN = "エラー内容"

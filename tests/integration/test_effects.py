@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from boss import effects
+from boss.csv import exports, files, mapping_import, order_import
 from boss.malls.rakuten import importer, reflection
 from boss.orders import bulk
 from boss.warehouse import notices, shipping, sync
@@ -17,7 +18,11 @@ def test_each_outbox_kind_is_declared_with_its_handler_or_its_lane_and_its_timeo
                                                          timeout_setting="REFLECTION_REDISPATCH_SECONDS")
     lane = effects.lane("rms-reflect")
     assert (lane.step, lane.step_timeout_setting, lane.in_process) == (reflection.step, "RMS_TIMEOUT", True)
-    assert [duty.run for duty in effects.periodic_duties()] == [importer.start_due_imports, sync.start_due_syncs]
+    duties = [duty.run for duty in effects.periodic_duties()]
+    assert sorted(duties, key=id) == sorted([importer.start_due_imports, sync.start_due_syncs, files.delete_expired],
+                                            key=id)
+    for module, kind in ((order_import, "csv.orders"), (mapping_import, "csv.mappings"), (exports, "csv.export")):
+        assert effects.kind(kind) == effects.Kind(kind, handler=module.run_job, timeout_setting="CSV_REDISPATCH_SECONDS")
     assert effects.kind(sync.OUTBOX_KIND) == effects.Kind(sync.OUTBOX_KIND, handler=sync.run_sync)
     for kind, lane_name, module in ((shipping.SEND_KIND, "warehouse-send", shipping),
                                     (notices.KIND, "warehouse-notice", notices)):

@@ -8,6 +8,7 @@ import re
 from sqlalchemy import select
 
 from boss import outbox
+from boss.csv import mapping_import
 from boss.extensions import db
 from boss.models import OutboxMessage
 from tests.factories import create_order, create_product
@@ -29,7 +30,7 @@ def _upload(client, data: bytes, htmx: bool = True, **form):
 def _run_jobs(app) -> None:
     with app.app_context():
         for message_id in db.session.scalars(select(OutboxMessage.id).where(
-                OutboxMessage.kind == "csv_mappings.run", OutboxMessage.state == "pending")).all():
+                OutboxMessage.kind == mapping_import.RUN, OutboxMessage.state == "pending")).all():
             outbox.run_message(message_id)
         db.session.remove()
 
