@@ -32,7 +32,7 @@ from sqlalchemy import insert, select, tuple_
 from .. import effects, outbox
 from ..errors import ServiceError
 from ..extensions import db
-from ..job_records import create_job, set_progress
+from ..job_records import create_job, finish_job, set_progress
 from ..models import CsvRowError, JobRecord, Shop
 from ..orders import history, rules
 from ..orders.actor import Actor
@@ -216,10 +216,10 @@ def run_job(message) -> None:
         result = run.go()
     except FileRefused as exc:
         where = exc.reason.text(run.lang)
-        _finish(job.id, "failed", error=where)
+        finish_job(job.id, "failed", error=where)
         return
     except TooManyRows as exc:
-        _finish(job.id, "failed", error=too_many_rows(exc.limit).text(run.lang))
+        finish_job(job.id, "failed", error=too_many_rows(exc.limit).text(run.lang))
         return
     with unit_of_work() as uow:  # the report and the finish together: a resumed job writes no second report
         run.write_report()
@@ -231,14 +231,6 @@ class TooManyRows(Exception):
     def __init__(self, limit: int):
         super().__init__(limit)
         self.limit = limit
-
-
-def _finish(job_id: str, state: str, result: Optional[dict] = None, error: Optional[str] = None) -> None:
-    with unit_of_work() as uow:
-        job = db.session.get(JobRecord, job_id)
-        set_progress(job, 100, state=state, result=result)
-        job.error = error
-        uow.commit()
 
 
 @dataclass
