@@ -66,7 +66,6 @@ REASON_ENCODING = Reason("文字コードは auto, cp932, utf-8 のいずれか�
 REASON_NO_FILE = Reason("CSVファイルを選んでください。", "Choose a CSV file.")
 REASON_TOO_MANY_FILES = Reason("アップロードできるファイルは2つまでです（Yahoo!ショッピングの注文データと商品データ）。",
                                "Upload at most two files (Yahoo! Shopping's order data and item data).")
-ACTOR = history.Text("受注CSV登録 {job}（{name}）", "CSV registration {job} ({name})")
 
 
 def too_many_rows(limit: int) -> Reason:
@@ -268,7 +267,7 @@ class Run:
         self.params = params
         self.lang = params.get("lang") or "ja"
         kind, name, user_id = params["actor"]
-        self.actor = Actor("job", ACTOR(job=job.id[:8], name=name), job.account_id, user_id)
+        self.actor = Actor("job", history.ORDERS_CSV_ACTOR(job=job.id[:8], name=name), job.account_id, user_id)
         self.mode = params["mode"]
         self.default_shop = params.get("shop_id")
         self.checkpoint = dict(job.checkpoint or {})

@@ -29,6 +29,10 @@ def test_rows_of_one_order_become_one_csv_order_in_file_order_not_mall_linked(ap
     assert [line["quantity"] for line in first["lines"]] == [2, 1]
     assert "モール出荷連携なし" in [tag["name"] for tag in first["tags"]]
     assert {o["mall_order_number"] for o in result["orders"]} == {"CSV-1", "CSV-2"}
+    [registered] = [e for e in client.get(f"/api/v1/orders/{first['id']}/events", headers=tenant.headers()).json["items"]
+                    if e["kind"] == "registered"]
+    assert registered["message"] == "CSVで登録しました。"  # R12: by the upload's job, for the user who uploaded it
+    assert registered["actor"]["type"] == "job" and registered["actor"]["name"].startswith(f"受注CSV登録 {job['id'][:8]}（")
 
 
 @pytest.mark.parametrize("encoding", ["cp932", "utf-8", "utf-8-sig"])
