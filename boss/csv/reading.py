@@ -81,7 +81,8 @@ class Header:
         position = self.index.get(field)
         if position is None or position >= len(row.cells):
             return ""
-        return unguarded(row.cells[position])
+        cell = row.cells[position]
+        return unguarded(cell) if cell[:1] == "'" else cell
 
 
 @dataclass(frozen=True)

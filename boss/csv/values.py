@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Optional
 
 from ..orders import delivery
@@ -31,6 +32,9 @@ class CellError(ValueError):
         self.reason = reason
 
 
+# The rows of an order repeat its cells (the date, the amounts): a text already read is read once.
+_once = lru_cache(maxsize=2048)
+
 def _normal(text: Optional[str]) -> str:
     """NFKC (full-width digits, letters and signs to ASCII; U+3000 to a space), blanks around it trimmed."""
     return unicodedata.normalize("NFKC", text or "").strip()
@@ -42,6 +46,7 @@ _INTEGER = re.compile(r"^([-\u2212])?¥?\s*([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\
 _MAX_DIGITS = 30  # more digits than any range here: out of range without converting them
 
 
+@_once
 def integer(text: Optional[str], low: int, high: int) -> int:
     """An integer of low..high: `1200`, `１２００`, `1,200`, `１，２００`, `¥1,200`, `￥1,200`, `1200.00`;
     a leading minus (`-`, full-width `－`, `−`) reads as negative and so out of range of 0.. ranges."""
@@ -96,6 +101,7 @@ def _day(matched: re.Match, text: Optional[str]) -> date:
     return value
 
 
+@_once
 def order_datetime(text: Optional[str]) -> datetime:
     """注文日時 as naive UTC (how BOSS stores times): `2026/11/27 14:05`, with seconds, `2026-11-27 14:05:00`,
     `2026/11/27` (midnight), `2026/1/5 9:05`, ISO 8601 with an offset (`2026-11-27T14:05:00+09:00`,
@@ -134,6 +140,7 @@ def _zone(offset: Optional[str], text: Optional[str]) -> timezone:
     return timezone(sign * timedelta(hours=hours, minutes=minutes))
 
 
+@_once
 def delivery_date(text: Optional[str]) -> date:
     """お届け日: `2026-12-10`, `2026/12/10`, `2026/1/5`, full-width digits; a time after the date is ignored."""
     value = _normal(text)
@@ -157,6 +164,7 @@ _HOURS = re.compile(r"^([0-9]{1,2})(?:時|00|時00分?)?[-~〜\u2212\u2010-\u201
 _YAMATO = re.compile(r"^([0-9]{2})([0-9]{2})$")
 
 
+@_once
 def time_slot(text: Optional[str]) -> Optional[str]:
     """お届け時間帯 as api.md stores it: None (empty, 指定なし), 午前中 (午前中, 午前, AM, 0812), 午後 (午後, PM),
     その他, or `HH-HH` from `14-16`, `14時-16時`, `14:00～16:00`, `時間帯指定[14時-16時]`, Yamato's `1416`,
