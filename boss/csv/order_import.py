@@ -266,7 +266,7 @@ class Run:
         params = job.params
         self.params = params
         self.lang = params.get("lang") or "ja"
-        kind, name, user_id = params["actor"]
+        _, name, user_id = params["actor"]
         self.actor = Actor("job", history.ORDERS_CSV_ACTOR(job=job.id[:8], name=name), job.account_id, user_id)
         self.mode = params["mode"]
         self.default_shop = params.get("shop_id")
