@@ -186,7 +186,8 @@ def test_a_file_that_cannot_be_read_is_refused_on_the_form_with_the_options_kept
         staff_client, app, tenant, data, name, expected):
     response = _upload(staff_client, data, name, mode="check_only", encoding="cp932", shop_id="")
     assert response.status_code == 422
-    error = re.search(r'<span class="field-error" role="alert" id="import-file-error">(.*?)</span>', response.text, re.S)
+    error = re.search(r'<span class="field-error" role="alert" id="import-file-error">(.*?)</span>', response.text,
+                      re.S)
     assert error and expected in error.group(1)
     assert 'value="check_only" checked' in response.text and 'value="cp932" selected' in response.text
     assert _orders(app) == []

@@ -161,3 +161,24 @@ def test_another_accounts_check_only_job_is_not_found_to_register(staff_client, 
     assert stranger.post("/imports/orders/no-such-job/register", data={"csrf_token": stranger.csrf}).status_code == 404
     assert _orders(app) == []
     assert "この内容で登録する" in staff_client.get(checked.headers["Location"]).text
+
+
+def test_a_check_whose_files_are_gone_is_refused_saying_to_upload_again(staff_client, app, tenant, worker):
+    from sqlalchemy import delete
+
+    from boss.extensions import db
+    from boss.models import FileChunk, StoredFile
+
+    checked = _post(staff_client, {"file": (_rakuten("R-1"), "rakuten.csv")}, shop_id=str(tenant.shop_id),
+                    mode="check_only")
+    check_url = checked.headers["Location"]
+    register_url = _register_form(_result(staff_client, check_url))
+    with app.app_context():  # what delete_expired does after FILE_KEEP_DAYS
+        db.session.execute(delete(FileChunk))
+        db.session.execute(delete(StoredFile))
+        db.session.commit()
+    refused = staff_client.post(register_url, data={"csrf_token": staff_client.csrf})
+    assert refused.status_code == 303 and refused.headers["Location"] == check_url
+    page = staff_client.get(check_url).text
+    assert "チェックしたファイルは保存期間（7日）を過ぎたため削除されました。もう一度アップロードしてください。" in page
+    assert _orders(app) == []
