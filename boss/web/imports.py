@@ -112,7 +112,7 @@ def _refusal(error: ServiceError, choice: dict):
     if field is None:
         return _render_form(choice, message, error.status)
     if choice["shop_id"] is None and field == "file" and MISSING_SHOP_COLUMN.search(error.reason.en):
-        message += " " + _("または「ショップ」で、ショップ列がない行のショップを選んでください。")
+        message += " " + _("または「登録先のショップ」で、ショップ列がない行のショップを選んでください。")
     return _render_form(choice, status=error.status, field_errors={field: message})
 
 

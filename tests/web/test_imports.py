@@ -180,7 +180,7 @@ def test_the_default_shop_serves_a_file_without_a_shop_column(staff_client, app,
     (bytes(range(256)) * 8, "photo.csv", "CSVファイルではありません（バイナリファイルです）。"),
     (_csv([["店", "CSV-1", "山田", "tea", "煎茶", "1"]], header=HEADER[:-1]), "orders.csv", "必須の列がありません: 単価"),
     (_csv([["CSV-1", "山田", "tea", "煎茶", "1", "1200"]], header=HEADER[1:]), "orders.csv",
-     "必須の列がありません: ショップ。見出し行（1行目）に追加してください。 または「ショップ」で、ショップ列がない行のショップを選んでください。"),
+     "必須の列がありません: ショップ。見出し行（1行目）に追加してください。 または「登録先のショップ」で、ショップ列がない行のショップを選んでください。"),
 ])
 def test_a_file_that_cannot_be_read_is_refused_on_the_form_with_the_options_kept(
         staff_client, app, tenant, data, name, expected):

@@ -46,7 +46,7 @@ def test_the_form_lists_the_formats_it_reads_and_takes_yahoos_second_file(staff_
     assert re.findall(r"<li>(.*?)</li>", listed) == [
         "BOSSの受注CSV（テンプレート）", "ネクストエンジン汎用受注CSV", "楽天ペイ受注CSV", "Amazon 注文レポート",
         "Yahoo!ショッピング 注文データ + 商品データ"]
-    assert "ショップを選んでください" in html and "注文データと商品データの2つを一緒にアップロードします" in html
+    assert "「登録先のショップ」を選んでください" in html and "注文データと商品データの2つを一緒にアップロードします" in html
     assert 'name="item_file"' in html and "商品データ（Yahoo!ショッピングの場合）" in html
 
 
