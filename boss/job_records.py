@@ -9,6 +9,7 @@ from sqlalchemy import update
 from .errors import not_found
 from .extensions import db
 from .models import JobRecord, utcnow
+from .unit_of_work import unit_of_work
 
 
 def create_job(account_id: int, kind: str, params: dict, created_by: str) -> JobRecord:
@@ -43,3 +44,12 @@ def set_progress_of(job_id: str, progress: int) -> None:
     jobs = JobRecord.__table__
     db.session.connection().execute(update(jobs).where(jobs.c.id == job_id).values(
         state="started", progress=max(0, min(100, progress)), updated_at=utcnow()))
+
+
+def finish_job(job_id: str, state: str, result: Optional[dict] = None, error: Optional[str] = None) -> None:
+    """End a job, finished with its result or failed with its error, in a unit of work of its own."""
+    with unit_of_work() as uow:
+        job = db.session.get(JobRecord, job_id)
+        set_progress(job, 100, state=state, result=result)
+        job.error = error
+        uow.commit()

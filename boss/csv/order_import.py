@@ -32,7 +32,7 @@ from sqlalchemy import insert, select, tuple_
 from .. import effects, outbox
 from ..errors import ServiceError
 from ..extensions import db
-from ..job_records import create_job, get_job, set_progress
+from ..job_records import create_job, finish_job, get_job, set_progress
 from ..models import CsvRowError, JobRecord, Shop, StoredFile
 from ..orders import history, rules
 from ..orders.actor import Actor
@@ -72,7 +72,6 @@ REASON_CHECKED_REGISTERED = Reason("このチェック結果からは、すで�
                                    "This check-only run has been registered already.")
 REASON_REGISTER_MODE = Reason("登録方法は valid_only, all_or_nothing のいずれかです。",
                               "mode must be valid_only or all_or_nothing.")
-ACTOR = history.Text("受注CSV登録 {job}（{name}）", "CSV registration {job} ({name})")
 
 
 def too_many_rows(limit: int) -> Reason:
@@ -259,10 +258,10 @@ def run_job(message) -> None:
         result = run.go()
     except FileRefused as exc:
         where = exc.reason.text(run.lang)
-        _finish(job.id, "failed", error=where)
+        finish_job(job.id, "failed", error=where)
         return
     except TooManyRows as exc:
-        _finish(job.id, "failed", error=too_many_rows(exc.limit).text(run.lang))
+        finish_job(job.id, "failed", error=too_many_rows(exc.limit).text(run.lang))
         return
     with unit_of_work() as uow:  # the report and the finish together: a resumed job writes no second report
         run.write_report()
@@ -274,14 +273,6 @@ class TooManyRows(Exception):
     def __init__(self, limit: int):
         super().__init__(limit)
         self.limit = limit
-
-
-def _finish(job_id: str, state: str, result: Optional[dict] = None, error: Optional[str] = None) -> None:
-    with unit_of_work() as uow:
-        job = db.session.get(JobRecord, job_id)
-        set_progress(job, 100, state=state, result=result)
-        job.error = error
-        uow.commit()
 
 
 @dataclass
@@ -319,7 +310,7 @@ class Run:
         self.params = params
         self.lang = params.get("lang") or "ja"
         kind, name, user_id = params["actor"]
-        self.actor = Actor("job", ACTOR(job=job.id[:8], name=name), job.account_id, user_id)
+        self.actor = Actor("job", history.ORDERS_CSV_ACTOR(job=job.id[:8], name=name), job.account_id, user_id)
         self.mode = params["mode"]
         self.default_shop = params.get("shop_id")
         self.checkpoint = dict(job.checkpoint or {})

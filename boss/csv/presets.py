@@ -27,7 +27,7 @@ from ..reason import Reason
 from . import values
 from .order_rows import JA, ORDER_COLUMNS, RECIPIENT_FIELDS, OrderRow, RowError, read_row
 from .reading import Header, OpenChunks, Row, Table, header_key
-from .writing import FORMULA_STARTS
+from .writing import unguarded
 
 FIELDS: tuple[str, ...] = tuple(column.field for column in ORDER_COLUMNS)
 POSITION = {name: position for position, name in enumerate(FIELDS)}
@@ -139,14 +139,8 @@ class _Columns:
             position = by_name.get(name, -1)
             if position == -1:
                 position = by_name[name] = self.position.get(header_key(name))
-            return _unguarded(cells[position]) if position is not None and position < len(cells) else ""
+            return unguarded(cells[position]) if position is not None and position < len(cells) else ""
         return get
-
-
-def _unguarded(cell: str) -> str:
-    """A cell as the mall wrote it, also when it comes back from BOSS's error report, which guards cells against
-    formula injection with a leading `'` (Amazon's `-100` discounts come back as `'-100`)."""
-    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_STARTS else cell
 
 
 # ---------------------------------------------------------------- joins

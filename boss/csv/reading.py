@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Optional, Sequence
 
 from ..reason import Reason
+from .writing import unguarded
 
 OpenChunks = Callable[[], Iterable[bytes]]
 
@@ -75,11 +76,12 @@ class Header:
         return field in self.index
 
     def cell(self, row: "Row", field: str) -> str:
-        """The row's cell under that field's column, "" when the file has no such column or the row stops short."""
+        """The row's cell under that field's column, "" when the file has no such column or the row stops short;
+        a cell BOSS guarded against formulas when it wrote the file (`'-100`) reads as the shop wrote it."""
         position = self.index.get(field)
         if position is None or position >= len(row.cells):
             return ""
-        return row.cells[position]
+        return unguarded(row.cells[position])
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,12 @@ def neutralised(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_STARTS) else cell
 
 
+def unguarded(cell: str) -> str:
+    """A cell read back as it was before `neutralised`: a file that comes back from BOSS's error report or export
+    (fixed in Excel and uploaded again) has `'-100`, `'+81…` where the shop wrote `-100`, `+81…`."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] in FORMULA_STARTS else cell
+
+
 class CsvWriter:
     """Rows of strings to encoded bytes, a piece at a time (`rows`); `replaced` counts the characters written
     as 〓 so far (CP932 only). The first piece of a utf-8-sig file starts with the BOM."""

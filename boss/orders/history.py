@@ -154,6 +154,7 @@ IMPORT_ACTOR = Text("楽天RMS取込", "Rakuten RMS import")
 SCHEDULED_IMPORT_ACTOR = Text("定期取込", "Scheduled import")
 REFLECTION_ACTOR = Text("楽天RMS反映", "Rakuten RMS reflection")
 MAPPING_CSV_ACTOR = Text("商品マッピングCSV {job}（{name}）", "Mapping CSV {job} ({name})")
+ORDERS_CSV_ACTOR = Text("受注CSV登録 {job}（{name}）", "CSV registration {job} ({name})")
 BULK_ACTORS = {  # a bulk job acts as 「<label> <job id>（<who started it>）」
     "cancel": Text("一括キャンセル {job}（{name}）", "Bulk cancel {job} ({name})"),
     "delete": Text("一括削除 {job}（{name}）", "Bulk delete {job} ({name})"),

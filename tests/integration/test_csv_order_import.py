@@ -29,6 +29,10 @@ def test_rows_of_one_order_become_one_csv_order_in_file_order_not_mall_linked(ap
     assert [line["quantity"] for line in first["lines"]] == [2, 1]
     assert "モール出荷連携なし" in [tag["name"] for tag in first["tags"]]
     assert {o["mall_order_number"] for o in result["orders"]} == {"CSV-1", "CSV-2"}
+    [registered] = [e for e in client.get(f"/api/v1/orders/{first['id']}/events", headers=tenant.headers()).json["items"]
+                    if e["kind"] == "registered"]
+    assert registered["message"] == "CSVで登録しました。"  # R12: by the upload's job, for the user who uploaded it
+    assert registered["actor"]["type"] == "job" and registered["actor"]["name"].startswith(f"受注CSV登録 {job['id'][:8]}（")
 
 
 @pytest.mark.parametrize("encoding", ["cp932", "utf-8", "utf-8-sig"])
@@ -129,3 +133,15 @@ def test_a_file_over_the_row_limit_fails_and_registers_nothing(app, client, tena
     job = imported(app, client, tenant, csv_bytes([order_row(shop, f"L-{n}") for n in range(4)]))
     assert job["state"] == "failed" and "3" in job["error"]
     assert orders_of(client, tenant) == []
+
+
+def test_a_file_fixed_from_the_error_report_reads_its_guarded_cells_as_the_shop_wrote_them(app, client, tenant):
+    shop = "#%d" % tenant.shop_id
+    job = imported(app, client, tenant, csv_bytes([order_row(shop, "G-1", 購入者電話番号="+81-3-1234-5678", 数量="x")]))
+    report = client.get(job["result"]["error_report_url"], headers=tenant.headers()).data.decode("cp932")
+    header, row = list(csv.reader(io.StringIO(report)))[:2]
+    assert row[header.index("購入者電話番号")] == "'+81-3-1234-5678"  # guarded against formulas in Excel
+    row[header.index("数量")] = "2"  # fixed, and uploaded again without its エラー内容
+    assert imported(app, client, tenant, csv_bytes([row[:-1]], header=header[:-1]))["result"]["orders_created"] == 1
+    [order] = orders_of(client, tenant)
+    assert order["buyer"]["phone"] == "+81-3-1234-5678" and order["lines"][0]["quantity"] == 2

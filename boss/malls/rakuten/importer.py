@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from ... import effects, outbox
 from ...errors import ServiceError, not_found
 from ...extensions import db, get_queue
-from ...job_records import create_job, set_progress, set_progress_of
+from ...job_records import create_job, finish_job, set_progress, set_progress_of
 from ...models import RAKUTEN_RMS, Connection, JobRecord, Shop, utcnow
 from ...orders import history, import_batch, rules
 from ...orders.actor import Actor
@@ -83,19 +83,11 @@ def run_import(message) -> None:
     except RmsAuthError as exc:
         UnitOfWork.rollback()
         connection.mark_connection_failed(shop.id, str(exc))
-        _finish(job.id, "failed", error=f"RMS接続エラー: {exc}")
+        finish_job(job.id, "failed", error=f"RMS接続エラー: {exc}")
         return
     finally:
         schedule_next_import(shop.id)
-    _finish(job.id, "finished", result=result)
-
-
-def _finish(job_id: str, state: str, result: Optional[dict] = None, error: Optional[str] = None) -> None:
-    with unit_of_work() as uow:
-        job = db.session.get(JobRecord, job_id)
-        set_progress(job, 100, state=state, result=result)
-        job.error = error
-        uow.commit()
+    finish_job(job.id, "finished", result=result)
 
 
 def import_shop(shop: Shop, job: Optional[JobRecord] = None) -> dict:
