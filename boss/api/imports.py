@@ -1,4 +1,5 @@
-"""The CSV endpoints (csv.md §5): POST /api/v1/imports/orders, GET /api/v1/jobs/{id}/error-report.csv."""
+"""The CSV endpoints (csv.md §5): POST /api/v1/imports/orders, POST /api/v1/jobs/{id}/register (a check-only
+run registered, csv.md §6), GET /api/v1/jobs/{id}/error-report.csv."""
 from __future__ import annotations
 
 import io
@@ -41,6 +42,15 @@ def imports_orders():
     uploads, form = upload_form()
     job = order_import.start(g.actor, uploads, shop_id=form.get("shop_id"), mode=form.get("mode"),
                              encoding=form.get("encoding"), lang=lang())
+    return jsonify({"job_id": job.id}), 202
+
+
+@bp.post("/v1/jobs/<id>/register")
+def jobs_register(id: str):
+    """A finished check-only 受注CSV登録 registered from the files it checked: nothing uploaded again."""
+    if not re.fullmatch(JOB_ID_PATTERN, id):
+        raise not_found("ジョブ", "Job")
+    job = order_import.register_checked(g.actor, id, lang=lang())
     return jsonify({"job_id": job.id}), 202
 
 

@@ -557,6 +557,12 @@ def document() -> dict:
                                                            "required for a mall's export (422 naming shop_id)"},
              "mode": {"type": "string", "enum": list(order_import.MODES), "default": "valid_only"}},
             operation_id="importOrdersCsv")},
+        "/api/v1/jobs/{id}/register": {
+            "post": _op("Register what a finished check-only 受注CSV登録 checked (csv.md §6), from the stored files, "
+                        "in valid_only: a new job. Not a finished check-only run, registered already, or its files "
+                        "gone (kept 7 days): 409 invalid_transition",
+                        {"202": _json(_answer({"job_id": {"type": "string"}}), "The job is queued")}, tag="imports",
+                        errors=["404", "409"], params=[JOB_ID], operation_id="registerCheckedJob")},
         "/api/v1/jobs/{id}/error-report.csv": {
             "get": _op("A CSV job's error report: the refused rows as uploaded, with an エラー内容 column",
                        {"200": {"description": "The report, in the upload's encoding",

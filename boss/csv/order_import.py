@@ -32,8 +32,8 @@ from sqlalchemy import insert, select, tuple_
 from .. import effects, outbox
 from ..errors import ServiceError
 from ..extensions import db
-from ..job_records import create_job, finish_job, set_progress
-from ..models import CsvRowError, JobRecord, Shop
+from ..job_records import create_job, finish_job, get_job, set_progress
+from ..models import CsvRowError, JobRecord, Shop, StoredFile
 from ..orders import history, rules
 from ..orders.actor import Actor
 from ..orders.frame import get_shop
@@ -66,6 +66,12 @@ REASON_ENCODING = Reason("文字コードは auto, cp932, utf-8 のいずれか�
 REASON_NO_FILE = Reason("CSVファイルを選んでください。", "Choose a CSV file.")
 REASON_TOO_MANY_FILES = Reason("アップロードできるファイルは2つまでです（Yahoo!ショッピングの注文データと商品データ）。",
                                "Upload at most two files (Yahoo! Shopping's order data and item data).")
+REASON_NOT_CHECKED = Reason("登録できるのは、終了した「チェックのみ」の結果だけです。",
+                            "Only a finished check-only run can be registered.")
+REASON_CHECKED_REGISTERED = Reason("このチェック結果からは、すでに登録しました。",
+                                   "This check-only run has been registered already.")
+REASON_REGISTER_MODE = Reason("登録方法は valid_only, all_or_nothing のいずれかです。",
+                              "mode must be valid_only or all_or_nothing.")
 
 
 def too_many_rows(limit: int) -> Reason:
@@ -124,6 +130,43 @@ def start(actor: Actor, uploads, file_name: str = "", shop_id=None, mode: Option
             "unknown_columns": list(source.header.unknown)}, created_by=actor.name)
         for each in stored:
             each.job_id = job.id
+        db.session.flush()
+        outbox.record(OUTBOX_KIND, {"job_id": job.id}, job_id=job.id)
+        uow.commit()
+    return job
+
+
+def files_gone(days: int) -> Reason:
+    return Reason(f"チェックしたファイルは保存期間（{days}日）を過ぎたため削除されました。もう一度アップロードしてください。",
+                  f"The checked files were deleted after their keeping time ({days} days). Upload them again.")
+
+
+def register_checked(actor: Actor, job_id: str, mode: str = "valid_only", lang: str = "ja") -> JobRecord:
+    """Register what a check-only run checked (csv.md §6: a check-only run is one click from registering): a new
+    job on the same stored files, shop, encoding and format, in `mode`, by `actor`. The checked job is locked and
+    notes the job it started, so a second click (or a second request at the same moment) starts nothing.
+    Refused (409 invalid_transition): a job that is not a finished check-only run of 受注CSV登録, one registered
+    already, one whose files are gone (kept FILE_KEEP_DAYS); another account's job is not found."""
+    if mode not in ("valid_only", "all_or_nothing"):
+        raise ServiceError("validation_error", REASON_REGISTER_MODE, {"mode": REASON_REGISTER_MODE.text(lang)})
+    with unit_of_work() as uow:
+        get_job(actor.account_id, job_id)
+        checked = db.session.scalars(select(JobRecord).where(JobRecord.id == job_id).with_for_update()
+                                     .execution_options(populate_existing=True)).one()
+        params, result = checked.params or {}, checked.result or {}
+        if checked.kind != JOB_KIND or checked.state != "finished" or params.get("mode") != "check_only":
+            raise ServiceError("invalid_transition", REASON_NOT_CHECKED)
+        if result.get("registered_as"):
+            raise ServiceError("invalid_transition", REASON_CHECKED_REGISTERED)
+        uploaded = [each["id"] for each in params.get("files") or [{"id": params["file_id"]}]]
+        kept = set(db.session.scalars(select(StoredFile.id).where(StoredFile.id.in_(uploaded),
+                                                                   StoredFile.account_id == actor.account_id)))
+        if kept != set(uploaded):
+            raise ServiceError("invalid_transition", files_gone(current_app.config["FILE_KEEP_DAYS"]))
+        job = create_job(actor.account_id, JOB_KIND, {
+            **params, "mode": mode, "lang": lang, "actor": [actor.type, actor.name, actor.user_id],
+            "checked_job_id": checked.id}, created_by=actor.name)
+        checked.result = {**result, "registered_as": job.id}
         db.session.flush()
         outbox.record(OUTBOX_KIND, {"job_id": job.id}, job_id=job.id)
         uow.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,7 +13,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..api.imports import file_response
-from ..csv import order_import
+from ..csv import order_import, presets
 from ..csv.files import FileTooLarge
 from ..csv.order_rows import ORDER_COLUMNS
 from ..csv.order_template import order_template
@@ -38,6 +38,8 @@ DEFAULT_MODE, DEFAULT_ENCODING = "valid_only", "auto"
 REQUIRED_HEADERS = tuple(column.ja for column in ORDER_COLUMNS if column.required and column.field != "shop")
 SHOWN_MAX = 1000  # the result holds the first 1,000 created orders and errors (csv.md §5)
 FORM_FIELDS_BYTES = 64 * 1024  # the multipart body's room besides the file: its other fields and boundaries
+OWN_FORMAT = _l("BOSSの受注CSV（テンプレート）")
+FIELD_ERRORS = ("file", "shop_id")  # the service's fields shown at their input; others above the form
 MISSING_SHOP_COLUMN = re.compile(r"^Required columns are missing: [^(]*\bshop\b")  # boss.csv.reading's refusal
 
 
@@ -45,10 +47,12 @@ def _megabytes(size: int) -> str:
     return f"{size / (1 << 20):g} MB"
 
 
-def _render_form(choice: dict, error: Optional[str] = None, status: int = 200):
+def _render_form(choice: dict, error: Optional[str] = None, status: int = 200, field_errors: Optional[dict] = None):
+    """`error`: a refusal of the whole form, above it; `field_errors`: {"file" | "shop_id": text}, at the input."""
     config = current_app.config
     return make_response(render_template(
-        "imports/orders.html", choice=choice, error=error, shops=account_shops(), modes=MODES, encodings=ENCODINGS,
+        "imports/orders.html", choice=choice, error=error, field_errors=field_errors or {}, shops=account_shops(),
+        modes=MODES, encodings=ENCODINGS, formats=[OWN_FORMAT, *(name for _id, name in presets.FORMATS)],
         required_headers=REQUIRED_HEADERS, max_size=_megabytes(config["CSV_MAX_BYTES"]),
         max_rows=config["CSV_MAX_ROWS"], separator=_("、")), status)
 
@@ -71,39 +75,45 @@ def _body_too_large(error: RequestEntityTooLarge):
     """Raised by the CSRF check's reading of the form, before the login check: only a signed-in user sees the form."""
     if not current_user.is_authenticated:
         return error
-    return _render_form({"shop_id": None, "mode": DEFAULT_MODE, "encoding": DEFAULT_ENCODING},
-                        FileTooLarge(current_app.config["CSV_MAX_BYTES"]).message(lang()), 413)
+    return _render_form({"shop_id": None, "mode": DEFAULT_MODE, "encoding": DEFAULT_ENCODING}, status=413,
+                        field_errors={"file": FileTooLarge(current_app.config["CSV_MAX_BYTES"]).message(lang())})
 
 
 @bp.post("/imports/orders")
 def orders_upload():
-    """The file goes to the service as it streams in; the job's page follows (303). A refusal of the file itself
-    (unreadable, header without the required columns, too large) shows on the form with the options kept."""
-    form, upload = request.form, request.files.get("file")
+    """The file (or Yahoo!'s two: `file` and `item_file`, in either order) goes to the service as it streams in; the
+    job's page follows (303). A refusal of the upload itself (unreadable, of no format BOSS reads, a mall's file
+    without a shop, too large) shows on the form at its input, with the options kept."""
+    form = request.form
+    uploads = [(each.stream, each.filename) for name in ("file", "item_file")
+               for each in request.files.getlist(name) if each.filename]
     choice = {"shop_id": whole_number(form.get("shop_id", "")), "mode": form.get("mode", DEFAULT_MODE),
               "encoding": form.get("encoding", DEFAULT_ENCODING)}
     if choice["mode"] not in dict((mode, label) for mode, label, _note in MODES) or \
             choice["encoding"] not in dict(ENCODINGS):
         return _render_form(choice, _("登録方法と文字コードは一覧から選んでください。"), 422)
-    if upload is None or not upload.filename:
-        return _render_form(choice, _("CSVファイルを選んでください。"), 422)
+    if not uploads:
+        return _render_form(choice, status=422, field_errors={"file": _("CSVファイルを選んでください。")})
     with attempt() as tried:
-        job = order_import.start(current_actor(), upload.stream, upload.filename, shop_id=choice["shop_id"],
-                                 mode=choice["mode"], encoding=choice["encoding"], lang=lang())
+        job = order_import.start(current_actor(), uploads, shop_id=choice["shop_id"], mode=choice["mode"],
+                                 encoding=choice["encoding"], lang=lang())
     if tried.error:
         if tried.error.status == 404:
             abort(404)  # R14: another account's shop is not found
-        return _render_form(choice, _refusal_text(tried.error, choice["shop_id"] is not None), tried.error.status)
+        return _refusal(tried.error, choice)
     return redirect(url_for("imports.order_job", job_id=job.id), code=303)
 
 
-def _refusal_text(error: ServiceError, shop_chosen: bool) -> str:
-    """The service's message (it says what is wrong and what to do); when the missing column is ショップ and no
-    default shop was chosen, the other way out too."""
+def _refusal(error: ServiceError, choice: dict):
+    """The service's message (it says what is wrong and what to do) at the input it is about; when the missing
+    column is ショップ and no default shop was chosen, the other way out too."""
     message = error.message(lang())
-    if not shop_chosen and error.code == "validation_error" and MISSING_SHOP_COLUMN.search(error.reason.en):
-        message += " " + _("またはショップ列がない行のショップを選んでください。")
-    return message
+    field = next((name for name in FIELD_ERRORS if name in error.fields), None)
+    if field is None:
+        return _render_form(choice, message, error.status)
+    if choice["shop_id"] is None and field == "file" and MISSING_SHOP_COLUMN.search(error.reason.en):
+        message += " " + _("または「登録先のショップ」で、ショップ列がない行のショップを選んでください。")
+    return _render_form(choice, status=error.status, field_errors={field: message})
 
 
 def _order_job(job_id: str) -> JobRecord:
@@ -126,9 +136,32 @@ def order_job_progress(job: JobRecord):
     return render_template("imports/_order_job.html", **_job_context(job))
 
 
+@bp.post("/imports/orders/<job_id>/register")
+def register_checked(job_id: str):
+    """「この内容で登録する」 on a check-only result: the same stored files registered, nothing uploaded again. A
+    refusal (registered already, files gone) shows on the checked job's page."""
+    job = _order_job(job_id)
+    with attempt() as tried:
+        started = order_import.register_checked(current_actor(), job.id, lang=lang())
+    if tried.error:
+        if tried.error.status == 404:
+            abort(404)
+        flash(tried.error.message(lang()), "error")
+        return redirect(url_for("imports.order_job", job_id=job.id), code=303)
+    return redirect(url_for("imports.order_job", job_id=started.id), code=303)
+
+
+def format_name(preset: str) -> str:
+    """The format a job's upload was read as (csv.md §6), as the screen names it."""
+    return dict(presets.FORMATS).get(preset) or str(OWN_FORMAT)
+
+
 def _job_context(job: JobRecord) -> dict:
-    result = job.result or {}
-    return {"job": job, "result": result, "file_name": (job.params or {}).get("file_name", ""),
+    result, params = job.result or {}, job.params or {}
+    names = [each["name"] for each in params.get("files") or []] or [params.get("file_name", "")]
+    return {"job": job, "result": result, "file_name": _("、").join(name for name in names if name),
+            "format_name": format_name(result.get("preset") or params.get("preset") or "own"),
+            "checked_job_id": params.get("checked_job_id"),
             "progress": order_import.rows_progress(job) if job.state in ("queued", "started") else None,
             "modes": {mode: label for mode, label, _note in MODES}, "shown_max": SHOWN_MAX,
             "has_report": bool(result.get("rows_refused")), "separator": _("、")}

@@ -1,6 +1,6 @@
 """受注CSV登録 in a real browser against a real rq worker: a person uploads a file with one bad row, watches the
-progress give way to the result, and downloads the error report; at a desktop's and a phone's width nothing is
-wider than the screen."""
+progress give way to the result, and downloads the error report; a mall's file is checked, its format named, and
+registered with one click; at a desktop's and a phone's width nothing is wider than the screen."""
 from __future__ import annotations
 
 import csv
@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.csv_files import preset_bytes, preset_header
 
 pytestmark = pytest.mark.browser
 
@@ -85,3 +86,54 @@ def test_upload_a_file_with_a_bad_row_watch_the_progress_and_download_the_error_
 
     page.get_by_role("link", name="修正したファイルをアップロード").click()
     expect(page.get_by_role("heading", name="受注CSV登録")).to_be_visible()
+
+
+def _rakuten_file(tmp_path: Path) -> Path:
+    rows = [{"注文番号": f"R-{n}", "注文日時": "2026-11-27 14:05:00", "注文者姓": "楽天", "注文者名": f"太郎{n}",
+             "商品管理番号": "sencha", "商品名": "煎茶 100g", "単価": "1080", "個数": "1", "税込別": "0"} for n in (1, 2)]
+    path = tmp_path / "楽天ペイ受注.csv"
+    path.write_bytes(preset_bytes(preset_header("rakuten_pay.csv"), rows))
+    return path
+
+
+@pytest.mark.parametrize("width,height", [(1366, 800), (390, 844)])
+def test_check_a_rakuten_file_see_its_format_named_and_register_it_with_one_click(
+        page, live_server, tenant, app, request, tmp_path, width, height):
+    from boss.extensions import db
+    from boss.models import Shop
+
+    with app.app_context():
+        shop = db.session.get(Shop, tenant.shop_id).name
+    request.getfixturevalue("worker")
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, live_server, tenant.staff_email)
+    page.goto(f"{live_server}/imports/orders")
+    formats = page.locator("ul.import-formats li")
+    expect(formats).to_have_count(5)
+    expect(formats.nth(2)).to_have_text("楽天ペイ受注CSV")
+    expect(page.get_by_label("商品データ（Yahoo!ショッピングの場合）")).to_be_visible()
+    _no_overflow(page)
+    page.screenshot(path=str(SCREENSHOTS / f"presets-screen-form-{width}.png"), full_page=True)
+
+    page.set_input_files("input[name=file]", str(_rakuten_file(tmp_path)))
+    page.get_by_label("チェックのみ（登録しない）").check()
+    page.get_by_role("button", name="アップロードして登録").click()  # no shop chosen
+    expect(page.locator("#import-shop-error")).to_have_text("モールのファイルを登録するには、ショップを選んでください。")
+    expect(page.get_by_label("登録先のショップ")).to_have_attribute("aria-invalid", "true")
+    _no_overflow(page)
+
+    page.get_by_label("登録先のショップ").select_option(label=shop)
+    page.set_input_files("input[name=file]", str(_rakuten_file(tmp_path)))
+    page.get_by_role("button", name="アップロードして登録").click()
+    result = page.locator("#csv-import-job")
+    expect(result).to_contain_text("登録できる注文 2 件", timeout=30_000)
+    expect(result).to_contain_text("認識した形式: 楽天ペイ受注CSV")
+    _no_overflow(page)
+    page.screenshot(path=str(SCREENSHOTS / f"presets-screen-result-{width}.png"), full_page=True)
+
+    page.get_by_role("button", name="この内容で登録する").click()
+    expect(page.locator("#csv-import-job")).to_contain_text("登録した注文 2 件", timeout=30_000)
+    expect(page.get_by_role("link", name="R-1")).to_have_attribute("href", re.compile(r"^/orders/\d+$"))
+    page.get_by_role("link", name="チェックの結果を見る").click()
+    expect(page.locator("#csv-import-job")).to_contain_text("この内容は登録しました。")
+    expect(page.get_by_role("button", name="この内容で登録する")).to_have_count(0)

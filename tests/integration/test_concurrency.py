@@ -366,3 +366,18 @@ def test_r13_cancels_and_deletes_from_separate_processes_apply_exactly_once(app,
         assert (after["status"], after["deleted"]) == ("awaiting_confirmation", True)
         assert kinds.count("deleted") == 1 and "cancelled" not in kinds
         assert counts(client, tenant)["all"] == 0
+
+
+@postgres_only
+def test_a_check_only_run_registered_by_many_clicks_at_once_starts_one_registration(app, client, tenant):
+    from tests.csv_files import imported, orders_by_number, preset_bytes, preset_header, run_jobs
+
+    row = {"注文番号": "R-RACE", "注文日時": "2026-11-27 14:05:00", "注文者姓": "楽天", "商品管理番号": "sencha",
+           "商品名": "煎茶", "単価": "1080", "個数": "1"}
+    checked = imported(app, client, tenant, preset_bytes(preset_header("rakuten_pay.csv"), [row]),
+                       shop_id=tenant.shop_id, mode="check_only")
+    url = f"/api/v1/jobs/{checked['id']}/register"
+    results = race(app, [lambda c: c.post(url, headers=tenant.headers()) for _ in range(N)])
+    assert sorted(r.status_code for r in results) == [202] + [409] * (N - 1)
+    run_jobs(app)
+    assert orders_by_number(app)["R-RACE"] == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.csv_files import imported, preset_bytes, preset_header, upload
+from tests.csv_files import imported, preset_bytes, preset_header, run_jobs, upload
 from tests.factories import create_product, map_item
 
 NE = preset_header("next_engine.csv")
@@ -290,3 +290,22 @@ def test_a_check_only_run_names_the_format_and_registers_nothing(app, client, te
         ("rakuten_pay", 1, 0)
     assert numbers(client, tenant) == set()
 
+
+
+def test_a_check_only_run_is_registered_over_the_api_once_from_its_stored_files(app, client, tenant, other_tenant):
+    checked = imported(app, client, tenant, preset_bytes(RAKUTEN, [rakuten_row("R-A"), rakuten_row("R-B")]),
+                       shop_id=tenant.shop_id, mode="check_only")
+    url = f"/api/v1/jobs/{checked['id']}/register"
+    assert client.post(url, headers=other_tenant.headers()).status_code == 404  # another account's job
+    started = client.post(url, headers=tenant.headers())
+    assert started.status_code == 202, started.json
+    run_jobs(app)
+    job = client.get(f"/api/v1/jobs/{started.json['job_id']}", headers=tenant.headers()).json
+    assert (job["result"]["preset"], job["result"]["mode"], job["result"]["orders_created"]) == \
+        ("rakuten_pay", "valid_only", 2), job
+    assert numbers(client, tenant) == {"R-A", "R-B"}
+    again = client.post(url, headers=tenant.headers())
+    assert again.status_code == 409 and again.json["error"]["code"] == "invalid_transition"
+    assert client.post(f"/api/v1/jobs/{started.json['job_id']}/register", headers=tenant.headers()).status_code == 409
+    assert client.post("/api/v1/jobs/no-such-job/register", headers=tenant.headers()).status_code == 404
+    assert numbers(client, tenant) == {"R-A", "R-B"}

@@ -180,13 +180,14 @@ def test_the_default_shop_serves_a_file_without_a_shop_column(staff_client, app,
     (bytes(range(256)) * 8, "photo.csv", "CSVファイルではありません（バイナリファイルです）。"),
     (_csv([["店", "CSV-1", "山田", "tea", "煎茶", "1"]], header=HEADER[:-1]), "orders.csv", "必須の列がありません: 単価"),
     (_csv([["CSV-1", "山田", "tea", "煎茶", "1", "1200"]], header=HEADER[1:]), "orders.csv",
-     "必須の列がありません: ショップ。見出し行（1行目）に追加してください。 またはショップ列がない行のショップを選んでください。"),
+     "必須の列がありません: ショップ。見出し行（1行目）に追加してください。 または「登録先のショップ」で、ショップ列がない行のショップを選んでください。"),
 ])
 def test_a_file_that_cannot_be_read_is_refused_on_the_form_with_the_options_kept(
         staff_client, app, tenant, data, name, expected):
     response = _upload(staff_client, data, name, mode="check_only", encoding="cp932", shop_id="")
     assert response.status_code == 422
-    error = re.search(r'<p class="flash flash-error" role="alert" id="upload-error">(.*?)</p>', response.text, re.S)
+    error = re.search(r'<span class="field-error" role="alert" id="import-file-error">(.*?)</span>', response.text,
+                      re.S)
     assert error and expected in error.group(1)
     assert 'value="check_only" checked' in response.text and 'value="cp932" selected' in response.text
     assert _orders(app) == []
@@ -266,7 +267,7 @@ def test_a_body_over_the_csv_limit_is_refused_on_the_form_with_the_limit_named(s
     monkeypatch.setitem(app.config, "CSV_MAX_BYTES", 1024)
     response = _upload(staff_client, b"x" * (200 * 1024))
     assert response.status_code == 413 and "ファイルが大きすぎます（上限 1,024 bytes）" in response.text
-    assert 'id="upload-error"' in response.text
+    assert 'id="import-file-error"' in response.text
 
 
 def test_a_signed_out_visitors_oversized_upload_gets_a_bare_413(client, app, monkeypatch):
