@@ -10,7 +10,9 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..csv.files import FileTooLarge
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Shop, utcnow
@@ -238,3 +240,23 @@ def job_page(*kinds: str):
             JOB_PAGES[kind] = view
         return view
     return register
+
+
+FORM_FIELDS_BYTES = 64 * 1024  # a CSV upload's room besides its files: the form's other fields and boundaries
+
+
+def accept_csv_uploads(bp: Blueprint, endpoint: str, refused: Callable[[str], object], files: int = 1) -> None:
+    """Let `endpoint`'s body be as large as its CSV files may be (csv.md §4: CSV_MAX_BYTES each), not the 1 MB of
+    other requests. It is set before the CSRF check, which reads the form first (a blueprint's URL value
+    preprocessors run before every before_request). A body past it is answered with `refused(message)` (a 413
+    page) for a signed-in user; only a signed-in user sees the form."""
+    @bp.url_value_preprocessor
+    def _csv_body_limit(name, values):
+        if name == endpoint:
+            request.max_content_length = files * current_app.config["CSV_MAX_BYTES"] + FORM_FIELDS_BYTES
+
+    @bp.errorhandler(RequestEntityTooLarge)
+    def _body_too_large(error: RequestEntityTooLarge):
+        if not current_user.is_authenticated:
+            return error
+        return refused(FileTooLarge(current_app.config["CSV_MAX_BYTES"]).message(lang()))

@@ -10,11 +10,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..api.imports import file_response
 from ..csv import order_import, presets
-from ..csv.files import FileTooLarge
 from ..csv.order_rows import ORDER_COLUMNS
 from ..csv.order_template import order_template
 from ..errors import ServiceError
@@ -22,8 +20,8 @@ from ..extensions import db
 from ..job_records import get_job
 from ..models import JobRecord, StoredFile
 from ..parsing import whole_number
-from .common import (account_shops, attempt, current_actor, found_or_404, job_page, lang, page_or_fragment,
-                     selected_shop_id)
+from .common import (accept_csv_uploads, account_shops, attempt, current_actor, found_or_404, job_page, lang,
+                     page_or_fragment, selected_shop_id)
 
 bp = Blueprint("imports", __name__)
 
@@ -37,7 +35,6 @@ ENCODINGS = (("auto", _l("自動判定")), ("cp932", "Shift_JIS (CP932)"), ("utf
 DEFAULT_MODE, DEFAULT_ENCODING = "valid_only", "auto"
 REQUIRED_HEADERS = tuple(column.ja for column in ORDER_COLUMNS if column.required and column.field != "shop")
 SHOWN_MAX = 1000  # the result holds the first 1,000 created orders and errors (csv.md §5)
-FORM_FIELDS_BYTES = 64 * 1024  # the multipart body's room besides the file: its other fields and boundaries
 OWN_FORMAT = _l("BOSSの受注CSV（テンプレート）")
 FIELD_ERRORS = ("file", "shop_id")  # the service's fields shown at their input; others above the form
 MISSING_SHOP_COLUMN = re.compile(r"^Required columns are missing: [^(]*\bshop\b")  # boss.csv.reading's refusal
@@ -62,21 +59,8 @@ def orders_form():
     return _render_form({"shop_id": selected_shop_id(), "mode": DEFAULT_MODE, "encoding": DEFAULT_ENCODING})
 
 
-@bp.url_value_preprocessor
-def _csv_body_limit(endpoint, values):
-    """The upload's body may be as large as CSV_MAX_BYTES (csv.md §4), not the 1 MB of other requests: set before
-    the CSRF check, which reads the form first (URL value preprocessors run before every before_request)."""
-    if endpoint == "imports.orders_upload":
-        request.max_content_length = current_app.config["CSV_MAX_BYTES"] + FORM_FIELDS_BYTES
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _body_too_large(error: RequestEntityTooLarge):
-    """Raised by the CSRF check's reading of the form, before the login check: only a signed-in user sees the form."""
-    if not current_user.is_authenticated:
-        return error
-    return _render_form({"shop_id": None, "mode": DEFAULT_MODE, "encoding": DEFAULT_ENCODING}, status=413,
-                        field_errors={"file": FileTooLarge(current_app.config["CSV_MAX_BYTES"]).message(lang())})
+accept_csv_uploads(bp, "imports.orders_upload", files=2, refused=lambda message: _render_form(
+    {"shop_id": None, "mode": DEFAULT_MODE, "encoding": DEFAULT_ENCODING}, status=413, field_errors={"file": message}))
 
 
 @bp.post("/imports/orders")

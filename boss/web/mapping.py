@@ -8,11 +8,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..api.imports import file_response
 from ..csv import mapping_import
-from ..csv.files import FileTooLarge
 from ..csv.writing import CsvWriter
 from ..extensions import db
 from ..job_records import get_job
@@ -23,15 +21,14 @@ from ..orders.mapping_groups import Group, confirmed_count, mappings_page, one_g
 from ..orders.mapping_groups import product_options as find_products
 from ..orders.mapping_groups import unmapped_groups, waiting_order_ids
 from ..parsing import whole_number
-from .common import (account_shops, attempt, current_actor, found_or_404, is_htmx, job_page, lang, page_or_fragment,
-                     selected_shop_id)
+from .common import (accept_csv_uploads, account_shops, attempt, current_actor, found_or_404, is_htmx, job_page, lang,
+                     page_or_fragment, selected_shop_id)
 
 bp = Blueprint("mapping", __name__)
 
 GROUPS_PER_PAGE = 50
 MAPPINGS_PER_PAGE = 50
 PRODUCT_OPTIONS = 20
-FORM_FIELDS_BYTES = 64 * 1024  # the multipart body's room besides the file: its other fields and boundaries
 CSV_ENCODINGS = (("auto", _l("自動判定")), ("cp932", "Shift_JIS (CP932)"), ("utf-8", "UTF-8"))
 
 
@@ -145,20 +142,7 @@ def _csv_refused(encoding: str, error: str, status: int):
     return render_template("mapping/_csv_form.html", csv=_csv_form(encoding, error)), status
 
 
-@bp.url_value_preprocessor
-def _csv_body_limit(endpoint, values):
-    """The upload's body may be as large as CSV_MAX_BYTES (csv.md §4), not the 1 MB of other requests: set before
-    the CSRF check, which reads the form first (URL value preprocessors run before every before_request)."""
-    if endpoint == "mapping.csv_upload":
-        request.max_content_length = current_app.config["CSV_MAX_BYTES"] + FORM_FIELDS_BYTES
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def _body_too_large(error: RequestEntityTooLarge):
-    """Raised by the CSRF check's reading of the form, before the login check: only a signed-in user sees the form."""
-    if not current_user.is_authenticated:
-        return error
-    return _csv_refused("auto", FileTooLarge(current_app.config["CSV_MAX_BYTES"]).message(lang()), 413)
+accept_csv_uploads(bp, "mapping.csv_upload", refused=lambda message: _csv_refused("auto", message, 413))
 
 
 @bp.post("/mapping/csv")
