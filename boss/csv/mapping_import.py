@@ -29,14 +29,13 @@ from ..reason import Reason
 from ..unit_of_work import unit_of_work
 from . import files
 from .reading import Column, FileRefused, Header, Row, Table, open_table
+from .report import errors_by_row, write_refused_rows
 from .values import MISSING, REASON_MISSING
-from .writing import CsvWriter
 
 KIND = "csv_mappings"
 RUN = "csv.mappings"
 CHUNK_ROWS = 500
 MAX_ERRORS_SHOWN = 1_000  # csv.md §5: the result lists the first 1,000
-REPORT_COLUMN = "エラー内容"
 
 COLUMNS = (
     Column("delete", "削除フラグ"),
@@ -316,46 +315,8 @@ def _finish(job_id: str, table: Table, progress: dict) -> None:
 # ---------------------------------------------------------------- the error report
 
 
-def _row_messages(job_id: str) -> Iterator[tuple[int, str]]:
-    """(row, "column: message") of the job's refused rows in row order, read in keyset batches."""
-    after = (0, 0)
-    while True:
-        batch = db.session.execute(select(CsvRowError.row, CsvRowError.id, CsvRowError.column, CsvRowError.message)
-                                   .where(CsvRowError.job_id == job_id,
-                                          (CsvRowError.row > after[0])
-                                          | ((CsvRowError.row == after[0]) & (CsvRowError.id > after[1])))
-                                   .order_by(CsvRowError.row, CsvRowError.id).limit(1000)).all()
-        if not batch:
-            return
-        for error in batch:
-            yield error.row, f"{error.column}: {error.message}" if error.column else error.message
-        after = (batch[-1].row, batch[-1].id)
-
-
 def _write_report(job_id: str, table: Table) -> str:
-    """The refused rows as uploaded plus エラー内容, in the upload's encoding; a pass over the file merged with
-    the errors in row order (memory flat)."""
     account_id = db.session.get(JobRecord, job_id).account_id
     writer = files.create(account_id, "error_report", f"mapping-errors-{job_id[:8]}.csv", job_id=job_id)
-    csv_writer = CsvWriter(table.encoding)
-    writer.write(csv_writer.row((*table.header.names, REPORT_COLUMN)))
-    messages = _row_messages(job_id)
-    pending = next(messages, None)
-    batch = []
-    for row in table.rows():
-        if pending is None:
-            break
-        said = []
-        while pending is not None and pending[0] <= row.number:
-            if pending[0] == row.number:
-                said.append(pending[1])
-            pending = next(messages, None)
-        if said:
-            batch.append((*row.cells, " / ".join(said)))
-            if len(batch) >= 500:
-                writer.write(csv_writer.rows(batch))
-                batch = []
-    if batch:
-        writer.write(csv_writer.rows(batch))
+    write_refused_rows(writer, table, errors_by_row(job_id))
     return writer.close().id
-

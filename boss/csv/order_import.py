@@ -27,7 +27,7 @@ from hashlib import blake2b
 from typing import Iterator, Optional
 
 from flask import current_app
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 
 from .. import effects, outbox
 from ..errors import ServiceError
@@ -48,7 +48,7 @@ from ..unit_of_work import unit_of_work
 from . import files, presets
 from .order_rows import ORDER_COLUMNS, RowError, assemble, read_row
 from .reading import AUTO, FileRefused, Header, Row, Table, header_key, open_table, peek_header
-from .writing import CsvWriter
+from .report import errors_by_row, write_refused_rows
 
 JOB_KIND = "csv_orders"
 OUTBOX_KIND = "csv.orders"
@@ -57,7 +57,6 @@ ENCODINGS = ("auto", "cp932", "utf-8")
 CHUNK_ORDERS = 500
 ERRORS_SHOWN = 1000  # csv.md §5: the result lists the first 1,000 errors; the error report has them all
 ORDERS_LISTED = 1000  # the created orders the result page links to
-REPORT_COLUMN = "エラー内容"
 SAME_ORDER = "same_order"  # a row with no fault of its own, refused with its order: in the report, not in `errors`
 
 REASON_MODE = Reason("登録方法は valid_only, all_or_nothing, check_only のいずれかです。",
@@ -522,32 +521,14 @@ class Run:
     # -- the result
 
     def write_report(self) -> Optional[str]:
-        """The error report (csv.md §4): the refused rows as uploaded, in file order, with an エラー内容 column,
-        in the upload's encoding — to fix in Excel and upload again. Read and written a batch at a time."""
-        writer = None
-        csv_writer = CsvWriter(self.table.encoding)
-        for file_name, table in self.table.report_parts():  # Yahoo!: the order file's rows, then the item file's
-            errors = _errors_by_row(self.job_id, file_name)
-            pending = next(errors, None)
-            if pending is None:
-                continue
-            if writer is None:
-                writer = files.create(self.account_id, "error_report", f"errors-{self.job_id[:8]}.csv",
-                                      job_id=self.job_id)
-            writer.write(csv_writer.row([*table.header.names, REPORT_COLUMN]))
-            batch: list[list[str]] = []
-            for row in table.rows():
-                while pending is not None and pending[0] < row.number:
-                    pending = next(errors, None)
-                if pending is None:
-                    break
-                if pending[0] == row.number:
-                    batch.append([*row.cells, pending[1]])
-                    if len(batch) >= 500:
-                        writer.write(csv_writer.rows(batch))
-                        batch = []
-            writer.write(csv_writer.rows(batch))
-        return writer.close().id if writer is not None else None
+        """The error report (csv.md §4); Yahoo!'s: the order file's refused rows, then the item file's under their
+        own header."""
+        if db.session.scalar(select(CsvRowError.id).where(CsvRowError.job_id == self.job_id).limit(1)) is None:
+            return None
+        writer = files.create(self.account_id, "error_report", f"errors-{self.job_id[:8]}.csv", job_id=self.job_id)
+        for file_name, table in self.table.report_parts():
+            write_refused_rows(writer, table, errors_by_row(self.job_id, file_name), self.table.encoding)
+        return writer.close().id
 
     def _result(self, progress: Progress) -> dict:
         errors = [{"row": e.row, "column": e.column, "code": e.code, "message": e.message,
@@ -565,30 +546,6 @@ class Run:
             "orders": [{"id": i, "mall_order_number": n} for i, n in progress.orders],
             "error_report_url": f"/api/v1/jobs/{self.job_id}/error-report.csv" if progress.rows_refused else None,
         }
-
-
-def _errors_by_row(job_id: str, file_name: Optional[str] = None, batch: int = 1000) -> Iterator[tuple[int, str]]:
-    """(row, its errors as one text) in row order, of one file of the upload (`file_name` None: the only one),
-    read from import_errors a batch at a time (keyset)."""
-    after = (0, 0)
-    current_row, texts = None, []
-    of_file = CsvRowError.file_name.is_(None) if file_name is None else CsvRowError.file_name == file_name
-    while True:
-        found = db.session.execute(select(CsvRowError.row, CsvRowError.id, CsvRowError.column, CsvRowError.message)
-                                   .where(CsvRowError.job_id == job_id, of_file,
-                                          tuple_(CsvRowError.row, CsvRowError.id) > tuple_(*after))
-                                   .order_by(CsvRowError.row, CsvRowError.id).limit(batch)).all()
-        for row, _, column, message in found:
-            if row != current_row and current_row is not None:
-                yield current_row, " / ".join(texts)
-                texts = []
-            current_row = row
-            texts.append(f"{column}: {message}" if column else message)
-        if len(found) < batch:
-            break
-        after = (found[-1].row, found[-1].id)
-    if current_row is not None:
-        yield current_row, " / ".join(texts)
 
 
 def _digest(key: tuple[str, str]) -> bytes:

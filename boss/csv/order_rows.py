@@ -181,11 +181,6 @@ def read_row(header: Header, row: Row) -> tuple[Optional[OrderRow], list[RowErro
     return OrderRow(row.number, shop, number, key, order, line, header), []
 
 
-def order_fingerprint(row: OrderRow) -> tuple[str, str]:
-    """What makes rows one order (csv.md §1): the same shop and the same number's key."""
-    return row.shop, row.key
-
-
 def assemble(rows: Sequence[OrderRow]) -> tuple[Optional[dict], list[RowError]]:
     """The rows of ONE order, in file order, as registration.NewOrder's keyword arguments but shop_id; or its
     errors: `conflicting_order_fields` on each later row whose non-empty order field differs from an earlier
