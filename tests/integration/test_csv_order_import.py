@@ -7,7 +7,7 @@ import io
 import pytest
 
 from tests.csv_files import HEADER, csv_bytes, imported, order_row, upload
-from tests.factories import create_order
+from tests.factories import create_order, create_product, map_item
 
 
 def orders_of(client, tenant, **query) -> list[dict]:
@@ -145,3 +145,19 @@ def test_a_file_fixed_from_the_error_report_reads_its_guarded_cells_as_the_shop_
     assert imported(app, client, tenant, csv_bytes([row[:-1]], header=header[:-1]))["result"]["orders_created"] == 1
     [order] = orders_of(client, tenant)
     assert order["buyer"]["phone"] == "+81-3-1234-5678" and order["lines"][0]["quantity"] == 2
+
+
+def test_csv_lines_are_mapped_and_an_auto_confirming_shop_confirms_the_orders_it_can(app, client, tenant):
+    create_product(client, tenant, "SKU-TEA")
+    map_item(client, tenant, "tea", "SKU-TEA")
+    changed = client.patch(f"/api/v1/shops/{tenant.shop_id}", json={"auto_confirm": True},
+                           headers=tenant.headers("admin"))
+    assert changed.status_code == 200, changed.json
+    shop = "#%d" % tenant.shop_id
+    job = imported(app, client, tenant, csv_bytes([order_row(shop, "M-1", item="tea"),
+                                                   order_row(shop, "M-2", item="unknown")]))
+    assert job["result"]["orders_created"] == 2
+    orders = {o["mall_order_number"]: o for o in orders_of(client, tenant)}
+    assert orders["M-1"]["status"] == "confirmed" and orders["M-1"]["lines"][0]["sku"] == "SKU-TEA"
+    assert orders["M-2"]["status"] == "awaiting_confirmation"
+    assert "unmapped_items" in {t["code"] for t in orders["M-2"]["tags"]}
