@@ -8,7 +8,9 @@ each order with the outcome it would have alone.
 
 The send runs in the account's lane (boss.lanes, kind `warehouse-send`): each step sends up to 100 pending
 requests in one `POST /v1/shipments:batch` at the warehouse's rate limit (the pacer shared by every process),
-so a burst of 10,000 requests costs 100 calls and no worker ever sleeps for the rate. A step marks its batch
+so a burst of 10,000 requests costs 100 calls. A step whose batch is ready waits for its slot at most one interval
+(WAREHOUSE_MIN_INTERVAL), rather than putting the batch back and preparing it again; a longer wait is booked, never
+slept. A step marks its batch
 `sending` and commits before the call — a cancel that comes meanwhile knows a send is under way (R11) — and
 reads each request's order again first: an order cancelled before its send is never sent. `client_reference`
 is the shipment's id, so a step killed during the call sends the same requests again and the warehouse
@@ -21,7 +23,7 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -302,7 +304,7 @@ def _step(account_id: int) -> Optional[float]:
         ids = [(message.id, shipment.id) for message, shipment in due]
         uow.commit()
     try:
-        client = connection.client_for(account_id, max_pace_wait=0)
+        client = connection.client_for(account_id, max_pace_wait=current_app.config["WAREHOUSE_MIN_INTERVAL"])
         results = client.create_shipments(requests)
     except WarehousePacingDelay as exc:
         _unmark(ids)
