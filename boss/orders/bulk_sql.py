@@ -1,5 +1,5 @@
 """One INSERT of many rows, each database its cheapest way (the mall import's batch); the UPDATEs of many versioned
-rows in one executemany (a page of warehouse events)."""
+rows in one statement (a page of warehouse events)."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -64,7 +64,7 @@ def _unless_held(statement, table):
 
 def flush_versioned(objects) -> None:
     """Write the pending column changes of many loaded objects of a versioned mapper (R13's orders) in one
-    executemany UPDATE per set of changed columns, instead of the ORM's flush, which sends a versioned UPDATE one
+    UPDATE per set of changed columns (PostgreSQL: the rows as one JSON parameter; SQLite: an executemany), instead of the ORM's flush, which sends a versioned UPDATE one
     row at a time (it needs each row's count): a page of warehouse events changes hundreds of orders, and on
     PostgreSQL each UPDATE is a round trip.
 
@@ -86,23 +86,38 @@ def flush_versioned(objects) -> None:
     for (mapper, keys), items in groups.items():
         table = mapper.local_table
         version_key = mapper.get_property_by_column(mapper.version_id_col).key
-        statement = _versioned_update(table, mapper.version_id_col.name, keys)
-        params = []
-        for obj, changed in items:
-            version = inspect(obj).committed_state.get(version_key, getattr(obj, version_key))
-            params.append({**{f"v_{key}": changed[key] for key in keys}, "w_id": obj.id, "w_version": version,
-                           "v_new_version": version + 1})
-        result = db.session.connection().execute(statement, params)
-        if result.rowcount != len(params):
-            raise StaleDataError(f"UPDATE statement on table '{table.name}' expected to update {len(params)} row(s); "
-                                 f"{result.rowcount} were matched.")
-        for (obj, changed), row in zip(items, params):
+        version_name = mapper.version_id_col.name
+        versions = [inspect(obj).committed_state.get(version_key, getattr(obj, version_key)) for obj, _ in items]
+        if db.session.get_bind().dialect.name == "postgresql":
+            rows = [{**changed, "id": obj.id, version_name: version} for (obj, changed), version in zip(items, versions)]
+            matched = db.session.connection().execute(_json_versioned_update(table, version_name, keys),
+                                                      {"rows": orjson.dumps(rows).decode()}).rowcount
+        else:
+            matched = db.session.connection().execute(_versioned_update(table, version_name, keys), [
+                {**{f"v_{key}": changed[key] for key in keys}, "w_id": obj.id, "w_version": version,
+                 "v_new_version": version + 1} for (obj, changed), version in zip(items, versions)]).rowcount
+        if matched != len(items):
+            raise StaleDataError(f"UPDATE statement on table '{table.name}' expected to update {len(items)} row(s); "
+                                 f"{matched} were matched.")
+        for (obj, changed), version in zip(items, versions):
             for key, value in changed.items():
                 set_committed_value(obj, key, value)
-            set_committed_value(obj, version_key, row["v_new_version"])
+            set_committed_value(obj, version_key, version + 1)
             state = inspect(obj)
             if not state.committed_state:  # nothing else of it pending: not dirty any more (else the ORM's flush
                 state._commit_all(state.dict, db.session.identity_map)  # looks at every column of it again)
+
+
+@lru_cache(maxsize=32)
+def _json_versioned_update(table, version_name: str, keys: tuple):
+    """PostgreSQL: UPDATE table SET keys = j.keys, version = version + 1 FROM json_populate_recordset(NULL::table, :rows)
+    AS j WHERE id = j.id AND version = j.version — every row in one short statement (as insert_rows does), not
+    an executemany of one UPDATE per row."""
+    source = func.json_populate_recordset(literal_column(f"NULL::{table.name}"),
+                                          cast(bindparam("rows", type_=Text), postgresql.JSON)).table_valued(
+        "id", version_name, *keys).alias("j")
+    return (update(table).where(table.c.id == source.c.id, table.c[version_name] == source.c[version_name])
+            .values({**{key: source.c[key] for key in keys}, version_name: table.c[version_name] + 1}))
 
 
 @lru_cache(maxsize=32)
