@@ -6,12 +6,22 @@ from collections import defaultdict
 from functools import lru_cache
 
 import orjson
-from sqlalchemy import Text, bindparam, cast, func, inspect, literal_column, select, update
+from sqlalchemy import Text, any_, bindparam, cast, func, inspect, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
+
+
+def one_of(column, values):
+    """`column IN values` for a long list (a page of events names hundreds): on PostgreSQL `column = ANY(:array)`,
+    one parameter, so the statement's text stays the same whatever the number of values — psycopg parses a text of
+    hundreds of placeholders anew at every execution, and SQLAlchemy renders each; elsewhere an IN list."""
+    values = list(values)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(values)
 
 
 def insert_rows(table, rows: list[dict], unless_held: bool = False, returning: tuple = ()) -> list:

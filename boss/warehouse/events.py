@@ -26,7 +26,7 @@ from ..models import Connection, WarehouseEvent, utcnow
 from ..orders import counters, frame, history, rules
 from ..orders import shipping_rules as sr
 from ..orders.actor import Actor
-from ..orders.bulk_sql import flush_versioned, insert_rows
+from ..orders.bulk_sql import flush_versioned, insert_rows, one_of
 from ..orders.counters import counted
 from ..orders.models import Order, Shipment
 from ..reason import Reason
@@ -104,7 +104,7 @@ def _unseen(account_id: int, events: Sequence, result: PageResult) -> list:
     """The page's events the account has not seen (by id), each once."""
     ids = list({event.id for event in events})
     seen = set(db.session.scalars(select(WarehouseEvent.event_id).where(
-        WarehouseEvent.account_id == account_id, WarehouseEvent.event_id.in_(ids)))) if ids else set()
+        WarehouseEvent.account_id == account_id, one_of(WarehouseEvent.event_id, ids)))) if ids else set()
     fresh, taken = [], set()
     for event in events:
         if event.id in seen or event.id in taken:
@@ -132,13 +132,13 @@ def _shipments(account_id: int, events: Iterable) -> tuple[dict[str, Shipment], 
     stmt = (select(Shipment).join(Shipment.order)
             .options(contains_eager(Shipment.order).selectinload(Order.tags),
                      contains_eager(Shipment.order).selectinload(Order.lines))
-            .where(Shipment.id.in_(ids), Order.id.in_(select(Shipment.order_id).where(Shipment.id.in_(ids))),
+            .where(one_of(Shipment.id, ids), Order.id.in_(select(Shipment.order_id).where(one_of(Shipment.id, ids))),
                    Order.account_id == account_id)
             .with_for_update(of=Order).execution_options(populate_existing=True))
     found = {str(s.id): s for s in db.session.scalars(stmt).unique()}
     order_ids = {s.order_id for s in found.values()}
     latest = dict(db.session.execute(select(Shipment.order_id, func.max(Shipment.id))
-                                     .where(Shipment.order_id.in_(order_ids)).group_by(Shipment.order_id)).all())
+                                     .where(one_of(Shipment.order_id, order_ids)).group_by(Shipment.order_id)).all())
     return found, latest
 
 
