@@ -496,7 +496,8 @@ def document() -> dict:
                          body=_object({"buyer": party_edit, "recipient": party_edit, "delivery_date": DATE,
                                        "delivery_time_slot": TIME_SLOT, "postage": integer(0, MAX_POSTAGE),
                                        "remarks": raw_text(5000),
-                                       "lines": {"type": ["array", "null"], "maxItems": MAX_LINES, "items": line_edit}}),
+                                       "lines": {"type": ["array", "null"], "maxItems": MAX_LINES,
+                                                 "items": line_edit}}),
                          errors=["404", "409"], operation_id="editOrder")},
         "/api/v1/orders/{id}/confirm": {
             "post": _op("Confirm an order", order, params=[ID, IF_MATCH], errors=["404", "409"],
