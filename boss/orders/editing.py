@@ -50,8 +50,8 @@ def can_edit(order: Order, fields: set[str]) -> Decision:
         others = sorted(fields - set(AFTER_A_FAILED_REQUEST))
         if others:
             return Decision(False, rules.DEFAULT_REFUSAL_CODE, Reason(
-                "出荷依頼が失敗した出荷待ちの注文で修正できるのは、送付先・お届け希望日・時間帯・備考です"
-                f"（{'・'.join(FIELD_NAMES.get(name, name) for name in others)}は修正できません）。",
+                "出荷依頼が失敗した出荷待ちの注文で修正できるのは、送付先・お届け希望日・時間帯・備考です。"
+                f"{'・'.join(f'{FIELD_NAMES.get(name, name)}（{name}）' for name in others)}は修正できません。",
                 f"Of an order whose shipping request failed only the recipient, delivery date and slot and remarks "
                 f"can be edited (not {', '.join(others)})."))
         return rules.ALLOWED

@@ -76,7 +76,7 @@ def test_awaiting_shipment_is_editable_only_after_a_failed_request_and_only_the_
         db.session.remove()
     assert patch(client, tenant, order["id"], {"recipient": {"address": "大阪府大阪市1-1"}}).status_code == 200
     refused = patch(client, tenant, order["id"], {"buyer": {"name": "別人"}})
-    assert refused.status_code == 409 and "購入者は修正できません" in refused.json["error"]["message"]
+    assert refused.status_code == 409 and "購入者（buyer）は修正できません" in refused.json["error"]["message"]
 
 
 @pytest.mark.parametrize("body, field", [
@@ -215,7 +215,7 @@ def test_lines_of_an_awaiting_shipment_order_stay_even_when_its_request_failed_s
         db.session.remove()
     response = patch(client, tenant, order["id"], {"lines": [{"id": order["lines"][0]["id"], "quantity": 3}]})
     assert response.status_code == 409 and response.json["error"]["code"] == "invalid_transition"
-    assert "明細は修正できません" in response.json["error"]["message"]
+    assert "明細（lines）は修正できません" in response.json["error"]["message"]
 
 
 def test_editing_a_deleted_order_is_refused_as_deleted(client, tenant):
