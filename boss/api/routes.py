@@ -302,7 +302,8 @@ def _line(item: Reader, fields) -> dict:
 
 
 def _line_edits(reader: Reader) -> list[dict]:
-    """PATCH's `lines` (api.md "Editing an order"): [{"id", …changed fields} | {a new line} | {"id", "remove": true}]."""
+    """PATCH's `lines` (api.md "Editing an order"): [{"id", …changed fields} | {a new line} |
+    {"id", "remove": true}]."""
     edits = []
     for index, raw in enumerate(reader.array("lines", max_items=MAX_LINES)):
         item = reader.item("lines", index, raw)

@@ -143,7 +143,8 @@ def test_a_line_whose_mall_item_changes_is_mapped_again_and_a_new_line_is_mapped
     create_product(client, tenant, sku="SKU-2")
     map_item(client, tenant, mall_item_id="item-1", sku="SKU-1")
     map_item(client, tenant, mall_item_id="item-2", sub_code="L", sku="SKU-2")
-    order = create_order(client, tenant, lines=[{"mall_item_id": "item-9", "name": "煎茶", "quantity": 1, "unit_price": 1200}])
+    order = create_order(client, tenant, lines=[
+        {"mall_item_id": "item-9", "name": "煎茶", "quantity": 1, "unit_price": 1200}])
     assert order["status"] == "awaiting_confirmation" and "unmapped_items" in [t["code"] for t in order["tags"]]
     [line_id] = line_ids(order)
     edited = patch(client, tenant, order["id"], {"lines": [
@@ -191,7 +192,8 @@ def test_an_edit_that_would_leave_no_line_is_refused_naming_lines(client, tenant
 def test_a_line_named_twice_is_refused_naming_the_second(client, tenant):
     order = create_order(client, tenant)
     [line_id] = line_ids(order)
-    response = patch(client, tenant, order["id"], {"lines": [{"id": line_id, "quantity": 2}, {"id": line_id, "remove": True}]})
+    response = patch(client, tenant, order["id"], {"lines": [
+        {"id": line_id, "quantity": 2}, {"id": line_id, "remove": True}]})
     assert response.status_code == 422 and "lines[1].id" in response.json["error"]["fields"]
 
 
@@ -200,7 +202,8 @@ def test_a_line_of_another_order_is_not_found(client, tenant, other_tenant):
     theirs = create_order(client, other_tenant)
     response = patch(client, tenant, order["id"], {"lines": [{"id": theirs["lines"][0]["id"], "quantity": 3}]})
     assert response.status_code == 404 and response.json["error"]["code"] == "not_found"
-    assert client.get(f"/api/v1/orders/{theirs['id']}", headers=other_tenant.headers()).json["lines"][0]["quantity"] == 2
+    unchanged = client.get(f"/api/v1/orders/{theirs['id']}", headers=other_tenant.headers()).json
+    assert unchanged["lines"][0]["quantity"] == 2
 
 
 def test_lines_of_an_awaiting_shipment_order_stay_even_when_its_request_failed_saying_why(client, tenant, app):
@@ -240,7 +243,9 @@ def test_a_shop_that_confirms_on_its_own_confirms_an_order_an_edit_maps_fully(cl
     map_item(client, tenant)
     admin = tenant.headers("admin")
     client.patch(f"/api/v1/shops/{tenant.shop_id}", json={"auto_confirm": True}, headers=admin)
-    order = create_order(client, tenant, lines=[{"mall_item_id": "typo", "name": "煎茶", "quantity": 1, "unit_price": 1200}])
+    order = create_order(client, tenant, lines=[
+        {"mall_item_id": "typo", "name": "煎茶", "quantity": 1, "unit_price": 1200}])
     assert order["status"] == "awaiting_confirmation"
-    edited = patch(client, tenant, order["id"], {"lines": [{"id": order["lines"][0]["id"], "mall_item_id": "item-1"}]}).json
+    [line_id] = line_ids(order)
+    edited = patch(client, tenant, order["id"], {"lines": [{"id": line_id, "mall_item_id": "item-1"}]}).json
     assert edited["status"] == "confirmed"

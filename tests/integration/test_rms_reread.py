@@ -260,7 +260,8 @@ def test_a_field_staff_edited_is_held_when_rakuten_changes_it_too_while_the_othe
     assert "送付先 電話番号" in held.message
 
 
-def test_lines_staff_edited_are_held_when_rakuten_changes_them_too_while_its_other_changes_are_taken(app, shop, client, tenant):
+def test_lines_staff_edited_are_held_when_rakuten_changes_them_too_while_its_other_changes_are_taken(
+        app, shop, client, tenant):
     """Order editing's lines (issue 18) are fields staff changed: Rakuten's later change of the lines is held with
     「モール側変更あり」, its change of the remarks is taken; a later read that leaves the lines alone holds nothing."""
     [number] = shop.sandbox.add(whole_order(items=[item(units=1)]))

@@ -85,8 +85,8 @@ def _edited(client, tenant, order_id) -> list[str]:
 def test_the_edit_button_opens_the_form_holding_the_orders_fields_and_lines(staff_client, client, tenant):
     order = create_order(client, tenant, number="EDIT-OPEN", postage=600, remarks="午前中に")
     page = staff_client.get(f"/orders/{order['id']}").text
-    assert re.search(r'<a class="button" href="/orders/\d+/edit" hx-get="/orders/\d+/edit" hx-target="#order-detail">編集</a>',
-                     page)
+    assert re.search(r'<a class="button" href="/orders/\d+/edit" hx-get="/orders/\d+/edit" '
+                     r'hx-target="#order-detail">編集</a>', page)
     values = _open(staff_client, order["id"])
     assert values["csrf_token"] and values["version"] == str(order["version"])
     assert values["buyer-name"] == "山田 花子" and values["postage"] == "600" and values["remarks"] == "午前中に"
@@ -137,7 +137,8 @@ def test_a_removed_line_goes_and_a_confirmed_order_left_unmapped_goes_back_to_aw
     response = _save(staff_client, order["id"], values)
     assert response.status_code == 200, response.text
     saved = _api_order(client, tenant, order["id"])
-    assert saved["status"] == "awaiting_confirmation" and [line["mall_item_id"] for line in saved["lines"]] == ["item-unknown"]
+    assert saved["status"] == "awaiting_confirmation"
+    assert [line["mall_item_id"] for line in saved["lines"]] == ["item-unknown"]
     assert "商品がマッピングされていない明細があるため確認待です" in _text(response.text)
 
 
@@ -226,7 +227,8 @@ def test_an_unchanged_form_saves_nothing(staff_client, client, tenant):
     order = create_order(client, tenant, number="EDIT-SAME")
     response = _save(staff_client, order["id"], _open(staff_client, order["id"]))
     assert response.status_code == 200 and "変更はありませんでした" in _text(response.text)
-    assert _api_order(client, tenant, order["id"])["version"] == order["version"] and _edited(client, tenant, order["id"]) == []
+    assert _api_order(client, tenant, order["id"])["version"] == order["version"]
+    assert _edited(client, tenant, order["id"]) == []
 
 
 def test_csrf_saving_without_the_token_is_refused_and_changes_nothing(staff_client, client, tenant):
