@@ -212,6 +212,12 @@ def document() -> dict:
         "mall_item_id": text(255, required=True), "sub_code": text(255), "name": text(255, required=True),
         "quantity": integer(1, MAX_QUANTITY, nullable=False), "unit_price": integer(0, MAX_UNIT_PRICE, nullable=False)},
         required=["mall_item_id", "name", "quantity", "unit_price"])
+    line_change = _object({  # api.md "Editing an order": the fields named change, each as POST /orders takes it
+        "id": {"type": "integer"}, **line_in["properties"], "remove": {"enum": [False, None]}}, required=["id"])
+    line_removal = _object({"id": {"type": "integer"}, "remove": {"const": True}}, required=["id", "remove"])
+    line_edit = {"oneOf": [line_change, line_removal, line_in],
+                 "description": "{id, fields to change} | {id, remove: true} | a new line (no id); an id not of the "
+                                "order: 404; an id named twice, or an edit leaving no line: 422"}
     tag = _answer({"id": {"type": "integer"}, "code": nullable_str, "name": {"type": "string"},
                    "color": {"type": "string"}, "system": {"type": "boolean"}, "holds": {"type": "boolean"}})
     reflection = _answer({"state": {"enum": ["none", "pending", "done", "failed"]}, "message": nullable_str})
@@ -485,11 +491,13 @@ def document() -> dict:
             "get": _op("Get an order (deleted ones too)", order, params=[ID], errors=["404"], operation_id="getOrder"),
             "delete": _op("Delete an order (R2, R8)", order, params=[ID, IF_MATCH], errors=["404", "409"],
                           operation_id="deleteOrder"),
-            "patch": _op("Edit an order: only what the body names changes (api.md \"Editing an order\"; lines: "
-                         "not yet)", order, params=[ID, IF_MATCH],
+            "patch": _op("Edit an order: only what the body names changes (api.md \"Editing an order\"); lines "
+                         "not named stay", order, params=[ID, IF_MATCH],
                          body=_object({"buyer": party_edit, "recipient": party_edit, "delivery_date": DATE,
                                        "delivery_time_slot": TIME_SLOT, "postage": integer(0, MAX_POSTAGE),
-                                       "remarks": raw_text(5000)}),
+                                       "remarks": raw_text(5000),
+                                       "lines": {"type": ["array", "null"], "maxItems": MAX_LINES,
+                                                 "items": line_edit}}),
                          errors=["404", "409"], operation_id="editOrder")},
         "/api/v1/orders/{id}/confirm": {
             "post": _op("Confirm an order", order, params=[ID, IF_MATCH], errors=["404", "409"],

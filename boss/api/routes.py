@@ -26,7 +26,7 @@ from .idempotency import idempotent
 from .serialize import event_json, job_json, mapping_json, movement_json, order_json, product_json, shop_json, tag_json
 from .validation import IF_MATCH_PATTERN, JOB_ID_PATTERN, MAX_DEPTH, Reader, TooDeep
 
-MAX_LINES = 200
+MAX_LINES = registration.MAX_LINES
 MAX_QUANTITY, MAX_UNIT_PRICE, MAX_POSTAGE = 9999, 10_000_000, 1_000_000
 ADJUSTMENTS = ("charges", "discount", "points_used")  # api.md: 0..10,000,000 each
 # 請求額 given (api.md: billed): at most what the largest order could ask (its lines, postage and charges).
@@ -285,6 +285,42 @@ def _time_slot(reader: Reader) -> str | None:
     return slot
 
 
+LINE_FIELDS = editing.LINE_FIELDS  # a line of POST /orders, and what an edit may change of one
+
+
+def _line(item: Reader, fields) -> dict:
+    """The `fields` of a line (api.md: as in POST /orders), each required when named: an edit that names
+    quantity must give one."""
+    readers = {
+        "mall_item_id": lambda: item.string("mall_item_id", required=True),
+        "sub_code": lambda: item.string("sub_code"),
+        "name": lambda: item.string("name", required=True),
+        "quantity": lambda: item.integer("quantity", required=True, minimum=1, maximum=MAX_QUANTITY),
+        "unit_price": lambda: item.integer("unit_price", required=True, minimum=0, maximum=MAX_UNIT_PRICE),
+    }
+    return {name: readers[name]() for name in fields}
+
+
+def _line_edits(reader: Reader) -> list[dict]:
+    """PATCH's `lines` (api.md "Editing an order"): [{"id", …changed fields} | {a new line} |
+    {"id", "remove": true}]."""
+    edits = []
+    for index, raw in enumerate(reader.array("lines", max_items=MAX_LINES)):
+        item = reader.item("lines", index, raw)
+        if not item.has("id"):
+            edits.append(_line(item, LINE_FIELDS))
+            item.unknown(set(LINE_FIELDS))
+            continue
+        line_id = item.integer("id", required=True)
+        if item.boolean("remove", default=False):
+            edits.append({"id": line_id, "remove": True})
+            item.unknown({"id", "remove"})
+        else:
+            edits.append({"id": line_id, **_line(item, [name for name in LINE_FIELDS if item.has(name)])})
+            item.unknown({"id", "remove", *LINE_FIELDS})
+    return edits
+
+
 def read_new_order(reader: Reader) -> registration.NewOrder:
     shop_id = reader.integer("shop_id", required=True)
     number = reader.string("mall_order_number", required=True, max_len=64)
@@ -299,14 +335,8 @@ def read_new_order(reader: Reader) -> registration.NewOrder:
     lines = []
     for index, raw in enumerate(reader.array("lines", required=True, min_items=1, max_items=MAX_LINES)):
         item = reader.item("lines", index, raw)
-        lines.append({
-            "mall_item_id": item.string("mall_item_id", required=True),
-            "sub_code": item.string("sub_code"),
-            "name": item.string("name", required=True),
-            "quantity": item.integer("quantity", required=True, minimum=1, maximum=MAX_QUANTITY),
-            "unit_price": item.integer("unit_price", required=True, minimum=0, maximum=MAX_UNIT_PRICE),
-        })
-        item.unknown({"mall_item_id", "sub_code", "name", "quantity", "unit_price"})
+        lines.append(_line(item, LINE_FIELDS))
+        item.unknown(set(LINE_FIELDS))
     new = registration.NewOrder(
         shop_id=shop_id, mall_order_number=number or "", buyer=buyer or {}, recipient=recipient, lines=lines,
         ordered_at=ordered_at, payment_method=reader.string("payment_method", max_len=120),
@@ -463,7 +493,7 @@ def orders_edit(id: int):
     if reader.has("remarks"):
         changes["remarks"] = reader.string("remarks", max_len=5000, strip=False) or ""
     if reader.has("lines"):
-        changes["lines"] = reader.data["lines"]
+        changes["lines"] = _line_edits(reader)
     reader.unknown({"buyer", "recipient", "delivery_date", "delivery_time_slot", "postage", "remarks", "lines"})
     reader.done()
     return jsonify(order_json(editing.edit(g.actor, id, changes, if_match())))

@@ -118,6 +118,18 @@ def ensure_system_tags(account_id: int) -> None:
         system_tag(account_id, spec.code)
 
 
+def follow_lines(order: Order) -> None:
+    """After an order's lines changed (a mall change taken, an edit): 「商品未マッピング」 is raised while a line is
+    unmapped — a 確認済 order goes back to 確認待, as its lines must all be mapped — and cleared once none is."""
+    if any(not line.mapped for line in order.lines):
+        attach_tag(order, system_tag(order.account_id, "unmapped_items"))
+        if order.status == rules.CONFIRMED:
+            order.status = rules.AWAITING_CONFIRMATION
+            order.confirmed_at = None
+    else:
+        detach_tag(order, "unmapped_items")
+
+
 def raise_system_tag(order: Order, code: str, actor: Actor, message: str = "") -> bool:
     """Add a system tag (no commit: part of the caller's unit of work)."""
     with counted(order):

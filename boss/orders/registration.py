@@ -82,6 +82,7 @@ class NewOrder:
 
 
 PARTY_FIELDS = ("name", "name_kana", "email", "phone", "postal_code", "address")
+MAX_LINES = 200  # api.md: an order has 1..200 lines (registered or edited)
 
 
 def register(actor: Actor, new: NewOrder, source: str = "manual") -> Order:

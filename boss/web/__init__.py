@@ -9,8 +9,8 @@ from ..extensions import login_manager
 
 
 def register_web(app: Flask) -> None:
-    from . import (auth, common, detail, exports, imports, manual, mapping, orders, products, returns, search,
-                   settings, shipments, stock, tags)
+    from . import (auth, common, detail, exports, imports, manual, mapping, order_edit, orders, products, returns,
+                   search, settings, shipments, stock, tags)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください。"
@@ -24,8 +24,8 @@ def register_web(app: Flask) -> None:
         # The user comes with their account, whose name every page's header shows.
         return accounts.session_user(session.get(auth.SESSION_KEY), user_id)
 
-    pages = (auth, orders, detail, search, exports, shipments, returns, mapping, manual, products, stock, tags, settings,
-             imports)
+    pages = (auth, orders, detail, order_edit, search, exports, shipments, returns, mapping, manual, products, stock,
+             tags, settings, imports)
     for page in pages:
         app.register_blueprint(page.bp)
     common.init_app(app)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from ..errors import ServiceError
 from ..extensions import db
-from ..orders import actions, delivery, frame, rules
+from ..orders import actions, delivery, editing, frame, rules
 from ..orders.models import Order, OrderEvent, Tag
 from ..parsing import whole_number
 from ..unit_of_work import read_snapshot
@@ -93,6 +93,7 @@ def detail_context(order: Order) -> dict:
     return dict(
         order=order, events=events, removable=removable, addable=addable,
         confirm=rules.can_confirm(state), cancel=rules.can_cancel(state), delete=rules.can_delete(state),
+        edit=editing.can_edit(order, set()),
         event_kinds=EVENT_KINDS, actor_types=ACTOR_TYPES, sources=SOURCES, reflection_states=REFLECTION_STATES,
         cancel_reason=rules.CANCEL_REASONS.get(order.cancel_reason_code or 0),
         same_recipient=_same_recipient(order), pickup_kinds=PICKUP_KINDS,
@@ -231,7 +232,7 @@ def add_tag(order_id: int):
     _order_or_404(order_id)
     tag_id = whole_number(request.form.get("tag_id"))
     if tag_id is None:
-        return _tag_answer(order_id, _("追加するタグを選んでください。"), "error", 422)
+        return order_answer(order_id, _("追加するタグを選んでください。"), "error", 422)
     tag = _tag_or_404(tag_id)
     return _change_tag(order_id, lambda: actions.add_tag(current_actor(), order_id, tag.id, _version()),
                        _("タグ「%(t)s」を追加しました。", t=tag.name))
@@ -253,12 +254,12 @@ def _change_tag(order_id: int, action, done_message: str):
     with attempt() as tried:
         action()
     if tried.error:
-        return _tag_answer(order_id, tried.error.message(lang()), "error", tried.error.status)
-    return _tag_answer(order_id, done_message, "success", 200)
+        return order_answer(order_id, tried.error.message(lang()), "error", tried.error.status)
+    return order_answer(order_id, done_message, "success", 200)
 
 
-def _tag_answer(order_id: int, message: str, category: str, status: int):
-    """htmx: the order part of the page in its new state (actions and history change with the tags),
+def order_answer(order_id: int, message: str, category: str, status: int):
+    """htmx: the order part of the page in its new state (actions and history change with a tag, an edit),
     the message and the 要対応 badge; without htmx: back to the page."""
     if not is_htmx():
         flash(message, category)

@@ -22,7 +22,7 @@ from .common import account_shops, attempt, current_actor, lang, page_or_fragmen
 
 bp = Blueprint("manual", __name__)
 
-MAX_LINES = 200
+MAX_LINES = registration.MAX_LINES
 PAYMENT_METHODS = ("クレジットカード", "銀行振込", "代金引換", "楽天ペイ", "PayPay", "コンビニ決済", "後払い")
 R7_WARNING = _l("手動登録した注文はモールと連携されません。出荷情報はモールへ自動で反映されません。")
 

@@ -258,3 +258,35 @@ def test_a_field_staff_edited_is_held_when_rakuten_changes_it_too_while_the_othe
     assert "mall_changed" in _codes(order)
     [held] = _events(order, "mall_change_held")
     assert "送付先 電話番号" in held.message
+
+
+def test_lines_staff_edited_are_held_when_rakuten_changes_them_too_while_its_other_changes_are_taken(
+        app, shop, client, tenant):
+    """Order editing's lines (issue 18) are fields staff changed: Rakuten's later change of the lines is held with
+    「モール側変更あり」, its change of the remarks is taken; a later read that leaves the lines alone holds nothing."""
+    [number] = shop.sandbox.add(whole_order(items=[item(units=1)]))
+    _import(shop.id)
+    order = _order(number)
+    response = client.patch(f"/api/v1/orders/{order.id}", json={"lines": [
+        {"id": order.lines[0].id, "quantity": 3},
+        {"mall_item_id": "tea-001", "name": "煎茶", "quantity": 1, "unit_price": 1000}]}, headers=tenant.headers())
+    assert response.status_code == 200, response.json
+    assert response.json["total"] == 3 * 2200 + 1000 + 550
+    _put(shop.sandbox, number, {**whole_order(items=[item(units=2)]), "remarks": "置き配希望", "modifyFlag": 1})
+    _import(shop.id)
+    order = _order(number)
+    assert [(line.mall_item_id, line.quantity) for line in order.lines] == [(MUG[0], 3), ("tea-001", 1)]  # staff's
+    assert order.remarks == "置き配希望"  # Rakuten's change of another field is taken
+    assert order.total == 3 * 2200 + 1000 + 550
+    assert "mall_changed" in _codes(order)
+    [held] = _events(order, "mall_change_held")
+    assert f"明細 {MUG[0]}/{MUG[1]} 数量: 1 → 2" in held.message.splitlines()
+    [applied] = _events(order, "mall_change_applied")
+    assert "備考: [配送日時指定:] / 指定なし → 置き配希望" in applied.message.splitlines()
+
+    # A further read in which Rakuten's lines stay as they were holds nothing new and keeps staff's lines.
+    _put(shop.sandbox, number, {**whole_order(items=[item(units=2)]), "remarks": "置き配希望（玄関前）", "modifyFlag": 1})
+    _import(shop.id)
+    order = _order(number)
+    assert len(_events(order, "mall_change_held")) == 1
+    assert [line.quantity for line in order.lines] == [3, 1] and order.remarks == "置き配希望（玄関前）"

@@ -322,13 +322,7 @@ def _take(order: Order, changes: list[Change], read: dict, actor: Actor, heading
             _replace_lines(order, read["lines"])
         order.recompute_total()
         order.search_text = search_text_for(order)
-        if any(not line.mapped for line in order.lines):
-            frame.attach_tag(order, frame.system_tag(order.account_id, "unmapped_items"))
-            if order.status == rules.CONFIRMED:
-                order.status = rules.AWAITING_CONFIRMATION
-                order.confirmed_at = None
-        else:
-            frame.detach_tag(order, "unmapped_items")
+        frame.follow_lines(order)
     frame.record_event(order, actor, "mall_change_applied", "\n".join(filter(None, [heading, _lines(changes)])),
                        before, order.status)
 
