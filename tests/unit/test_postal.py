@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from boss.postal import InvalidPostalCode, normalise_postal_code
+from boss.postal import DASHES, InvalidPostalCode, normalise_postal_code
 
 quick = settings(database=None, max_examples=300, deadline=None)
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
@@ -51,9 +51,9 @@ def test_a_code_of_other_than_seven_digits_is_refused_saying_how_many_it_has(dig
 
 
 def _shows_as_something_else(character: str) -> bool:
-    """Not a digit, space, hyphen or 〒 once NFKC has folded it (⁰ is a 0, ｰ a hyphen)."""
+    """Not a digit, space, dash or 〒 once NFKC has folded it (⁰ is a 0, ｰ a dash)."""
     folded = unicodedata.normalize("NFKC", character)
-    return bool(folded.strip()) and not set(folded) <= set("0123456789〒ー" + "".join(SEPARATORS))
+    return bool(folded.strip()) and not set(folded) <= set("0123456789〒" + DASHES)
 
 
 @quick
