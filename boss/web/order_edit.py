@@ -13,18 +13,17 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, FieldList, FormField, HiddenField, SelectField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.validators import Length, Optional, ValidationError
 
 from ..orders import editing, frame, registration
 from ..orders.models import Order
 from ..parsing import whole_number
 from .common import attempt, current_actor, found_or_404, lang, page_or_fragment, version_from
 from .detail import detail_context, order_answer
-from .manual import TIME_SLOT_CHOICES, DeliveryDateField, LineForm, PartyForm, WholeNumberField
+from .manual import TIME_SLOT_CHOICES, DeliveryDateField, LineForm, PartyForm, postage_field
 
 bp = Blueprint("order_edit", __name__)
 
-MAX_POSTAGE = 1_000_000  # api.md: postage 0..1,000,000
 # Where a mall-linked order's change would have to be made instead (ui.md's {mall name}); `other`: 「モール」.
 MALL_PLACES = {"rakuten": _l("楽天RMS"), "yahoo": _l("Yahoo!ショッピング"), "amazon": "Amazon", "makeshop": "MakeShop",
                "qoo10": "Qoo10", "shopify": "Shopify", "other": _l("モール")}
@@ -48,8 +47,7 @@ class EditOrderForm(FlaskForm):
     recipient = FormField(PartyForm)
     delivery_date = DeliveryDateField(_l("お届け希望日"), validators=[Optional()])
     delivery_time_slot = SelectField(_l("お届け時間帯"), validate_choice=False, validators=[_listed])
-    postage = WholeNumberField(_l("送料（円）"), validators=[
-        Optional(), NumberRange(0, MAX_POSTAGE, message=_l("0〜1,000,000で入力してください。"))])
+    postage = postage_field()
     remarks = TextAreaField(_l("備考"), validators=[Optional(), Length(max=5000)])
     lines = FieldList(FormField(EditLineForm), min_entries=0, max_entries=registration.MAX_LINES)
 

@@ -149,19 +149,30 @@ def test_the_number_is_at_most_64_printable_characters(staff_client, tenant, app
     assert _count(app) == 1
 
 
-def test_r6_a_number_held_by_an_active_order_is_refused_under_the_number_field(staff_client, client, tenant, app):
-    create_order(client, tenant, number="TAKEN-1")
+def _holder_link(html: str) -> tuple[str, str]:
+    """The link under the number field to the order holding the number: (href, text)."""
+    found = re.search(r'id="mall_order_number-error"[^>]*>.*?<a href="([^"]+)">([^<]*)</a>', html, re.S)
+    return (found.group(1), found.group(2).strip()) if found else ("", "")
+
+
+def test_r6_a_number_held_by_an_active_order_is_refused_under_the_number_field_linking_to_it(staff_client, client,
+                                                                                               tenant, app):
+    holder = create_order(client, tenant, number="TAKEN-1")
     response = _post(staff_client, _form(tenant, number="TAKEN-1"))
     assert response.status_code == 409
-    assert _error_of(response.text, "mall_order_number") == "このモール注文番号は既に登録されています。"
+    assert _error_of(response.text, "mall_order_number").strip() == "このモール注文番号は既に登録されています。"
+    assert _holder_link(response.text) == (f"/orders/{holder['id']}", "この番号の注文「TAKEN-1」を開く")
+    assert staff_client.get(f"/orders/{holder['id']}").status_code == 200
     assert _count(app) == 1
 
 
-def test_r6_a_number_held_by_a_cancelled_order_is_refused_with_its_own_message(staff_client, client, tenant, app):
+def test_r6_a_number_held_by_a_cancelled_order_is_refused_saying_so_and_linking_to_it(staff_client, client, tenant, app):
     order = create_order(client, tenant, number="CANCELLED-1")
     client.post(f"/api/v1/orders/{order['id']}/cancel", json={}, headers=tenant.headers())
-    response = _post(staff_client, _form(tenant, number="CANCELLED-1"))
-    assert response.status_code == 409 and _error_of(response.text, "mall_order_number") == TAKEN_BY_CANCELLED
+    response = _post(staff_client, _form(tenant, number="ｃａｎｃｅｌｌｅｄ－１"))
+    assert response.status_code == 409 and _error_of(response.text, "mall_order_number").strip() == TAKEN_BY_CANCELLED
+    assert _holder_link(response.text) == (f"/orders/{order['id']}", "キャンセル済みの注文「CANCELLED-1」を開く")
+    assert 'value="ｃａｎｃｅｌｌｅｄ－１"' in response.text  # what was typed stays
     assert _count(app) == 1
 
 
@@ -174,7 +185,7 @@ def test_r6_a_look_alike_of_a_cancelled_number_is_refused_under_the_number_field
     order = create_order(client, tenant, number="CXL-777")
     client.post(f"/api/v1/orders/{order['id']}/cancel", json={}, headers=tenant.headers())
     response = _post(staff_client, _form(tenant, number=number))
-    assert response.status_code == 409 and _error_of(response.text, "mall_order_number") == TAKEN_BY_CANCELLED
+    assert response.status_code == 409 and _error_of(response.text, "mall_order_number").strip() == TAKEN_BY_CANCELLED
     assert _count(app) == 1
 
 
