@@ -402,3 +402,120 @@
     document.body.addEventListener("keydown", pickerKeys);
   });
 })();
+
+// On a phone the navigation and the user menu fold behind 「メニュー」 (base.html; app.css shows them while the button
+// says aria-expanded="true"). Escape or a click elsewhere folds them again.
+(function () {
+  "use strict";
+  function setOpen(toggle, open) {
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+  }
+
+  function menuParts(toggle) {
+    return [toggle].concat(toggle.getAttribute("aria-controls").split(" ").map(function (id) {
+      return document.getElementById(id);
+    }).filter(Boolean));
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    const toggle = document.querySelector(".menu-toggle");
+    if (!toggle) return;
+    toggle.addEventListener("click", function () {
+      setOpen(toggle, toggle.getAttribute("aria-expanded") !== "true");
+    });
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "Escape" || toggle.getAttribute("aria-expanded") !== "true") return;
+      const inside = menuParts(toggle).some(function (part) { return part.contains(document.activeElement); });
+      setOpen(toggle, false);
+      if (inside) toggle.focus();
+    });
+    document.addEventListener("click", function (event) {
+      if (toggle.getAttribute("aria-expanded") !== "true") return;
+      if (!menuParts(toggle).some(function (part) { return part.contains(event.target); })) setOpen(toggle, false);
+    });
+  });
+})();
+
+// A disabled action's reason, readable without hovering (ui.md): the templates render the button disabled with the
+// reason in its title and in an element its aria-describedby names (often .sr-only). Where that reason is not on
+// the screen, the button becomes aria-disabled instead, so a tap, a click, Enter or Space on it shows the reason in a
+// small toggletip: one live region (role=status) under the button; Escape, a click elsewhere or scrolling closes it.
+// The button still does nothing else. A reason already written under its button (the order page) needs no toggletip.
+(function () {
+  "use strict";
+  let tip = null;     // the toggletip: one for the page
+  let shownFor = null; // the button it speaks for
+
+  function reasonOf(button) {
+    const ids = (button.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    const describers = ids.map(function (id) { return document.getElementById(id); }).filter(Boolean);
+    if (describers.some(function (el) { return el.offsetWidth > 1 && el.offsetHeight > 1; })) return null;  // on screen
+    const text = describers.map(function (el) { return el.textContent.trim(); }).join(" ");
+    return text || button.getAttribute("title");
+  }
+
+  function enhance(root) {
+    const found = Array.from(root.querySelectorAll("button[disabled]"));
+    if (root.matches && root.matches("button[disabled]")) found.push(root);
+    found.forEach(function (button) {
+      const reason = reasonOf(button);
+      if (!reason) return;
+      button.disabled = false;
+      button.setAttribute("aria-disabled", "true");
+      button.dataset.reason = reason;
+    });
+  }
+
+  function close() {
+    if (!tip || !shownFor) return;
+    tip.replaceChildren();
+    shownFor = null;
+  }
+
+  function show(button) {
+    const home = button.closest("dialog[open]") || document.body;
+    if (tip.parentNode !== home) home.appendChild(tip);
+    const bubble = document.createElement("span");
+    bubble.className = "toggletip-bubble";
+    bubble.textContent = button.dataset.reason;
+    tip.style.setProperty("left", "0px");  // measured where it has the whole width
+    tip.replaceChildren(bubble);  // a change inside the live region (always there, empty when closed): read out
+    const box = button.getBoundingClientRect();
+    const width = document.documentElement.clientWidth;
+    const left = Math.max(8, Math.min(box.left, width - bubble.offsetWidth - 8));
+    const below = box.bottom + 6 + bubble.offsetHeight <= window.innerHeight;
+    tip.style.setProperty("left", left + "px");
+    tip.style.setProperty("top", (below ? box.bottom + 6 : box.top - 6 - bubble.offsetHeight) + "px");
+    shownFor = button;
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    tip = document.createElement("div");
+    tip.className = "toggletip";
+    tip.setAttribute("role", "status");
+    document.body.appendChild(tip);
+    htmx.onLoad(enhance);
+    // Capturing on window: the click never reaches the button's own handlers (htmx) nor submits its form.
+    window.addEventListener("click", function (event) {
+      const button = event.target.closest && event.target.closest("[aria-disabled=true][data-reason]");
+      if (button) {
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        if (shownFor === button) close(); else show(button);
+      } else if (shownFor && !tip.contains(event.target)) {
+        close();
+      }
+    }, true);
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && shownFor) {
+        event.preventDefault();
+        close();
+      }
+    });
+    document.addEventListener("focusout", function (event) {
+      if (shownFor && event.target === shownFor) close();
+    });
+    window.addEventListener("scroll", close, true);
+    window.addEventListener("resize", close);
+  });
+})();

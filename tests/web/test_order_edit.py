@@ -190,8 +190,8 @@ def test_an_order_past_editing_shows_the_button_disabled_with_its_reason_and_ref
     order = create_order(client, tenant)
     set_state(app, order["id"], status, shipment_status)
     page = staff_client.get(f"/orders/{order['id']}").text
-    assert re.search(r'<button type="button" disabled aria-describedby="edit-why">編集</button>', page)
-    assert re.search(r'<p id="edit-why" class="why">この注文は[^<]+のため編集できません。', page)
+    assert re.search(r'<button type="button" disabled title="[^"]+" aria-describedby="edit-why">編集</button>', page)
+    assert re.search(r'<span id="edit-why">この注文は[^<]+のため編集できません。', page)
     values = {"csrf_token": staff_client.csrf, "version": str(order["version"] + 1), "remarks": "x"}
     assert staff_client.get(f"/orders/{order['id']}/edit", headers=HTMX).status_code == 409
     refused = staff_client.post(f"/orders/{order['id']}/edit", data={**values, "version": ""}, headers=HTMX)
