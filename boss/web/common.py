@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..colors import ink_on
 from ..csv.files import FileTooLarge
 from ..errors import ServiceError
 from ..extensions import db
@@ -157,6 +158,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["jst"] = display_jst
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["history"] = history_text
+    app.jinja_env.filters["ink_on"] = ink_on
     app.jinja_env.globals["url_pattern"] = url_pattern
     app.jinja_env.globals["chip_tables"] = chip_tables
 
