@@ -14,6 +14,7 @@ from sqlalchemy import select
 from boss.demo import DEMO_EMAIL, DEMO_PASSWORD, seed_demo
 from boss.extensions import db
 from tests.browser.conftest import SCREENSHOTS, axe_violations, settled, sign_in
+from tests.factories import create_order
 
 pytestmark = pytest.mark.browser
 
@@ -66,6 +67,9 @@ def _demo(app) -> Demo:
             "cancelled-with-return": returned,
             "deleted": first(Order.deleted_at.is_not(None)),
         }
+        waiting = db.session.get(Order, orders["waiting"])  # 備考 long enough to scroll in its box
+        waiting.remarks = "\n".join(f"[配送メモ{i}] 不在時は宅配ボックスへ" for i in range(10))
+        db.session.commit()
         demo = Demo(orders=orders, product_id=db.session.scalars(select(Product.id).order_by(Product.id)).first(),
                     tag_id=db.session.scalars(select(Tag.id).where(Tag.system.is_(False)).order_by(Tag.id)).first(),
                     shop_id=yahoo, return_id=db.session.scalars(select(Return.id)).one())
@@ -174,3 +178,18 @@ def test_every_page_and_dialog_meets_wcag_21_aa_at_desktop_and_phone_widths(axe_
     assert not tour.problems, f"{len(tour.problems)} serious or critical WCAG 2.1 AA violations:\n" + "\n".join(
         tour.problems)
     assert not tour.too_wide, "wider than the screen at 390 px:\n" + "\n".join(tour.too_wide)
+
+
+def test_the_first_tab_offers_the_skip_link_and_the_next_one_reaches_the_first_row(page, live_server, client, tenant):
+    for i in range(2):
+        create_order(client, tenant, number=f"SKIP-{i}")
+    sign_in(page, live_server, tenant.staff_email)
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="一覧へスキップ")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.screenshot(path=str(SCREENSHOTS / "skip-link.png"))
+    page.keyboard.press("Enter")
+    expect(page.locator("#order-rows")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.locator("#order-rows input[name=order_ids]").first).to_be_focused()
