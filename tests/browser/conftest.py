@@ -70,7 +70,7 @@ RUN_AXE = """async (tags) => {
 
 @pytest.fixture
 def axe_page(page):
-    """The page with axe-core in every document it loads. The app's CSP (script-src 'self') refuses an inline
+    """The page with axe-core in every document it loads. The app's CSP (default-src 'self') refuses an inline
     <script>, which is what page.add_script_tag makes; an init script is added by the browser itself, under no
     page's CSP, so the CSP stays on and is tested as it is."""
     if not AXE.exists():
