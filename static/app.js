@@ -240,10 +240,11 @@
 // style-src 'self') refuses: colours from data- attributes, the shop filter, dismissing, copying.
 (function () {
   "use strict";
-  // Tag and swatch colours come as data-tag-color / data-swatch-color; a colour set through the CSSOM is
-  // allowed where a style="" attribute is not. htmx.onLoad runs for the page and for every swapped-in part.
+  // Tag and swatch colours come as data-tag-color / data-swatch-color, a tag's text colour (black or white, the
+  // one readable on it: boss/colors.py) as data-tag-ink; a colour set through the CSSOM is allowed where a
+  // style="" attribute is not. htmx.onLoad runs for the page and for every swapped-in part.
   function applyColours(root) {
-    [["data-tag-color", "--tag"], ["data-swatch-color", "--swatch"]].forEach(function (pair) {
+    [["data-tag-color", "--tag"], ["data-tag-ink", "--tag-ink"], ["data-swatch-color", "--swatch"]].forEach(function (pair) {
       const selector = "[" + pair[0] + "]";
       const found = Array.from(root.querySelectorAll(selector));
       if (root.matches(selector)) found.push(root);

@@ -53,7 +53,7 @@ def mapping_json(mapping: ItemMapping) -> dict:
 
 
 def tag_json(tag: Tag) -> dict:
-    return {"id": tag.id, "code": tag.code, "name": tag.name, "color": tag.color, "system": tag.system,
+    return {"id": tag.id, "code": tag.code, "name": tag.name, "color": tag.shown_color, "system": tag.system,
             "holds": tag.holds}
 
 

@@ -5,6 +5,7 @@ from typing import Iterable, NamedTuple, Optional
 
 from sqlalchemy import Index, UniqueConstraint, text
 
+from ..colors import ink_on
 from ..extensions import db
 from ..models import Shop, utcnow
 from . import consequences, rules
@@ -39,6 +40,17 @@ class Tag(db.Model):
         """What a system tag means, in the user's language ("" for a custom tag)."""
         spec = rules.SYSTEM_TAGS_BY_CODE.get(self.code or "")
         return (spec.meaning_en if lang == "en" else spec.meaning) if spec else ""
+
+    @property
+    def shown_color(self) -> str:
+        """The colour the tag is drawn in: a system tag's from its definition (rules.SYSTEM_TAGS)."""
+        spec = rules.SYSTEM_TAGS_BY_CODE.get(self.code or "") if self.system else None
+        return spec.color if spec else self.color
+
+    @property
+    def ink(self) -> str:
+        """The text colour readable on the tag's colour (black or white)."""
+        return ink_on(self.shown_color)
 
     def label(self, lang: str = "ja") -> str:
         """A system tag's name in the user's language; a custom tag's name as its users wrote it."""

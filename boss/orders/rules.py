@@ -81,22 +81,24 @@ class SystemTag:
     meaning_en: str = ""
 
 
-# orders.md §5. `attention` marks the tags counted by the 要対応 badge: errors and holds.
+# orders.md §5. `attention` marks the tags counted by the 要対応 badge: errors and holds. A system tag is drawn in
+# its colour here (not the one stored with the account's tag, which may be older) with white text: each colour has
+# at least 4.5:1 against white (WCAG 2.1 AA; tests/unit/test_colors.py).
 SYSTEM_TAGS = (
     SystemTag("mall_reflection_error", "モール反映エラー", "Mall reflection error", False, True,
               "楽天RMSへのキャンセル反映に失敗しました。RMSでキャンセル状況を確認し、再反映してください。", "#c0392b",
               meaning_en="The cancel could not be reflected to Rakuten RMS. Check the cancel in RMS, then retry the reflection."),
     SystemTag("mall_cancelled", "モール側キャンセル", "Cancelled at the mall", True, True,
-              "モール側でキャンセルされています。内容を確認してこの注文をキャンセルしてください。", "#d35400",
+              "モール側でキャンセルされています。内容を確認してこの注文をキャンセルしてください。", "#b84a00",
               meaning_en="Cancelled at the mall. Check it, then cancel this order."),
     SystemTag("not_mall_linked", "モール出荷連携なし", "Not linked to the mall", False, False,
-              "手動登録の注文です。出荷情報はモールへ自動で反映されません。", "#7f8c8d",
+              "手動登録の注文です。出荷情報はモールへ自動で反映されません。", "#5f6b6d",
               meaning_en="Registered by hand: shipping information is not sent to the mall automatically."),
     SystemTag("multiple_destinations", "複数送付先", "Several destinations", True, True,
               "送付先が複数あります。確認後にタグを外してください。", "#8e44ad",
               meaning_en="The order has several destinations. Remove the tag once checked."),
     SystemTag("warehouse_notice_pending", "倉庫連絡待ち", "Awaiting warehouse answer", False, False,
-              "倉庫へのキャンセル連絡の回答待ちです。", "#2980b9",
+              "倉庫へのキャンセル連絡の回答待ちです。", "#1f6fa8",
               meaning_en="Waiting for the warehouse to answer the cancel notice."),
     SystemTag("warehouse_cancel_refused", "倉庫キャンセル不可", "Warehouse could not cancel", False, True,
               "荷物は既に出荷されています。対応後にタグを外してください。", "#c0392b",
@@ -105,7 +107,7 @@ SYSTEM_TAGS = (
               "出荷情報をモールへ反映できませんでした。再反映してください。", "#c0392b",
               meaning_en="The shipping information could not be sent to the mall. Retry the reflection."),
     SystemTag("unmapped_items", "商品未マッピング", "Unmapped items", False, False,
-              "商品がマッピングされていない明細があります。", "#b7950b",
+              "商品がマッピングされていない明細があります。", "#8a6d00",
               meaning_en="Some lines are not mapped to a product."),
     # Holds that only a read of the order at the mall raises and clears (rakuten-rms.md §Reading an order).
     SystemTag("amount_unfixed", "金額未確定", "Amount not fixed", True, True,

@@ -7,16 +7,18 @@ from typing import Callable, Iterator, Optional
 from flask import (Blueprint, Flask, abort, current_app, g, make_response, redirect, render_template, request, session,
                    url_for)
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..colors import ink_on
 from ..csv.files import FileTooLarge
 from ..errors import ServiceError
 from ..extensions import db
 from ..models import Shop, utcnow
-from ..orders import history, rules
+from ..orders import frame, history, rules
 from ..orders.actor import Actor
 from ..orders.search import status_counts
 from ..parsing import whole_number
@@ -157,6 +159,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["jst"] = display_jst
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["history"] = history_text
+    app.jinja_env.filters["ink_on"] = ink_on
     app.jinja_env.globals["url_pattern"] = url_pattern
     app.jinja_env.globals["chip_tables"] = chip_tables
 
@@ -204,6 +207,15 @@ def found_or_404(lookup: Callable, *args):
         return lookup(current_user.account_id, *args)
     except ServiceError:
         abort(404)
+
+
+def refusal_on_order(exc: ServiceError, order_id: int) -> str:
+    """What a refused action on an order says on a page. A version conflict (R13) names the order, whose current
+    state the page now shows, and asks to act again; any other refusal says why, as the service put it."""
+    if exc.code != "conflict":
+        return exc.message(lang())
+    number = found_or_404(frame.get_order, order_id).mall_order_number
+    return _("注文「%(n)s」は他の操作で更新されました。最新の状態を表示しています。もう一度操作してください。", n=number)
 
 
 def refusal(template: str, exc: ServiceError, **context):

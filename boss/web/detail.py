@@ -17,7 +17,7 @@ from ..orders.models import Order, OrderEvent, Tag
 from ..parsing import whole_number
 from ..unit_of_work import read_snapshot
 from ..warehouse import notices, returns, shipping, withdrawal
-from .common import attempt, current_actor, found_or_404, is_htmx, lang, page_or_fragment, version_from
+from .common import attempt, current_actor, found_or_404, is_htmx, page_or_fragment, refusal_on_order, version_from
 from .orders import NOT_A_REASON
 from .returns import return_labels
 from .shipment_view import CARRIERS, NOTICE_STATES, REQUEST_STATES, shipping_actions
@@ -220,7 +220,7 @@ def _flash_action(order_id: int, action, done_message):
     with attempt() as tried:
         order = action()
     if tried.error:
-        flash(tried.error.message(lang()), "error")
+        flash(refusal_on_order(tried.error, order_id), "error")
     else:
         flash(done_message(order) if callable(done_message) else done_message % {"n": order.mall_order_number},
               "success")
@@ -254,7 +254,7 @@ def _change_tag(order_id: int, action, done_message: str):
     with attempt() as tried:
         action()
     if tried.error:
-        return order_answer(order_id, tried.error.message(lang()), "error", tried.error.status)
+        return order_answer(order_id, refusal_on_order(tried.error, order_id), "error", tried.error.status)
     return order_answer(order_id, done_message, "success", 200)
 
 

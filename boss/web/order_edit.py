@@ -18,7 +18,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from ..orders import editing, frame, registration
 from ..orders.models import Order
 from ..parsing import whole_number
-from .common import attempt, current_actor, found_or_404, lang, page_or_fragment, version_from
+from .common import attempt, current_actor, found_or_404, lang, page_or_fragment, refusal_on_order, version_from
 from .detail import detail_context, order_answer
 from .manual import TIME_SLOT_CHOICES, DeliveryDateField, LineForm, PartyForm, postage_field
 
@@ -173,11 +173,8 @@ def save(order_id: int):
         order = editing.edit(current_actor(), order_id, changes, version)
     if not (exc := tried.error):
         return order_answer(order_id, _edited_message(order), "success", 200)
-    if exc.code == "conflict":
-        return order_answer(order_id, _("注文「%(n)s」は他の操作で更新されました。最新の状態を表示しています。もう一度操作してください。",
-                                        n=order.mall_order_number), "error", 409)
-    if exc.code != "validation_error":  # no longer editable (a status changed without a version sent)
-        return order_answer(order_id, exc.message(lang()), "error", exc.status)
+    if exc.code != "validation_error":  # changed meanwhile (R13), or no longer editable (a status changed)
+        return order_answer(order_id, refusal_on_order(exc, order_id), "error", exc.status)
     lines_error = (exc.fields or {}).get("lines")
     if lines_error and "lines" in form:
         form.lines.errors = [lines_error]

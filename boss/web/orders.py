@@ -20,7 +20,7 @@ from ..parsing import whole_number
 from ..reason import Reason
 from . import selection
 from .common import (JOB_PAGES, account_shops, attempt, current_actor, found_or_404, header_counts, is_htmx, job_page,
-                     lang, page_or_fragment, refusal, selected_shop_id, version_from)
+                     lang, page_or_fragment, refusal, refusal_on_order, selected_shop_id, version_from)
 
 bp = Blueprint("orders", __name__)
 
@@ -190,7 +190,7 @@ def _act(order_id: int, action, done_message: str):
         order = action()
     if exc := tried.error:
         order = _order_or_404(order_id)
-        message, category, status = exc.message(lang()), "error", exc.status
+        message, category, status = refusal_on_order(exc, order_id), "error", exc.status
     else:
         message, category, status = done_message % {"n": order.mall_order_number}, "success", 200
     if request.form.get("target") == "detail" or not is_htmx():

@@ -17,7 +17,7 @@ from ..orders import shipping_rules as sr
 from ..orders.models import Order, Shipment, state_of
 from ..orders.search import BadCursor
 from ..warehouse import shipping, withdrawal
-from .common import attempt, current_actor, is_htmx, lang, page_or_fragment, selected_shop_id, version_from
+from .common import attempt, current_actor, is_htmx, page_or_fragment, refusal_on_order, selected_shop_id, version_from
 from .detail import withdrawal_done
 from .shipment_view import CARRIERS, REQUEST_STATES, ShippingActions
 
@@ -132,7 +132,7 @@ def _row_action(shipment_id: int, order_id: int, action, done_message: str):
         order = action()
     db.session.expire_all()
     if tried.error:
-        message, category, http_status = tried.error.message(lang()), "error", tried.error.status
+        message, category, http_status = refusal_on_order(tried.error, order_id), "error", tried.error.status
     else:
         message = done_message(order) if callable(done_message) else done_message % {"n": order.mall_order_number}
         category, http_status = "success", 200

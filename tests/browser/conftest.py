@@ -56,3 +56,32 @@ def settled(page) -> None:
     """No htmx request, swap or settle under way. htmx binds swapped-in content (a dialog's form) when it settles,
     a moment after it shows: a click before that posts the form as a plain one."""
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
+# ---- Accessibility: axe-core (npm, pinned in package-lock.json) run in the page ----
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}, resultTypes: ["violations"]});
+  return result.violations.filter(v => v.impact === "serious" || v.impact === "critical").flatMap(
+    v => v.nodes.map(n => ({rule: v.id, impact: v.impact, target: n.target.join(" "), summary: n.failureSummary})));
+}"""
+
+
+@pytest.fixture
+def axe_page(page):
+    """The page with axe-core in every document it loads. The app's CSP (default-src 'self') refuses an inline
+    <script>, which is what page.add_script_tag makes; an init script is added by the browser itself, under no
+    page's CSP, so the CSP stays on and is tested as it is."""
+    if not AXE.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the accessibility checks: no {AXE} (run `npm ci` at the repository root)")
+        pytest.skip("npm ci to run the accessibility checks")
+    page.context.add_init_script(path=str(AXE))
+    return page
+
+
+def axe_violations(page) -> list[dict]:
+    """axe's serious and critical WCAG 2.1 A/AA violations on the page as it is now: [{rule, impact, target,
+    summary}]."""
+    return page.evaluate(RUN_AXE, WCAG_AA)

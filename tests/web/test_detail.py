@@ -95,7 +95,7 @@ def test_r13_a_stale_confirm_is_refused_with_the_conflict_message(staff_client, 
     order = create_order(client, tenant, number="DET-STALE")
     _post(staff_client, f"/orders/{order['id']}/confirm", {"version": order["version"] - 1})
     page = staff_client.get(f"/orders/{order['id']}").text
-    assert "この注文は他の操作で更新されました。最新の状態を表示しています。" in page
+    assert "注文「DET-STALE」は他の操作で更新されました。最新の状態を表示しています。もう一度操作してください。" in page
     assert _api_order(client, tenant, order["id"])["status"] == "awaiting_confirmation"
 
 
@@ -236,7 +236,8 @@ def test_r13_a_stale_tag_change_shows_the_conflict_and_the_fresh_state(staff_cli
     tag = _create_tag(client, tenant, "ギフト")
     order = create_order(client, tenant, number="DET-TAG-STALE")
     response = _post(staff_client, f"/orders/{order['id']}/tags", {"tag_id": tag["id"], "version": order["version"] - 1}, htmx=True)
-    assert response.status_code == 409 and "この注文は他の操作で更新されました。" in response.text
+    assert response.status_code == 409
+    assert "注文「DET-TAG-STALE」は他の操作で更新されました。最新の状態を表示しています。もう一度操作してください。" in response.text
     assert _api_order(client, tenant, order["id"])["tags"] == [t for t in order["tags"]]
 
 

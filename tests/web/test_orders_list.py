@@ -193,7 +193,7 @@ def test_r13_a_stale_row_gets_the_conflict_message_and_its_fresh_state(staff_cli
     client.post(f"/api/v1/orders/{order['id']}/tags/{tag['id']}", headers=tenant.headers())  # someone else acts
     response = _post(staff_client, f"/orders/{order['id']}/cancel", {"version": order["version"]})
     assert response.status_code == 409
-    assert "この注文は他の操作で更新されました。最新の状態を表示しています。" in response.text
+    assert "注文「STALE-1」は他の操作で更新されました。最新の状態を表示しています。もう一度操作してください。" in response.text
     assert "確認中" in response.text  # the fresh row shows the other change
     assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["status"] == "awaiting_confirmation"
 

@@ -101,9 +101,10 @@ def test_a_request_short_of_stock_is_refused_naming_each_sku(staff_client, clien
 
 
 def test_r13_a_stale_request_is_refused_with_the_conflict_message(staff_client, client, tenant, house):
-    order = confirmed(client, tenant)
+    order = confirmed(client, tenant, number="SH-STALE")
     post(staff_client, f"/orders/{order['id']}/request-shipment", version=order["version"] - 1)
-    assert "この注文は他の操作で更新されました" in staff_client.get(f"/orders/{order['id']}").text
+    page = staff_client.get(f"/orders/{order['id']}").text
+    assert "注文「SH-STALE」は他の操作で更新されました。最新の状態を表示しています。もう一度操作してください。" in page
     assert client.get(f"/api/v1/orders/{order['id']}", headers=tenant.headers()).json["status"] == "confirmed"
 
 
@@ -321,7 +322,8 @@ def test_a_rows_re_request_answers_the_row_in_its_new_state_in_place(staff_clien
     assert "出荷取下げ" in answer.text  # the new request can be withdrawn
     again = staff_client.post(f"/shipments/{old_id}/re-request", data={"csrf_token": staff_client.csrf,
                                                                        "version": version}, headers=HTMX)
-    assert again.status_code == 409 and "この注文は他の操作で更新されました" in again.text and "<tr" in again.text
+    assert again.status_code == 409 and "<tr" in again.text
+    assert "注文「SH-AGAIN」は他の操作で更新されました。最新の状態を表示しています。もう一度操作してください。" in again.text
 
 
 def test_a_rows_refused_re_request_says_why_in_the_row(staff_client, client, tenant, house, app):
