@@ -52,6 +52,14 @@ def sign_in(page, base: str, email: str, password: str = "password-123") -> None
     page.wait_for_url(f"{base}/orders")
 
 
+def nav_link(page, name: str):
+    """The main navigation's link `name`, opening 「メニュー」 first where the navigation folds behind it (a phone)."""
+    menu = page.get_by_role("button", name="メニュー")
+    if menu.is_visible() and menu.get_attribute("aria-expanded") != "true":
+        menu.click()
+    return page.get_by_role("navigation", name="メイン").get_by_role("link", name=name, exact=True)
+
+
 def settled(page) -> None:
     """No htmx request, swap or settle under way. htmx binds swapped-in content (a dialog's form) when it settles,
     a moment after it shows: a click before that posts the form as a plain one."""

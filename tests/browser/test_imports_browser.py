@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.browser.conftest import SCREENSHOTS, nav_link, sign_in
 from tests.csv_files import preset_bytes, preset_header
 
 pytestmark = pytest.mark.browser
@@ -45,7 +45,7 @@ def test_upload_a_file_with_a_bad_row_watch_the_progress_and_download_the_error_
         shop = db.session.get(Shop, tenant.shop_id).name
     page.set_viewport_size({"width": width, "height": height})
     sign_in(page, live_server, tenant.staff_email)
-    page.get_by_role("navigation", name="メイン").get_by_role("link", name="受注CSV登録").click()
+    nav_link(page, "受注CSV登録").click()
     expect(page.get_by_role("heading", name="受注CSV登録")).to_be_visible()
     expect(page.get_by_label("正常な注文だけ登録")).to_be_checked()
     _no_overflow(page)

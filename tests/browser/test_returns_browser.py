@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, settled, sign_in
+from tests.browser.conftest import SCREENSHOTS, nav_link, settled, sign_in
 from tests.conftest import wait_for
 from tests.integration.test_warehouse_flow import warehouse  # noqa: F401  (the fixture)
 
@@ -51,7 +51,7 @@ def test_cancel_a_completed_order_with_retrieval_see_its_return_and_enter_the_in
     expect(page.locator("#order-detail .tag", has_text="倉庫連絡待ち")).to_have_count(0)
     _shot(page, "order-awaiting", width)
 
-    page.get_by_role("link", name="返品", exact=True).click()
+    nav_link(page, "返品").click()
     expect(page.locator("#return-tabs [aria-current=page]")).to_contain_text("返品待ち 1")
     row = page.locator("#return-rows tr", has_text=f"RT-{width}")
     expect(row).to_contain_text("3 / — / —")
