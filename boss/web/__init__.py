@@ -9,8 +9,8 @@ from ..extensions import login_manager
 
 
 def register_web(app: Flask) -> None:
-    from . import (auth, common, detail, exports, imports, manual, mapping, orders, products, returns, search,
-                   settings, shipment_view, shipments, stock, tags)
+    from . import (auth, common, detail, exports, imports, manual, mapping, orders, products, returns, search, settings,
+                   shipment_view, shipments, stock, tags)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください。"

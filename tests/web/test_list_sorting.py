@@ -39,8 +39,10 @@ def _header(page: str, label: str) -> tuple[str, str | None, dict]:
     return th.group(2), aria.group(1) if aria else None, query
 
 
-def _link(page: str, cls: str) -> str | None:
-    found = re.search(rf'<a class="{cls}" rel="\w+" href="([^"]+)"', page)
+def _link(page: str, which: str) -> str | None:
+    """The pager's link to the next or the prev page."""
+    pattern = r'<a href="([^"]+)">次の50件' if which == "next" else r'<a href="([^"]+)" rel="prev">‹ 前の50件'
+    found = re.search(pattern, page)
     return html.unescape(found.group(1)) if found else None
 
 
@@ -172,3 +174,18 @@ def test_the_favicon_is_linked_and_served_to_anyone(staff_client, client):
     href = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page).group(1)
     response = client.get(href)
     assert response.status_code == 200 and response.mimetype == "image/svg+xml" and b"<svg" in response.data
+
+
+def test_shipments_page_back_with_prev(staff_client, client, tenant, app, monkeypatch):
+    from boss.web import shipments as shipments_view
+
+    monkeypatch.setattr(shipments_view, "PAGE_SIZE", 2)
+    for i in range(3):
+        _shipped(client, tenant, app, f"SP-{i}", "yamato", f"41234567890{i}")
+    first = staff_client.get("/shipments?carrier=yamato").text
+    assert _link(first, "prev") is None
+    second = staff_client.get(_link(first, "next")).text
+    back = _link(second, "prev")
+    assert "carrier=yamato" in back
+    numbers = re.compile(r'<td class="number"[^>]*><a [^>]*>([^<]+)</a>')
+    assert numbers.findall(staff_client.get(back).text) == numbers.findall(first) == ["SP-2", "SP-1"]
