@@ -1,4 +1,4 @@
-"""P1: 注文一覧 first page (50 rows) per status tab and 'all', newest first — server time.
+"""P1: 注文一覧 first page (50 rows) per status tab and 'all', newest first, and sorted — server time.
 
     python -m bench.p1_list --database-url postgresql://postgres@127.0.0.1/boss_bench_1m \\
         --against-database-url postgresql://postgres@127.0.0.1/boss_bench_10k
@@ -16,16 +16,17 @@ Bars (performance.md): p95 ≤ 25 ms at 1M; p95 at 1M ≤ 1.5 × p95 at 10k. Wit
 second database (the other size) is measured in the same process, request by request interleaved
 with the first, so both sizes see the same machine noise — the flatness ratio is only meaningful
 that way on a shared machine. Without it, the latest saved P1 result of the other size is used.
-An extra, bar-less case shows a deep page (keyset cursor half way down 'all').
+Sorted cases (`sort` = ordered_at, ±total, ±buyer on 'all' and 確認待) have the same bar. An extra, bar-less
+case shows a deep page (keyset cursor half way down 'all').
 """
 from __future__ import annotations
 
 from datetime import datetime
 from types import SimpleNamespace
 
-from .common import (Api, Bare, Load, QueryLog, bench_account_id, bench_token, base_parser, explain_sql,
-                     latest_result, machine_info, main_query, make_app, nominal_size, print_machine,
-                     print_table, ratio, settle, short_sql, stats, target_url, timed, verdict, write_results)
+from .common import (Api, Bare, Load, QueryLog, base_parser, bench_account_id, bench_token, explain_sql, latest_result,
+                     machine_info, main_query, make_app, nominal_size, print_machine, print_table, ratio, settle,
+                     short_sql, stats, target_url, timed, verdict, write_results)
 
 BAR_P95_MS = 25.0
 FLAT_FACTOR = 1.5
@@ -33,13 +34,20 @@ LIMIT = 50
 DEEP = "all (deep page)"
 
 
-def floor_sql(status: str | None, cursor: bool = False) -> str:
+# The sorted cases (api.md `sort`), on 'all' and on SORTED_TABS: each must stay within the bar too.
+SORTS = ("ordered_at", "-total", "total", "buyer", "-buyer")
+SORTED_TABS = (None, "awaiting_confirmation")
+SORT_COLUMNS = {"ordered_at": "ordered_at", "total": "total", "buyer": "buyer_name"}
+
+
+def floor_sql(status: str | None, cursor: bool = False, sort: str = "-ordered_at") -> str:
+    column, way = SORT_COLUMNS[sort.lstrip("-")], "DESC" if sort.startswith("-") else "ASC"
     sql = "SELECT * FROM orders WHERE account_id = %(account_id)s AND deleted_at IS NULL"
     if status:
         sql += " AND status = %(status)s"
     if cursor:
-        sql += " AND (ordered_at, id) < (%(at)s, %(id)s)"
-    return sql + f" ORDER BY ordered_at DESC, id DESC LIMIT {LIMIT + 1}"
+        sql += f" AND ({column}, id) {'<' if way == 'DESC' else '>'} (%(at)s, %(id)s)"
+    return sql + f" ORDER BY {column} {way}, id {way} LIMIT {LIMIT + 1}"
 
 
 def children(bare: Bare, ids: list[int]) -> None:
@@ -65,20 +73,25 @@ class Target:
 
     def cases(self) -> dict[str, tuple[str, str, dict]]:
         from boss.orders import rules
-        from boss.orders.search import encode_cursor
+        from boss.orders.search import ORDER_SORTS, encode_cursor
 
         found = {}
         for status in (None, *rules.STATUSES):
             path = f"/api/v1/orders?limit={LIMIT}" + (f"&status={status}" if status else "")
             found[status or "all"] = (path, floor_sql(status),
                                       {"account_id": self.account_id, **({"status": status} if status else {})})
+        for status in SORTED_TABS:
+            for sort in SORTS:
+                path = f"/api/v1/orders?limit={LIMIT}&sort={sort}" + (f"&status={status}" if status else "")
+                found[f"{status or 'all'} sort={sort}"] = (path, floor_sql(status, sort=sort), {
+                    "account_id": self.account_id, **({"status": status} if status else {})})
         # A deep page: the cursor of the order half way down 'all' (keyset: should cost what page 1 does).
         half = self.machine["orders_not_deleted"] // 2
         at, order_id = self.bare.rows(
             "SELECT ordered_at, id FROM orders WHERE account_id = %(a)s AND deleted_at IS NULL "
             f"ORDER BY ordered_at DESC, id DESC LIMIT 1 OFFSET {half}", {"a": self.account_id})[0]
         at = at if isinstance(at, datetime) else datetime.fromisoformat(at)
-        cursor = encode_cursor(SimpleNamespace(ordered_at=at, id=order_id))
+        cursor = encode_cursor(ORDER_SORTS["-ordered_at"], SimpleNamespace(ordered_at=at, id=order_id))
         found[DEEP] = (f"/api/v1/orders?limit={LIMIT}&cursor={cursor}", floor_sql(None, cursor=True),
                        {"account_id": self.account_id, "at": at, "id": order_id})
         return found

@@ -15,7 +15,9 @@ time (so a request that could not even be sent in time counts its wait) — the 
 queue is printed apart.
 
 The mix, per 18 arrivals (shuffled per cycle; 36 arrivals/s make 40 requests/s):
-- 11 注文一覧 pages: GET /orders?status=<tab>, the tab drawn from the 5 status tabs, キャンセル and すべて;
+- 11 注文一覧 pages: GET /orders?status=<tab>[&sort=<sort>], the tab drawn from the 5 status tabs, キャンセル and
+  すべて, the sort from --list-sorts (default -ordered_at,-total,buyer: two in three sorted by a column header;
+  drawn from a generator of its own, so the other draws are those of a run without sorts);
 - 5 詳細検索: 3 × GET /search?name=<name> (P3's 2- and 3+-character names, common to rare) and
   2 × GET /search?mall_order_number=<an existing number>;
 - 2 inline cancels, two requests each: GET /orders/<id>/cancel?version=… (the dialog, as htmx asks for
@@ -40,12 +42,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from .common import (BENCH_EMAIL, BENCH_PASSWORD, Bare, Load, add_target_args, bench_account_id, machine_info,
-                     make_app, nominal_size, print_machine, print_table, settle, stats, verdict,
-                     write_results)
+from .common import (BENCH_EMAIL, BENCH_PASSWORD, Bare, Load, add_target_args, bench_account_id, machine_info, make_app,
+                     nominal_size, print_machine, print_table, settle, stats, verdict, write_results)
 from .p3_search import NAME2, NAME3
 from .p4_action import CANCELLABLE, pick
-from .p6_import import Processes, run_bench, app_env, start_gunicorn
+from .p6_import import Processes, app_env, run_bench, start_gunicorn
 
 BAR_P95_MS = 100.0
 DEFAULT_REDIS = "redis://127.0.0.1:6379/9"
@@ -84,8 +85,9 @@ class Load8:
     """The arrivals and what became of them."""
 
     def __init__(self, client: Client, tabs: list[str], names: list[str], numbers: list[str],
-                 cancels: list[tuple[int, int]], rng: random.Random):
+                 cancels: list[tuple[int, int]], rng: random.Random, sorts: tuple[str, ...] = ("-ordered_at",)):
         self.client, self.tabs, self.names, self.numbers, self.cancels, self.rng = client, tabs, names, numbers, cancels, rng
+        self.sorts, self.sort_rng = sorts, random.Random(20261128)
         self.results: list[dict] = []
         self.lock = threading.Lock()
 
@@ -115,8 +117,9 @@ class Load8:
 
     def run_one(self, kind: str, scheduled: float, params) -> None:
         if kind == "list":
-            tab = params
-            self.request("list", "GET", "/orders" + (f"?status={tab}" if tab != "all" else ""), scheduled, detail=tab,
+            tab, sort = params
+            query = {**({"status": tab} if tab != "all" else {}), **({"sort": sort} if sort != "-ordered_at" else {})}
+            self.request("list", "GET", "/orders", scheduled, params=query, detail=f"{tab} {sort}",
                          check=lambda text: None if 'id="order-rows"' in text else "not the list page")
         elif kind == "search_name":
             self.request("search_name", "GET", "/search", scheduled, params={"name": params}, detail=params)
@@ -146,7 +149,7 @@ class Load8:
         planned, cancels = [], iter(self.cancels)
         for kind in kinds[:arrivals]:
             if kind == "list":
-                planned.append((kind, self.rng.choice(self.tabs)))
+                planned.append((kind, (self.rng.choice(self.tabs), self.sort_rng.choice(self.sorts))))
             elif kind == "search_name":
                 planned.append((kind, self.rng.choice(self.names)))
             elif kind == "search_number":
@@ -182,6 +185,8 @@ def main() -> None:
     parser.add_argument("--server-workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--server-threads", type=int, default=1,
                         help="threads per gunicorn worker (default 1: sync workers; >1: gthread, for comparison)")
+    parser.add_argument("--list-sorts", default="-ordered_at,-total,buyer",
+                        help="the sorts 注文一覧's pages are drawn from (default -ordered_at,-total,buyer)")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"the benchmark's own Redis db (default {DEFAULT_REDIS})")
     args = parser.parse_args()
     run_bench(args, run)
@@ -229,7 +234,7 @@ def run(args, url: str, processes: Processes) -> None:
     base = start_gunicorn(processes, app_env(url, args.redis_url, QUEUE), workers=args.server_workers,
                           threads=args.server_threads, label="gunicorn")
     client = Client(base)
-    load = Load8(client, tabs, names, numbers, cancels, rng)
+    load = Load8(client, tabs, names, numbers, cancels, rng, tuple(args.list_sorts.split(",")))
     planned = load.plan(warm_arrivals + arrivals)
     print(f"server {base} ({server}); open loop: {arrival_rate:.1f} arrivals/s "
           f"= {args.rate:g} requests/s, {args.warmup:g}s warm-up then {args.duration:g}s measured; "

@@ -17,6 +17,7 @@ from ..csv import exports, order_import
 from ..integrations.base_urls import LOOPBACK
 from ..models import MALLS, RSL
 from ..orders import bulk, delivery, numbers, rules, shipping_rules
+from ..orders.search import DEFAULT_SORT, MAX_CURSOR_LENGTH, ORDER_SORTS
 from ..parsing import MAX_ID
 from ..warehouse import connection as warehouse
 from ..warehouse import returns, stock
@@ -353,10 +354,12 @@ def document() -> dict:
                                                                "pattern": f"^[{_WS}]*rakuten[{_WS}]*$"}}}})
     shop_new = {**schemas["ShopIn"], "required": ["name", "mall"]}
 
-    def items(item: str, cursor: bool = False) -> dict:
+    def items(item: str, cursor: bool = False, prev_cursor: bool = False) -> dict:
         properties = {"items": {"type": "array", "items": _ref(item)}}
         if cursor:
             properties["next_cursor"] = nullable_str
+        if prev_cursor:
+            properties["prev_cursor"] = {**nullable_str, "description": "the page before (null on the first page)"}
         return _answer(properties)
 
     order = {"200": _json(_ref("Order"))}
@@ -373,9 +376,12 @@ def document() -> dict:
         _query("ordered_to", {**DATETIME, "type": "string"}, "a date means up to its end"),
         _query("include_deleted", {"type": "boolean"}),
         _query("limit", {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}),
-        _query("cursor", text(200, nullable=False),
-               "the next_cursor of the page before (any other value: 422)"),
+        _query("cursor", text(MAX_CURSOR_LENGTH, nullable=False),
+               "a next_cursor or prev_cursor this list returned (any other value: 422)"),
     ]
+    order_sort = _query("sort", {**choice(tuple(ORDER_SORTS)), "type": "string", "default": DEFAULT_SORT},
+                        "the key, - for descending, id the tie-breaker in the same direction; buyer: the buyer's name. "
+                        "A cursor carries its sort: with another sort it is refused (422 fields.cursor)")
     # A bulk filter names each condition with a value: a blank or null one, or none at all, would reach every
     # order (routes._conditions_named).
     bulk_filters = {
@@ -461,8 +467,9 @@ def document() -> dict:
             "delete": _op("Remove a tag from an order", order, params=[ID, TAG_ID, IF_MATCH], tag="tags",
                           errors=["404", "409"], operation_id="removeOrderTag")},
         "/api/v1/orders": {
-            "get": _op("List orders, newest first (keyset cursor)", {"200": _json(items("Order", cursor=True))},
-                       params=order_filters, errors=["404"], operation_id="listOrders"),
+            "get": _op("List orders, newest first unless sorted (keyset cursors both ways)",
+                       {"200": _json(items("Order", cursor=True, prev_cursor=True))},
+                       params=[*order_filters, order_sort], errors=["404"], operation_id="listOrders"),
             "post": _op("Register an order by hand (R6, R7)", {"201": _json(_ref("Order"), "Created")},
                         params=[IDEMPOTENCY], body=_ref("NewOrder"), errors=["404", "409"], operation_id="createOrder")},
         "/api/v1/orders/export.csv": {

@@ -16,7 +16,8 @@ from ..orders import actions, bulk, delivery, editing, filters, frame, products,
 from ..orders.mapping import delete_mapping, map_item
 from ..orders.models import Order, OrderEvent, Tag
 from ..orders.numbers import InvalidNumber, manual_number
-from ..orders.search import BadCursor, OrderFilter, like_pattern, list_orders, status_counts
+from ..orders.search import (MAX_CURSOR_LENGTH, ORDER_SORTS, BadCursor, CursorOfAnotherSort, OrderFilter, like_pattern,
+                             list_orders, status_counts)
 from ..parsing import MAX_ID
 from ..reason import Reason
 from ..warehouse import returns, stock
@@ -375,7 +376,7 @@ def read_filter(args: dict, errors: dict | None = None) -> tuple[OrderFilter, in
         include_deleted=bool(reader.boolean("include_deleted", default=False)),
     )
     limit = reader.integer("limit", minimum=1, maximum=200, default=50)
-    cursor = reader.string("cursor", max_len=200, default=None)
+    cursor = reader.string("cursor", max_len=MAX_CURSOR_LENGTH, default=None)
     reader.done()
     if shop_id is not None:
         flt.shop_id = filters.shop_id(account_id(), shop_id)
@@ -386,15 +387,24 @@ def read_filter(args: dict, errors: dict | None = None) -> tuple[OrderFilter, in
 
 @bp.get("/v1/orders")
 def orders_list():
-    flt, limit, cursor = read_filter(request.args.to_dict())
+    args = request.args.to_dict()
+    reader = Reader({"sort": args.pop("sort", None)}, from_query=True)
+    sort = reader.string("sort", choices=tuple(ORDER_SORTS), default=None)
+    flt, limit, cursor = read_filter(args, reader.errors)
     try:
-        orders, next_cursor = list_orders(flt, limit=limit, cursor=cursor)
+        page = list_orders(flt, limit=limit, cursor=cursor, sort=sort)
+    except CursorOfAnotherSort as exc:
+        raise ServiceError("validation_error", Reason("cursor は別の並び順（sort）のものです。",
+                                                      "The cursor belongs to another sort."),
+                           {"cursor": f"sort={exc.sort} の cursor です。同じ sort で指定してください"}) from None
     except BadCursor:
         raise ServiceError("validation_error", Reason("cursor が不正です。", "The cursor is not valid."),
-                           {"cursor": "このAPIが返した next_cursor を指定してください"}) from None
+                           {"cursor": "このAPIが返した next_cursor か prev_cursor を指定してください"}) from None
+    orders = page.rows
     found = returns.latest_of([o.id for o in orders if o.shipment_status == rules.SHIPPED])
     with_shipments([o for o in orders if o.shipment_status is not None])
-    return jsonify({"items": [order_json(o, found.get(o.id)) for o in orders], "next_cursor": next_cursor})
+    return jsonify({"items": [order_json(o, found.get(o.id)) for o in orders], "next_cursor": page.next_cursor,
+                    "prev_cursor": page.prev_cursor})
 
 
 @bp.get("/v1/orders/export.csv")

@@ -155,6 +155,11 @@ class Order(db.Model):
               sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED),
         Index("ix_orders_shop_list", "shop_id", "ordered_at", "id",
               sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED),
+        # The same four for the list's other sorts (search.ORDER_SORTS: 合計, 購入者), migration 0016.
+        *(Index(f"ix_orders_{scope}{'_status' if by_status else ''}_{name}_list", scope_column,
+                *(("status",) if by_status else ()), column, "id", sqlite_where=NOT_DELETED, postgresql_where=NOT_DELETED)
+          for name, column in (("total", "total"), ("buyer", "buyer_name"))
+          for scope, scope_column in (("account", "account_id"), ("shop", "shop_id")) for by_status in (False, True)),
     )
 
     @property

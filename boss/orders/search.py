@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from types import SimpleNamespace
+from typing import Any, NamedTuple, Optional
 
 from sqlalchemy import Text, and_, column, exists, func, or_, select, table, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -153,37 +155,133 @@ class BadCursor(ValueError):
     pass
 
 
+class CursorOfAnotherSort(BadCursor):
+    """A cursor of one sort given with another `sort` (api.md: 422 naming cursor)."""
+
+    def __init__(self, sort: str):
+        super().__init__(f"cursor is of sort {sort}")
+        self.sort = sort
+
+
 MAX_CURSOR_ID = 2**31 - 1  # parsing.MAX_ID: a larger id is no order's and must not reach the database
+MAX_CURSOR_LENGTH = 2000  # base64 of the longest key (a 255-character name in UTF-8) and the rest
+_BIGINT = 2**63  # a key past the database's integer range must not reach it
 
 
-def encode_cursor(order, at: str = "ordered_at") -> str:
-    """The cursor of the page after `order` (or any row with an id) by its time `at`: keyset pages newest first."""
-    raw = f"{getattr(order, at).isoformat()}|{order.id}"
+@dataclass(frozen=True)
+class Sort:
+    """A keyset order: `column` then `id_column` as the tie-breaker, both in the same direction. `name` is the API's
+    (a leading - for descending); `kind` is how a cursor carries the key (datetime, int or str)."""
+    name: str
+    column: Any
+    id_column: Any
+    kind: type
+
+    @property
+    def descending(self) -> bool:
+        return self.name.startswith("-")
+
+
+def sorts_of(id_column, *keys: tuple[str, Any, type]) -> dict[str, Sort]:
+    """Each (name, column, kind) in both directions, the first one descending first: the default."""
+    return {sort.name: sort for name, column, kind in keys
+            for sort in (Sort(f"-{name}", column, id_column, kind), Sort(name, column, id_column, kind))}
+
+
+# api.md GET /orders `sort`: newest first by default. The buyer is sorted by the stored name (code point order,
+# the same on both databases), as the list shows it.
+ORDER_SORTS = sorts_of(Order.id, ("ordered_at", Order.ordered_at, datetime), ("total", Order.total, int),
+                       ("buyer", Order.buyer_name, str))
+DEFAULT_SORT = "-ordered_at"
+
+
+class Page(NamedTuple):
+    """A keyset page, its sort and the cursors of the pages after and before it (None: there is none)."""
+    rows: list
+    next_cursor: Optional[str]
+    prev_cursor: Optional[str]
+    sort: str = DEFAULT_SORT
+
+
+def encode_cursor(sort: Sort, row, backward: bool = False) -> str:
+    """The cursor of the page after `row` (or, `backward`, before it) in `sort`: its sort, way, key and id."""
+    key = getattr(row, sort.column.key)
+    raw = json.dumps([sort.name, "p" if backward else "n", key.isoformat() if sort.kind is datetime else key,
+                      getattr(row, sort.id_column.key)], ensure_ascii=False, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
+def decode_cursor(cursor: str, sorts: dict[str, Sort]) -> tuple[Sort, bool, Any, int]:
+    """(sort, backward, key, id) of a cursor encode_cursor made; BadCursor for anything else, so that a forged
+    value never reaches the database as one it cannot take (a NUL, a lone surrogate, an integer out of range)."""
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        at, row_id = raw.split("|")
-        at, row_id = datetime.fromisoformat(at), int(row_id)
-    except (ValueError, UnicodeDecodeError) as exc:
+        name, way, key, row_id = json.loads(raw)
+        sort = sorts[name]
+        key = _cursor_key(sort.kind, key)
+    except (ValueError, TypeError, KeyError, UnicodeError, RecursionError) as exc:
         raise BadCursor("cursor is not one this API returned") from exc
-    if at.tzinfo is not None or not 0 < row_id <= MAX_CURSOR_ID:  # a forged one: no row is there
+    if way not in ("n", "p") or type(row_id) is not int or not 0 < row_id <= MAX_CURSOR_ID:
         raise BadCursor("cursor is not one this API returned")
-    return at, row_id
+    return sort, way == "p", key, row_id
 
 
-def keyset_page(stmt, at_column, id_column, limit: int, cursor: Optional[str], fetch) -> tuple[list, Optional[str]]:
-    """One page of `stmt` newest first by (at_column, id_column) after `cursor`, and the next page's cursor;
-    `fetch` runs the statement. Keyset: page 1,000 costs what page 1 does. BadCursor for a cursor no page gave."""
-    if cursor:
-        at, row_id = decode_cursor(cursor)
-        stmt = stmt.where(tuple_(at_column, id_column) < tuple_(at, row_id))
-    stmt = stmt.order_by(at_column.desc(), id_column.desc()).limit(limit + 1)
-    rows = fetch(stmt)
-    next_cursor = encode_cursor(rows[limit - 1], at_column.key) if len(rows) > limit else None
-    return rows[:limit], next_cursor
+def _cursor_key(kind: type, key):
+    if kind is datetime:
+        at = datetime.fromisoformat(key)
+        if at.tzinfo is not None:
+            raise ValueError("an aware time: no cursor carries one")
+        return at
+    if type(key) is not kind:
+        raise TypeError("not the sort's kind of key")
+    if kind is int and not -_BIGINT < key < _BIGINT:
+        raise ValueError("out of range")
+    if kind is str and (len(key) > 255 or "\x00" in key):
+        raise ValueError("no stored name is like this")
+    if kind is str:
+        key.encode("utf-8")  # a lone surrogate: UnicodeError
+    return key
+
+
+def keyset_page(stmt, sorts: dict[str, Sort], limit: int, cursor: Optional[str], fetch,
+                sort: Optional[str] = None) -> Page:
+    """One page of `stmt` in `sort` (a name of `sorts`; None: the cursor's, else the first of `sorts`) after or
+    before `cursor`, with the cursors of the pages after and before it; `fetch` runs the statement. Keyset: page
+    1,000 costs what page 1 does. BadCursor for a cursor no page gave, CursorOfAnotherSort for one of another sort.
+    A step back that reaches the top answers the first page as it is now (orders may have come since)."""
+    if not cursor:
+        chosen = sorts[sort or next(iter(sorts))]
+        return _page(stmt, chosen, limit, fetch, None, False)
+    chosen, backward, key, row_id = decode_cursor(cursor, sorts)
+    if sort and sort != chosen.name:
+        raise CursorOfAnotherSort(chosen.name)
+    page = _page(stmt, chosen, limit, fetch, (key, row_id), backward)
+    if backward and page.prev_cursor is None and len(page.rows) < limit:
+        return _page(stmt, chosen, limit, fetch, None, False)
+    return page
+
+
+def _page(stmt, sort: Sort, limit: int, fetch, after: Optional[tuple], backward: bool) -> Page:
+    descending = sort.descending != backward  # the way this query walks the index
+    keys = tuple_(sort.column, sort.id_column)
+    if after is not None:
+        stmt = stmt.where(keys < tuple_(*after) if descending else keys > tuple_(*after))
+    columns = (sort.column, sort.id_column)
+    stmt = stmt.order_by(*(c.desc() if descending else c.asc() for c in columns)).limit(limit + 1)
+    rows = list(fetch(stmt))
+    more, rows = len(rows) > limit, rows[:limit]
+    if backward:
+        rows.reverse()
+        return Page(rows, encode_cursor(sort, rows[-1]) if rows else None,
+                    encode_cursor(sort, rows[0], backward=True) if more else None, sort.name)
+    if after is None:
+        return Page(rows, encode_cursor(sort, rows[-1]) if more else None, None, sort.name)
+    # After a cursor, the page before starts before this page's first row, or (none left: deleted since) the cursor's.
+    first = rows[0] if rows else SimpleNamespace(**{sort.column.key: after[0], sort.id_column.key: after[1]})
+    return Page(rows, encode_cursor(sort, rows[-1]) if more else None, encode_cursor(sort, first, backward=True),
+                sort.name)
 
 
 @dataclass
@@ -249,14 +347,15 @@ def attention_condition(account_id: int):
     return and_(Order.deleted_at.is_(None), Order.id.in_(tagged))
 
 
-def list_orders(flt: OrderFilter, limit: int = 50, cursor: Optional[str] = None,
-                columns: tuple = ()) -> tuple[list, Optional[str]]:
-    """One page, newest first by (ordered_at, id); keyset, so page 1,000 costs what page 1 does.
-    Whole orders; or, given `columns` (which must include id and ordered_at), plain rows of those columns
-    for a caller that shows a few of them (the web list: no ORM objects to build for 50 rows)."""
+def list_orders(flt: OrderFilter, limit: int = 50, cursor: Optional[str] = None, columns: tuple = (),
+                sort: Optional[str] = None) -> Page:
+    """One page in `sort` (ORDER_SORTS; None: the cursor's, else newest first), ties broken by id; keyset, so page
+    1,000 costs what page 1 does (each sort walks an index of its own, migrations 0001 and 0016). Whole orders;
+    or, given `columns` (which must include id and the sort's key), plain rows of those columns for a caller
+    that shows a few of them (the web list: no ORM objects to build for 50 rows)."""
     stmt = (select(*columns) if columns else select(Order)).where(*flt.conditions())
-    return keyset_page(stmt, Order.ordered_at, Order.id, limit, cursor, lambda page: list(
-        db.session.execute(page) if columns else db.session.scalars(page).unique()))
+    return keyset_page(stmt, ORDER_SORTS, limit, cursor, lambda page: list(
+        db.session.execute(page) if columns else db.session.scalars(page).unique()), sort)
 
 
 def matching_ids(flt: OrderFilter, cap: int) -> list[int]:

@@ -9,7 +9,7 @@ a page stops after 51 rows).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Iterable, Optional
 
 from sqlalchemy import func, select
@@ -17,9 +17,10 @@ from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from .models import Order, Shipment
-from .search import keyset_page
+from .search import Page, keyset_page, sorts_of
 
 CARRIERS = ("yamato", "sagawa", "japanpost", "other")
+NEWEST_FIRST = sorts_of(Shipment.id, ("requested_at", Shipment.requested_at, datetime))
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,13 @@ def _conditions(account_id: int, shop_id: Optional[int], status: Optional[str],
 
 
 def list_shipments(account_id: int, shop_id: Optional[int], status: Optional[str], cursor: Optional[str],
-                   limit: int, flt: ShipmentFilter = ShipmentFilter()) -> tuple[list[Shipment], Optional[str]]:
-    """One page and the next page's cursor; search.BadCursor for a cursor no page gave."""
+                   limit: int, flt: ShipmentFilter = ShipmentFilter()) -> Page:
+    """One page, newest first, and the cursors of the pages after and before it; search.BadCursor for a cursor
+    no page gave."""
     stmt = (select(Shipment).join(Shipment.order).options(contains_eager(Shipment.order))
             .where(*_conditions(account_id, shop_id, status, flt)))
-    return keyset_page(stmt, Shipment.requested_at, Shipment.id, limit, cursor,
-                       lambda page: list(db.session.scalars(page).unique()))
+    return keyset_page(stmt, NEWEST_FIRST, limit, cursor, lambda page: list(db.session.scalars(page).unique()),
+                       "-requested_at")
 
 
 def current_ids(order_ids: Iterable[int]) -> set[int]:

@@ -10,7 +10,7 @@ from ..extensions import login_manager
 
 def register_web(app: Flask) -> None:
     from . import (auth, common, detail, exports, imports, manual, mapping, order_edit, orders, products, returns,
-                   search, settings, shipments, stock, tags)
+                   search, settings, shipment_view, shipments, stock, tags)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください。"
@@ -29,6 +29,7 @@ def register_web(app: Flask) -> None:
     for page in pages:
         app.register_blueprint(page.bp)
     common.init_app(app)
+    app.jinja_env.globals["tracking_url"] = shipment_view.tracking_url
     auth.init_throttle(app)
     web_blueprints = {page.bp.name for page in pages} | {common.bp.name}
 

@@ -15,10 +15,10 @@ from ..extensions import db
 from ..models import JobRecord
 from ..orders import actions, bulk, filters, frame, rules
 from ..orders.models import LineKey, Order, OrderLine, Tag, order_tags, state_of
-from ..orders.search import BadCursor, OrderFilter, count_matching, list_orders
+from ..orders.search import BadCursor, OrderFilter, Page, count_matching, list_orders
 from ..parsing import whole_number
 from ..reason import Reason
-from . import selection
+from . import selection, sorting
 from .common import (JOB_PAGES, account_shops, attempt, current_actor, found_or_404, header_counts, is_htmx, job_page,
                      lang, page_or_fragment, refusal, refusal_on_order, selected_shop_id, version_from)
 
@@ -61,17 +61,19 @@ def index():
                       status=status if status in rules.STATUSES else None, tag_id=tag.id if tag else None)
     tags = account_tags()
     tag_missing = bool(asked_tag) and tag is None
+    sort = sorting.requested_sort()
+    list_args = {"status": flt.status, "tag": tag.id if tag else None}
     try:
         # A tag filter that names no tag (deleted since the link was made) shows no order, not every order of the
         # tab; the bulk form keeps the name, so 「条件に一致する全件」 is refused too.
-        orders, next_cursor = ([], None) if tag_missing else list_orders(
-            flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None, columns=ROW_COLUMNS)
+        page = Page([], None, None) if tag_missing else list_orders(
+            flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None, columns=ROW_COLUMNS, sort=sort)
     except BadCursor:
-        return redirect(url_for("orders.index", status=flt.status))
-    context = dict(next_cursor=next_cursor, status=flt.status or "all", tag=tag, tags=tags, shop_id=flt.shop_id,
-                   tag_value=tag.id if tag else asked_tag, tag_missing=tag_missing,
-                   counts=header_counts(), tabs=TABS,
-                   at_first_page=not request.args.get("cursor"), rows=list_rows(orders, tags))
+        return redirect(url_for("orders.index", sort=sorting.sort_arg(sort), **list_args))
+    context = dict(next_cursor=page.next_cursor, prev_cursor=page.prev_cursor, status=flt.status or "all", tag=tag,
+                   tags=tags, shop_id=flt.shop_id, tag_value=tag.id if tag else asked_tag, tag_missing=tag_missing,
+                   counts=header_counts(), tabs=TABS, list_args=list_args, **sorting.context(sort),
+                   at_first_page=page.prev_cursor is None, rows=list_rows(page.rows, tags))
     fragment = "orders/_rows.html" if request.headers.get("HX-Target") == "order-rows" else "orders/_list.html"
     return page_or_fragment("orders/index.html", fragment, **context)
 

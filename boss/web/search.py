@@ -21,6 +21,7 @@ from ..models import Product
 from ..orders import rules
 from ..orders.search import BadCursor, OrderFilter, count_matching, digits, list_orders, normalise
 from ..timefmt import EARLIEST_DAY, LATEST_DAY, day_in_range, jst_day_start
+from . import sorting
 from .common import account_shops, lang, page_or_fragment
 from .orders import ROW_COLUMNS, account_tags, list_rows
 
@@ -165,20 +166,22 @@ def _criteria(form: SearchForm) -> dict:
 def index():
     form = SearchForm(formdata=request.args)
     criteria = _criteria(form)
-    context = dict(form=form, criteria=criteria, searched=bool(criteria), rows=[], next_cursor=None,
-                   count=None, at_first_page=not request.args.get("cursor"))
+    sort = sorting.requested_sort()
+    context = dict(form=form, criteria=criteria, searched=bool(criteria), rows=[], next_cursor=None, prev_cursor=None,
+                   count=None, at_first_page=True, **sorting.context(sort))
     if criteria and form.validate():
         flt = form.order_filter()
         try:
-            orders, next_cursor = list_orders(flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None,
-                                              columns=ROW_COLUMNS)
+            page = list_orders(flt, limit=PAGE_SIZE, cursor=request.args.get("cursor") or None, columns=ROW_COLUMNS,
+                               sort=sort)
         except BadCursor:
-            return redirect(url_for("search.index", **criteria))
-        if context["at_first_page"] and next_cursor is None:
-            count = len(orders)  # the whole answer is on this page: nothing more to count
+            return redirect(url_for("search.index", sort=sorting.sort_arg(sort), **criteria))
+        if page.prev_cursor is None and page.next_cursor is None:
+            count = len(page.rows)  # the whole answer is on this page: nothing more to count
         else:
             count = count_matching(flt, COUNT_CAP + 1)
-        context.update(rows=list_rows(orders, account_tags()), next_cursor=next_cursor, count=count,
+        context.update(rows=list_rows(page.rows, account_tags()), next_cursor=page.next_cursor,
+                       prev_cursor=page.prev_cursor, at_first_page=page.prev_cursor is None, count=count,
                        count_cap=COUNT_CAP)
     elif criteria:
         context["searched"] = False  # field errors: show the form with its messages, no results

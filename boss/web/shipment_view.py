@@ -5,6 +5,8 @@ a button the rules refuse is shown disabled with the rule's reason (ui.md), neve
 """
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import NamedTuple, Optional
 
 from flask_babel import lazy_gettext
@@ -16,6 +18,26 @@ from ..warehouse import shipping, withdrawal
 
 CARRIERS = {"yamato": lazy_gettext("ヤマト運輸"), "sagawa": lazy_gettext("佐川急便"),
             "japanpost": lazy_gettext("日本郵便"), "other": lazy_gettext("その他")}
+# Each carrier's tracking page (warehouse.md `carrier`), the number in place of {number}; a carrier not here
+# (その他) shows its number without a link.
+TRACKING_URLS = {
+    "yamato": "https://toi.kuronekoyamato.co.jp/cgi-bin/tneko?number00=1&number01={number}",
+    "sagawa": "https://k2k.sagawa-exp.co.jp/p/web/okurijosearch.do?okurijoNo={number}",
+    "japanpost": "https://trackings.post.japanpost.jp/services/srv/search/direct?reqCodeNo1={number}&locale=ja",
+}
+_WRITTEN_WITH = re.compile(r"[\s\-‐－ー−]")  # the hyphens and spaces a number is often written with
+
+
+def tracking_url(carrier: Optional[str], number: Optional[str]) -> Optional[str]:
+    """The carrier's page tracking `number`, or None: an unknown carrier, or a number that is not letters and
+    digits once its hyphens and spaces are gone (no carrier's is anything else)."""
+    template = TRACKING_URLS.get(carrier or "")
+    plain = _WRITTEN_WITH.sub("", unicodedata.normalize("NFKC", number or ""))
+    if template is None or not (plain.isascii() and plain.isalnum()):
+        return None
+    return template.format(number=plain)
+
+
 REQUEST_STATES = {sr.PENDING: lazy_gettext("送信待ち"), sr.SENT: lazy_gettext("送信済み"),
                   sr.FAILED: lazy_gettext("送信エラー")}
 NOTICE_STATES = {sr.NOTICE_PENDING: lazy_gettext("倉庫連絡待ち"), sr.NOTICE_ACKNOWLEDGED: lazy_gettext("受付済み"),

@@ -61,14 +61,14 @@ def index():
     account_id, shop_id = current_user.account_id, selected_shop_id()
     flt, bad_dates = _filter()
     try:
-        found, next_cursor = shipment_list.list_shipments(account_id, shop_id, status,
-                                                          request.args.get("cursor") or None, PAGE_SIZE, flt)
+        page = shipment_list.list_shipments(account_id, shop_id, status, request.args.get("cursor") or None,
+                                            PAGE_SIZE, flt)
     except BadCursor:
         return redirect(url_for("shipments.index", status=status, **_filter_args(flt)))
-    return page_or_fragment("shipments/index.html", "shipments/_list.html", rows=rows_of(found),
-                            next_cursor=next_cursor, status=status or "all",
+    return page_or_fragment("shipments/index.html", "shipments/_list.html", rows=rows_of(page.rows),
+                            next_cursor=page.next_cursor, prev_cursor=page.prev_cursor, status=status or "all",
                             counts=shipment_list.tab_counts(account_id, shop_id, TABS, COUNT_CAP, flt), tabs=TABS,
-                            count_cap=COUNT_CAP, at_first_page=not request.args.get("cursor"), flt=flt,
+                            count_cap=COUNT_CAP, at_first_page=page.prev_cursor is None, flt=flt,
                             filter_args=_filter_args(flt), bad_dates=bad_dates, **_labels())
 
 

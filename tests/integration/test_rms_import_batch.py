@@ -143,7 +143,7 @@ def test_r4_r5_r7_a_batch_mixing_good_bad_several_destinations_held_and_raced_nu
     assert counts[rules.AWAITING_CONFIRMATION] == 5 and counts["attention"] == 1
     _counts_match_a_recount(tenant.account_id)
     for q in ("岩佐見本", "いわさみほん", "岩佐"):
-        found, _ = list_orders(OrderFilter(account_id=tenant.account_id, q=q))
+        found = list_orders(OrderFilter(account_id=tenant.account_id, q=q)).rows
         assert [o.mall_order_number for o in found] == [mapped], q
 
     # A second run imports nothing again (R5).
@@ -207,7 +207,7 @@ def test_the_batch_makes_what_the_one_by_one_registration_makes_with_auto_confir
     assert batch["1-20261120-0000000001"]["events"][-1][:2] == ("confirmed", "system")
     assert status_counts(tenant.account_id, batch_shop) == status_counts(tenant.account_id, single_shop)
     _counts_match_a_recount(tenant.account_id)
-    found, _ = list_orders(OrderFilter(account_id=tenant.account_id, shop_id=batch_shop, q="佐藤花子"))
+    found = list_orders(OrderFilter(account_id=tenant.account_id, shop_id=batch_shop, q="佐藤花子")).rows
     assert [o.mall_order_number for o in found] == ["1-20261120-0000000003"]
 
 

@@ -44,7 +44,7 @@ def _found(app, account_id: int, needle: str, index_only: bool = False, **more) 
         if index_only and db.engine.dialect.name == "postgresql":  # the GIN index, not a scan of these few rows
             db.session.execute(text("SET LOCAL enable_seqscan = off"))
             db.session.execute(text("SET LOCAL enable_indexscan = off"))
-        orders, _ = list_orders(OrderFilter(account_id=account_id, q=needle, **more), limit=1000)
+        orders = list_orders(OrderFilter(account_id=account_id, q=needle, **more), limit=1000).rows
         db.session.remove()
     return [o.id for o in orders]
 
