@@ -54,8 +54,8 @@ def test_bulk_request_reports_per_order_and_a_refused_order_never_undoes_another
     result = response.json["result"]
     assert (result["total"], result["done"], result["refused"]) == (4, 2, 2)
     items = {item["mall_order_number"]: item for item in result["items"]}
-    assert items["BR-1"] == {"order_id": first["id"], "mall_order_number": "BR-1", "done": True, "code": None,
-                             "message": "出荷依頼しました"}
+    assert items["BR-1"] == {"order_id": first["id"], "mall_order_number": "BR-1", "shop_id": tenant.shop_id,
+                             "shop_name": "テスト商店の楽天店", "done": True, "code": None, "message": "出荷依頼しました"}
     assert items["BR-SHORT"]["code"] == "insufficient_stock" and "SKU-1: 1点不足" in items["BR-SHORT"]["message"]
     assert items["BR-3"]["done"] is True
     assert items["BR-WAIT"]["code"] == "invalid_transition" and "確認済の注文です" in items["BR-WAIT"]["message"]
