@@ -189,6 +189,7 @@ def _values_en() -> dict[str, str]:
     """Our own values that appear inside texts or alone (a tag event's message is the tag's name; a retry's
     error may be a text of ours)."""
     values = {ja: en for ja, en in rules.CANCEL_REASONS.values()}
+    values.update({ja: rules.CANCEL_REASONS[code][1] for code, ja in rules.FORMER_CANCEL_REASON_LABELS.items()})
     values.update({tag.name: tag.name_en for tag in rules.SYSTEM_TAGS})
     values.update({text.ja: text.en for text in _texts() if "{" not in text.ja})
     return values

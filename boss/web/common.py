@@ -22,6 +22,7 @@ from ..orders.search import status_counts
 from ..parsing import whole_number
 from ..reason import Reason
 from ..timefmt import display_jst, to_jst
+from . import malls
 
 bp = Blueprint("common", __name__)
 
@@ -159,6 +160,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["history"] = history_text
     app.jinja_env.globals["url_pattern"] = url_pattern
     app.jinja_env.globals["chip_tables"] = chip_tables
+    app.jinja_env.globals["cancel_reflection"] = malls.cancel_reflection
+    app.jinja_env.globals["cancel_reflected"] = malls.cancel_reflected
+    app.jinja_env.globals.update(CANCEL_REASONS=rules.CANCEL_REASONS, CANCEL_REASON_GROUPS=rules.CANCEL_REASON_GROUPS,
+                                 DEFAULT_CANCEL_REASON=rules.DEFAULT_CANCEL_REASON)
 
     @app.context_processor
     def _frame():

@@ -142,7 +142,7 @@ def test_the_shop_list_shows_mall_switches_and_the_rms_connection(user_client, a
     assert "変更は保存した時点から有効です。" in page
     assert "これまでのキャンセルが反映されたり、反映が取り消されたりすることはありません。" in page
     assert "手動で登録した注文（画面・CSV・API）は反映されません。" in page and "「モール反映エラー」" in page
-    assert "保留タグ（出荷指示を制限するタグ）が付いていない注文を、自動で「確認済」にします。" in page
+    assert "保留タグ（出荷依頼を制限するタグ）が付いていない注文を、自動で「確認済」にします。" in page
 
 
 def test_a_failing_rms_connection_and_a_license_key_near_its_expiry_are_shown(admin_client, app, tenant):

@@ -446,7 +446,7 @@ def test_withdraw_then_cancel_keeps_the_cancel_reason_and_the_panel_says_it_will
     page = staff_client.get(f"/orders/{order['id']}").text
     assert "取り下げられるとキャンセルします" in page
     shown = panel(page)
-    assert "取下げ依頼中" in shown and "取り下げられたらキャンセルします（店舗都合（欠品））" in shown
+    assert "取下げ依頼中" in shown and "取り下げられたらキャンセルします（ショップ都合（欠品））" in shown
 
 
 def test_withdraw_then_cancel_with_an_unknown_reason_changes_nothing(staff_client, client, tenant, house, app):
