@@ -4,7 +4,7 @@ with its shop; over BULK_JOB_THRESHOLD a job."""
 from __future__ import annotations
 
 from tests.api.api_helpers import API, create_tag, error_of, events, get_order
-from tests.api.test_api_bulk_shipping import RECIPIENT, house  # noqa: F401  (the warehouse fixture)
+from tests.api.test_api_bulk_shipping import RECIPIENT
 from tests.conftest import make_tenant, wait_for
 from tests.factories import create_order, create_product, map_item, set_state
 
@@ -56,7 +56,7 @@ def test_bulk_confirm_confirms_what_the_rules_allow_and_says_why_for_the_others(
 
 
 def test_bulk_confirm_of_a_shop_that_auto_requests_requests_the_shipment_as_a_single_confirm_does(
-        client, tenant, house):  # noqa: F811
+        client, tenant, house):
     changed = client.patch(f"{API}/shops/{tenant.shop_id}", json={"auto_request_shipment": True},
                            headers=tenant.headers("admin"))
     assert changed.status_code == 200, changed.json
