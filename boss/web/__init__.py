@@ -9,7 +9,7 @@ from ..extensions import login_manager
 
 
 def register_web(app: Flask) -> None:
-    from . import (auth, common, detail, exports, imports, manual, mapping, orders, products, returns, search,
+    from . import (account, auth, common, detail, exports, imports, manual, mapping, orders, products, returns, search,
                    settings, shipments, stock, tags)
 
     login_manager.login_view = "auth.login"
@@ -25,7 +25,7 @@ def register_web(app: Flask) -> None:
         return accounts.session_user(session.get(auth.SESSION_KEY), user_id)
 
     pages = (auth, orders, detail, search, exports, shipments, returns, mapping, manual, products, stock, tags, settings,
-             imports)
+             imports, account)
     for page in pages:
         app.register_blueprint(page.bp)
     common.init_app(app)
