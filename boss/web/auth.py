@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_login import current_user, login_user, logout_user
