@@ -251,10 +251,11 @@ def can_confirm(order: OrderState) -> Decision:
 
 
 def _held(tags: Iterable[str], verb_ja: str, verb_en: str) -> Decision:
-    names = "、".join(f"「{t}」" for t in tags)
+    tags = list(tags)
+    names_ja, names_en = "、".join(f"「{t}」" for t in tags), ", ".join(f"“{t}”" for t in tags)
     return Decision(False, DEFAULT_REFUSAL_CODE, Reason(
-        f"保留タグ{names}が付いているため{verb_ja}できません。内容を確認してタグを外してください。",
-        f"The holding tag {names} blocks this order from being {verb_en}. Check it and remove the tag.",
+        f"保留タグ{names_ja}が付いているため{verb_ja}できません。内容を確認してタグを外してください。",
+        f"The holding tag {names_en} blocks this order from being {verb_en}. Check it and remove the tag.",
     ))
 
 
