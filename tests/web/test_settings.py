@@ -158,7 +158,7 @@ def test_staff_see_shops_and_users_read_only_with_a_note_admins_get_the_forms(us
     users = user_client.get("/settings/users").text
     if role == "staff":
         assert "ショップの追加・設定の変更は管理者のみ行えます。" in shops
-        assert "ユーザーの追加・権限の変更・無効化は管理者のみ行えます。" in users
+        assert "ユーザーの追加・権限の変更・無効化・パスワードの再設定は管理者のみ行えます。" in users
         assert 'action="/settings/shops"' not in shops and "/edit" not in shops
         assert 'action="/settings/users"' not in users and "/role" not in users and "/active" not in users
     else:
