@@ -126,3 +126,31 @@ def test_an_admin_resets_a_password_in_the_dialog_and_the_row_says_so(page, live
     dialog.get_by_role("button", name="再設定する").click()
     expect(dialog).to_be_hidden()
     expect(page.locator("#messages")).to_contain_text("さんのパスワードを再設定しました。")
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_a_yahoo_orders_cancel_dialog_names_yahoo_and_groups_the_reasons(page, live_server, app, size):
+    from tests.conftest import make_tenant
+
+    page.set_viewport_size(SIZES[size])
+    shop = make_tenant(app, f"ブラウザのYahoo店{size}", mall="yahoo")
+    order = create_order(app.test_client(), shop, number=f"Y-{size}")
+    sign_in(page, live_server, shop.staff_email)
+    page.locator(f"#order-{order['id']}").get_by_role("button", name="キャンセル").click()
+    dialog = page.locator("dialog#dialog")
+    expect(dialog).to_contain_text("モールには反映しません（Yahoo!ショッピングの管理画面でキャンセルしてください）。")
+    expect(dialog).not_to_contain_text("RMS")
+    select = dialog.locator("select[name=reason_code]")
+    expect(select.locator("optgroup")).to_have_count(2)
+    expect(select.locator("option:checked")).to_have_text("その他（ショップ都合）")
+    expect(select.locator("option").last).to_have_text("その他（ショップ都合）")
+    _shot(page, f"cancel-dialog-yahoo-{size}")
+
+
+def test_a_bad_ship_date_keeps_what_was_typed_with_why(page, live_server, tenant):
+    sign_in(page, live_server, tenant.staff_email)
+    page.goto(f"{live_server}/shipments?shipped_from=12/02")
+    typed = page.locator("input[name=shipped_from]")
+    expect(typed).to_have_value("12/02")
+    expect(typed).to_have_accessible_description(re.compile("日付は 2026-11-01 の形式で入力してください。"))
+    _shot(page, "shipments-bad-date")
