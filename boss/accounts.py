@@ -77,6 +77,10 @@ REASON_PASSWORDS_DIFFER = Reason("確認用のパスワードが新しいパス�
                                  "The confirmation does not match the new password.")
 REASON_OTHERS_SESSIONS = Reason("他のユーザーのログインは管理者のみ終了できます。",
                                 "Only an admin may sign another user out.")
+REASON_OTHERS_PASSWORD = Reason("他のユーザーのパスワードは管理者のみ再設定できます。",
+                                "Only an admin may reset another user's password.")
+REASON_OWN_PASSWORD = Reason("自分のパスワードは「アカウント」のページで、現在のパスワードを入力して変更してください。",
+                             "Change your own password on the Account page, with your current password.")
 
 
 TOKEN_USE_NOTED_EVERY = timedelta(minutes=5)
@@ -164,14 +168,17 @@ def active_session_count(user_id: int) -> int:
         UserSession.user_id == user_id, UserSession.ended_at.is_(None), UserSession.last_seen_at >= since))
 
 
+def _acting_admin(actor: Actor) -> bool:
+    acting = db.session.get(User, actor.user_id) if actor.user_id else None
+    return bool(acting and acting.is_admin)
+
+
 def sign_out_everywhere(actor: Actor, user_id: int) -> User:
     """「すべての端末からログアウト」: every session of the user ends (oneself, or an admin for a user of the account)."""
     with unit_of_work() as uow:
         user = account_user(actor.account_id, user_id)
-        if user.id != actor.user_id:
-            acting = db.session.get(User, actor.user_id) if actor.user_id else None
-            if not (acting and acting.is_admin):
-                raise ServiceError("forbidden", REASON_OTHERS_SESSIONS)
+        if user.id != actor.user_id and not _acting_admin(actor):
+            raise ServiceError("forbidden", REASON_OTHERS_SESSIONS)
         _end_all_sessions(user.id)
         uow.commit()
     return user
@@ -184,15 +191,34 @@ def change_password(actor: Actor, current: str, new: str, confirm: str, user_age
         user = account_user(actor.account_id, actor.user_id)
         if not user.check_password(current):
             raise ServiceError("validation_error", REASON_WRONG_PASSWORD, {"current_password": REASON_WRONG_PASSWORD.ja})
-        _check_new_password(new, "new_password")
-        if new != confirm:
-            raise ServiceError("validation_error", REASON_PASSWORDS_DIFFER,
-                               {"confirm_password": REASON_PASSWORDS_DIFFER.ja})
-        user.set_password(new)
-        _end_all_sessions(user.id)
+        _set_new_password(user, new, confirm)
         token = _add_session(user.id, user_agent)
         uow.commit()
     return token
+
+
+def reset_password(actor: Actor, user_id: int, new: str, confirm: str) -> User:
+    """An admin sets another user's password (forgotten, or perhaps known to someone else): every session of that
+    user ends, as on their own change; their API tokens stay (the tokens page revokes them). One's own password is
+    changed with the current one (change_password)."""
+    with unit_of_work() as uow:
+        user = account_user(actor.account_id, user_id)
+        if not _acting_admin(actor):
+            raise ServiceError("forbidden", REASON_OTHERS_PASSWORD)
+        if user.id == actor.user_id:
+            raise ServiceError("invalid_transition", REASON_OWN_PASSWORD)
+        _set_new_password(user, new, confirm)
+        uow.commit()
+    return user
+
+
+def _set_new_password(user: User, new: str, confirm: str) -> None:
+    """The password rule, then the new password; every session of the user ends (no commit: the caller's)."""
+    _check_new_password(new, "new_password")
+    if new != confirm:
+        raise ServiceError("validation_error", REASON_PASSWORDS_DIFFER, {"confirm_password": REASON_PASSWORDS_DIFFER.ja})
+    user.set_password(new)
+    _end_all_sessions(user.id)
 
 
 # ---------------------------------------------------------------- settings: users and tokens
@@ -251,10 +277,7 @@ def set_active(actor: Actor, user_id: int, active: bool) -> User:
 
 def _may_act_on_tokens_of(actor: Actor, owner_id: int) -> bool:
     """A user manages their own tokens; an admin also those of the other users of the account."""
-    if owner_id == actor.user_id:
-        return True
-    acting = db.session.get(User, actor.user_id) if actor.user_id else None
-    return bool(acting and acting.is_admin)
+    return owner_id == actor.user_id or _acting_admin(actor)
 
 
 def create_token_for(actor: Actor, user_id: int, name: str) -> tuple[ApiToken, str]:

@@ -408,6 +408,11 @@ def document() -> dict:
              "not": {"required": ["filter"], "properties": {"filter": {"type": "object"}}}}]},
         {"if": {"required": ["action"], "properties": {"action": {"pattern": f"^[{_WS}]*({tag_actions})[{_WS}]*$"}}},
          "then": {"required": ["tag_id"]}, "else": {"not": {"required": ["tag_id"]}}}])
+    bulk_result = _answer({
+        "total": {"type": "integer"}, "done": {"type": "integer"}, "refused": {"type": "integer"},
+        "items": {"type": "array", "items": _answer({
+            "order_id": {"type": "integer"}, "mall_order_number": nullable_str, "shop_id": {"type": ["integer", "null"]},
+            "shop_name": nullable_str, "done": {"type": "boolean"}, "code": nullable_str, "message": {"type": "string"}})}})
     paths = {
         "/api/v1/shops": {
             "get": _op("List the account's shops", {"200": _json(items("Shop"))}, tag="shops", operation_id="listShops"),
@@ -489,8 +494,9 @@ def document() -> dict:
             "get": _op("Counts per status tab and 要対応", {"200": _json(_ref("Counts"))},
                        params=[_query("shop_id", {"type": "integer"})], errors=["404"], operation_id="countOrders")},
         "/api/v1/orders/bulk": {
-            "post": _op("Cancel, delete or retry many orders: up to 500 at once, more as a job",
-                        {"200": _json(_answer({"result": {"type": "object"}})),
+            "post": _op("Confirm, cancel, delete, retry, request or tag many orders: up to 500 at once (each order with "
+                        "its shop, done or refused and why), more as a job",
+                        {"200": _json(_answer({"result": bulk_result})),
                          "202": _json(_answer({"job_id": {"type": "string"}, "count": {"type": "integer"}}),
                                       "Started as a job")},
                         body=bulk_body, errors=["404"], operation_id="bulkOrders")},

@@ -553,7 +553,7 @@ def orders_events(id: int):
 
 @bp.post("/v1/orders/bulk")
 def orders_bulk():
-    """Cancel, delete, retry or tag many orders: ids or "all matching a filter" (refused, doing nothing, when a
+    """Confirm, cancel, delete, retry, request or tag many orders: ids or "all matching a filter" (refused, doing nothing, when a
     condition does not resolve); over the threshold, a job."""
     reader = body()
     action = reader.string("action", required=True, choices=bulk.ACTIONS + bulk.TAG_ACTIONS)

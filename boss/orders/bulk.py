@@ -1,5 +1,5 @@
-"""Bulk actions (cancel, delete, reflection retry, 出荷依頼, tags): per order, what was done and what was refused and
-why (orders.md §6). Each order is its own unit of work: one refused order never undoes another. 出荷依頼 is the
+"""Bulk actions (confirm, cancel, delete, reflection retry, 出荷依頼, tags): per order, its shop, what was done and
+what was refused and why (orders.md §6). Each order is its own unit of work: one refused order never undoes another. 出荷依頼 is the
 exception in form, not in outcome: a chunk of orders is requested in one transaction (shipping.request_many), each
 order refused or requested exactly as it would be alone (P10: 10,000 requests within 30 s).
 
@@ -20,7 +20,7 @@ from ..errors import ServiceError
 from ..extensions import db
 from ..job_records import create_job
 from ..job_runner import ItemResult, run_in_chunks
-from ..models import JobItem, JobRecord
+from ..models import JobItem, JobRecord, Shop
 from ..reason import Reason
 from ..unit_of_work import unit_of_work
 from . import actions, frame, history
@@ -30,10 +30,10 @@ from .models import Order, OrderEvent
 from .search import OrderFilter, matching_ids
 
 # the order list's bulk bar
-ACTIONS = ("cancel", "delete", "retry_reflection", "retry_shipping_reflection", "request_shipment")
+ACTIONS = ("confirm", "cancel", "delete", "retry_reflection", "retry_shipping_reflection", "request_shipment")
 TAG_ACTIONS = ("add_tag", "remove_tag")  # its 「タグを追加」 dialog (params: tag_id)
 MAX_ORDERS = 10_000
-DONE = {"cancel": Reason("キャンセルしました", "Cancelled"), "delete": Reason("削除しました", "Deleted"),
+DONE = {"confirm": Reason("確認済にしました", "Confirmed"), "cancel": Reason("キャンセルしました", "Cancelled"), "delete": Reason("削除しました", "Deleted"),
         "retry_reflection": Reason("再反映を開始しました", "Reflection retried"),
         "retry_shipping_reflection": Reason("出荷情報の再反映を開始しました", "Shipping info reflection retried"),
         "request_shipment": Reason("出荷依頼しました", "Shipment requested"),
@@ -41,7 +41,7 @@ DONE = {"cancel": Reason("キャンセルしました", "Cancelled"), "delete": 
 # A tag change that found the order as it was asked to leave it: done, nothing changed.
 UNCHANGED = {"add_tag": Reason("既に付いていました（変更なし）", "Already had it (no change)"),
              "remove_tag": Reason("付いていませんでした（変更なし）", "Did not have it (no change)")}
-FINAL_KIND = {"cancel": "cancelled", "delete": "deleted", "retry_reflection": "reflection_pending",
+FINAL_KIND = {"confirm": "confirmed", "cancel": "cancelled", "delete": "deleted", "retry_reflection": "reflection_pending",
               "retry_shipping_reflection": "reflection_pending",
               "request_shipment": "shipment_requested",
               "add_tag": "tag_added", "remove_tag": "tag_removed"}
@@ -138,7 +138,9 @@ def _act_on(actor: Actor, action: str, order_id: int, params: dict) -> bool:
             return not had
         actions.remove_tag(actor, order_id, params["tag_id"])
         return had
-    if action == "cancel":
+    if action == "confirm":  # the order page's 確認済にする: its rules, history, version and auto-request
+        actions.confirm(actor, order_id)
+    elif action == "cancel":
         actions.cancel(actor, order_id, params.get("reason_code") or 10)
     elif action == "retry_reflection":
         from ..malls.rakuten.reflection import retry
@@ -180,10 +182,10 @@ def _item(actor: Actor, order_id: int, done: bool, code: Optional[str], message:
     return ItemResult(ref=order_id, done=done, code=code, message=message, mall_order_number=number)
 
 
-def _shown(item: ItemResult | JobItem) -> dict:
-    """An order's result as the API and the result page show it."""
-    return {"order_id": item.ref, "mall_order_number": item.mall_order_number, "done": item.done, "code": item.code,
-            "message": item.message}
+def _shown(item: ItemResult | JobItem, shop: tuple[int, str] | tuple[None, None]) -> dict:
+    """An order's result as the API and the result page show it, with its shop (none for an id not the account's)."""
+    return {"order_id": item.ref, "mall_order_number": item.mall_order_number, "shop_id": shop[0],
+            "shop_name": shop[1], "done": item.done, "code": item.code, "message": item.message}
 
 
 def _already_done_by(actor: Actor, action: str, order_id: int) -> bool:
@@ -192,17 +194,30 @@ def _already_done_by(actor: Actor, action: str, order_id: int) -> bool:
         OrderEvent.actor_name == actor.name).limit(1)) is not None
 
 
-def summarise(items: list[ItemResult] | list[JobItem]) -> dict:
+def summarise(actor: Actor, items: list[ItemResult] | list[JobItem]) -> dict:
     done = sum(1 for item in items if item.done)
-    return {"total": len(items), "done": done, "refused": len(items) - done, "items": [_shown(item) for item in items]}
+    shops = _shops(actor, [item.ref for item in items])
+    return {"total": len(items), "done": done, "refused": len(items) - done,
+            "items": [_shown(item, shops.get(item.ref, (None, None))) for item in items]}
+
+
+def _shops(actor: Actor, ids: list[int]) -> dict[int, tuple[int, str]]:
+    """Each order's shop (id, name), R14: only the account's own orders; read a thousand ids at a time."""
+    valid = [order_id for order_id in dict.fromkeys(ids) if frame.valid_id(order_id)]
+    shops = {}
+    for start in range(0, len(valid), 1000):
+        shops.update({order_id: (shop_id, name) for order_id, shop_id, name in db.session.execute(
+            select(Order.id, Shop.id, Shop.name).join(Shop, Shop.id == Order.shop_id).where(
+                Order.id.in_(valid[start:start + 1000]), Order.account_id == actor.account_id))})
+    return shops
 
 
 def run_ids(actor: Actor, action: str, ids: list[int], params: dict) -> dict:
     if action == "request_shipment":
         chunk = current_app.config["BULK_CHUNK"]
-        return summarise([item for start in range(0, len(ids), chunk)
-                          for item in run_chunk(actor, action, ids[start:start + chunk], params)])
-    return summarise([run_one(actor, action, order_id, params) for order_id in ids])
+        return summarise(actor, [item for start in range(0, len(ids), chunk)
+                                 for item in run_chunk(actor, action, ids[start:start + chunk], params)])
+    return summarise(actor, [run_one(actor, action, order_id, params) for order_id in ids])
 
 
 def run_chunk(actor: Actor, action: str, ids: list[int], params: dict) -> list[ItemResult]:
@@ -259,4 +274,4 @@ def run_job(message) -> None:
     def do_chunk(start: int, end: int) -> list[ItemResult]:
         return run_chunk(actor, action, ids[start:end], params)
 
-    run_in_chunks(job, len(ids), current_app.config["BULK_CHUNK"], do_chunk, summarise)
+    run_in_chunks(job, len(ids), current_app.config["BULK_CHUNK"], do_chunk, lambda items: summarise(actor, items))

@@ -156,6 +156,7 @@ REFLECTION_ACTOR = Text("楽天RMS反映", "Rakuten RMS reflection")
 MAPPING_CSV_ACTOR = Text("商品マッピングCSV {job}（{name}）", "Mapping CSV {job} ({name})")
 ORDERS_CSV_ACTOR = Text("受注CSV登録 {job}（{name}）", "CSV registration {job} ({name})")
 BULK_ACTORS = {  # a bulk job acts as 「<label> <job id>（<who started it>）」
+    "confirm": Text("一括確認 {job}（{name}）", "Bulk confirm {job} ({name})"),
     "cancel": Text("一括キャンセル {job}（{name}）", "Bulk cancel {job} ({name})"),
     "delete": Text("一括削除 {job}（{name}）", "Bulk delete {job} ({name})"),
     "retry_reflection": Text("一括再反映 {job}（{name}）", "Bulk reflection retry {job} ({name})"),
@@ -188,6 +189,7 @@ def _values_en() -> dict[str, str]:
     """Our own values that appear inside texts or alone (a tag event's message is the tag's name; a retry's
     error may be a text of ours)."""
     values = {ja: en for ja, en in rules.CANCEL_REASONS.values()}
+    values.update({ja: rules.CANCEL_REASONS[code][1] for code, ja in rules.FORMER_CANCEL_REASON_LABELS.items()})
     values.update({tag.name: tag.name_en for tag in rules.SYSTEM_TAGS})
     values.update({text.ja: text.en for text in _texts() if "{" not in text.ja})
     return values

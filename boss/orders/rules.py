@@ -253,10 +253,11 @@ def can_confirm(order: OrderState) -> Decision:
 
 
 def _held(tags: Iterable[str], verb_ja: str, verb_en: str) -> Decision:
-    names = "、".join(f"「{t}」" for t in tags)
+    tags = list(tags)
+    names_ja, names_en = "、".join(f"「{t}」" for t in tags), ", ".join(f"“{t}”" for t in tags)
     return Decision(False, DEFAULT_REFUSAL_CODE, Reason(
-        f"保留タグ{names}が付いているため{verb_ja}できません。内容を確認してタグを外してください。",
-        f"The holding tag {names} blocks this order from being {verb_en}. Check it and remove the tag.",
+        f"保留タグ{names_ja}が付いているため{verb_ja}できません。内容を確認してタグを外してください。",
+        f"The holding tag {names_en} blocks this order from being {verb_en}. Check it and remove the tag.",
     ))
 
 
@@ -283,12 +284,21 @@ CANCEL_REASONS = {
     4: ("購入者都合（未入金）", "Buyer: unpaid"),
     5: ("購入者都合（代引き受取拒否）", "Buyer: cash on delivery refused"),
     6: ("購入者都合（その他）", "Buyer: other"),
-    8: ("店舗都合（欠品）", "Shop: out of stock"),
-    10: ("その他（店舗都合）", "Shop: other"),
-    13: ("店舗都合（発送遅延）", "Shop: shipping delay"),
-    14: ("店舗都合（注意フラグ）", "Shop: caution flag"),
-    15: ("店舗都合（返品：破損・品違い）", "Shop: return (damaged or wrong item)"),
+    8: ("ショップ都合（欠品）", "Shop: out of stock"),
+    10: ("その他（ショップ都合）", "Shop: other"),
+    13: ("ショップ都合（発送遅延）", "Shop: shipping delay"),
+    14: ("ショップ都合（注意フラグ）", "Shop: caution flag"),
+    15: ("ショップ都合（返品：破損・品違い）", "Shop: return (damaged or wrong item)"),
 }
+# The labels events stored before the wording said ショップ (history.english still reads them).
+FORMER_CANCEL_REASON_LABELS = {code: ja.replace("ショップ都合", "店舗都合") for code, (ja, _en) in CANCEL_REASONS.items()
+                               if "ショップ都合" in ja}
+# キャンセル理由 as the dialogs list them (ui.md): RMS's reasons without their codes, the buyer's and then the shop's,
+# その他（ショップ都合） last.
+CANCEL_REASON_GROUPS = (
+    (("購入者都合", "Buyer's reasons"), (1, 2, 3, 4, 5, 6)),
+    (("ショップ都合", "Shop's reasons"), (8, 13, 14, 15, 10)),
+)
 DEFAULT_CANCEL_REASON = 10
 
 # System tags a user may take off by hand (orders.md §5: "a user removes it after checking").

@@ -9,8 +9,8 @@ from ..extensions import login_manager
 
 
 def register_web(app: Flask) -> None:
-    from . import (auth, common, detail, exports, imports, manual, mapping, order_edit, orders, products, returns,
-                   search, settings, shipment_view, shipments, stock, tags)
+    from . import (account, auth, common, detail, exports, imports, manual, mapping, order_edit, orders, products,
+                   returns, search, settings, shipment_view, shipments, stock, tags)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "ログインしてください。"
@@ -25,7 +25,7 @@ def register_web(app: Flask) -> None:
         return accounts.session_user(session.get(auth.SESSION_KEY), user_id)
 
     pages = (auth, orders, detail, order_edit, search, exports, shipments, returns, mapping, manual, products, stock,
-             tags, settings, imports)
+             tags, settings, imports, account)
     for page in pages:
         app.register_blueprint(page.bp)
     common.init_app(app)

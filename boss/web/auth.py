@@ -2,7 +2,8 @@
 addresses have an account nor lets anyone lock a user out.
 
 The throttle (Flask-Limiter on REDIS_URL) counts failed logins only: LOGIN_FAILURES_PER_ADDRESS per address
-and client, LOGIN_FAILURES_PER_CLIENT per client, each in a moving window of 15 minutes. Past either, the
+and client, LOGIN_FAILURES_PER_CLIENT per client, each in a moving window of 15 minutes (and wrong current passwords
+on the アカウント page's password form, LOGIN_FAILURES_PER_ADDRESS per user and client). Past either, the
 login answers 429 with Retry-After and the wait in words until the window frees. The client is
 `request.remote_addr` (the proxy's forwarded address only with TRUST_PROXY=1), so failures from elsewhere
 never keep a user out, and an unknown address is counted, checked and answered as a known one is.
@@ -12,10 +13,11 @@ from __future__ import annotations
 import math
 import time
 
-from flask import Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, session, url_for
+from flask import (Blueprint, Flask, current_app, flash, g, make_response, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
 from flask_limiter import Limiter
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
@@ -95,14 +97,39 @@ def _failed(response) -> bool:
     return bool(g.get("login_failed"))
 
 
-def _too_many(limit) -> object:
-    """429: the login page with how long until the oldest counted failure leaves the window."""
-    seconds = max(1, math.ceil(limit.window.reset_time - time.time()))
-    flash(_("ログインに続けて失敗したため、この接続元からは一時的にログインできません。"
-            "あと約%(m)s分でもう一度お試しいただけます。", m=math.ceil(seconds / 60)), "error")
-    response = make_response(render_template("auth/login.html", form=LoginForm()), 429)
+def _seconds_left(limit) -> int:
+    """How long until the oldest counted failure leaves the window."""
+    return max(1, math.ceil(limit.window.reset_time - time.time()))
+
+
+def too_many_answer(response, seconds: int):
+    """A throttled form's 429, with Retry-After."""
+    response = make_response(response, 429)
     response.headers["Retry-After"] = str(seconds)
     return response
+
+
+def _too_many(limit) -> object:
+    """429: the login page with the wait in words."""
+    seconds = _seconds_left(limit)
+    flash(_("ログインに続けて失敗したため、この接続元からは一時的にログインできません。"
+            "あと約%(m)s分でもう一度お試しいただけます。", m=math.ceil(seconds / 60)), "error")
+    return too_many_answer(render_template("auth/login.html", form=LoginForm()), seconds)
+
+
+def _password_tries(limit) -> object:
+    """429: the アカウント page, its password form refused for a while (wrong current passwords, counted as failed
+    logins are)."""
+    from .account import account_page
+
+    seconds = _seconds_left(limit)
+    flash(_("現在のパスワードを続けて間違えたため、パスワードの変更を一時的に受け付けません。"
+            "あと約%(m)s分でもう一度お試しいただけます。", m=math.ceil(seconds / 60)), "error")
+    return too_many_answer(account_page().get_data(as_text=True), seconds)
+
+
+def _user_and_client() -> str:
+    return f"user:{current_user.get_id()}|{client_address()}"
 
 
 def init_throttle(app: Flask) -> None:
@@ -120,3 +147,8 @@ def init_throttle(app: Flask) -> None:
         view = limiter.limit(f"{amount} per {WINDOW}", key_func=key, methods=["POST"], deduct_when=_failed,
                              on_breach=_too_many)(view)
     app.view_functions["auth.login"] = view
+    # アカウント's password change: a wrong current password counts as a failed login does, per user and client.
+    app.view_functions["account.change_password"] = limiter.limit(
+        f"{app.config['LOGIN_FAILURES_PER_ADDRESS']} per {WINDOW}", key_func=_user_and_client, methods=["POST"],
+        deduct_when=lambda response: bool(g.get("password_failed")), on_breach=_password_tries,
+    )(app.view_functions["account.change_password"])

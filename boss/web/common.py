@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import date, datetime
 from typing import Callable, Iterator, Optional
 
 from flask import (Blueprint, Flask, abort, current_app, g, make_response, redirect, render_template, request, session,
@@ -23,7 +24,8 @@ from ..orders.actor import Actor
 from ..orders.search import status_counts
 from ..parsing import whole_number
 from ..reason import Reason
-from ..timefmt import display_jst, to_jst
+from ..timefmt import EARLIEST_DAY, LATEST_DAY, day_in_range, display_jst, to_jst
+from . import malls
 
 bp = Blueprint("common", __name__)
 
@@ -162,6 +164,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["ink_on"] = ink_on
     app.jinja_env.globals["url_pattern"] = url_pattern
     app.jinja_env.globals["chip_tables"] = chip_tables
+    app.jinja_env.globals["cancel_reflection"] = malls.cancel_reflection
+    app.jinja_env.globals["cancel_reflected"] = malls.cancel_reflected
+    app.jinja_env.globals.update(CANCEL_REASONS=rules.CANCEL_REASONS, CANCEL_REASON_GROUPS=rules.CANCEL_REASON_GROUPS,
+                                 DEFAULT_CANCEL_REASON=rules.DEFAULT_CANCEL_REASON)
 
     @app.context_processor
     def _frame():
@@ -176,6 +182,26 @@ def init_app(app: Flask) -> None:
             "STATUS_LABELS": rules.STATUS_LABELS if lang() == "ja" else rules.STATUS_LABELS_EN,
             "SHIPMENT_STATUS_LABELS": rules.SHIPMENT_STATUS_LABELS if lang() == "ja" else rules.SHIPMENT_STATUS_LABELS_EN,
         }
+
+
+class BadDay(ValueError):
+    """A typed date that is no date, or out of range: str(exc) is the message to show under its input."""
+
+
+def typed_day(text: str | None) -> Optional[date]:
+    """A filter's date as typed: YYYY-MM-DD (the date picker's) or YYYY/MM/DD; None when blank; BadDay when it is no
+    date between EARLIEST_DAY and LATEST_DAY. The page shows the input again as typed, with the message."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text.replace("/", "-"), "%Y-%m-%d").date()
+    except ValueError:
+        raise BadDay(_("日付は 2026-11-01 の形式で入力してください。")) from None
+    if not day_in_range(day):
+        raise BadDay(_("%(first)s から %(last)s までの日付を入力してください。",
+                       first=EARLIEST_DAY.isoformat(), last=LATEST_DAY.isoformat()))
+    return day
 
 
 class Attempt:

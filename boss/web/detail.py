@@ -195,8 +195,7 @@ def withdraw_then_cancel_dialog(order_id: int):
     order = _order_or_404(order_id)
     return render_template("detail/_withdraw_cancel_dialog.html", order=order,
                            decision=shipping_actions(order).withdraw_then_cancel,
-                           effects=order.cancel_effects(), version=request.args.get("version", order.version),
-                           reasons=rules.CANCEL_REASONS, default_reason=rules.DEFAULT_CANCEL_REASON)
+                           effects=order.cancel_effects(), version=request.args.get("version", order.version))
 
 
 @bp.post("/orders/<int:order_id>/retry-warehouse-notice")

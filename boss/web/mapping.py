@@ -111,14 +111,29 @@ def _answer_group(group: Group, error: str, status: int):
                            sku=(request.form.get("sku") or request.form.get("q") or "").strip()), status
 
 
-@bp.post("/mapping/<int:mapping_id>/delete")
-def delete(mapping_id: int):
+def _account_mapping(mapping_id: int) -> ItemMapping:
     mapping = db.session.get(ItemMapping, mapping_id) if frame.valid_id(mapping_id) else None
     if mapping is None or mapping.shop.account_id != current_user.account_id:
-        abort(404)
-    label = f"{mapping.mall_item_id}/{mapping.sub_code}" if mapping.sub_code else mapping.mall_item_id
+        abort(404)  # R14
+    return mapping
+
+
+def _label(mapping: ItemMapping) -> str:
+    return f"{mapping.mall_item_id}/{mapping.sub_code}" if mapping.sub_code else mapping.mall_item_id
+
+
+@bp.get("/mapping/<int:mapping_id>/delete")
+def delete_dialog(mapping_id: int):
+    """The delete's dialog (as the order list's): what the mapping is and what its removal changes, on 戻る."""
+    mapping = _account_mapping(mapping_id)
+    return render_template("mapping/_delete_dialog.html", mapping=mapping, label=_label(mapping))
+
+
+@bp.post("/mapping/<int:mapping_id>/delete")
+def delete(mapping_id: int):
+    mapping = _account_mapping(mapping_id)
     message = _("マッピング「%(item)s → %(sku)s」を削除しました。マッピング済みの明細はそのまま残ります。",
-                item=label, sku=mapping.product.sku)
+                item=_label(mapping), sku=mapping.product.sku)
     delete_mapping(current_actor(), mapping_id)
     if not is_htmx():
         flash(message, "success")

@@ -157,8 +157,7 @@ def cancel_dialog(order_id: int):
     order = _order_or_404(order_id)
     return render_template("orders/_cancel_dialog.html", order=order, decision=order.decide(rules.CANCEL),
                            effects=order.cancel_effects(),
-                           version=request.args.get("version", order.version), reasons=rules.CANCEL_REASONS,
-                           default_reason=rules.DEFAULT_CANCEL_REASON, target=request.args.get("target", "row"))
+                           version=request.args.get("version", order.version), target=request.args.get("target", "row"))
 
 
 @bp.get("/orders/<int:order_id>/delete")
@@ -212,7 +211,6 @@ def _act(order_id: int, action, done_message: str):
 def _bulk_dialog(action: str, chosen: bulk.Selection, notice: str | None = None):
     return render_template("orders/_bulk_dialog.html", action=action, count=chosen.count,
                            selection=selection.freeze(chosen, action), notice=notice,
-                           reasons=rules.CANCEL_REASONS, default_reason=rules.DEFAULT_CANCEL_REASON,
                            job_threshold=current_app.config["BULK_JOB_THRESHOLD"])
 
 

@@ -4,7 +4,7 @@ Deleted orders are found only with 「削除済みを含む」 (R8); `attention=
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Optional
 
 from flask import Blueprint, redirect, request, url_for
@@ -20,9 +20,9 @@ from ..extensions import db
 from ..models import Product
 from ..orders import rules
 from ..orders.search import BadCursor, OrderFilter, count_matching, digits, list_orders, normalise
-from ..timefmt import EARLIEST_DAY, LATEST_DAY, day_in_range, jst_day_start
+from ..timefmt import jst_day_start
 from . import sorting
-from .common import account_shops, lang, page_or_fragment
+from .common import BadDay, account_shops, lang, page_or_fragment, typed_day
 from .orders import ROW_COLUMNS, account_tags, list_rows
 
 bp = Blueprint("search", __name__)
@@ -32,11 +32,6 @@ PAGE_SIZE = 50
 # never counts the whole table; the count reads up to COUNT_CAP + 1 matches (a common name's 1,001 cost
 # PostgreSQL ~40 ms a search, 200 about a fifth of it).
 COUNT_CAP = 200
-
-
-def _parse_day(text: str) -> date:
-    """YYYY-MM-DD from the date picker, or YYYY/MM/DD as typed."""
-    return datetime.strptime(text.strip().replace("/", "-"), "%Y-%m-%d").date()
 
 
 def _too_long(n: int):
@@ -93,30 +88,28 @@ class SearchForm(FlaskForm):
         self._offered(field)
 
     def validate_ordered_from(self, field):
-        self._day(field)
+        self._as_iso(field)
 
     def validate_ordered_to(self, field):
-        self._day(field)
+        self._as_iso(field)
         start, end = self._day(self.ordered_from, quiet=True), self._day(field, quiet=True)
         if start and end and start > end:
             raise ValidationError(_("開始日より後の日付を指定してください。"))
 
+    def _as_iso(self, field) -> None:
+        """A date typed 2026/11/01 is shown again as the date input reads it, 2026-11-01."""
+        day = self._day(field)
+        if day:
+            field.data = day.isoformat()
+
     @staticmethod
     def _day(field, quiet: bool = False) -> Optional[date]:
-        if not (field.data or "").strip():
-            return None
         try:
-            day = _parse_day(field.data)
-        except ValueError:
+            return typed_day(field.data)
+        except BadDay as bad:
             if quiet:
                 return None
-            raise ValidationError(_("日付は 2026-11-01 の形式で入力してください。")) from None
-        if not day_in_range(day):
-            if quiet:
-                return None
-            raise ValidationError(_("%(first)s から %(last)s までの日付を入力してください。",
-                                    first=EARLIEST_DAY.isoformat(), last=LATEST_DAY.isoformat()))
-        return day
+            raise ValidationError(str(bad)) from None
 
     def validate_phone(self, field):
         if (field.data or "").strip() and not digits(field.data):

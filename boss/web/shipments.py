@@ -17,7 +17,8 @@ from ..orders import shipping_rules as sr
 from ..orders.models import Order, Shipment, state_of
 from ..orders.search import BadCursor
 from ..warehouse import shipping, withdrawal
-from .common import attempt, current_actor, is_htmx, page_or_fragment, refusal_on_order, selected_shop_id, version_from
+from .common import (BadDay, attempt, current_actor, is_htmx, page_or_fragment, refusal_on_order, selected_shop_id,
+                     typed_day, version_from)
 from .detail import withdrawal_done
 from .shipment_view import CARRIERS, REQUEST_STATES, ShippingActions
 
@@ -28,20 +29,18 @@ COUNT_CAP = 10_000
 TABS = [(None, "all"), *[(status, status) for status in rules.SHIPMENT_STATUSES]]
 
 
-def _date(name: str, errors: list[str]) -> date | None:
-    value = (request.args.get(name) or "").strip()
-    if not value:
-        return None
+def _date(name: str, errors: dict[str, str]) -> date | None:
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors.append(name)
+        return typed_day(request.args.get(name))
+    except BadDay as bad:
+        errors[name] = str(bad)
         return None
 
 
-def _filter() -> tuple[shipment_list.ShipmentFilter, list[str]]:
-    """The list's filters from the query; a date that is not one is left out and named."""
-    errors: list[str] = []
+def _filter() -> tuple[shipment_list.ShipmentFilter, dict[str, str]]:
+    """The list's filters from the query; a date that is not one is left out, and its input shows what was typed
+    with why (by name)."""
+    errors: dict[str, str] = {}
     carrier = request.args.get("carrier") or None
     flt = shipment_list.ShipmentFilter(carrier=carrier if carrier in shipment_list.CARRIERS else None,
                                        shipped_from=_date("shipped_from", errors), shipped_to=_date("shipped_to", errors))

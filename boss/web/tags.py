@@ -49,7 +49,7 @@ class TagForm(FlaskForm):
     color = StringField(_l("色"), default="#5b6b7f", validators=[
         InputRequired(_l("色を選んでください。")),
         Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("#RRGGBB の形式で指定してください。"))])
-    holds = BooleanField(_l("出荷指示を制限する（保留）"))
+    holds = BooleanField(_l("出荷依頼を制限する（保留）"))
 
 
 def _order_counts() -> dict[int, int]:

@@ -3,23 +3,13 @@ refused and why (a short SKU named); each order its own unit of work; over BULK_
 that a real worker carries out."""
 from __future__ import annotations
 
-import pytest
-
 from boss.extensions import db
 from boss.models import Product
 from tests.api.api_helpers import API, get_order
 from tests.conftest import wait_for
-from tests.factories import create_order, create_product, map_item
+from tests.factories import create_order
 
 RECIPIENT = {"name": "佐藤 一郎", "postal_code": "150-0001", "address": "東京都渋谷区神宮前1-1-1", "phone": "0312345678"}
-
-
-@pytest.fixture
-def house(client, tenant):
-    response = client.patch(f"{API}/warehouse", json={"api_key": "key-bulk-1234"}, headers=tenant.headers("admin"))
-    assert response.status_code == 200, response.json
-    create_product(client, tenant, "SKU-1", stock=10)
-    map_item(client, tenant, "item-1", "SKU-1")
 
 
 def confirmed(client, tenant, number, quantity=1) -> dict:
@@ -54,8 +44,8 @@ def test_bulk_request_reports_per_order_and_a_refused_order_never_undoes_another
     result = response.json["result"]
     assert (result["total"], result["done"], result["refused"]) == (4, 2, 2)
     items = {item["mall_order_number"]: item for item in result["items"]}
-    assert items["BR-1"] == {"order_id": first["id"], "mall_order_number": "BR-1", "done": True, "code": None,
-                             "message": "出荷依頼しました"}
+    assert items["BR-1"] == {"order_id": first["id"], "mall_order_number": "BR-1", "shop_id": tenant.shop_id,
+                             "shop_name": "テスト商店の楽天店", "done": True, "code": None, "message": "出荷依頼しました"}
     assert items["BR-SHORT"]["code"] == "insufficient_stock" and "SKU-1: 1点不足" in items["BR-SHORT"]["message"]
     assert items["BR-3"]["done"] is True
     assert items["BR-WAIT"]["code"] == "invalid_transition" and "確認済の注文です" in items["BR-WAIT"]["message"]

@@ -237,7 +237,7 @@ def test_r12_the_history_lists_every_action_oldest_first(client, tenant):
     assert [e["kind"] for e in history] == ["registered", "tag_added", "tag_removed", "cancelled"]
     assert [e["id"] for e in history] == sorted(e["id"] for e in history)
     assert all(e["at"].endswith("+09:00") and e["actor"]["type"] == "token" for e in history)
-    assert "店舗都合（欠品）" in history[-1]["message"]
+    assert "ショップ都合（欠品）" in history[-1]["message"]
 
 
 def test_r8_the_history_of_a_deleted_order_can_still_be_read(client, tenant):

@@ -21,7 +21,7 @@ def test_r1_a_person_cancels_a_row_through_the_dialog_and_sees_it_swapped_in_pla
     dialog = page.locator("dialog#dialog")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("キャンセルは取り消せません")
-    expect(dialog).to_contain_text("モール注文番号「B-CANCEL-1」は今後この店舗で再び登録できなくなります。")
+    expect(dialog).to_contain_text("モール注文番号「B-CANCEL-1」は今後このショップで再び登録できなくなります。")
     expect(dialog.locator("select[name=reason_code]")).to_have_value("10")
     expect(dialog.locator("select[name=reason_code]")).to_be_focused()
     settled(page)

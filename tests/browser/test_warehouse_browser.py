@@ -115,7 +115,7 @@ def test_request_watch_withdraw_and_cancel_through_the_screens(page, live_server
     dialog.locator("select[name=reason_code]").select_option("8")
     dialog.get_by_role("button", name="取下げを依頼してキャンセルする").click()
     expect(page.locator(".flash-success")).to_contain_text("取り下げられるとキャンセルします")
-    expect(page.locator("#shipment-panel")).to_contain_text("取り下げられたらキャンセルします（店舗都合（欠品））")
+    expect(page.locator("#shipment-panel")).to_contain_text("取り下げられたらキャンセルします（ショップ都合（欠品））")
     _withdrawals_received(warehouse, 2)
     warehouse.advance(references["WH-SECOND"], "withdrawn")
     warehouse.sync()

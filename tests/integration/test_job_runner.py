@@ -136,6 +136,6 @@ def test_a_bulk_job_killed_after_some_orders_of_a_chunk_resumes_and_answers_exac
     refusal = ("出荷作業中のためキャンセルできません。倉庫へ出荷取下げを依頼し、出荷不可になってからキャンセルしてください。")
     assert (job["state"], job["progress"], job["error"]) == ("finished", 100, None)
     assert job["result"] == {"total": 12, "done": 11, "refused": 1, "items": [
-        {"order_id": order["id"], "mall_order_number": order["mall_order_number"],
-         "done": order is not shipping, "code": None if order is not shipping else "cannot_cancel",
+        {"order_id": order["id"], "mall_order_number": order["mall_order_number"], "shop_id": tenant.shop_id,
+         "shop_name": "テスト商店の楽天店", "done": order is not shipping, "code": None if order is not shipping else "cannot_cancel",
          "message": "キャンセルしました" if order is not shipping else refusal} for order in orders]}

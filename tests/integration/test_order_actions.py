@@ -386,7 +386,7 @@ def test_r12_every_action_writes_an_event_with_who_what_and_the_statuses_oldest_
     assert (by_kind["confirmed"]["from_status"], by_kind["confirmed"]["to_status"]) == ("awaiting_confirmation",
                                                                                        "confirmed")
     assert (by_kind["cancelled"]["from_status"], by_kind["cancelled"]["to_status"]) == ("confirmed", "cancelled")
-    assert "店舗都合（欠品）" in by_kind["cancelled"]["message"]
+    assert "ショップ都合（欠品）" in by_kind["cancelled"]["message"]
     assert "ギフト" in by_kind["tag_added"]["message"] and "ギフト" in by_kind["tag_removed"]["message"]
 
 

@@ -84,3 +84,9 @@ def test_every_system_tag_says_what_it_means_in_english_too():
     for tag in rules.SYSTEM_TAGS:
         assert tag.meaning_en and not JAPANESE.search(tag.meaning_en), tag.code
         assert JAPANESE.search(tag.meaning), tag.code
+
+
+def test_a_cancel_stored_when_the_reasons_said_tenpo_still_reads_in_english():
+    stored = history.CANCELLED(reason="店舗都合（欠品）")
+    assert history.english(stored) == "Cancel reason: Shop: out of stock"
+    assert rules.CANCEL_REASONS[10][0] == "その他（ショップ都合）"

@@ -246,3 +246,9 @@ def test_section5_system_tags_hold_exactly_as_the_table_of_section_5_says():
              "warehouse_notice_error": "倉庫連絡エラー"}
     assert {t.code: t.holds for t in rules.SYSTEM_TAGS} == holds
     assert {t.code: t.name for t in rules.SYSTEM_TAGS} == names
+
+
+def test_a_holding_tags_refusal_quotes_its_names_the_japanese_way_in_japanese_only():
+    decision = rules.can_confirm(OrderState(status=rules.AWAITING_CONFIRMATION, holding_tags=("要確認",)))
+    assert decision.reason.ja.startswith("保留タグ「要確認」が付いているため確認できません。")
+    assert decision.reason.en == "The holding tag “要確認” blocks this order from being confirmed. Check it and remove the tag."

@@ -141,10 +141,10 @@ def test_item8_a_password_change_ends_every_session_of_the_user_and_this_browser
     changing = login(_client(app), tenant.staff_email)
     elsewhere = login(_client(app, "127.0.0.3"), tenant.staff_email)
     thief = _copy_of(app, changing)
-    response = changing.post("/settings/password", data={
+    response = changing.post("/account/password", data={
         "csrf_token": changing.csrf, "current_password": "password-123", "new_password": "a-new-password",
         "confirm_password": "a-new-password"})
-    assert response.status_code == 303 and response.headers["Location"].endswith("/settings/users#my-login")
+    assert response.status_code == 303 and response.headers["Location"].endswith("/account")
     page = changing.get(response.headers["Location"]).text
     assert "パスワードを変更しました。ほかの端末のログインはすべて終了しました。" in page
     assert not _signed_in(elsewhere) and not _signed_in(thief)
@@ -166,7 +166,7 @@ def test_item8_a_refused_password_change_says_why_and_changes_nothing(app, tenan
     before = _user(app, tenant.staff_email).password_hash
     data = {"csrf_token": client.csrf, "current_password": "password-123", "new_password": "a-new-password",
             "confirm_password": "a-new-password", **fields}
-    response = client.post("/settings/password", data=data)
+    response = client.post("/account/password", data=data)
     assert response.status_code == 422 and error in response.text
     assert re.search(rf'name="{field}"[^>]*aria-invalid="true"', response.text)
     assert "a-new-password" not in response.text  # a password is never sent back
@@ -178,7 +178,7 @@ def test_item8_a_password_change_reads_in_english_too(app, tenant):
     client = login(app.test_client(), tenant.staff_email)
     with client.session_transaction() as cookie:
         cookie["lang"] = "en"
-    response = client.post("/settings/password", data={
+    response = client.post("/account/password", data={
         "csrf_token": client.csrf, "current_password": "wrong-one", "new_password": "a-new-password",
         "confirm_password": "a-new-password"})
     assert response.status_code == 422 and "The current password is not right." in response.text
@@ -198,9 +198,9 @@ def test_item8_sign_out_everywhere_ends_all_my_sessions_this_one_too(app, tenant
     client = login(_client(app), tenant.staff_email)
     elsewhere = login(_client(app, "127.0.0.3"), tenant.staff_email)
     other_user = login(app.test_client(), tenant.admin_email)
-    page = client.get("/settings/users").text
+    page = client.get("/account").text
     assert "ログイン中のブラウザ: 2" in page and "すべての端末からログアウト" in page
-    response = client.post("/settings/sessions/end", data={"csrf_token": client.csrf})
+    response = client.post("/account/sessions/end", data={"csrf_token": client.csrf})
     assert response.status_code == 303 and response.headers["Location"].endswith("/login")
     assert "すべての端末からログアウトしました。" in client.get("/login").text
     assert not _signed_in(client) and not _signed_in(elsewhere)

@@ -123,7 +123,7 @@ def test_r1_cancel_from_the_detail_page_comes_back_to_it_showing_the_cancel(staf
                      {"version": order["version"], "target": "detail", "reason_code": "8"})
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/orders/{order['id']}")
     text = _text(staff_client.get(f"/orders/{order['id']}").text)
-    assert "注文「DET-CAN」をキャンセルしました。" in text and "キャンセル済" in text and "店舗都合（欠品）" in text
+    assert "注文「DET-CAN」をキャンセルしました。" in text and "キャンセル済" in text and "ショップ都合（欠品）" in text
 
 
 @pytest.mark.parametrize("shipment_status, reason", [

@@ -114,7 +114,7 @@ def test_r12_the_history_reads_in_english_also_for_events_written_before_the_swi
         commit_and_dispatch()
         db.session.remove()
     japanese = unescape(staff_client.get(f"/orders/{order['id']}").text)
-    assert "キャンセル理由: 店舗都合（欠品）" in japanese and "楽天RMS取込" in japanese
+    assert "キャンセル理由: ショップ都合（欠品）" in japanese and "楽天RMS取込" in japanese
     _to_english(staff_client)
     page = unescape(staff_client.get(f"/orders/{order['id']}").text)
     history_part = page[page.index('id="h-history"'):page.index("</table>", page.index('id="h-history"'))]

@@ -193,7 +193,13 @@ def test_deleting_a_mapping_leaves_mapped_lines_mapped(staff_client, client, ten
     order = create_order(client, tenant, lines=[_line("item-9")])
     mapping = map_item(client, tenant, mall_item_id="item-9", sku="SKU-1")
     page = staff_client.get("/mapping").text
-    assert f'id="mapping-{mapping["id"]}"' in page and "hx-confirm=" in page
+    assert f'id="mapping-{mapping["id"]}"' in page and f'hx-get="/mapping/{mapping["id"]}/delete"' in page
+    assert "hx-confirm=" not in page
+    dialog = " ".join(staff_client.get(f"/mapping/{mapping['id']}/delete", headers=HTMX).text.split())
+    assert "マッピングの削除" in dialog and "マッピング「item-9 → SKU-1」を削除します。" in dialog
+    assert "既にマッピングされた明細はそのまま残ります。" in dialog and "テスト商店の楽天店" in dialog
+    assert f'hx-target="#mapping-{mapping["id"]}"' in dialog and "data-answer-closes-dialog" in dialog
+    assert re.search(r'<button type="button" class="secondary" data-close-dialog autofocus>戻る</button>', dialog)
     response = staff_client.post(f"/mapping/{mapping['id']}/delete", data={"csrf_token": staff_client.csrf}, headers=HTMX)
     assert response.status_code == 200 and 'class="gone"' in response.text and "そのまま残ります" in response.text
     assert _mapping_count(app) == 0 and _order(client, tenant, order["id"])["lines"][0]["sku"] == "SKU-1"
@@ -204,6 +210,7 @@ def test_r14_a_mapping_of_another_account_cannot_be_deleted(staff_client, client
     theirs = map_item(client, other_tenant, mall_item_id="their-item", sku="THEIR-SKU")
     response = staff_client.post(f"/mapping/{theirs['id']}/delete", data={"csrf_token": staff_client.csrf}, headers=HTMX)
     assert response.status_code == 404 and _mapping_count(app) == 1
+    assert staff_client.get(f"/mapping/{theirs['id']}/delete", headers=HTMX).status_code == 404
     assert "their-item" not in staff_client.get("/mapping").text
 
 
@@ -240,3 +247,13 @@ def test_orders_set_to_later_statuses_are_not_waiting(staff_client, client, tena
     order = create_order(client, tenant, lines=[_line("item-late")])
     set_state(app, order["id"], "confirmed")
     assert "item-late" not in staff_client.get("/mapping").text
+
+
+def test_the_candidates_show_what_is_sellable_as_the_product_page_does(staff_client, client, tenant):
+    create_product(client, tenant, sku="AV-1", stock=5)
+    create_product(client, tenant, sku="AV-0", stock=0)
+    options = " ".join(staff_client.get("/mapping/products?q=AV-", headers=HTMX).text.split())
+    assert "販売可能 5" in options and "販売可能 0" in options
+    assert re.search(r'<span class="small warn">販売可能 0</span>', options)
+    assert "在庫 5" not in options
+    assert "<th class=\"num\">販売可能</th>" in staff_client.get("/products").text

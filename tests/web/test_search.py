@@ -265,3 +265,13 @@ def test_in_english_the_status_choices_are_english(staff_client):
     staff_client.post("/lang/en", data={"csrf_token": staff_client.csrf})
     page = staff_client.get("/search?status=completed").text
     assert re.search(r'<option selected value="completed">Completed|<option value="completed" selected>Completed', page)
+
+
+def test_a_bad_date_is_refused_with_its_message_and_its_input_keeps_what_was_typed(staff_client, client, tenant):
+    create_order(client, tenant, number="S-TYPED")
+    page = staff_client.get("/search?ordered_from=2026-13-45&ordered_to=2026/11/30").text
+    assert re.search(r'<input type="text" id="ordered_from" name="ordered_from" value="2026-13-45" aria-label="[^"]+"\s*'
+                     r'aria-invalid="true" aria-describedby="ordered_from-error">', page)
+    assert '<span id="ordered_from-error" class="field-error">開始日: 日付は 2026-11-01 の形式で入力してください。</span>' in page
+    assert re.search(r'<input type="date" id="ordered_to" name="ordered_to" value="2026-11-30"', page)  # as it reads it
+    assert 'id="order-rows"' not in page

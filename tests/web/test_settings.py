@@ -142,7 +142,7 @@ def test_the_shop_list_shows_mall_switches_and_the_rms_connection(user_client, a
     assert "変更は保存した時点から有効です。" in page
     assert "これまでのキャンセルが反映されたり、反映が取り消されたりすることはありません。" in page
     assert "手動で登録した注文（画面・CSV・API）は反映されません。" in page and "「モール反映エラー」" in page
-    assert "保留タグ（出荷指示を制限するタグ）が付いていない注文を、自動で「確認済」にします。" in page
+    assert "保留タグ（出荷依頼を制限するタグ）が付いていない注文を、自動で「確認済」にします。" in page
 
 
 def test_a_failing_rms_connection_and_a_license_key_near_its_expiry_are_shown(admin_client, app, tenant):
@@ -158,7 +158,7 @@ def test_staff_see_shops_and_users_read_only_with_a_note_admins_get_the_forms(us
     users = user_client.get("/settings/users").text
     if role == "staff":
         assert "ショップの追加・設定の変更は管理者のみ行えます。" in shops
-        assert "ユーザーの追加・権限の変更・無効化は管理者のみ行えます。" in users
+        assert "ユーザーの追加・権限の変更・無効化・パスワードの再設定は管理者のみ行えます。" in users
         assert 'action="/settings/shops"' not in shops and "/edit" not in shops
         assert 'action="/settings/users"' not in users and "/role" not in users and "/active" not in users
     else:

@@ -111,8 +111,9 @@ def test_the_edit_dialog_of_a_rakuten_shop_has_the_rms_api_connection_form(admin
     assert 'type="date" name="rms_license_key_expires_on"' in dialog and 'name="rms_base_url"' in dialog
     assert 'name="import_interval_minutes" value="10"' in dialog and 'name="initial_lookback_days" value="30"' in dialog
     for value, label in (("0", "商品の設定に従う"), ("1", "在庫を戻す"), ("2", "在庫を戻さない")):
-        assert f'<option value="{value}"' in dialog and f"{value}: {label}" in dialog
+        assert f'<option value="{value}"' in dialog and f">{label}</option>" in dialog  # no API value in the label
     assert '<option value="0" selected>' in dialog
+    assert "在庫の戻し方" in dialog and "inventoryRestoreType" not in dialog
     # the base URL's default is explained: this app's sandbox in sandbox mode
     assert "サンドボックスモードのため、空欄のときはこのアプリの /sandbox/rms（http://localhost/sandbox/rms）に接続します。" in text
     assert "licenseKeyは発行から90日で切れます" in text and "期限の14日前からお知らせします。" in text

@@ -296,7 +296,10 @@ def test_the_list_filters_by_carrier_and_ship_date_and_the_tabs_count_under_the_
     assert tab_count(html, "すべて") == "1" and tab_count(html, "出荷依頼済") == "0"
     assert "carrier=yamato" in html.split('id="shipment-tabs"')[1].split("</nav>")[0]  # the tabs keep the filters
     found, html = numbers(shipped_from="12/02")
-    assert len(found) == 4 and "YYYY-MM-DD" in html  # a date that is not one is left out, and said
+    assert len(found) == 4 and "日付は 2026-11-01 の形式で入力してください。" in html  # left out, and said
+    assert re.search(r'<input type="text" name="shipped_from" value="12/02"[^>]*aria-invalid="true"', html)
+    assert 'id="shipped_from-error"' in html  # the input keeps what was typed, with why next to it
+    assert numbers(shipped_from="2026/12/02", shipped_to="2026/12/05")[0] == ["SH-SAGAWA-3", "SH-YAMATO-5"]
     assert numbers(carrier="nonsense")[0] == ["SH-SAGAWA-3", "SH-WAITING", "SH-YAMATO-1", "SH-YAMATO-5"]
 
 
@@ -390,9 +393,9 @@ def test_bulk_request_does_each_order_on_its_own_and_says_why_one_was_refused(st
     assert result.status_code == 200
     text = " ".join(result.text.split())
     assert "完了 1 件" in text and "できなかった注文 2 件" in text
-    assert re.search(r"BULK-SHORT</td><td>できませんでした</td><td>[^<]*SKU-1: 3点不足", text)
-    assert re.search(r"BULK-WAIT</td><td>できませんでした</td><td>[^<]*確認済の注文です", text)
-    assert re.search(r"BULK-OK</td><td>完了</td><td>出荷依頼しました", text)
+    assert re.search(r"BULK-SHORT</td><td>テスト商店の楽天店</td><td>できませんでした</td><td>[^<]*SKU-1: 3点不足", text)
+    assert re.search(r"BULK-WAIT</td><td>テスト商店の楽天店</td><td>できませんでした</td><td>[^<]*確認済の注文です", text)
+    assert re.search(r"BULK-OK</td><td>テスト商店の楽天店</td><td>完了</td><td>出荷依頼しました", text)
     statuses = {n: client.get(f"/api/v1/orders/{o['id']}", headers=tenant.headers()).json["status"]
                 for n, o in (("ok", fine), ("short", short), ("wait", waiting))}
     assert statuses == {"ok": "awaiting_shipment", "short": "confirmed", "wait": "awaiting_confirmation"}
@@ -448,7 +451,7 @@ def test_withdraw_then_cancel_keeps_the_cancel_reason_and_the_panel_says_it_will
     page = staff_client.get(f"/orders/{order['id']}").text
     assert "取り下げられるとキャンセルします" in page
     shown = panel(page)
-    assert "取下げ依頼中" in shown and "取り下げられたらキャンセルします（店舗都合（欠品））" in shown
+    assert "取下げ依頼中" in shown and "取り下げられたらキャンセルします（ショップ都合（欠品））" in shown
 
 
 def test_withdraw_then_cancel_with_an_unknown_reason_changes_nothing(staff_client, client, tenant, house, app):

@@ -11,11 +11,10 @@ from flask_wtf import FlaskForm
 
 from ...models import utcnow
 from ...timefmt import to_jst
+from ..malls import MALL_LABELS
 
 bp = Blueprint("settings", __name__)
 
-MALL_LABELS = {"rakuten": _l("楽天市場"), "yahoo": _l("Yahoo!ショッピング"), "amazon": "Amazon", "makeshop": "MakeShop",
-               "qoo10": "Qoo10", "shopify": "Shopify", "other": _l("その他")}
 ROLE_LABELS = {"admin": _l("管理者"), "staff": _l("スタッフ")}
 
 

@@ -86,7 +86,7 @@ class RakutenShopForm(ShopForm):
         WholeNumber(1, 1440, _l("1〜1440（分）の整数で入力してください。"))])
     initial_lookback_days = StringField(_l("初回取込の対象期間（日）"), filters=[_nfkc], default="30", validators=[
         DataRequired(_l("日数を入力してください。")), WholeNumber(1, 730, _l("1〜730（日）の整数で入力してください。"))])
-    inventory_restore_type = StringField("inventoryRestoreType", default="0", validators=[
+    inventory_restore_type = StringField(_l("在庫の戻し方"), default="0", validators=[
         AnyOf(("0", "1", "2"), message=_l("在庫の扱いを選んでください。"))])
 
     @classmethod

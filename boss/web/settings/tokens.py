@@ -87,7 +87,8 @@ def revoke_token(token_id: int):
         if exc.code == "forbidden":
             return render_template("settings/forbidden.html"), 403
         raise exc
-    message = _("APIトークン「%(name)s」（末尾 %(last4)s）を失効させました。このトークンでのAPI呼び出しは401になります。",
+    message = _("APIトークン「%(name)s」（末尾 %(last4)s）を失効させました。このトークンではAPIを使えません。"
+                "使っていたシステムには、新しいトークンを作成して設定し直してください。",
                 name=token.name, last4=token.last4)
     if not is_htmx():
         flash(message, "success")

@@ -1,10 +1,11 @@
-"""設定 › ユーザー: the account's users (admins add and change them) and あなたのログイン (every user, for themselves)."""
+"""設定 › ユーザー: the account's users (admins add and change them, and reset their passwords). A user's own password
+and sessions are on their アカウント page (boss/web/account.py)."""
 from __future__ import annotations
 
-from flask import flash, redirect, request, session, url_for
+from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from sqlalchemy import select
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
@@ -12,7 +13,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional, Regexp
 from ... import accounts
 from ...extensions import db
 from ...models import ROLES, User
-from ..auth import SESSION_KEY
+from ..account import NewPasswordFields, refused_fields
 from ..common import attempt, current_actor, found_or_404, is_htmx, lang, page_or_fragment
 from .base import ROLE_LABELS, SettingsForm, admin_only, bp, strip, with_message
 
@@ -30,26 +31,14 @@ class NewUserForm(SettingsForm):
                        validators=[AnyOf(ROLES, message=_l("管理者またはスタッフを選んでください。"))])
 
 
-class PasswordForm(SettingsForm):
-    current_password = PasswordField(_l("現在のパスワード"), validators=[
-        DataRequired(_l("現在のパスワードを入力してください。")), Length(max=200, message=_l("200文字以内で入力してください。"))])
-    new_password = PasswordField(_l("新しいパスワード"), validators=[
-        DataRequired(_l("新しいパスワードを入力してください。")),
-        Length(min=8, max=200, message=_l("パスワードは8文字以上（200文字以内）にしてください。"))])
-    confirm_password = PasswordField(_l("新しいパスワード（確認）"), validators=[
-        DataRequired(_l("確認のため、新しいパスワードをもう一度入力してください。"))])
-
-
 def account_users() -> list[User]:
     return list(db.session.scalars(select(User).where(User.account_id == current_user.account_id)
                                    .order_by(User.role, User.id)))
 
 
-def _users_page(new_form: NewUserForm | None = None, status: int = 200, password_form: PasswordForm | None = None):
+def _users_page(new_form: NewUserForm | None = None, status: int = 200):
     return page_or_fragment("settings/users.html", "settings/_users.html", http_status=status, users=account_users(),
-                            new_form=new_form or NewUserForm(formdata=None), section="users",
-                            password_form=password_form or PasswordForm(formdata=None),
-                            my_sessions=accounts.active_session_count(current_user.id))
+                            new_form=new_form or NewUserForm(formdata=None), section="users")
 
 
 @bp.get("/settings/users")
@@ -114,30 +103,43 @@ def end_user_sessions(user_id: int):
                         lambda user: _("%(name)sさんをすべての端末からログアウトしました。", name=user.name))
 
 
-# ---------------------------------------------------------------- あなたのログイン (every user, for themselves)
+# ---------------------------------------------------------------- パスワードの再設定 (an admin, for another user)
 
-@bp.post("/settings/password")
-def change_password():
-    """Every session of the user ends (a copied cookie too); this browser stays signed in with a new one."""
-    form = PasswordForm()
+def _password_dialog(user: User, form: NewPasswordFields, status: int = 200):
+    response = page_or_fragment("settings/user_password.html", "settings/_password_dialog.html", http_status=status,
+                                user=user, form=form, in_dialog=is_htmx(), section="users")
+    if status != 200 and is_htmx():  # posted from the dialog: the errors are shown there
+        response.headers["HX-Retarget"] = "#dialog"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+@bp.get("/settings/users/<int:user_id>/password")
+@admin_only
+def password_dialog(user_id: int):
+    return _password_dialog(found_or_404(accounts.account_user, user_id),
+                            NewPasswordFields(formdata=None))
+
+
+@bp.post("/settings/users/<int:user_id>/password")
+@admin_only
+def reset_password(user_id: int):
+    """A user who forgot their password, or whose password may have leaked: every session of theirs ends."""
+    user = found_or_404(accounts.account_user, user_id)
+    form = NewPasswordFields()
     if form.validate():
         with attempt() as tried:
-            token = accounts.change_password(current_actor(), form.current_password.data, form.new_password.data,
-                                             form.confirm_password.data, request.user_agent.string)
+            accounts.reset_password(current_actor(), user_id, form.new_password.data, form.confirm_password.data)
         if not (exc := tried.error):
-            session[SESSION_KEY] = token
-            flash(_("パスワードを変更しました。ほかの端末のログインはすべて終了しました。"), "success")
-            return redirect(url_for("settings.users", _anchor="my-login"), code=303)
-        for name in exc.fields:
-            getattr(form, name).errors.append(exc.message(lang()))
-    return _users_page(password_form=form, status=422)
+            message = _("%(name)sさんのパスワードを再設定しました。%(name)sさんのログインはすべて終了しました。"
+                        "新しいパスワードは本人に安全な方法で伝えてください。", name=user.name)
+            if not is_htmx():
+                flash(message, "success")
+                return redirect(url_for("settings.users", _anchor=f"user-{user.id}"), code=303)
+            return with_message("settings/_user_result.html", message=message, user=user)
+        if exc.fields:
+            refused_fields(form, exc)
+        else:  # not for oneself
+            form.new_password.errors.append(exc.message(lang()))
+    return _password_dialog(user, form, status=422)
 
-
-@bp.post("/settings/sessions/end")
-def end_my_sessions():
-    """「すべての端末からログアウト」: every session of mine ends, this one too."""
-    accounts.sign_out_everywhere(current_actor(), current_user.id)
-    session.pop(SESSION_KEY, None)
-    logout_user()
-    flash(_("すべての端末からログアウトしました。"), "info")
-    return redirect(url_for("auth.login"), code=303)
