@@ -1,7 +1,7 @@
 """The warehouse end to end (warehouse.md §4): our client over real HTTP against the simulator, real Redis and real
 rq workers. Request → sent; started; shipped with stock deducted; refused → 出荷不可 → re-request; a 422 →
-「出荷依頼エラー」 → 再送; events delivered twice, stale and out of order; a sync killed half-way (in the test and in a real worker); a worker killed during
-a batch send; an order cancelled before its send."""
+「出荷依頼エラー」 → 再送; events delivered twice, stale and out of order; a sync killed half-way (in the test, and a real
+worker killed during one); a worker killed during a batch send; an order cancelled before its send."""
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
