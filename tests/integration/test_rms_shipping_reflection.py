@@ -136,6 +136,27 @@ def test_two_503s_are_retried_on_schedule_and_the_third_try_succeeds(shop, worke
     assert "shipping_reflection_failed" not in kinds
 
 
+def test_five_transient_failures_are_a_final_failure_raising_shipping_reflection_error_with_rmss_answer(
+        shop, worker, staff_client):
+    order = shop.open(TEA)[0]
+    shop.rakuten.control("faults", {"function": "updateOrderShipping", "order_number": order["mall_order_number"],
+                                    "times": 5, "http_status": 503})
+    shop.ship(shop.requested(order), carrier="yamato", tracking_number="1234-5678-9012")
+    failed = shop.reflected(order["id"])
+    assert failed["shipping_reflection"]["state"] == "failed"
+    assert "5回続けて応答しませんでした" in failed["shipping_reflection"]["message"]
+    assert "HTTP 503" in failed["shipping_reflection"]["message"]
+    assert [(tag["code"], tag["name"]) for tag in failed["tags"] if tag["system"]] == [
+        ("shipping_reflection_error", "出荷情報反映エラー")]
+    assert [call["http_status"] for call in shop.updates()] == [503] * 5, "5 tries in all, then no more"
+    kinds = shop.kinds(order["id"])
+    assert kinds.count("reflection_retry") == 4 and kinds.count("shipping_reflection_failed") == 1
+    assert "shipping_reflected" not in kinds
+    assert [o["id"] for o in shop.rakuten.orders(tag="shipping_reflection_error")] == [order["id"]]
+    page = staff_client.get(f"/orders/{order['id']}").text
+    assert "出荷情報反映エラー" in page and "RMS answered HTTP 503" in page and "出荷情報を再反映" in page
+
+
 def test_a_final_error_raises_shipping_reflection_error_and_a_retry_clears_it(shop, worker):
     order = shop.open(TEA)[0]
     shop.rakuten.control("faults", {"function": "updateOrderShipping", "order_number": order["mall_order_number"],
