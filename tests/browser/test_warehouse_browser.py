@@ -12,9 +12,10 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, settled, sign_in
 from tests.conftest import wait_for
-from tests.integration.test_warehouse_flow import warehouse  # noqa: F401  (the fixture)
+from tests.integration import test_warehouse_flow
 
 pytestmark = pytest.mark.browser
+warehouse = test_warehouse_flow.warehouse  # the fixture
 
 
 def _withdrawals_received(warehouse, n: int) -> None:

@@ -115,7 +115,8 @@ def test_python_app_py_serves_the_embedded_default_with_demo_data_and_ctrl_c_sto
         known = at_warehouse()
         sent = [s["warehouse_id"] for s in shown() if s["request_state"] == "sent"]
         assert sent and set(sent) <= set(known)
-        requested = [s["warehouse_id"] for s in sorted(shown(), key=lambda s: s["id"])[-DEMO_REQUESTS:]]  # the demo's own
+        # the demo's own requests: its last shipments
+        requested = [s["warehouse_id"] for s in sorted(shown(), key=lambda s: s["id"])[-DEMO_REQUESTS:]]
         wait_for(lambda: any(at_warehouse()[w] != "received" for w in requested), timeout=60,
                  message="the simulator in auto mode to start one of the demo's requests")
         # … and BOSS shows those orders move by themselves, nobody acting: the periodic sync (every 30 s) applies

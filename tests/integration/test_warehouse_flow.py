@@ -336,7 +336,8 @@ def test_a_worker_killed_during_a_sync_resumes_after_the_last_committed_page_app
         warehouse.advance(reference, "started")
     others = [f"other-{n}" for n in range(600)]
     for start in range(0, len(others), 100):
-        made = warehouse.post("shipments:batch", {"shipments": [shipment_request(r) for r in others[start:start + 100]]})
+        batch = [shipment_request(reference) for reference in others[start:start + 100]]
+        made = warehouse.post("shipments:batch", {"shipments": batch})
         assert made.status_code == 200, made.text
     warehouse.control("advance-many", {"items": [{"client_reference": r, "type": "started"} for r in others]})
     for reference in references:
@@ -361,8 +362,9 @@ def test_a_worker_killed_during_a_sync_resumes_after_the_last_committed_page_app
     warehouse.control("faults", {"function": "events", "times": 0})
 
     worker()  # the sweeper dispatches the killed run again; it waits for the dead one's lock to lapse
-    job = wait_for(lambda: (j := warehouse.client.get(f"/api/v1/jobs/{job_id}", headers=warehouse.tenant.headers()).json)
-                   ["state"] in ("finished", "failed") and j, timeout=60, message="the killed run to be done again")
+    job = wait_for(lambda: (j := warehouse.client.get(f"/api/v1/jobs/{job_id}", headers=warehouse.tenant.headers())
+                            .json)["state"] in ("finished", "failed") and j,
+                   timeout=60, message="the killed run to be done again")
     assert job["state"] == "finished", job
     assert (job["result"]["applied"], job["result"]["duplicate"], job["result"]["unknown"]) == (2, 0, 102)
     assert [warehouse.order(o["id"])["status"] for o in orders] == ["completed"] * 2

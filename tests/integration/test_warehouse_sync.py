@@ -11,9 +11,11 @@ from sqlalchemy import select
 from boss.extensions import db
 from boss.models import JobRecord, OutboxMessage, utcnow
 from tests.conftest import make_tenant, wait_for
-from tests.integration.test_warehouse_flow import warehouse  # noqa: F401  (the fixture)
+from tests.integration import test_warehouse_flow
 
 KIND = "warehouse_sync"
+
+warehouse = test_warehouse_flow.warehouse  # the fixture
 
 
 def _connect(client, tenant, interval: int) -> None:

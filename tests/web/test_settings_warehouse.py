@@ -11,10 +11,12 @@ from boss.extensions import db
 from boss.models import RSL, Connection, Shop
 from boss.warehouse import connection
 from tests.conftest import login, wait_for
-from tests.integration.test_warehouse_flow import warehouse  # noqa: F401  (the fixture)
+from tests.integration import test_warehouse_flow
 
 KEY = "rsl_web_key_77Ab"
 HTMX = {"HX-Request": "true"}
+
+warehouse = test_warehouse_flow.warehouse  # the fixture
 
 
 def _post(client, path, data=None, headers=None):
