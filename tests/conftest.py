@@ -166,7 +166,9 @@ def worker(app, database_url, redis_url):
            "OUTBOX_SWEEP_SECONDS": "1", "OUTBOX_REDISPATCH_SECONDS": "3", "WORKER_HEARTBEAT_SECONDS": "1",
            "BULK_CHUNK": "5", "RMS_MIN_INTERVAL": "0.05", "RMS_RETRY_BACKOFF": "1,1,1,1",
            "REFLECTION_REDISPATCH_SECONDS": "4", "RMS_TIMEOUT": "2", "WAREHOUSE_MIN_INTERVAL": "0.01",
-           "WAREHOUSE_RETRY_BACKOFF": "1,1,1,1", "WAREHOUSE_REDISPATCH_SECONDS": "4", "WAREHOUSE_TIMEOUT": "5"}
+           "WAREHOUSE_RETRY_BACKOFF": "1,1,1,1", "WAREHOUSE_REDISPATCH_SECONDS": "4", "WAREHOUSE_TIMEOUT": "5",
+           # a killed sync's lock on its account frees in seconds, not the 5 minutes of the default
+           "WAREHOUSE_SYNC_LOCK_SECONDS": "10"}
     processes = []
 
     def start(url: str = redis_url, **more_env):

@@ -12,9 +12,10 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import SCREENSHOTS, settled, sign_in
 from tests.conftest import wait_for
-from tests.integration.test_warehouse_flow import warehouse  # noqa: F401  (the fixture)
+from tests.integration import test_warehouse_flow
 
 pytestmark = pytest.mark.browser
+warehouse = test_warehouse_flow.warehouse  # the fixture
 
 
 def _withdrawals_received(warehouse, n: int) -> None:
@@ -130,3 +131,32 @@ def test_request_watch_withdraw_and_cancel_through_the_screens(page, live_server
     expect(panel.locator(".parcels li")).to_have_count(2)
     expect(panel.locator(".shipped-on")).to_have_text("2026/12/05")
     _shot(page, "order-shipped", width)
+
+
+@pytest.mark.parametrize("width,height", [(1366, 800), (390, 844)])
+def test_sync_now_on_the_warehouse_settings_shows_its_progress_then_its_result(
+        page, live_server, warehouse, worker, app, width, height):
+    from tests.integration.test_warehouse_sync import _periodic_run_ended
+
+    page.set_viewport_size({"width": width, "height": height})
+    order = warehouse.confirmed_order(quantity=1, number="WH-SYNC")
+    warehouse.act(order["id"], "request-shipment")
+    warehouse.advance(str(warehouse.wait_sent(order["id"])["shipment"]["id"]), "started")
+    wait_for(lambda: _periodic_run_ended(app, warehouse.tenant.account_id), timeout=20,
+             message="the first periodic run to end")
+    warehouse.control("faults", {"function": "events", "times": 1, "http_status": None, "delay_ms": 2500})
+    sign_in(page, live_server, warehouse.tenant.staff_email)
+
+    page.goto(f"{live_server}/settings/warehouse")
+    expect(page.locator("#warehouse-status")).to_contain_text("接続中")
+    page.get_by_role("button", name="今すぐ同期").click()
+    sync = page.locator("#warehouse-sync")
+    expect(sync).to_contain_text("このページを離れても同期は続きます。")
+    expect(sync.locator("progress")).to_be_visible()
+    _shot(page, "sync-running", width)
+    expect(sync).to_contain_text("同期が完了しました", timeout=20_000)
+    expect(sync.locator("progress")).to_have_count(0)
+    _shot(page, "sync-finished", width)
+
+    page.goto(f"{live_server}/shipments")
+    expect(page.locator("#shipment-tabs")).to_contain_text(re.compile(r"出荷中\s*1"))

@@ -5,6 +5,7 @@ warehouse simulator, real Redis and real rq workers."""
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import requests
@@ -14,7 +15,7 @@ from boss.extensions import db
 from boss.malls.rakuten import shipping_info
 from boss.models import OutboxMessage
 from tests.conftest import wait_for
-from tests.factories import create_order, create_product, map_item
+from tests.factories import bulk_dialog, create_order, create_product, map_item
 from tests.integration.test_rms_jobs import Rakuten, _imported
 from tests.integration.test_warehouse_flow import Warehouse
 
@@ -89,6 +90,11 @@ def shop(app, client, tenant, live_server, monkeypatch):
     return shop
 
 
+def _words(html: str) -> str:
+    """What a page says, without its tags and with its blanks as single spaces."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
 def _tags(order: dict) -> list[str]:
     return [tag["code"] for tag in order["tags"]]
 
@@ -134,6 +140,27 @@ def test_two_503s_are_retried_on_schedule_and_the_third_try_succeeds(shop, worke
     kinds = shop.kinds(order["id"])
     assert kinds.count("reflection_retry") == 2 and kinds.count("shipping_reflected") == 1
     assert "shipping_reflection_failed" not in kinds
+
+
+def test_five_transient_failures_are_a_final_failure_raising_shipping_reflection_error_with_rmss_answer(
+        shop, worker, staff_client):
+    order = shop.open(TEA)[0]
+    shop.rakuten.control("faults", {"function": "updateOrderShipping", "order_number": order["mall_order_number"],
+                                    "times": 5, "http_status": 503})
+    shop.ship(shop.requested(order), carrier="yamato", tracking_number="1234-5678-9012")
+    failed = shop.reflected(order["id"])
+    assert failed["shipping_reflection"]["state"] == "failed"
+    assert "5回続けて応答しませんでした" in failed["shipping_reflection"]["message"]
+    assert "HTTP 503" in failed["shipping_reflection"]["message"]
+    assert [(tag["code"], tag["name"]) for tag in failed["tags"] if tag["system"]] == [
+        ("shipping_reflection_error", "出荷情報反映エラー")]
+    assert [call["http_status"] for call in shop.updates()] == [503] * 5, "5 tries in all, then no more"
+    kinds = shop.kinds(order["id"])
+    assert kinds.count("reflection_retry") == 4 and kinds.count("shipping_reflection_failed") == 1
+    assert "shipping_reflected" not in kinds
+    assert [o["id"] for o in shop.rakuten.orders(tag="shipping_reflection_error")] == [order["id"]]
+    page = staff_client.get(f"/orders/{order['id']}").text
+    assert "出荷情報反映エラー" in page and "RMS answered HTTP 503" in page and "出荷情報を再反映" in page
 
 
 def test_a_final_error_raises_shipping_reflection_error_and_a_retry_clears_it(shop, worker):
@@ -190,6 +217,45 @@ def test_a_bulk_retry_and_the_order_pages_button_send_failed_shipping_info_again
                                data={"csrf_token": staff_client.csrf, "version": failed["version"]})
     assert posted.status_code == 303
     assert shop.reflected(order["id"])["shipping_reflection"]["state"] == "done"
+
+
+def test_the_lists_bulk_shipping_reflection_retry_answers_each_order_and_sends_the_failed_ones_again(
+        shop, worker, staff_client):
+    first, second, fine = shop.open(TEA, TEA, TEA)
+    for order in (first, second):
+        shop.rakuten.control("faults", {"function": "updateOrderShipping", "order_number": order["mall_order_number"],
+                                        "times": 1, "message_code": "ORDER_EXT_API_UPDATE_ORDERSHIPPING_ERROR_105"})
+    for order in (first, second, fine):
+        shop.ship(shop.requested(order))
+    assert [shop.reflected(o["id"])["shipping_reflection"]["state"] for o in (first, second, fine)] == [
+        "failed", "failed", "done"]
+
+    listed = staff_client.get("/orders?tag=shipping_reflection_error").text
+    assert first["mall_order_number"] in listed and second["mall_order_number"] in listed
+    assert fine["mall_order_number"] not in listed and "件の出荷情報を再反映" in listed
+    dialog, chosen = bulk_dialog(staff_client, "/orders/bulk/confirm", {
+        "action": "retry_shipping_reflection", "order_ids": [first["id"], second["id"], fine["id"]]})
+    text = _words(dialog.text)
+    assert "出荷情報の一括再反映" in text and "3 件の注文 を出荷情報を楽天RMSへ再反映します。" in text
+    assert "RMSに既にその追跡番号がある注文には何も送りません。" in text and "再反映する" in text
+    result = staff_client.post("/orders/bulk", data={"csrf_token": staff_client.csrf, "selection": chosen,
+                                                     "action": "retry_shipping_reflection"},
+                               headers={"HX-Request": "true"})
+    assert result.status_code == 200
+    rows = {number: _words(row) for number, row in re.findall(
+        r'<tr class="(?:ok|refused)"><td>([^<]+)</td>(.*?)</tr>', result.text, re.S)}
+    assert "完了 2 件 · できなかった注文 1 件" in _words(result.text)
+    assert "完了" in rows[first["mall_order_number"]] and "完了" in rows[second["mall_order_number"]]
+    assert "できませんでした" in rows[fine["mall_order_number"]]
+    assert "出荷情報の反映に失敗した注文のみ再反映できます。" in rows[fine["mall_order_number"]]
+    for order in (first, second):
+        done = shop.reflected(order["id"])
+        assert done["shipping_reflection"] == {"state": "done", "message": None}
+        assert "shipping_reflection_error" not in _tags(done)
+    assert sorted(call["body"]["orderNumber"] for call in shop.updates() if call["http_status"] == 200
+                  and call["message_code"].endswith("INFO_101")) == sorted(
+        o["mall_order_number"] for o in (first, second, fine))
+    assert shop.kinds(fine["id"]).count("shipping_reflected") == 1
 
 
 def test_shipping_info_already_at_rms_is_done_without_an_update(shop, worker):

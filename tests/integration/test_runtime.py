@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from boss.demo import DEMO_WAREHOUSE_KEY
+from boss.demo import DEMO_REQUESTS, DEMO_WAREHOUSE_KEY
 from tests.conftest import ROOT, wait_for
 
 
@@ -115,9 +115,34 @@ def test_python_app_py_serves_the_embedded_default_with_demo_data_and_ctrl_c_sto
         known = at_warehouse()
         sent = [s["warehouse_id"] for s in shown() if s["request_state"] == "sent"]
         assert sent and set(sent) <= set(known)
-        requested = [s["warehouse_id"] for s in sorted(shown(), key=lambda s: s["id"])[-6:]]  # the demo's own requests
+        # the demo's own requests: its last shipments
+        requested = [s["warehouse_id"] for s in sorted(shown(), key=lambda s: s["id"])[-DEMO_REQUESTS:]]
         wait_for(lambda: any(at_warehouse()[w] != "received" for w in requested), timeout=60,
                  message="the simulator in auto mode to start one of the demo's requests")
+        # … and BOSS shows those orders move by themselves, nobody acting: the periodic sync (every 30 s) applies
+        # what the simulator did, 出荷作業中 (started 20 s after the request) then 完了 (shipped 60 s after).
+        def demo_requested() -> list[dict]:
+            orders = _get(f"{base}/api/v1/orders?limit=200", token)[1]["items"]
+            return [o for o in orders if o["shipment"] and o["shipment"]["warehouse_id"] in requested]
+
+        wait_for(lambda: all(o["status"] in ("shipping_in_progress", "completed") for o in demo_requested()),
+                 timeout=90, interval=1, message="the demo's requests to reach 出荷作業中 in BOSS")
+        def all_completed() -> list[dict]:
+            found = demo_requested()
+            return all(o["status"] == "completed" for o in found) and found
+
+        completed = wait_for(all_completed, timeout=120, interval=1, message="the demo's requests to reach 完了 in BOSS")
+        assert len(completed) == DEMO_REQUESTS
+        assert all(o["shipment"]["status"] == "shipped" and o["shipment"]["tracking_number"] for o in completed)
+        history = _get(f"{base}/api/v1/orders/{completed[0]['id']}/events", token)[1]["items"]
+        steps = [(e["kind"], e["actor"]["type"], e["actor"]["name"]) for e in history
+                 if e["kind"] in ("shipment_started", "shipped")]
+        assert steps == [("shipment_started", "system", "倉庫"), ("shipped", "system", "倉庫")]
+        # A demo Rakuten order that reached 完了 has its tracking number reflected to the RMS sandbox by itself.
+        linked = [o for o in completed if o["mall_linked"]]
+        assert linked, "the demo requests Rakuten orders too"
+        wait_for(lambda: _get(f"{base}/api/v1/orders/{linked[0]['id']}", token)[1]["shipping_reflection"]["state"]
+                 == "done", timeout=60, interval=1, message="the demo order's shipping info to reach RMS")
 
         workers = _children(app.pid)
         redis = _embedded_redis(tmp_path / "data")

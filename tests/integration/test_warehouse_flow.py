@@ -1,8 +1,10 @@
 """The warehouse end to end (warehouse.md §4): our client over real HTTP against the simulator, real Redis and real
 rq workers. Request → sent; started; shipped with stock deducted; refused → 出荷不可 → re-request; a 422 →
-「出荷依頼エラー」 → 再送; events delivered twice, stale and out of order; a sync killed half-way; a worker killed during
-a batch send; an order cancelled before its send."""
+「出荷依頼エラー」 → 再送; events delivered twice, stale and out of order; a sync killed half-way (in the test, and a real
+worker killed during one); a worker killed during a batch send; an order cancelled before its send."""
 from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
@@ -304,6 +306,81 @@ def test_a_sync_killed_half_way_resumes_after_its_last_page_and_applies_nothing_
     assert result["applied"] == 1
     assert applied == 3 and started == 3
     assert all(warehouse.order(o["id"])["shipment_status"] == "shipping" for o in orders)
+
+
+def _seen_events(app) -> int:
+    with app.app_context():
+        seen = db.session.scalar(select(func.count()).select_from(WarehouseEvent))
+        db.session.remove()
+    return seen
+
+
+def test_a_worker_killed_during_a_sync_resumes_after_the_last_committed_page_applying_nothing_twice(
+        warehouse, worker, app):
+    """A real worker running the sync is killed (SIGKILL, its work horse too) after its first page of 500 events was
+    committed, while it waits for the second; the run, dispatched again, goes on from the stored cursor: each
+    order's 作業開始 and 出荷完了 are applied once, and its stock deducted once."""
+    from tests.integration.test_rms_jobs import kill_workers
+    from tests.integration.test_warehouse_sync import _periodic_run_ended
+    from tests.integration.warehouse_simulator import shipment_request
+
+    orders = [warehouse.confirmed_order(quantity=1) for _ in range(2)]
+    for order in orders:
+        warehouse.act(order["id"], "request-shipment")
+    references = [str(warehouse.wait_sent(order["id"])["shipment"]["id"]) for order in orders]
+    wait_for(lambda: _periodic_run_ended(app, warehouse.tenant.account_id), timeout=20,
+             message="the periodic run of the new connection to end")
+    # The first page: both orders started and 498 of 600 shipments the warehouse made for another system (unknown
+    # to BOSS, skipped); the second page: the rest of them and both orders shipped.
+    for reference in references:
+        warehouse.advance(reference, "started")
+    others = [f"other-{n}" for n in range(600)]
+    for start in range(0, len(others), 100):
+        batch = [shipment_request(reference) for reference in others[start:start + 100]]
+        made = warehouse.post("shipments:batch", {"shipments": batch})
+        assert made.status_code == 200, made.text
+    warehouse.control("advance-many", {"items": [{"client_reference": r, "type": "started"} for r in others]})
+    for reference in references:
+        warehouse.advance(reference, "shipped", carrier="yamato", tracking_number=f"1000-2000-{reference}")
+    warehouse.control("faults", {"function": "events", "times": 2, "http_status": None, "delay_ms": 2000})
+    with app.app_context():
+        start_cursor = db.session.scalars(select(Connection.cursor)).one()
+        db.session.remove()
+
+    response = warehouse.client.post("/api/v1/warehouse/sync", headers=warehouse.tenant.headers())
+    job_id = response.json["job_id"]
+    wait_for(lambda: _seen_events(app) >= 500, timeout=30, message="the first page to be committed")
+    kill_workers(app)
+
+    assert _seen_events(app) == 500
+    assert [warehouse.order(o["id"])["status"] for o in orders] == ["shipping_in_progress"] * 2
+    assert (warehouse.product().stock, warehouse.product().reserved) == (10, 2)
+    with app.app_context():
+        committed_cursor = db.session.scalars(select(Connection.cursor)).one()
+        db.session.remove()
+    assert committed_cursor != start_cursor
+    warehouse.control("faults", {"function": "events", "times": 0})
+
+    worker()  # the sweeper dispatches the killed run again; it waits for the dead one's lock to lapse
+    job = wait_for(lambda: (j := warehouse.client.get(f"/api/v1/jobs/{job_id}", headers=warehouse.tenant.headers())
+                            .json)["state"] in ("finished", "failed") and j,
+                   timeout=60, message="the killed run to be done again")
+    assert job["state"] == "finished", job
+    assert (job["result"]["applied"], job["result"]["duplicate"], job["result"]["unknown"]) == (2, 0, 102)
+    assert [warehouse.order(o["id"])["status"] for o in orders] == ["completed"] * 2
+    assert (warehouse.product().stock, warehouse.product().reserved) == (8, 0)
+    with app.app_context():
+        ships = db.session.scalar(select(func.count()).select_from(StockMovement).where(StockMovement.kind == "ship"))
+        events = db.session.scalars(select(WarehouseEvent.event_id)).all()
+        db.session.remove()
+    assert ships == 2 and len(events) == len(set(events)) == 604
+    for order in orders:
+        assert len(warehouse.events_of(order["id"], "shipment_started")) == 1
+        assert len(warehouse.events_of(order["id"], "shipped")) == 1
+    # The first page was read once: the run went on from the cursor stored with it.
+    reads = [parse_qs(urlsplit(call["path"]).query).get("after") for call in warehouse.calls()
+             if call["function"] == "events"]
+    assert reads.count([start_cursor]) == 1 and reads.count([committed_cursor]) == 2, reads  # the killed one's too
 
 
 def test_a_worker_killed_during_a_batch_send_never_makes_a_shipment_twice(warehouse, worker, app):

@@ -2,16 +2,21 @@
 refused, 「倉庫接続エラー」 in the 要対応 count, and the shop's 出荷依頼 settings."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from boss.extensions import db
 from boss.models import RSL, Connection, Shop
 from boss.warehouse import connection
-from tests.conftest import login
+from tests.conftest import login, wait_for
+from tests.integration import test_warehouse_flow
 
 KEY = "rsl_web_key_77Ab"
 HTMX = {"HX-Request": "true"}
+
+warehouse = test_warehouse_flow.warehouse  # the fixture
 
 
 def _post(client, path, data=None, headers=None):
@@ -113,3 +118,46 @@ def test_login_is_needed(client, app, tenant):
     response = client.get("/settings/warehouse")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
     assert login(app.test_client(), tenant.staff_email).get("/settings/warehouse").status_code == 200
+
+
+# ---------------------------------------------------------------- 今すぐ同期 (a real worker, the simulator over HTTP)
+
+def _progress_url(html: str) -> str:
+    found = re.search(r'hx-get="([^"]+/progress)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def _ended(web, url: str) -> str:
+    """Poll the progress partial as htmx does until the run has ended; returns what it shows then."""
+    return wait_for(lambda: (part := web.get(url, headers=HTMX).text) and "hx-get" not in part and part,
+                    timeout=30, message="the sync to end")
+
+
+def test_sync_now_starts_a_run_shows_its_progress_then_that_it_finished_and_the_order_moved(
+        staff_client, warehouse, worker):
+    order = warehouse.confirmed_order()
+    warehouse.act(order["id"], "request-shipment")
+    warehouse.advance(str(warehouse.wait_sent(order["id"])["shipment"]["id"]), "started")
+    page = staff_client.get("/settings/warehouse").text
+    assert "今すぐ同期" in page and 'id="warehouse-sync"' in page
+
+    started = _post(staff_client, "/settings/warehouse/sync", headers=HTMX)
+    assert started.status_code == 202
+    assert "同期を待機中" in started.text or "同期中" in started.text
+    assert "<progress" in started.text and "このページを離れても同期は続きます。" in started.text
+    ended = _ended(staff_client, _progress_url(started.text))
+    assert "同期が完了しました" in ended and "同期に失敗しました" not in ended
+    assert warehouse.order(order["id"])["status"] == "shipping_in_progress"
+
+    plain = _post(staff_client, "/settings/warehouse/sync")
+    assert plain.status_code == 303 and plain.headers["Location"].endswith("/settings/warehouse")
+    assert "倉庫との同期を開始しました。" in staff_client.get("/settings/warehouse").text
+
+
+def test_sync_now_shows_why_a_run_failed(staff_client, warehouse, worker):
+    warehouse.control("faults", {"function": "events", "times": 5, "http_status": 503})
+    started = _post(staff_client, "/settings/warehouse/sync", headers=HTMX)
+    assert started.status_code == 202
+    ended = _ended(staff_client, _progress_url(started.text))
+    assert "同期に失敗しました" in ended and "倉庫が一時的に応答しませんでした" in ended and 'role="alert"' in ended
