@@ -236,7 +236,7 @@ def test_the_lists_bulk_shipping_reflection_retry_answers_each_order_and_sends_t
     dialog, chosen = bulk_dialog(staff_client, "/orders/bulk/confirm", {
         "action": "retry_shipping_reflection", "order_ids": [first["id"], second["id"], fine["id"]]})
     text = _words(dialog.text)
-    assert "出荷情報の一括再反映" in text and "3 件の注文 を出荷情報を楽天RMSへ再反映します。" in text
+    assert "出荷情報の一括再反映" in text and "3 件の注文 の出荷情報を楽天RMSへ再反映します。" in text
     assert "RMSに既にその追跡番号がある注文には何も送りません。" in text and "再反映する" in text
     result = staff_client.post("/orders/bulk", data={"csrf_token": staff_client.csrf, "selection": chosen,
                                                      "action": "retry_shipping_reflection"},
