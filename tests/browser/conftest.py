@@ -52,6 +52,15 @@ def sign_in(page, base: str, email: str, password: str = "password-123") -> None
     page.wait_for_url(f"{base}/orders")
 
 
+def fits(page, selector: str) -> dict:
+    """Where `selector` sits against the viewport, and whether anything in it is cut off sideways."""
+    return page.eval_on_selector(selector, """el => {
+        const box = el.getBoundingClientRect();
+        return {left: box.left, right: box.right, viewport: document.documentElement.clientWidth,
+                overflow: el.scrollWidth - el.clientWidth};
+    }""")
+
+
 def nav_link(page, name: str):
     """The main navigation's link `name`, opening 「メニュー」 first where the navigation folds behind it (a phone)."""
     menu = page.get_by_role("button", name="メニュー")

@@ -7,18 +7,11 @@ from playwright.sync_api import expect
 
 from boss.extensions import db
 from boss.orders.models import Order
-from tests.browser.conftest import SCREENSHOTS, settled, sign_in
+from tests.browser.conftest import SCREENSHOTS, fits, settled, sign_in
 from tests.factories import create_order, set_state
 
 pytestmark = pytest.mark.browser
 
-
-def _fits(page, selector: str) -> dict:
-    return page.eval_on_selector(selector, """el => {
-        const box = el.getBoundingClientRect();
-        return {left: box.left, right: box.right, viewport: document.documentElement.clientWidth,
-                overflow: el.scrollWidth - el.clientWidth};
-    }""")
 
 
 @pytest.mark.parametrize("width, height", [(1366, 800), (390, 844)])
@@ -47,9 +40,9 @@ def test_editing_a_lines_quantity_and_adding_a_line_shows_the_new_total_and_hist
     page.get_by_label("明細2 の商品名").fill("有田焼 湯呑み")
     page.get_by_label("明細2 の単価").fill("2200")
     for selector in ("#order-edit", ".edit-lines"):
-        fits = _fits(page, selector)
-        assert fits["left"] >= 0 and fits["right"] <= fits["viewport"], (selector, fits)
-        assert fits["overflow"] <= 0, (selector, fits)
+        where = fits(page, selector)
+        assert where["left"] >= 0 and where["right"] <= where["viewport"], (selector, where)
+        assert where["overflow"] <= 0, (selector, where)
     SCREENSHOTS.mkdir(exist_ok=True)
     form.screenshot(path=str(SCREENSHOTS / f"order_edit_form_{width}.png"))
 
@@ -78,6 +71,6 @@ def test_an_order_past_editing_shows_the_edit_button_disabled_with_its_reason_un
     expect(reason).to_be_visible()
     expect(reason).to_contain_text("この注文は完了のため編集できません。")
     assert reason.bounding_box()["y"] > button.bounding_box()["y"]  # written under the button
-    fits = _fits(page, ".detail-actions")
-    assert fits["left"] >= 0 and fits["right"] <= fits["viewport"], fits
+    where = fits(page, ".detail-actions")
+    assert where["left"] >= 0 and where["right"] <= where["viewport"], where
     page.locator(".detail-head").screenshot(path=str(SCREENSHOTS / f"order_edit_refused_{width}.png"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, sign_in
+from tests.browser.conftest import SCREENSHOTS, fits, sign_in
 from tests.factories import create_order, set_order_fields
 
 pytestmark = pytest.mark.browser
@@ -27,14 +27,6 @@ def _cash_on_delivery_order(client, tenant, app) -> dict:
     return order
 
 
-def _fits(page, selector: str) -> dict:
-    """Where `selector` sits against the viewport, and whether anything in it is cut off sideways."""
-    return page.eval_on_selector(selector, """el => {
-        const box = el.getBoundingClientRect();
-        return {left: box.left, right: box.right, viewport: document.documentElement.clientWidth,
-                overflow: el.scrollWidth - el.clientWidth};
-    }""")
-
 
 @pytest.mark.parametrize("width, height", [(1366, 768), (390, 844)])
 def test_the_order_page_shows_what_a_cod_parcel_collects_within_the_screen(page, live_server, client, tenant, app,
@@ -49,9 +41,9 @@ def test_the_order_page_shows_what_a_cod_parcel_collects_within_the_screen(page,
     expect(page.locator(".line-options").first).to_contain_text("ラッピング:希望する（＋220円）")
     expect(page.locator("dd.pickup")).to_contain_text("コンビニ受取")
     for selector in (".amounts-box", "dd.pickup", ".line-options"):
-        fits = _fits(page, selector)
-        assert fits["left"] >= 0 and fits["right"] <= fits["viewport"], (selector, fits)
-        assert fits["overflow"] <= 0, (selector, fits)
+        where = fits(page, selector)
+        assert where["left"] >= 0 and where["right"] <= where["viewport"], (selector, where)
+        assert where["overflow"] <= 0, (selector, where)
     billed.scroll_into_view_if_needed()
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"order_page_{width}.png"), full_page=True)
