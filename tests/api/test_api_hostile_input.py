@@ -338,6 +338,7 @@ def _form(name: str, value: str) -> dict:
     return form
 
 
+@pytest.mark.slow
 def test_every_operation_of_the_openapi_document_takes_every_hostile_value_without_a_5xx(app, client, tenant):
     document = client.get("/api/openapi.json").json
     order = create_order(client, tenant)

@@ -81,6 +81,7 @@ def _settled(page) -> None:
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
+@pytest.mark.slow
 def test_r7_every_page_and_action_runs_under_the_csp_with_no_violation_and_a_clean_console(
         watched, live_server, app, demo, monkeypatch):
     page = watched

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from sqlalchemy import insert, select
 
 from boss import outbox
@@ -12,6 +13,7 @@ from boss.models import ItemMapping, OutboxMessage, Product
 from tests.factories import create_order
 
 
+@pytest.mark.slow
 def test_four_thousand_rows_are_all_mapped_and_map_the_waiting_lines(app, client, tenant):
     with app.app_context():
         db.session.execute(insert(Product), [{"account_id": tenant.account_id, "sku": f"SKU-{n}", "name": f"商品 {n}",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import wait_for
 from tests.csv_files import big_order_file, job_of, orders_by_number, stored_errors, upload
 from tests.processes import children, kill_crashed
@@ -28,6 +30,7 @@ def _is_work_horse(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_a_100000_row_shift_jis_file_is_registered_by_the_worker_with_progress_moving_and_memory_flat(
         app, client, tenant, worker):
     orders = 50_000
@@ -80,6 +83,7 @@ def _worker_pids(app) -> set[int]:
     return wait_for(registered, timeout=20, message="the worker to register")
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_file_resumes_the_job_and_registers_every_order_exactly_once(app, client, tenant, worker):
     orders = 10_000
     shop = "#%d" % tenant.shop_id

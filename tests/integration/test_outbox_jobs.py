@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
+import pytest
 from sqlalchemy import func, select
 
 from boss import create_app
@@ -76,6 +77,7 @@ def test_an_effect_committed_while_redis_is_down_runs_once_redis_is_back(app, cl
     assert _cancelled_events_per_order(app, ids) == {i: 1 for i in ids}
 
 
+@pytest.mark.slow
 def test_a_worker_killed_in_the_middle_of_a_job_is_replaced_and_the_job_resumes_without_doing_anything_twice(
         app, client, tenant, worker, monkeypatch):
     monkeypatch.setitem(app.config, "BULK_JOB_THRESHOLD", 3)
@@ -84,8 +86,9 @@ def test_a_worker_killed_in_the_middle_of_a_job_is_replaced_and_the_job_resumes_
     # The fixture's first worker is running; wait until it is part-way, then kill it hard.
     wait_for(lambda: _job(client, tenant, job_id)["progress"] > 0, interval=0.01, message="the job to start")
     with app.app_context():
-        from boss.extensions import redis_connection
         from rq import Worker
+
+        from boss.extensions import redis_connection
         workers = Worker.all(connection=redis_connection(app.config["REDIS_URL"]))
         pids = {w.pid for w in workers}
         db.session.remove()

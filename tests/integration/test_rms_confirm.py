@@ -221,6 +221,7 @@ def test_a_confirm_pending_when_the_order_is_cancelled_without_reflection_is_dro
     assert rakuten.progress_of(order["mall_order_number"]) == 100
 
 
+@pytest.mark.slow
 def test_a_worker_killed_while_confirm_order_is_under_way_never_sends_it_twice(rakuten, worker, app):
     order = _setup(rakuten, 1)[0]
     rakuten.control("faults", {"function": "confirmOrder", "times": 1, "delay_ms": 1500})

@@ -11,6 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from boss.demo import DEMO_REQUESTS, DEMO_WAREHOUSE_KEY
 from tests.conftest import ROOT, wait_for
 
@@ -73,6 +75,7 @@ def _start_app_py(tmp_path):
     return app, f"http://127.0.0.1:{port}", env
 
 
+@pytest.mark.slow
 def test_python_app_py_serves_the_embedded_default_with_demo_data_and_ctrl_c_stops_every_process(tmp_path):
     app, base, env = _start_app_py(tmp_path)
     try:
