@@ -52,6 +52,7 @@ def test_staff_pick_an_item_by_name_fill_the_address_from_the_postal_code_and_re
     expect(address).to_have_value("東京都千代田区千代田1-1")
 
     search = page.get_by_label("明細1 の商品をSKU・商品名で検索")
+    settled(page)  # the address lookup's swap done: htmx has bound the search box
     search.fill("煎茶")
     candidates = page.locator("#lines-0-product-picks button.pick")
     expect(candidates).to_have_count(1)
