@@ -91,8 +91,8 @@ def token_user(token: str) -> User | None:
     every five minutes, so a busy integration does not write on every request."""
     if not token:
         return None
-    record = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token),
-                                                      ApiToken.revoked_at.is_(None)))
+    record = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))  # one query, not two
+                               .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)))
     if record is None or not record.user.is_active:
         return None
     if record.last_used_at is None or utcnow() - record.last_used_at > TOKEN_USE_NOTED_EVERY:

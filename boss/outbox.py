@@ -72,11 +72,13 @@ def commit_and_dispatch(keep: Iterable[object] = ()) -> None:
     `keep`: objects that hold what was just committed and are to stay loaded (not expired by the commit)."""
     session = db.session()
     session.flush()
-    ids = [m.id for m in session.info.pop(_NEW, []) if m.run_after is None]
+    new = [m for m in session.info.pop(_NEW, []) if m.run_after is None]
     many = session.info.pop(_NEW_MANY, [])
-    with _keeping(session, keep):
+    # The new messages stay loaded through the commit: they hold what was just written, so dispatching them
+    # needs no second read of them.
+    with _keeping(session, [*keep, *new]):
         session.commit()
-        dispatch(ids)
+        _dispatch_loaded(new)
         _hand_over(many)
 
 
@@ -127,12 +129,18 @@ def dispatch(ids: Iterable[int]) -> None:
     ids = list(ids)
     if not ids:
         return
+    _dispatch_loaded(list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))))
+
+
+def _dispatch_loaded(messages: list[OutboxMessage]) -> None:
+    if not messages:
+        return
     try:
-        _enqueue(list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))))
+        _enqueue(messages)
         db.session.commit()
     except RedisError as exc:
         db.session.rollback()
-        log.warning("outbox: Redis unavailable, %d message(s) wait for the sweeper: %s", len(ids), exc)
+        log.warning("outbox: Redis unavailable, %d message(s) wait for the sweeper: %s", len(messages), exc)
 
 
 def _enqueue(messages: list[OutboxMessage]) -> None:

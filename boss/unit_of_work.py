@@ -11,7 +11,29 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from . import outbox
+
+WRITTEN = "boss.written"  # session.info key: the objects the current transaction inserted
+
+
+def written(session) -> list:
+    """What the current transaction inserted so far, and what it is about to (its new objects): they hold what
+    it writes, so an answer rendered after the commit may keep them loaded."""
+    return [*session.info.get(WRITTEN, ()), *session.new]
+
+
+@event.listens_for(Session, "pending_to_persistent")
+def _note_written(session, instance) -> None:
+    session.info.setdefault(WRITTEN, []).append(instance)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_written(session, *_) -> None:
+    session.info.pop(WRITTEN, None)
 
 
 class UnitOfWork:

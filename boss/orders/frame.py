@@ -17,7 +17,7 @@ from ..errors import REASON_CONFLICT, ServiceError, not_found
 from ..extensions import db
 from ..models import Shop, utcnow
 from ..parsing import MAX_ID
-from ..unit_of_work import unit_of_work
+from ..unit_of_work import unit_of_work, written
 from . import history, rules
 from .actor import Actor
 from .counters import counted
@@ -56,7 +56,8 @@ def _lock_order(account_id: int, order_id: int) -> Order:
         raise not_found("注文", "Order")
     # The shop comes joined with its RMS connection: what a cancel sets off depends on it (R9), one query.
     stmt = (select(Order).where(Order.id == order_id, Order.account_id == account_id)
-            .options(joinedload(Order.shop).joinedload(Shop.rms_connection))
+            .options(joinedload(Order.shop).joinedload(Shop.rms_connection), joinedload(Order.lines),
+                     joinedload(Order.tags), joinedload(Order.shipments))
             .with_for_update(of=Order).execution_options(populate_existing=True))
     order = db.session.scalars(stmt).unique().one_or_none()
     if order is None:
@@ -176,8 +177,14 @@ def act(actor: Actor, order_id: int, expected_version: Optional[int],
 
 def _loaded_with(order: Order) -> list:
     """The order and what the action read and wrote of it: they hold what was just committed (the row was
-    locked), so the caller's answer (the list row, the API's JSON) needs no second load of them."""
-    return [order, order.shop, *order.lines, *order.tags]
+    locked), so the caller's answer (the list row, the API's JSON) needs no second load of them — its lines'
+    products and its shipments too when the action loaded them, and what the action added or changed (a return
+    it opened, the outbox message it recorded)."""
+    kept = [order, order.shop, *order.lines, *order.tags, *written(db.session)]
+    kept += [line.product for line in order.lines if "product" in line.__dict__ and line.product is not None]
+    if "shipments" in order.__dict__:
+        kept += order.shipments
+    return kept
 
 
 def refuse_conflict(order: Order, actor: Actor) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..errors import validation_error
 from ..extensions import db
@@ -51,8 +51,8 @@ def shipped_lines(order: Order) -> dict[str, tuple[int, int]]:
 
 
 def latest(order_id: int) -> Optional[Return]:
-    return db.session.scalars(select(Return).where(Return.order_id == order_id)
-                              .order_by(Return.id.desc()).limit(1)).first()
+    return db.session.scalars(select(Return).options(joinedload(Return.lines))  # one query with its lines
+                              .where(Return.order_id == order_id).order_by(Return.id.desc()).limit(1)).unique().first()
 
 
 def latest_of(order_ids: Sequence[int]) -> dict[int, Return]:
@@ -74,7 +74,6 @@ def open_return(order: Order, actor: Actor, shipment: Optional[Shipment] = None,
     ret.lines = [ReturnLine(product_id=product_id, sku=sku, quantity=quantity)
                  for sku, (product_id, quantity) in sorted(shipped_lines(order).items())]
     db.session.add(ret)
-    db.session.flush()  # the sync applies a page without autoflush: the return's own reads must find it
     record_event(order, actor, "return_opened", text(lines=", ".join(f"{line.sku} ×{line.quantity}"
                                                                     for line in ret.lines) or "—"),
                  order.status, order.status)
@@ -100,6 +99,7 @@ def carry_out(order: Order, shipment: Shipment, step: sr.Transition, reported: S
     if step.open_return:
         text = history.RETURN_OPENED if step.inspect_return else history.RETURN_OPENED_AFTER_SHIPPED
         ret = open_return(order, actor, shipment, text)
+        db.session.flush()  # the sync applies a page without autoflush: the page's later reads must find the return
     if step.inspect_return:
         apply_inspection(ret, reported, actor)
 

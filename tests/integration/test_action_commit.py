@@ -134,8 +134,8 @@ def test_a_tokens_first_request_notes_its_use_and_reads_the_token_and_its_user_o
         assert answer.status_code == 200
     selects = [s for s in during.seen if s.lstrip().upper().startswith("SELECT")]
     assert any(s.lstrip().upper().startswith("UPDATE API_TOKENS") for s in during.seen), "its use is noted"
-    assert len([s for s in selects if "FROM api_tokens" in s]) == 1
-    assert len([s for s in selects if "FROM users" in s]) == 1
+    # the token and its user in one read
+    assert len([s for s in selects if "FROM api_tokens" in s or "users" in s]) == 1
 
 
 def test_the_api_list_reads_its_orders_shipments_in_one_query(app, client, tenant):
@@ -149,3 +149,36 @@ def test_the_api_list_reads_its_orders_shipments_in_one_query(app, client, tenan
         assert answer.status_code == 200
         assert [o["shipment"]["status"] for o in answer.json["items"]] == ["shipping"] * 5
     assert len([s for s in during.seen if s.lstrip().upper().startswith("SELECT") and "FROM shipments" in s]) == 1
+
+
+def test_r10_r13_an_api_cancel_of_a_completed_order_is_one_new_version_and_its_answer_reads_nothing_it_wrote(
+        app, client, tenant):
+    """The cancel of 完了 opens a return (R10) and, for a reflected order, records the RMS cancel (R9): one new
+    version of the order (R13), and an answer built from what the action wrote — the return and its lines, the
+    shipment, the lines' products, the outbox message it dispatches — with no second read of them."""
+    create_product(client, tenant, "SKU-DONE", stock=5)
+    map_item(client, tenant, "item-1", "SKU-DONE")
+    created = _reflected_order(app, client, tenant, "DONE-1")
+    set_state(app, created["id"], "completed", "shipped")
+    before = client.get(f"/api/v1/orders/{created['id']}", headers=tenant.headers()).json
+    with app.app_context(), Statements() as during:
+        answer = client.post(f"/api/v1/orders/{created['id']}/cancel", json={}, headers=tenant.headers())
+    assert answer.status_code == 200, answer.json
+    assert answer.json["version"] == before["version"] + 1
+    assert answer.json["return"]["status"] == "awaiting_return"
+    assert answer.json["return"]["lines"] == [{"sku": "SKU-DONE", "quantity": 2, "returned": None, "sellable": None}]
+    assert answer.json["shipment"]["status"] == "shipped" and answer.json["lines"][0]["sku"] == "SKU-DONE"
+    assert answer.json["mall_reflection"]["state"] == "pending"
+    writes = [s for s in during.seen if s.lstrip().upper().startswith("UPDATE ORDERS ")]
+    assert len(writes) == 1, writes
+    selects = [s for s in during.seen if s.lstrip().upper().startswith("SELECT")]
+    for table in ("outbox", "shipments", "products", "return_lines"):
+        assert len([s for s in selects if f"FROM {table} " in s or f"JOIN {table} " in s]) <= 1, (table, selects)
+    assert not [s for s in selects if "FROM outbox" in s], "the message it recorded is dispatched as written"
+    again = client.get(f"/api/v1/orders/{created['id']}", headers=tenant.headers()).json
+    assert {key: again[key] for key in ("version", "return", "shipment", "lines", "status")} == \
+        {key: answer.json[key] for key in ("version", "return", "shipment", "lines", "status")}
+    with app.app_context():
+        message = db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == reflection.KIND)).one()
+        assert message.dispatches == 1 and message.dispatched_at is not None
+        db.session.remove()
