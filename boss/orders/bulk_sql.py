@@ -6,7 +6,7 @@ from collections import defaultdict
 from functools import lru_cache
 
 import orjson
-from sqlalchemy import Text, any_, bindparam, cast, func, inspect, literal_column, select, update
+from sqlalchemy import Text, bindparam, cast, func, inspect, literal_column, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -15,12 +15,19 @@ from ..extensions import db
 
 
 def one_of(column, values):
-    """`column IN values` for a long list (a page of events names hundreds): on PostgreSQL `column = ANY(:array)`,
-    one parameter, so the statement's text stays the same whatever the number of values — psycopg parses a text of
-    hundreds of placeholders anew at every execution, and SQLAlchemy renders each; elsewhere an IN list."""
+    """`column IN values` for a long list (a page of events names hundreds): on PostgreSQL
+    `column IN (SELECT unnest(:array))`, one parameter, so the statement's text stays the same whatever the number
+    of values — psycopg parses a text of hundreds of placeholders anew at every execution, and SQLAlchemy renders
+    each; elsewhere an IN list.
+
+    Not `column = ANY(:array)`: once psycopg prepares the statement (its fifth run), PostgreSQL may keep a generic
+    plan that looks the rows up by the other conditions and compares each with every element of the array — for
+    the account's seen event ids, 500 × every event of the account, 150–350 ms a page at 10,000 events. The join
+    with the unnested array is planned as lookups by the column's index whatever the plan."""
     values = list(values)
     if db.session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=postgresql.ARRAY(column.type)))
+        return column.in_(select(func.unnest(bindparam(None, values, type_=postgresql.ARRAY(column.type))))
+                          .scalar_subquery())
     return column.in_(values)
 
 
