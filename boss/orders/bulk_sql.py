@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from functools import lru_cache
+from typing import Optional
 
 import orjson
 from sqlalchemy import Text, bindparam, cast, func, inspect, literal_column, select, update
@@ -81,63 +82,83 @@ def _unless_held(statement, table):
 
 def flush_versioned(objects) -> None:
     """Write the pending column changes of many loaded objects of a versioned mapper (R13's orders) in one
-    UPDATE per set of changed columns (PostgreSQL: the rows as one JSON parameter; SQLite: an executemany), instead of the ORM's flush, which sends a versioned UPDATE one
-    row at a time (it needs each row's count): a page of warehouse events changes hundreds of orders, and on
-    PostgreSQL each UPDATE is a round trip.
+    UPDATE per set of changed columns (PostgreSQL: the rows as one JSON parameter; SQLite: an executemany), instead
+    of the ORM's flush, which sends a versioned UPDATE one row at a time (it needs each row's count): a page of
+    warehouse events changes hundreds of orders, and on PostgreSQL each UPDATE is a round trip.
 
     The same check as the ORM's: `WHERE id = … AND version = <the version loaded>`, the version + 1; fewer rows
     matched than sent raises StaleDataError (an order changed meanwhile: on SQLite, which has no row lock), and the
     caller's transaction is rolled back as after the ORM's own. The written values become the objects' committed
     state, so the ORM's flush finds nothing more of theirs to write; their relationships (tags) are left to it."""
+    _flush_changed(objects, versioned=True)
+
+
+def flush_plain(objects) -> None:
+    """The same for objects of a mapper without a version (a page's shipments, locked with their orders):
+    `WHERE id = …`, one statement per set of changed columns instead of the ORM's executemany of one UPDATE a row."""
+    _flush_changed(objects, versioned=False)
+
+
+def _flush_changed(objects, versioned: bool) -> None:
     groups: dict = defaultdict(list)
     for obj in objects:
         state = inspect(obj)
-        if state.key is None or not state.modified:
+        if state.key is None or not state.modified or (state.mapper.version_id_col is not None) != versioned:
             continue
-        version_col = state.mapper.version_id_col
         columns = state.mapper.column_attrs
         changed = {key: state.dict[key] for key, before in state.committed_state.items()
                    if key in columns and key in state.dict and state.dict[key] != before}
-        if changed and version_col is not None:
+        if changed:
             groups[(state.mapper, tuple(sorted(changed)))].append((obj, changed))
     for (mapper, keys), items in groups.items():
         table = mapper.local_table
-        version_key = mapper.get_property_by_column(mapper.version_id_col).key
-        version_name = mapper.version_id_col.name
-        versions = [inspect(obj).committed_state.get(version_key, getattr(obj, version_key)) for obj, _ in items]
+        version_key = mapper.get_property_by_column(mapper.version_id_col).key if versioned else None
+        version_name = mapper.version_id_col.name if versioned else None
+        versions = [inspect(obj).committed_state.get(version_key, getattr(obj, version_key)) if versioned else None
+                    for obj, _ in items]
         if db.session.get_bind().dialect.name == "postgresql":
-            rows = [{**changed, "id": obj.id, version_name: version} for (obj, changed), version in zip(items, versions)]
-            matched = db.session.connection().execute(_json_versioned_update(table, version_name, keys),
+            rows = [{**changed, "id": obj.id, **({version_name: version} if versioned else {})}
+                    for (obj, changed), version in zip(items, versions)]
+            matched = db.session.connection().execute(_json_update(table, version_name, keys),
                                                       {"rows": orjson.dumps(rows).decode()}).rowcount
         else:
-            matched = db.session.connection().execute(_versioned_update(table, version_name, keys), [
-                {**{f"v_{key}": changed[key] for key in keys}, "w_id": obj.id, "w_version": version,
-                 "v_new_version": version + 1} for (obj, changed), version in zip(items, versions)]).rowcount
+            matched = db.session.connection().execute(_row_update(table, version_name, keys), [
+                {**{f"v_{key}": changed[key] for key in keys}, "w_id": obj.id,
+                 **({"w_version": version, "v_new_version": version + 1} if versioned else {})}
+                for (obj, changed), version in zip(items, versions)]).rowcount
         if matched != len(items):
             raise StaleDataError(f"UPDATE statement on table '{table.name}' expected to update {len(items)} row(s); "
                                  f"{matched} were matched.")
         for (obj, changed), version in zip(items, versions):
             for key, value in changed.items():
                 set_committed_value(obj, key, value)
-            set_committed_value(obj, version_key, version + 1)
+            if versioned:
+                set_committed_value(obj, version_key, version + 1)
             state = inspect(obj)
             if not state.committed_state:  # nothing else of it pending: not dirty any more (else the ORM's flush
                 state._commit_all(state.dict, db.session.identity_map)  # looks at every column of it again)
 
 
 @lru_cache(maxsize=32)
-def _json_versioned_update(table, version_name: str, keys: tuple):
-    """PostgreSQL: UPDATE table SET keys = j.keys, version = version + 1 FROM json_populate_recordset(NULL::table, :rows)
-    AS j WHERE id = j.id AND version = j.version — every row in one short statement (as insert_rows does), not
-    an executemany of one UPDATE per row."""
+def _json_update(table, version_name: Optional[str], keys: tuple):
+    """PostgreSQL: UPDATE table SET keys = j.keys[, version = version + 1] FROM json_populate_recordset(NULL::table,
+    :rows) AS j WHERE id = j.id [AND version = j.version] — every row in one short statement (as insert_rows does),
+    not an executemany of one UPDATE per row."""
+    named = ("id", version_name) if version_name else ("id",)
     source = func.json_populate_recordset(literal_column(f"NULL::{table.name}"),
                                           cast(bindparam("rows", type_=Text), postgresql.JSON)).table_valued(
-        "id", version_name, *keys).alias("j")
+        *named, *keys).alias("j")
+    values = {key: source.c[key] for key in keys}
+    if not version_name:
+        return update(table).where(table.c.id == source.c.id).values(values)
     return (update(table).where(table.c.id == source.c.id, table.c[version_name] == source.c[version_name])
-            .values({**{key: source.c[key] for key in keys}, version_name: table.c[version_name] + 1}))
+            .values({**values, version_name: table.c[version_name] + 1}))
 
 
 @lru_cache(maxsize=32)
-def _versioned_update(table, version_name: str, keys: tuple):
+def _row_update(table, version_name: Optional[str], keys: tuple):
+    values = {key: bindparam(f"v_{key}") for key in keys}
+    if not version_name:
+        return update(table).where(table.c.id == bindparam("w_id")).values(values)
     return (update(table).where(table.c.id == bindparam("w_id"), table.c[version_name] == bindparam("w_version"))
-            .values({**{key: bindparam(f"v_{key}") for key in keys}, version_name: bindparam("v_new_version")}))
+            .values({**values, version_name: bindparam("v_new_version")}))

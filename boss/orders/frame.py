@@ -6,6 +6,7 @@ unit of work.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Callable, Optional
 
@@ -20,6 +21,7 @@ from ..parsing import MAX_ID
 from ..unit_of_work import unit_of_work, written
 from . import history, rules
 from .actor import Actor
+from .bulk_sql import insert_rows
 from .counters import counted
 from .models import Order, OrderEvent, Tag
 
@@ -68,11 +70,32 @@ def _lock_order(account_id: int, order_id: int) -> Order:
 # ---------------------------------------------------------------- events, versions, tags
 
 def record_event(order: Order, actor: Actor, kind: str, message: str = "",
-                 from_status: Optional[str] = None, to_status: Optional[str] = None) -> OrderEvent:
-    event = OrderEvent(order=order, at=utcnow(), actor_type=actor.type, actor_name=actor.name, kind=kind,
-                       from_status=from_status, to_status=to_status, message=message)
-    db.session.add(event)
-    return event
+                 from_status: Optional[str] = None, to_status: Optional[str] = None) -> None:
+    collected = db.session.info.get(_HISTORY_ROWS)
+    if collected is not None and order.id is not None:
+        collected.append(event_row(order.id, utcnow(), actor, kind, message, from_status, to_status))
+        return
+    db.session.add(OrderEvent(order=order, at=utcnow(), actor_type=actor.type, actor_name=actor.name, kind=kind,
+                              from_status=from_status, to_status=to_status, message=message))
+
+
+_HISTORY_ROWS = "boss.history_rows"  # session.info key while `history_together` collects the history rows
+
+
+@contextmanager
+def history_together():
+    """Within: the history rows recorded are collected and written in one INSERT when the block ends (no commit),
+    in the order they were recorded — a page of warehouse events writes hundreds, which as ORM objects cost a
+    flush of each and a statement of thousands of placeholders. Nothing within may read an order's history."""
+    if db.session.info.get(_HISTORY_ROWS) is not None:  # nested: the outer block writes them
+        yield
+        return
+    rows = db.session.info[_HISTORY_ROWS] = []
+    try:
+        yield
+        insert_rows(OrderEvent.__table__, rows)
+    finally:
+        db.session.info.pop(_HISTORY_ROWS, None)
 
 
 def event_row(order_id: int, at: datetime, actor: Actor, kind: str, message: str,

@@ -26,7 +26,7 @@ from ..models import Connection, WarehouseEvent, utcnow
 from ..orders import counters, frame, history, rules
 from ..orders import shipping_rules as sr
 from ..orders.actor import Actor
-from ..orders.bulk_sql import flush_versioned, insert_rows, one_of
+from ..orders.bulk_sql import flush_plain, flush_versioned, insert_rows, one_of
 from ..orders.counters import counted
 from ..orders.models import Order, Shipment
 from ..reason import Reason
@@ -58,6 +58,11 @@ class PageResult:
 
 def apply_page(connection_id: int, events: Sequence, next_cursor: Optional[str]) -> PageResult:
     """Apply one page of events and store `next_cursor`, in the caller's transaction (no commit)."""
+    with frame.history_together():  # the page's history rows in one INSERT
+        return _apply_page(connection_id, events, next_cursor)
+
+
+def _apply_page(connection_id: int, events: Sequence, next_cursor: Optional[str]) -> PageResult:
     conn = db.session.get(Connection, connection_id)
     account_id = conn.account_id
     result = PageResult()
@@ -94,6 +99,7 @@ def apply_page(connection_id: int, events: Sequence, next_cursor: Optional[str])
                 seen_rows.append(_seen(account_id, event, shipment.id, outcome, now))
     # The orders' UPDATEs (version-checked, R13) in one executemany, not one round trip each at the commit's flush.
     flush_versioned([shipment.order for shipment in shipments.values()])
+    flush_plain(shipments.values())  # and the shipments' in one statement each, not an UPDATE a row
     if seen_rows:
         insert_rows(WarehouseEvent.__table__, seen_rows)
     conn.cursor = next_cursor

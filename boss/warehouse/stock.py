@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Optional
 
 import orjson
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -22,6 +22,7 @@ from ..errors import ServiceError, validation_error
 from ..extensions import db
 from ..models import Product, StockMovement, utcnow
 from ..orders.actor import Actor
+from ..orders.bulk_sql import insert_rows
 from ..orders.frame import owned
 from ..orders.models import Order
 from ..reason import Reason
@@ -449,5 +450,5 @@ def _movement(account_id: int, product_id: int, kind: str, delta_stock: int, del
 
 
 def _write(rows: list[dict]) -> None:
-    if rows:  # the table's INSERT on the session's connection: the rows are plain columns, nothing to map
-        db.session.connection().execute(insert(StockMovement.__table__), rows)
+    """The ledger rows in one INSERT (plain columns, nothing to map): a page of warehouse events ships hundreds."""
+    insert_rows(StockMovement.__table__, rows)

@@ -55,3 +55,42 @@ def test_an_order_changed_meanwhile_stops_the_whole_write(app, client, tenant):
         db.session.expire_all()
         assert [db.session.get(Order, i).remarks for i in ids] == before
         db.session.remove()
+
+
+def test_shipments_written_in_one_statement_per_set_of_changes_with_their_json_dates_and_nulls(app, client, tenant):
+    """flush_plain: a page's shipments (no version) in one UPDATE per set of changed columns, as the ORM would
+    have written them; what it wrote is their committed state (nothing left for the ORM's flush)."""
+    from boss.orders.bulk_sql import flush_plain
+    from boss.orders.models import Shipment
+    from tests.factories import set_state
+
+    ids = two_orders(client, tenant) + [create_order(client, tenant, number="FV-3")["id"]]
+    for order_id in ids:
+        set_state(app, order_id, "shipping_in_progress", "shipping")
+    with app.app_context():
+        shipments = [db.session.get(Order, i).shipments[0] for i in ids]
+        parcels = [{"carrier": "yamato", "tracking_number": "1234-5678-9012"}, {"carrier": "sagawa", "tracking_number": "X"}]
+        for shipment in shipments:
+            shipment.status, shipment.carrier, shipment.shipped_on = "shipped", "yamato", date(2026, 12, 6)
+        shipments[0].parcels, shipments[2].parcels = parcels, parcels[:1]  # the second keeps no parcels (null)
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        from sqlalchemy import event
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            flush_plain(shipments)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        assert not any(db.session.is_modified(s) for s in shipments)
+        updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE SHIPMENTS")]
+        # three shipments, two sets of changed columns: two statements (on SQLite each an executemany)
+        assert len(updates) == 2, updates
+        db.session.commit()
+        db.session.expire_all()
+        first, second, third = (db.session.get(Shipment, s_id) for s_id in [s.id for s in shipments])
+        assert (first.status, first.carrier, first.shipped_on, first.parcels) == ("shipped", "yamato", date(2026, 12, 6), parcels)
+        assert (second.status, second.carrier, second.parcels) == ("shipped", "yamato", None)
+        assert third.parcels == parcels[:1]
+        assert db.session.execute(text("SELECT COUNT(*) FROM shipments WHERE id = :id AND parcels IS NULL"),
+                                  {"id": second.id}).scalar() == 1  # SQL NULL, not JSON null
+        db.session.remove()

@@ -254,6 +254,63 @@ def test_a_stale_event_is_recorded_in_the_history_and_not_applied(warehouse, app
     assert warehouse.events_of(order["id"], "stale_event_ignored")
 
 
+def test_a_page_writes_its_history_ledger_and_shipments_in_one_statement_each_in_the_order_recorded(warehouse, app):
+    """One page of events for three orders (started then shipped, delivered out of order, plus an event of a type
+    BOSS does not know): the history rows go in one INSERT, in the order they were recorded (each order's
+    shipment_started before its shipped, the unknown event's note first), the ledger rows in one, the shipments'
+    changes in one statement per set of changed columns — and every order ends 完了 with its stock deducted."""
+    from datetime import date
+
+    from sqlalchemy import event as sa_event
+
+    from boss.warehouse import events
+    from boss.warehouse.port import WarehouseEvent as Event
+
+    orders = [warehouse.confirmed_order(quantity=1) for _ in range(3)]
+    references = []
+    for order in orders:
+        warehouse.act(order["id"], "request-shipment")
+        references.append(str(warehouse.order(order["id"])["shipment"]["id"]))
+    page = [Event(id="ev_odd", shipment_id="WS-9", client_reference=references[0], seq=9, at=None, type="weighed",
+                  problem="未知の種類です")]
+    for n, reference in enumerate(references):
+        page.append(Event(id=f"ev_ship_{n}", shipment_id=f"WS-{n}", client_reference=reference, seq=2, at=None,
+                          type="shipped", carrier="yamato", tracking_number=f"1000-2000-300{n}",
+                          shipped_on=date(2026, 12, 6)))
+        page.append(Event(id=f"ev_start_{n}", shipment_id=f"WS-{n}", client_reference=reference, seq=1, at=None,
+                          type="started"))
+    statements = []
+
+    def note(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()).upper())
+
+    with app.app_context():
+        conn_id = db.session.scalar(select(Connection.id).where(Connection.account_id == warehouse.tenant.account_id,
+                                                                Connection.provider == "rsl"))
+        before = db.session.scalar(select(func.max(OrderEvent.id)))
+        sa_event.listen(db.engine, "before_cursor_execute", note)
+        try:
+            result = events.apply_page(conn_id, page, "c-1")
+            db.session.commit()
+        finally:
+            sa_event.remove(db.engine, "before_cursor_execute", note)
+        written = db.session.execute(select(OrderEvent.order_id, OrderEvent.kind).where(OrderEvent.id > before)
+                                     .order_by(OrderEvent.id)).all()
+        db.session.remove()
+    assert (result.applied, result.ignored) == (6, 1)
+    assert len([s for s in statements if s.startswith("INSERT INTO ORDER_EVENTS")]) == 1
+    assert len([s for s in statements if s.startswith("INSERT INTO STOCK_MOVEMENTS")]) == 1
+    assert len([s for s in statements if s.startswith("UPDATE SHIPMENTS")]) <= 2  # a set of columns per event type
+    first = orders[0]["id"]
+    assert written[0] == (first, "stale_event_ignored")  # the unknown event, recorded before the page is applied
+    for order in orders:
+        assert [kind for order_id, kind in written if order_id == order["id"] and kind != "stale_event_ignored"] == [
+            "shipment_started", "shipped"]
+        done = warehouse.order(order["id"])
+        assert (done["status"], done["shipment"]["carrier"]) == ("completed", "yamato")
+    assert warehouse.product().stock == 10 - 3
+
+
 def test_a_sync_killed_half_way_resumes_after_its_last_page_and_applies_nothing_twice(warehouse, app, monkeypatch):
     from boss.warehouse import connection, sync
 
