@@ -201,6 +201,24 @@ def _cpu_jiffies() -> tuple[int, int]:
     return sum(fields) - idle, sum(fields)
 
 
+def _steal_jiffies() -> tuple[int, int]:
+    """(steal, total) jiffies of the whole machine: the time the hypervisor gave this VM's cores to others."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields)
+
+
+def steal_cores(seconds: float = 1.0) -> float:
+    """How many cores the hypervisor takes from this machine (steal time), measured over `seconds`: counted as busy
+    by busy_cores, yet no process of ours; above ~0.1 every figure is inflated by it."""
+    s0, t0 = _steal_jiffies()
+    time.sleep(seconds)
+    s1, t1 = _steal_jiffies()
+    return round((s1 - s0) / max(t1 - t0, 1) * (os.cpu_count() or 1), 2)
+
+
 def busy_cores(seconds: float = 1.0) -> float:
     """How many cores the machine keeps busy (everyone's processes), measured over `seconds`."""
     b0, t0 = _cpu_jiffies()
@@ -231,11 +249,16 @@ class Load:
 
     def __enter__(self):
         self.b0, self.t0 = _cpu_jiffies()
+        self.s0, _ = _steal_jiffies()
         return self
 
     def __exit__(self, *exc):
         b1, t1 = _cpu_jiffies()
+        s1, _ = _steal_jiffies()
         self.cores = round((b1 - self.b0) / max(t1 - self.t0, 1) * (os.cpu_count() or 1), 2)
+        self.steal = round((s1 - self.s0) / max(t1 - self.t0, 1) * (os.cpu_count() or 1), 2)  # within `cores`
+        if self.steal > 0.1:
+            print(f"  (the hypervisor took {self.steal} cores during the series: the figures are inflated)", flush=True)
 
 
 # ---------------------------------------------------------------- the bare-SQL floor
@@ -353,6 +376,7 @@ def machine_info(app) -> dict:
         "platform": platform.platform(), "python": platform.python_version(),
         "flask": flask.__version__ if hasattr(flask, "__version__") else _dist_version("flask"),
         "sqlalchemy": sqlalchemy.__version__, "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "steal_cores": steal_cores(),
     }
     with app.app_context():
         info["dialect"] = db.engine.dialect.name
@@ -458,7 +482,8 @@ def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
 
 def print_machine(machine: dict) -> None:
     print(f"machine: {machine['cpu_count']} cpu ({machine['cpu_model']}), {machine['memory_gb']} GB, "
-          f"Python {machine['python']}, SQLAlchemy {machine['sqlalchemy']}, load {machine['loadavg']}")
+          f"Python {machine['python']}, SQLAlchemy {machine['sqlalchemy']}, load {machine['loadavg']}, "
+          f"steal {machine.get('steal_cores', 0)} cores (the hypervisor's; above ~0.1 every figure is inflated)")
     print(f"database: {machine['db_version'].split(' on ')[0]} — {machine['database']} — "
           f"{machine['orders']:,} orders ({machine['orders_not_deleted']:,} not deleted)")
 

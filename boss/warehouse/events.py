@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import Optional, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
@@ -125,7 +125,7 @@ def _shipment_key(client_reference) -> str:
     return str(client_reference or "").strip()
 
 
-def _shipments(account_id: int, events: Iterable) -> tuple[dict[str, Shipment], dict[int, int]]:
+def _shipments(account_id: int, events: Sequence) -> tuple[dict[str, Shipment], dict[int, int]]:
     """The account's shipments the events name (client_reference = BOSS's shipment id), with their orders —
     locked on PostgreSQL, so a staff action on the same order waits for the page (or the page for it) — and
     each of those orders' latest shipment id (its current one)."""
@@ -133,11 +133,15 @@ def _shipments(account_id: int, events: Iterable) -> tuple[dict[str, Shipment], 
     if not ids:
         return {}, {}
     # The orders' tags (the counters' attention key, system tags) and lines (stock) are loaded with them: two
-    # queries for the page instead of two per order. The orders are named by id too (those of the shipments): else
-    # SQLite's planner may scan every order of the account for the join instead of looking up the page's.
+    # queries for the page instead of two per order — the lines only when an event of the page may move stock
+    # (a `started` moves none: half the pages of a day's sync). The orders are named by id too (those of the
+    # shipments): else SQLite's planner may scan every order of the account for the join instead of looking up
+    # the page's.
+    loads = [contains_eager(Shipment.order).selectinload(Order.tags)]
+    if any(event.type != sr.STARTED for event in events):
+        loads.append(contains_eager(Shipment.order).selectinload(Order.lines))
     stmt = (select(Shipment).join(Shipment.order)
-            .options(contains_eager(Shipment.order).selectinload(Order.tags),
-                     contains_eager(Shipment.order).selectinload(Order.lines))
+            .options(*loads)
             .where(one_of(Shipment.id, ids), Order.id.in_(select(Shipment.order_id).where(one_of(Shipment.id, ids))),
                    Order.account_id == account_id)
             .with_for_update(of=Order).execution_options(populate_existing=True))
