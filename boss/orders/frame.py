@@ -201,8 +201,8 @@ def act(actor: Actor, order_id: int, expected_version: Optional[int],
 def _loaded_with(order: Order) -> list:
     """The order and what the action read and wrote of it: they hold what was just committed (the row was
     locked), so the caller's answer (the list row, the API's JSON) needs no second load of them — its lines'
-    products and its shipments too when the action loaded them, and what the action added or changed (a return
-    it opened, the outbox message it recorded)."""
+    products and its shipments too when the action loaded them, and the rows the action inserted (a return it
+    opened, the outbox message it recorded)."""
     kept = [order, order.shop, *order.lines, *order.tags, *written(db.session)]
     kept += [line.product for line in order.lines if "product" in line.__dict__ and line.product is not None]
     if "shipments" in order.__dict__:
