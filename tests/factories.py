@@ -73,6 +73,14 @@ def set_state(app, order_id: int, status: str, shipment_status: str | None = Non
         db.session.remove()
 
 
+def set_request_state(app, order_id: int, request_state: str) -> None:
+    """Set how the order's current shipping request stands with the warehouse (pending, sent, failed)."""
+    with app.app_context():
+        db.session.get(Order, order_id).shipments[-1].request_state = request_state
+        db.session.commit()
+        db.session.remove()
+
+
 def set_order_fields(app, order_id: int, options: list[str] | None = None, **columns) -> None:
     """Give an order what only a mall import fills in (ラッピング料, a pickup, 置き配, a 請求額 not fixed yet: billed
     None, the lines' 項目選択肢 by position), as the order's columns hold it; the total follows the wrapping."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.factories import create_order, create_product, map_item, set_state
+from tests.factories import create_order, create_product, map_item, set_request_state, set_state
 
 
 def patch(client, tenant, order_id, body, **headers):
@@ -60,20 +60,11 @@ def test_editing_is_refused_past_awaiting_shipment_saying_why(client, tenant, ap
 
 
 def test_awaiting_shipment_is_editable_only_after_a_failed_request_and_only_the_delivery_fields(client, tenant, app):
-    from boss.extensions import db
-    from boss.orders.models import Order
-
     order = create_order(client, tenant)
     set_state(app, order["id"], "awaiting_shipment", "requested")
-    with app.app_context():
-        db.session.get(Order, order["id"]).shipments[-1].request_state = "sent"
-        db.session.commit()
-        db.session.remove()
+    set_request_state(app, order["id"], "sent")
     assert patch(client, tenant, order["id"], {"remarks": "x"}).status_code == 409
-    with app.app_context():
-        db.session.get(Order, order["id"]).shipments[-1].request_state = "failed"
-        db.session.commit()
-        db.session.remove()
+    set_request_state(app, order["id"], "failed")
     assert patch(client, tenant, order["id"], {"recipient": {"address": "大阪府大阪市1-1"}}).status_code == 200
     refused = patch(client, tenant, order["id"], {"buyer": {"name": "別人"}})
     assert refused.status_code == 409 and "購入者（buyer）は修正できません" in refused.json["error"]["message"]
@@ -207,15 +198,9 @@ def test_a_line_of_another_order_is_not_found(client, tenant, other_tenant):
 
 
 def test_lines_of_an_awaiting_shipment_order_stay_even_when_its_request_failed_saying_why(client, tenant, app):
-    from boss.extensions import db
-    from boss.orders.models import Order
-
     order = create_order(client, tenant)
     set_state(app, order["id"], "awaiting_shipment", "requested")
-    with app.app_context():
-        db.session.get(Order, order["id"]).shipments[-1].request_state = "failed"
-        db.session.commit()
-        db.session.remove()
+    set_request_state(app, order["id"], "failed")
     response = patch(client, tenant, order["id"], {"lines": [{"id": order["lines"][0]["id"], "quantity": 3}]})
     assert response.status_code == 409 and response.json["error"]["code"] == "invalid_transition"
     assert "明細（lines）は修正できません" in response.json["error"]["message"]

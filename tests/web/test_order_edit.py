@@ -9,7 +9,7 @@ import pytest
 
 from boss.extensions import db
 from boss.orders.models import Order
-from tests.factories import create_order, create_product, map_item, set_state
+from tests.factories import create_order, create_product, map_item, set_request_state, set_state
 
 HTMX = {"HX-Request": "true"}
 
@@ -201,10 +201,7 @@ def test_an_order_past_editing_shows_the_button_disabled_with_its_reason_and_ref
 def test_a_failed_shipping_request_offers_the_recipient_delivery_and_remarks_only(staff_client, client, tenant, app):
     order = create_order(client, tenant)
     set_state(app, order["id"], "awaiting_shipment", "requested")
-    with app.app_context():
-        db.session.get(Order, order["id"]).shipments[-1].request_state = "failed"
-        db.session.commit()
-        db.session.remove()
+    set_request_state(app, order["id"], "failed")
     values = _open(staff_client, order["id"])
     assert "recipient-address" in values and "remarks" in values
     assert not any(name.startswith(("buyer-", "lines-")) or name == "postage" for name in values)

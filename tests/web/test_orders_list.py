@@ -7,8 +7,8 @@ from sqlalchemy import event, func, select
 from boss.extensions import db
 from boss.orders.models import Order
 from tests.conftest import login
-from tests.factories import (bulk_dialog, create_order, create_product, fail_reflection, map_item, set_rms_connection,
-                             set_state)
+from tests.factories import (bulk_dialog, create_order, create_product, fail_reflection, map_item, set_request_state,
+                             set_rms_connection, set_state)
 
 HTMX = {"HX-Request": "true"}
 
@@ -156,17 +156,11 @@ NO_CONNECTION = "倉庫が接続されていないため、キャンセルを倉
 ])
 def test_r11_the_cancel_dialog_of_an_awaiting_shipment_order_says_whether_the_warehouse_is_told(
         staff_client, client, tenant, app, connected, request_state, promised, not_promised):
-    from boss.extensions import db
-    from boss.orders.models import Order
-
     create_product(client, tenant)
     map_item(client, tenant)
     order = create_order(client, tenant)
     set_state(app, order["id"], "awaiting_shipment", "requested", reserve=True)
-    with app.app_context():
-        db.session.get(Order, order["id"]).shipments[-1].request_state = request_state
-        db.session.commit()
-        db.session.remove()
+    set_request_state(app, order["id"], request_state)
     if connected:
         response = client.patch("/api/v1/warehouse", json={"api_key": "wk-dialog"}, headers=tenant.headers("admin"))
         assert response.status_code == 200
