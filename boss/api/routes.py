@@ -6,16 +6,15 @@ import re
 from flask import Response, current_app, g, jsonify, request, stream_with_context
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ..csv import exports
 from ..errors import ServiceError, not_found
 from ..extensions import db
 from ..job_records import get_job
 from ..models import MALLS, ItemMapping, Product, Shop, utcnow
-from ..orders import actions, bulk, delivery, editing, filters, frame, products, registration, rules, shops, tags
+from ..orders import actions, bulk, delivery, editing, filters, frame, listing, products, registration, rules, shops, tags
 from ..orders.mapping import delete_mapping, map_item
-from ..orders.models import Order, OrderEvent, Shipment, Tag
+from ..orders.models import OrderEvent, Tag
 from ..orders.numbers import InvalidNumber, manual_number
 from ..orders.search import (MAX_CURSOR_LENGTH, ORDER_SORTS, BadCursor, CursorOfAnotherSort, OrderFilter, like_pattern,
                              list_orders, status_counts)
@@ -393,7 +392,7 @@ def orders_list():
     sort = reader.string("sort", choices=tuple(ORDER_SORTS), default=None)
     flt, limit, cursor = read_filter(args, reader.errors)
     try:
-        page = list_orders(flt, limit=limit, cursor=cursor, sort=sort)
+        page = list_orders(flt, limit=limit, cursor=cursor, sort=sort, columns=listing.COLUMNS)
     except CursorOfAnotherSort as exc:
         raise ServiceError("validation_error", Reason("cursor は別の並び順（sort）のものです。",
                                                       "The cursor belongs to another sort."),
@@ -401,9 +400,8 @@ def orders_list():
     except BadCursor:
         raise ServiceError("validation_error", Reason("cursor が不正です。", "The cursor is not valid."),
                            {"cursor": "このAPIが返した next_cursor か prev_cursor を指定してください"}) from None
-    orders = page.rows
+    orders = listing.order_rows(page.rows)
     found = returns.latest_of([o.id for o in orders if o.shipment_status == rules.SHIPPED])
-    with_shipments([o for o in orders if o.shipment_status is not None])
     return jsonify({"items": [order_json(o, found.get(o.id)) for o in orders], "next_cursor": page.next_cursor,
                     "prev_cursor": page.prev_cursor})
 
@@ -421,18 +419,6 @@ def orders_export():
     return Response(stream_with_context(exports.stream(flt, shape, encoding)), mimetype="text/csv",
                     content_type=f"text/csv; charset={charset}",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def with_shipments(orders: list[Order]) -> None:
-    """The page's orders' shipments in one query (each order's `shipment`), not one per order — and without reading
-    the orders again (a SELECT of them with selectinload would read their lines and tags a second time too)."""
-    if orders:
-        found: dict[int, list] = {o.id: [] for o in orders}
-        for shipment in db.session.scalars(select(Shipment).where(Shipment.order_id.in_(list(found)))
-                                           .order_by(Shipment.id)):
-            found[shipment.order_id].append(shipment)
-        for order in orders:
-            set_committed_value(order, "shipments", found[order.id])
 
 
 @bp.get("/v1/orders/counts")

@@ -5,6 +5,7 @@ from typing import Optional
 
 from ..models import ItemMapping, JobRecord, Product, Shop, StockMovement
 from ..orders import rules, shipping_rules
+from ..orders.listing import OrderRow
 from ..orders.models import Order, OrderEvent, Return, Tag
 from ..timefmt import iso_jst
 from ..warehouse import returns, shipping
@@ -62,8 +63,8 @@ def _party(order: Order, prefix: str) -> dict:
             ("name", "name_kana", "email", "phone", "postal_code", "address")}
 
 
-def order_json(order: Order, latest_return=UNREAD) -> dict:
-    """The order; `latest_return` when the caller read it already (a page of orders: returns.latest_of)."""
+def order_json(order: Order | OrderRow, latest_return=UNREAD) -> dict:
+    """The order (or a page's OrderRow); `latest_return` when the caller read it already (a page: returns.latest_of)."""
     if latest_return is UNREAD:  # only a shipped parcel can come back: no read for any other order
         latest_return = returns.latest(order.id) if order.shipment_status == rules.SHIPPED else None
     state = order.state()
@@ -85,7 +86,7 @@ def order_json(order: Order, latest_return=UNREAD) -> dict:
         "lines": [{"id": line.id, "mall_item_id": line.mall_item_id, "sub_code": line.sub_code or None,
                    "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
                    "options": line.options or "",
-                   "sku": line.product.sku if line.product else None, "mapped": line.mapped}
+                   "sku": line.sku, "mapped": line.mapped}
                   for line in order.lines],
         "tags": [tag_json(tag) for tag in order.tags],
         "shipment": shipment_json(shipment),

@@ -20,21 +20,9 @@ order_tags = db.Table(
 NOT_DELETED = text("deleted_at IS NULL")
 
 
-class Tag(db.Model):
-    __tablename__ = "tags"
-    id = db.Column(db.Integer, primary_key=True)
-    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
-    code = db.Column(db.String(40))  # system tags only
-    name = db.Column(db.String(40), nullable=False)
-    color = db.Column(db.String(7), nullable=False, default="#5b6b7f")
-    system = db.Column(db.Boolean, nullable=False, default=False)
-    holds = db.Column(db.Boolean, nullable=False, default=False)
-    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
-
-    __table_args__ = (
-        UniqueConstraint("account_id", "name", name="uq_tags_account_name"),
-        Index("ix_tags_account_code", "account_id", "code"),
-    )
+class TagLook:
+    """What a tag shows, from its code, name, colour and system flag: shared by Tag and listing.TagRow."""
+    __slots__ = ()
 
     def meaning(self, lang: str = "ja") -> str:
         """What a system tag means, in the user's language ("" for a custom tag)."""
@@ -58,7 +46,49 @@ class Tag(db.Model):
         return spec.name_en if spec and lang == "en" else self.name
 
 
-class Order(db.Model):
+class Tag(TagLook, db.Model):
+    __tablename__ = "tags"
+    id = db.Column(db.Integer, primary_key=True)
+    account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
+    code = db.Column(db.String(40))  # system tags only
+    name = db.Column(db.String(40), nullable=False)
+    color = db.Column(db.String(7), nullable=False, default="#5b6b7f")
+    system = db.Column(db.Boolean, nullable=False, default=False)
+    holds = db.Column(db.Boolean, nullable=False, default=False)
+    created_at = db.Column(db.DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "name", name="uq_tags_account_name"),
+        Index("ix_tags_account_code", "account_id", "code"),
+    )
+
+
+
+class OrderLook:
+    """What the rules and the JSON read of an order beyond its columns, from its columns, tags, lines and shipments:
+    shared by Order and listing.OrderRow."""
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def state(self) -> rules.OrderState:
+        shipment = self.current_shipment
+        return state_of(self, self.tags, self.lines, shipment.request_state if shipment is not None else None)
+
+    @property
+    def current_shipment(self) -> Optional["Shipment"]:
+        """The order's latest shipment (api.md `shipment`); earlier ones stay in its history. None before the
+        first shipping request — known without a query while shipment_status is null."""
+        if self.shipment_status is None and "shipments" not in self.__dict__:
+            return None
+        return self.shipments[-1] if self.shipments else None
+
+    def has_tag(self, code: str) -> bool:
+        return any(t.code == code for t in self.tags)
+
+
+class Order(OrderLook, db.Model):
     __tablename__ = "orders"
     id = db.Column(db.Integer, primary_key=True)
     account_id = db.Column(db.Integer, db.ForeignKey("accounts.id"), nullable=False)
@@ -162,22 +192,6 @@ class Order(db.Model):
           for scope, scope_column in (("account", "account_id"), ("shop", "shop_id")) for by_status in (False, True)),
     )
 
-    @property
-    def deleted(self) -> bool:
-        return self.deleted_at is not None
-
-    def state(self) -> rules.OrderState:
-        shipment = self.current_shipment
-        return state_of(self, self.tags, self.lines, shipment.request_state if shipment is not None else None)
-
-    @property
-    def current_shipment(self) -> Optional["Shipment"]:
-        """The order's latest shipment (api.md `shipment`); earlier ones stay in its history. None before the
-        first shipping request — known without a query while shipment_status is null."""
-        if self.shipment_status is None and "shipments" not in self.__dict__:
-            return None
-        return self.shipments[-1] if self.shipments else None
-
     def decide(self, action: str) -> rules.Decision:
         return rules.decide(action, self.state())
 
@@ -202,15 +216,25 @@ class Order(db.Model):
         shop = self.shop
         return consequences.confirms_at_rms(self.mall_linked, shop.rms_connected, shop.confirm_at_rms)
 
-    def has_tag(self, code: str) -> bool:
-        return any(t.code == code for t in self.tags)
-
     def recompute_total(self) -> None:
         self.total = sum(line.quantity * line.unit_price for line in self.lines) + (self.postage or 0) + \
             (self.wrapping or 0)
 
 
-class OrderLine(db.Model):
+class LineLook:
+    """What the rules and the JSON read of a line beyond its columns: shared by OrderLine and listing.LineRow."""
+    __slots__ = ()
+
+    @property
+    def label(self) -> str:
+        return line_label(self.mall_item_id, self.sub_code)
+
+    @property
+    def mapped(self) -> bool:
+        return self.product_id is not None
+
+
+class OrderLine(LineLook, db.Model):
     __tablename__ = "order_lines"
     id = db.Column(db.Integer, primary_key=True)
     order_id = db.Column(db.Integer, db.ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -233,12 +257,9 @@ class OrderLine(db.Model):
     )
 
     @property
-    def label(self) -> str:
-        return line_label(self.mall_item_id, self.sub_code)
-
-    @property
-    def mapped(self) -> bool:
-        return self.product_id is not None
+    def sku(self) -> Optional[str]:
+        """The mapped product's SKU (None: not mapped)."""
+        return self.product.sku if self.product is not None else None
 
 
 def state_of(order, tags: Iterable[Tag], lines: Iterable[OrderLine | LineKey],

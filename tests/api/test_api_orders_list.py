@@ -3,14 +3,81 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.api_helpers import API, create_tag, error_of, list_numbers
-from tests.factories import create_order, create_product, map_item, set_state
+from datetime import date
+
+from boss.extensions import db
+from boss.orders.models import Order, Shipment
+from tests.api.api_helpers import API, create_tag, error_of, get_order, list_numbers
+from tests.factories import create_order, create_product, map_item, set_order_fields, set_state
 
 
 def _page(client, tenant, **query) -> dict:
     response = client.get(f"{API}/orders", query_string=query, headers=tenant.headers())
     assert response.status_code == 200, response.json
     return response.json
+
+
+# ---------------------------------------------------------------- what a listed order shows
+
+
+def _second_parcel_shipped(app, order_id: int) -> None:
+    """A 再出荷依頼 that shipped in two boxes, after a first shipment the warehouse could not ship."""
+    with app.app_context():
+        order = db.session.get(Order, order_id)
+        order.shipments[-1].status, order.shipments[-1].reason = "not_shippable", "住所不明"
+        order.shipments.append(Shipment(status="shipped", request_state="sent", warehouse_id="WS-2", carrier="yamato",
+                                        tracking_number="1234-5678-9012", shipped_on=date(2026, 11, 30),
+                                        parcels=[{"carrier": "yamato", "tracking_number": "1234-5678-9012"},
+                                                 {"carrier": "sagawa", "tracking_number": "4000-1111-2222"}]))
+        db.session.commit()
+        db.session.remove()
+
+
+def test_each_listed_order_is_the_order_exactly_as_its_own_page_shows_it(app, client, tenant):
+    """The list reads a page as rows (orders.listing: lines and tags gathered by the database, no ORM objects),
+    the order's own page as an ORM object: a client must not tell them apart, whatever the order holds."""
+    create_product(client, tenant, "SKU-1")
+    map_item(client, tenant, "item-1", "SKU-1")
+    lines = [{"mall_item_id": "item-1", "name": "煎茶", "quantity": 2, "unit_price": 1200},
+             {"mall_item_id": "item-9", "sub_code": "red-M", "name": "湯呑", "quantity": 1, "unit_price": 800}]
+    unmapped = create_order(client, tenant, number="EQ-1", lines=lines, postage=600, remarks="のし希望",
+                            delivery_date="2026-12-24", delivery_time_slot="14-16")
+    set_order_fields(app, unmapped["id"], options=["", "色: 赤\nサイズ: M"], wrapping=330, drop_off="玄関前",
+                     pickup={"kind": "convenience_store", "store_code": "123456", "store_name": "ローソン 大手町店",
+                             "address": "東京都千代田区大手町1-1-1"})
+    custom = create_tag(client, tenant, "ギフト", color="#1f6f43")
+    held = create_tag(client, tenant, "保留", holds=True)
+    for tag in (held, custom):
+        version = get_order(client, tenant, unmapped["id"])["version"]
+        response = client.post(f"{API}/orders/{unmapped['id']}/tags/{tag['id']}",
+                               headers=tenant.headers() | {"If-Match": str(version)})
+        assert response.status_code == 200, response.json
+    shipped = create_order(client, tenant, number="EQ-2")
+    set_state(app, shipped["id"], "completed", "not_shippable")
+    _second_parcel_shipped(app, shipped["id"])
+    returned = create_order(client, tenant, number="EQ-3")
+    set_state(app, returned["id"], "completed", "shipped")
+    assert client.post(f"{API}/orders/{returned['id']}/cancel", json={"reason_code": 1},
+                       headers=tenant.headers()).status_code == 200
+    deleted = create_order(client, tenant, number="EQ-4", lines=[lines[1]])
+    assert client.delete(f"{API}/orders/{deleted['id']}", headers=tenant.headers()).status_code == 200
+    in_progress = create_order(client, tenant, number="EQ-5")
+    set_state(app, in_progress["id"], "shipping_in_progress", "started")
+
+    listed = {order["id"]: order for order in _page(client, tenant, include_deleted="true")["items"]}
+    assert len(listed) == 5
+    for order_id, order in listed.items():
+        assert order == get_order(client, tenant, order_id)
+    first = listed[unmapped["id"]]
+    assert [(line["sku"], line["mapped"], line["options"]) for line in first["lines"]] == [
+        ("SKU-1", True, ""), (None, False, "色: 赤\nサイズ: M")]
+    assert sorted((tag["name"], tag["system"], tag["holds"]) for tag in first["tags"]) == sorted([
+        ("モール出荷連携なし", True, False), ("商品未マッピング", True, False), ("ギフト", False, False), ("保留", False, True)])
+    assert [tag["id"] for tag in first["tags"]] == sorted(tag["id"] for tag in first["tags"])
+    assert first["can_cancel"] and not first["can_delete"]  # a mapped line: R2
+    assert listed[shipped["id"]]["shipment"]["parcels"][1]["tracking_number"] == "4000-1111-2222"
+    assert listed[returned["id"]]["return"]["status"] == "awaiting_return"
+    assert listed[deleted["id"]]["deleted"] is True
 
 
 # ---------------------------------------------------------------- order and pages
