@@ -20,7 +20,7 @@ from ..orders.search import (MAX_CURSOR_LENGTH, ORDER_SORTS, BadCursor, CursorOf
                              list_orders, status_counts)
 from ..parsing import MAX_ID
 from ..reason import Reason
-from ..warehouse import returns, stock
+from ..warehouse import stock
 from . import bp
 from .errors import admin_required, lang, refuse
 from .idempotency import idempotent
@@ -400,9 +400,8 @@ def orders_list():
     except BadCursor:
         raise ServiceError("validation_error", Reason("cursor が不正です。", "The cursor is not valid."),
                            {"cursor": "このAPIが返した next_cursor か prev_cursor を指定してください"}) from None
-    orders = listing.order_rows(page.rows)
-    found = returns.latest_of([o.id for o in orders if o.shipment_status == rules.SHIPPED])
-    return jsonify({"items": [order_json(o, found.get(o.id)) for o in orders], "next_cursor": page.next_cursor,
+    orders = [listing.OrderRow(row) for row in page.rows]
+    return jsonify({"items": [order_json(o, o.latest_return) for o in orders], "next_cursor": page.next_cursor,
                     "prev_cursor": page.prev_cursor})
 
 

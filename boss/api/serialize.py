@@ -64,7 +64,7 @@ def _party(order: Order, prefix: str) -> dict:
 
 
 def order_json(order: Order | OrderRow, latest_return=UNREAD) -> dict:
-    """The order (or a page's OrderRow); `latest_return` when the caller read it already (a page: returns.latest_of)."""
+    """The order (or a page's OrderRow); `latest_return` when the caller read it already (a page's OrderRow did)."""
     if latest_return is UNREAD:  # only a shipped parcel can come back: no read for any other order
         latest_return = returns.latest(order.id) if order.shipment_status == rules.SHIPPED else None
     state = order.state()

@@ -1,23 +1,23 @@
-"""A page of whole orders read as rows (GET /api/v1/orders): each order's columns with its lines and tags, which the
-database gathers as JSON in the same statement — one round trip for the page and no ORM objects to build, where
-the ORM read the orders, their lines and their tags in three and spent most of the page's time building objects.
+"""A page of whole orders read as rows (GET /api/v1/orders): each order's columns with its lines, tags and shipments,
+and returns, which the database gathers as JSON in the same statement — one round trip for the page and no ORM
+objects to build, where the ORM read them in five and spent most of the page's time building objects. One statement
+reads from one moment, so the page needs no snapshot transaction (api.errors.ONE_STATEMENT_READS).
 
-The objects it gives (OrderRow, LineRow, TagRow) are read-only and answer what `api.serialize.order_json` and the
-rules read of an Order, a line and a tag (OrderLook, LineLook, TagLook are shared with the models); an OrderRow's
-shipments are plain rows of `shipments` (attach_shipments)."""
+The objects it gives (OrderRow, LineRow, TagRow, ShipmentRow, ReturnRow) are read-only and answer what
+`api.serialize.order_json` and the rules read of an Order, a line, a tag, a shipment and a return (OrderLook, LineLook and
+TagLook are shared with the models)."""
 from __future__ import annotations
 
-from collections import defaultdict
-from operator import attrgetter
-from typing import Iterable
+from datetime import date, datetime
+from operator import attrgetter, itemgetter
 
-from sqlalchemy import JSON, literal_column, select
+from sqlalchemy import JSON, case, literal_column, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from ..extensions import db
 from ..models import Product
-from .models import LineLook, Order, OrderLine, OrderLook, Shipment, Tag, TagLook, order_tags
+from . import rules
+from .models import LineLook, Order, OrderLine, OrderLook, Return, ReturnLine, Shipment, Tag, TagLook, order_tags
 
 
 class json_rows(FunctionElement):
@@ -39,66 +39,125 @@ def _json_rows_sqlite(element, compiler, **kw):
     return f"json_group_array(json_object({compiler.process(element.clauses, **kw)}))"
 
 
+class json_column(FunctionElement):
+    """A JSON value inside json_rows (a JSON column, a json_rows subquery): as it is on PostgreSQL (json nests as
+    it is), read as JSON on SQLite (which has it as text and would nest it as a string)."""
+    type = JSON()
+    name = "json_column"
+    inherit_cache = True
+
+
+@compiles(json_column, "postgresql")
+def _json_column_postgresql(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(json_column, "sqlite")
+def _json_column_sqlite(element, compiler, **kw):
+    return f"json({compiler.process(element.clauses, **kw)})"
+
+
 def _pairs(**columns) -> list:
     return [part for key, column in columns.items() for part in (literal_column(f"'{key}'"), column)]
 
 
 LINE_FIELDS = ("id", "position", "mall_item_id", "sub_code", "name", "quantity", "unit_price", "options", "product_id")
 TAG_FIELDS = ("id", "code", "name", "color", "system", "holds")
+RETURN_LINE_FIELDS = ("id", "sku", "quantity", "returned", "sellable")
+# What the JSON and the rules read of a shipment (serialize.shipment_json, OrderLook.state, `warehouse_notice`).
+SHIPMENT_FIELDS = ("id", "status", "request_state", "request_error", "warehouse_id", "carrier", "tracking_number",
+                   "reason", "notice")
 
-_LINES = (select(json_rows(*_pairs(**{name: getattr(OrderLine, name) for name in LINE_FIELDS}, sku=Product.sku)))
-          .select_from(OrderLine).outerjoin(Product, Product.id == OrderLine.product_id)
+# The SKU by a subquery of its own, not a join: with few products PostgreSQL would hash them all for every order.
+_SKU = select(Product.sku).where(Product.id == OrderLine.product_id).correlate(OrderLine).scalar_subquery()
+_LINES = (select(json_rows(*_pairs(**{name: getattr(OrderLine, name) for name in LINE_FIELDS}, sku=_SKU)))
           .where(OrderLine.order_id == Order.id).correlate(Order).scalar_subquery().label("lines_json"))
 _TAGS = (select(json_rows(*_pairs(**{name: getattr(Tag, name) for name in TAG_FIELDS})))
          .select_from(order_tags).join(Tag, Tag.id == order_tags.c.tag_id)
          .where(order_tags.c.order_id == Order.id).correlate(Order).scalar_subquery().label("tags_json"))
+_SHIPMENTS = (select(json_rows(*_pairs(**{name: getattr(Shipment, name) for name in SHIPMENT_FIELDS},
+                                       requested_at=Shipment.requested_at, shipped_on=Shipment.shipped_on,
+                                       parcels=json_column(Shipment.parcels),
+                                       short_lines=json_column(Shipment.short_lines))))
+              .where(Shipment.order_id == Order.id).correlate(Order).scalar_subquery().label("shipments_json"))
+# A shipped order's returns (return_json; an order that is not 発送済 shows none, so reads none), with their lines.
+_RETURN_LINES = (select(json_rows(*_pairs(**{name: getattr(ReturnLine, name) for name in RETURN_LINE_FIELDS})))
+                 .where(ReturnLine.return_id == Return.id).correlate(Return).scalar_subquery())
+_RETURNS = case((Order.shipment_status == rules.SHIPPED, (
+    select(json_rows(*_pairs(id=Return.id, order_id=Return.order_id, status=Return.status, opened_at=Return.opened_at,
+                             inspected_at=Return.inspected_at, lines=json_column(_RETURN_LINES))))
+    .where(Return.order_id == Order.id).correlate(Order).scalar_subquery())), else_=None).label("returns_json")
 
 # What a page reads of each order: every column the JSON shows (not the last RMS read, the search text or the
-# number's key, the largest and never shown), and its lines and tags.
+# number's key, the largest and never shown), and its lines, tags, shipments and returns.
 _NOT_READ = {"rms_read", "rms_read_hash", "search_text", "mall_order_number_key"}
-COLUMNS = (*(column for column in Order.__table__.c if column.key not in _NOT_READ), _LINES, _TAGS)
+COLUMNS = (*(column for column in Order.__table__.c if column.key not in _NOT_READ), _LINES, _TAGS, _SHIPMENTS,
+           _RETURNS)
 
 
-class LineRow(LineLook):
-    __slots__ = (*LINE_FIELDS, "sku")
+def _time(value: str | None) -> datetime | None:
+    """A date and time as JSON holds it: ISO text from both databases (SQLite's with a space before the time)."""
+    return datetime.fromisoformat(value) if value else None
+
+
+class _Fields:
+    """A read-only object of a JSON object's FIELDS, as they came; a subclass reads the rest itself."""
+    __slots__ = ()
+    FIELDS: tuple = ()
 
     def __init__(self, values: dict):
-        for name in self.__slots__:
+        for name in self.FIELDS:
             setattr(self, name, values[name])
 
 
-class TagRow(TagLook):
+class LineRow(_Fields, LineLook):
+    FIELDS = (*LINE_FIELDS, "sku")
+    __slots__ = FIELDS
+
+
+class TagRow(_Fields, TagLook):
+    FIELDS = ("id", "code", "name", "color")
     __slots__ = TAG_FIELDS
 
     def __init__(self, values: dict):
-        self.id, self.code, self.name, self.color = values["id"], values["code"], values["name"], values["color"]
+        super().__init__(values)
         self.system, self.holds = bool(values["system"]), bool(values["holds"])  # SQLite's JSON has 0 and 1
 
 
+class ShipmentRow(_Fields):
+    FIELDS = SHIPMENT_FIELDS
+    __slots__ = (*SHIPMENT_FIELDS, "requested_at", "shipped_on", "parcels", "short_lines")
+
+    def __init__(self, values: dict):
+        super().__init__(values)
+        self.requested_at = _time(values["requested_at"])
+        self.shipped_on = date.fromisoformat(values["shipped_on"]) if values["shipped_on"] else None
+        self.parcels, self.short_lines = values["parcels"], values["short_lines"]
+
+
+class ReturnLineRow(_Fields):
+    FIELDS = __slots__ = RETURN_LINE_FIELDS
+
+
+class ReturnRow(_Fields):
+    FIELDS = ("id", "order_id", "status")
+    __slots__ = (*FIELDS, "opened_at", "inspected_at", "lines")
+
+    def __init__(self, values: dict):
+        super().__init__(values)
+        self.opened_at, self.inspected_at = _time(values["opened_at"]), _time(values["inspected_at"])
+        self.lines = sorted(map(ReturnLineRow, values["lines"] or ()), key=attrgetter("id"))
+
+
 class OrderRow(OrderLook):
-    """An order of a page: its COLUMNS as attributes, its lines (in position order) and tags (by id), and its
-    shipments (oldest first) once attach_shipments has read them."""
+    """An order of a page: its COLUMNS as attributes, its lines (in position order), tags (by id) and shipments
+    (oldest first), and its latest return when it is 発送済. Read-only: nothing here is written back."""
 
     def __init__(self, row):
         values = row._asdict()
         self.lines = sorted(map(LineRow, values.pop("lines_json") or ()), key=attrgetter("position", "id"))
         self.tags = sorted(map(TagRow, values.pop("tags_json") or ()), key=attrgetter("id"))
+        self.shipments = sorted(map(ShipmentRow, values.pop("shipments_json") or ()), key=attrgetter("id"))
+        returns = values.pop("returns_json")
+        self.latest_return = ReturnRow(max(returns, key=itemgetter("id"))) if returns else None
         self.__dict__.update(values)
-
-
-def order_rows(rows: Iterable) -> list[OrderRow]:
-    """The OrderRows of rows of COLUMNS, with their shipments (one read, for the orders that have any)."""
-    orders = [OrderRow(row) for row in rows]
-    attach_shipments([order for order in orders if order.shipment_status is not None])
-    return orders
-
-
-def attach_shipments(orders: list[OrderRow]) -> None:
-    if not orders:
-        return
-    found = defaultdict(list)
-    for shipment in db.session.execute(select(Shipment.__table__).where(Shipment.order_id.in_([o.id for o in orders]))
-                                       .order_by(Shipment.id)):
-        found[shipment.order_id].append(shipment)
-    for order in orders:
-        order.shipments = found[order.id]

@@ -55,16 +55,6 @@ def latest(order_id: int) -> Optional[Return]:
                               .where(Return.order_id == order_id).order_by(Return.id.desc()).limit(1)).unique().first()
 
 
-def latest_of(order_ids: Sequence[int]) -> dict[int, Return]:
-    """Each order's latest return, in one read (a page of orders' JSON)."""
-    if not order_ids:
-        return {}
-    found: dict[int, Return] = {}
-    for ret in db.session.scalars(select(Return).where(Return.order_id.in_(list(order_ids))).order_by(Return.id)):
-        found[ret.order_id] = ret
-    return found
-
-
 def open_return(order: Order, actor: Actor, shipment: Optional[Shipment] = None,
                 text: history.Text = history.RETURN_OPENED) -> Return:
     """A return 返品待ち of what the order's parcel held, with the order's history (no commit)."""

@@ -61,8 +61,13 @@ def test_each_listed_order_is_the_order_exactly_as_its_own_page_shows_it(app, cl
                        headers=tenant.headers()).status_code == 200
     deleted = create_order(client, tenant, number="EQ-4", lines=[lines[1]])
     assert client.delete(f"{API}/orders/{deleted['id']}", headers=tenant.headers()).status_code == 200
-    in_progress = create_order(client, tenant, number="EQ-5")
-    set_state(app, in_progress["id"], "shipping_in_progress", "started")
+    short = create_order(client, tenant, number="EQ-5")
+    set_state(app, short["id"], "shipping_in_progress", "not_shippable")
+    with app.app_context():
+        shipment = db.session.get(Order, short["id"]).shipments[-1]
+        shipment.reason, shipment.reason_code, shipment.short_lines = "在庫不足", "R01", [{"sku": "SKU-1", "short": 2}]
+        db.session.commit()
+        db.session.remove()
 
     listed = {order["id"]: order for order in _page(client, tenant, include_deleted="true")["items"]}
     assert len(listed) == 5
@@ -78,6 +83,7 @@ def test_each_listed_order_is_the_order_exactly_as_its_own_page_shows_it(app, cl
     assert listed[shipped["id"]]["shipment"]["parcels"][1]["tracking_number"] == "4000-1111-2222"
     assert listed[returned["id"]]["return"]["status"] == "awaiting_return"
     assert listed[deleted["id"]]["deleted"] is True
+    assert listed[short["id"]]["shipment"]["short_lines"] == [{"sku": "SKU-1", "short": 2}]
 
 
 # ---------------------------------------------------------------- order and pages
