@@ -351,8 +351,8 @@ def list_orders(flt: OrderFilter, limit: int = 50, cursor: Optional[str] = None,
                 sort: Optional[str] = None) -> Page:
     """One page in `sort` (ORDER_SORTS; None: the cursor's, else newest first), ties broken by id; keyset, so page
     1,000 costs what page 1 does (each sort walks an index of its own, migrations 0001 and 0016). Whole orders;
-    or, given `columns` (which must include id and the sort's key), plain rows of those columns for a caller
-    that shows a few of them (the web list: no ORM objects to build for 50 rows)."""
+    or, given `columns` (which must include id and the sort's key), plain rows of those columns: no ORM objects
+    to build for 50 rows (the web list's few columns; the API's listing.COLUMNS)."""
     stmt = (select(*columns) if columns else select(Order)).where(*flt.conditions())
     return keyset_page(stmt, ORDER_SORTS, limit, cursor, lambda page: list(
         db.session.execute(page) if columns else db.session.scalars(page).unique()), sort)

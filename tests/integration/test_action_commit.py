@@ -138,17 +138,28 @@ def test_a_tokens_first_request_notes_its_use_and_reads_the_token_and_its_user_o
     assert len([s for s in selects if "FROM api_tokens" in s or "users" in s]) == 1
 
 
-def test_the_api_list_reads_its_orders_shipments_in_one_query(app, client, tenant):
-    from tests.factories import set_state
-
+def test_the_api_list_reads_its_orders_with_their_lines_tags_shipments_and_returns_in_one_statement(app, client, tenant):
+    """However many orders the page holds and whatever they hold, one SELECT reads them (orders.listing), in no
+    snapshot transaction of its own (one statement reads from one moment)."""
     for n in range(5):
         order = create_order(client, tenant, number=f"LIST-SHIP-{n}")
         set_state(app, order["id"], "shipping_in_progress", "shipping")
+    shipped = create_order(client, tenant, number="LIST-RETURN")
+    set_state(app, shipped["id"], "completed", "shipped")
+    assert client.post(f"/api/v1/orders/{shipped['id']}/cancel", json={"reason_code": 1},
+                       headers=tenant.headers()).status_code == 200
+    client.get("/api/v1/orders", headers=tenant.headers())  # the token's first use is noted: not what is counted
     with app.app_context(), Statements() as during:
         answer = client.get("/api/v1/orders?limit=50", headers=tenant.headers())
         assert answer.status_code == 200
-        assert [o["shipment"]["status"] for o in answer.json["items"]] == ["shipping"] * 5
-    assert len([s for s in during.seen if s.lstrip().upper().startswith("SELECT") and "FROM shipments" in s]) == 1
+        items = answer.json["items"]
+    assert [o["shipment"]["status"] for o in items[1:]] == ["shipping"] * 5
+    assert items[0]["return"]["status"] == "awaiting_return" and items[0]["lines"] and items[0]["tags"]
+    reads = [s for s in during.seen if s.lstrip().upper().startswith("SELECT")]
+    assert len([s for s in reads if "FROM orders" in s]) == 1
+    assert not [s for s in reads if "FROM orders" not in s and any(
+        f"FROM {table}" in s for table in ("order_lines", "order_tags", "shipments", "returns", "return_lines"))]
+    assert not [s for s in during.seen if s.strip().upper() == "BEGIN"]  # SQLite's snapshot is a BEGIN
 
 
 def test_r10_r13_an_api_cancel_of_a_completed_order_is_one_new_version_and_its_answer_reads_nothing_it_wrote(
