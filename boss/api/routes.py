@@ -392,7 +392,7 @@ def orders_list():
     sort = reader.string("sort", choices=tuple(ORDER_SORTS), default=None)
     flt, limit, cursor = read_filter(args, reader.errors)
     try:
-        page = list_orders(flt, limit=limit, cursor=cursor, sort=sort, columns=listing.COLUMNS)
+        page = list_orders(flt, limit=limit, cursor=cursor, sort=sort, columns=listing.COLUMNS, read=listing.read_page)
     except CursorOfAnotherSort as exc:
         raise ServiceError("validation_error", Reason("cursor は別の並び順（sort）のものです。",
                                                       "The cursor belongs to another sort."),

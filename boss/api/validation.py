@@ -67,8 +67,9 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-# orjson writes what json.dumps(sort_keys=True, ensure_ascii=False) writes; dates, times and dataclasses go to
-# Flask's own `default` as before (Flask writes a date as an HTTP date, orjson as ISO).
+# orjson writes what json.dumps(sort_keys=True, ensure_ascii=False) writes for what the API answers (str keys,
+# ints, finite floats); dates, times and dataclasses go to Flask's own `default` as before (Flask writes a date as
+# an HTTP date, orjson as ISO). Where they differ no answer goes: a NaN (null, not NaN), int keys (sorted as text).
 _ORJSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
                    | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS)
 

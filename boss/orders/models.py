@@ -63,10 +63,10 @@ class Tag(TagLook, db.Model):
     )
 
 
-
 class OrderLook:
     """What the rules and the JSON read of an order beyond its columns, from its columns, tags, lines and shipments:
     shared by Order and listing.OrderRow."""
+    __slots__ = ()
 
     @property
     def deleted(self) -> bool:

@@ -8,7 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from sqlalchemy import Text, and_, column, exists, func, or_, select, table, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -348,14 +348,15 @@ def attention_condition(account_id: int):
 
 
 def list_orders(flt: OrderFilter, limit: int = 50, cursor: Optional[str] = None, columns: tuple = (),
-                sort: Optional[str] = None) -> Page:
+                sort: Optional[str] = None, read: Optional[Callable] = None) -> Page:
     """One page in `sort` (ORDER_SORTS; None: the cursor's, else newest first), ties broken by id; keyset, so page
     1,000 costs what page 1 does (each sort walks an index of its own, migrations 0001 and 0016). Whole orders;
     or, given `columns` (which must include id and the sort's key), plain rows of those columns: no ORM objects
-    to build for 50 rows (the web list's few columns; the API's listing.COLUMNS)."""
+    to build for 50 rows (the web list's few columns; the API's listing.COLUMNS, which `read` as listing.read_page
+    does)."""
     stmt = (select(*columns) if columns else select(Order)).where(*flt.conditions())
-    return keyset_page(stmt, ORDER_SORTS, limit, cursor, lambda page: list(
-        db.session.execute(page) if columns else db.session.scalars(page).unique()), sort)
+    return keyset_page(stmt, ORDER_SORTS, limit, cursor, read or (lambda page: list(
+        db.session.execute(page) if columns else db.session.scalars(page).unique())), sort)
 
 
 def matching_ids(flt: OrderFilter, cap: int) -> list[int]:
