@@ -97,10 +97,13 @@ COLUMNS = (*(column for column in Order.__table__.c if column.key not in _NOT_RE
 
 
 def read_page(page) -> list:
-    """The rows of a page's statement of COLUMNS (its filter, order and limit): the page's orders chosen first, by id,
-    so that their JSON is built for them alone — without an index that gives the order (include_deleted), SQLite
-    would build it for every matching order before sorting them and keeping the page's."""
-    return list(db.session.execute(page.where(Order.id.in_(page.with_only_columns(Order.id).scalar_subquery()))))
+    """The rows of a page's statement of COLUMNS (its filter, order and limit). SQLite computes what a statement
+    selects before it sorts: without an index that gives the order (include_deleted), it would build the JSON of
+    every matching order and keep the page's. There the page's orders are chosen first, by id, and the JSON built
+    for them alone. PostgreSQL computes it after the LIMIT by itself (and would spend ~1 ms more on the subquery)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        page = page.where(Order.id.in_(page.with_only_columns(Order.id).scalar_subquery()))
+    return list(db.session.execute(page))
 
 
 def _time(value: str | None) -> datetime | None:
