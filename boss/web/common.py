@@ -24,7 +24,7 @@ from ..orders.actor import Actor
 from ..orders.search import status_counts
 from ..parsing import whole_number
 from ..reason import Reason
-from ..timefmt import EARLIEST_DAY, LATEST_DAY, day_in_range, display_jst, to_jst
+from ..timefmt import EARLIEST_DAY, LATEST_DAY, day_in_range, display_jst, iso_jst, to_jst
 from . import malls
 
 bp = Blueprint("common", __name__)
@@ -159,6 +159,7 @@ def set_shop_filter():
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.filters["jst"] = display_jst
+    app.jinja_env.filters["iso_jst"] = iso_jst  # a <time datetime="…">'s value
     app.jinja_env.filters["yen"] = yen
     app.jinja_env.filters["history"] = history_text
     app.jinja_env.filters["ink_on"] = ink_on

@@ -149,6 +149,7 @@ def test_sync_now_on_the_warehouse_settings_shows_its_progress_then_its_result(
 
     page.goto(f"{live_server}/settings/warehouse")
     expect(page.locator("#warehouse-status")).to_contain_text("接続中")
+    last_sync = page.locator("#warehouse-last-sync time").get_attribute("datetime")
     page.get_by_role("button", name="今すぐ同期").click()
     sync = page.locator("#warehouse-sync")
     expect(sync).to_contain_text("このページを離れても同期は続きます。")
@@ -156,6 +157,10 @@ def test_sync_now_on_the_warehouse_settings_shows_its_progress_then_its_result(
     _shot(page, "sync-running", width)
     expect(sync).to_contain_text("同期が完了しました", timeout=20_000)
     expect(sync.locator("progress")).to_have_count(0)
+    # 最終同期 follows the run without a reload, and the page holds it once
+    expect(page.locator("#warehouse-last-sync time")).not_to_have_attribute("datetime", last_sync)
+    expect(page.locator("#warehouse-last-sync")).to_have_count(1)
+    expect(page.locator("#warehouse-status")).to_contain_text("接続中")
     _shot(page, "sync-finished", width)
 
     page.goto(f"{live_server}/shipments")

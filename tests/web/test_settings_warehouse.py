@@ -149,6 +149,11 @@ def test_sync_now_starts_a_run_shows_its_progress_then_that_it_finished_and_the_
     ended = _ended(staff_client, _progress_url(started.text))
     assert "同期が完了しました" in ended and "同期に失敗しました" not in ended
     assert warehouse.order(order["id"])["status"] == "shipping_in_progress"
+    # 最終同期 and the state on the page follow without a reload (htmx swaps them in out of band)
+    last_sync = re.search(r'<dd id="warehouse-last-sync" hx-swap-oob="true"><time datetime="([^"]+)">', ended)
+    assert last_sync and f'<time datetime="{last_sync.group(1)}">' in staff_client.get("/settings/warehouse").text
+    assert '<dd id="warehouse-status" hx-swap-oob="true">' in ended and "接続中" in ended
+    assert "hx-swap-oob" not in staff_client.get("/settings/warehouse").text
 
     plain = _post(staff_client, "/settings/warehouse/sync")
     assert plain.status_code == 303 and plain.headers["Location"].endswith("/settings/warehouse")
@@ -161,3 +166,4 @@ def test_sync_now_shows_why_a_run_failed(staff_client, warehouse, worker):
     assert started.status_code == 202
     ended = _ended(staff_client, _progress_url(started.text))
     assert "同期に失敗しました" in ended and "倉庫が一時的に応答しませんでした" in ended and 'role="alert"' in ended
+    assert '<dd id="warehouse-status" hx-swap-oob="true">' in ended

@@ -102,5 +102,8 @@ def sync_warehouse():
 
 @job_page(SYNC_JOB_KIND)
 def sync_progress(job: JobRecord):
-    """GET /jobs/<id>/progress of 今すぐ同期: the self-polling partial until the run ends, then how it ended."""
-    return render_template("settings/_warehouse_sync.html", job=job)
+    """GET /jobs/<id>/progress of 今すぐ同期: the self-polling partial until the run ends, then how it ended, with the
+    page's 最終同期 and connection state as the run left them (out of band: no reload to see them)."""
+    ended = job.state in ("finished", "failed")
+    return render_template("settings/_warehouse_sync.html", job=job,
+                           ended_conn=connection.warehouse_for(current_actor().account_id) if ended else None)
