@@ -58,7 +58,9 @@ def _json_column_sqlite(element, compiler, **kw):
     return f"json({compiler.process(element.clauses, **kw)})"
 
 
-def _pairs(**columns) -> list:
+def _pairs(model=None, names: tuple = (), **columns) -> list:
+    """(key, value, …) for json_rows: `model`'s columns `names` under their own names, then `columns`."""
+    columns = {**{name: getattr(model, name) for name in names}, **columns}
     return [part for key, column in columns.items() for part in (literal_column(f"'{key}'"), column)]
 
 
@@ -71,22 +73,21 @@ SHIPMENT_FIELDS = ("id", "status", "request_state", "request_error", "warehouse_
 
 # The SKU by a subquery of its own, per line, not a join: PostgreSQL hashed every product for every order.
 _SKU = select(Product.sku).where(Product.id == OrderLine.product_id).correlate(OrderLine).scalar_subquery()
-_LINES = (select(json_rows(*_pairs(**{name: getattr(OrderLine, name) for name in LINE_FIELDS}, sku=_SKU)))
+_LINES = (select(json_rows(*_pairs(OrderLine, LINE_FIELDS, sku=_SKU)))
           .where(OrderLine.order_id == Order.id).correlate(Order).scalar_subquery().label("lines_json"))
-_TAGS = (select(json_rows(*_pairs(**{name: getattr(Tag, name) for name in TAG_FIELDS})))
+_TAGS = (select(json_rows(*_pairs(Tag, TAG_FIELDS)))
          .select_from(order_tags).join(Tag, Tag.id == order_tags.c.tag_id)
          .where(order_tags.c.order_id == Order.id).correlate(Order).scalar_subquery().label("tags_json"))
-_SHIPMENTS = (select(json_rows(*_pairs(**{name: getattr(Shipment, name) for name in SHIPMENT_FIELDS},
-                                       requested_at=Shipment.requested_at, shipped_on=Shipment.shipped_on,
+_SHIPMENTS = (select(json_rows(*_pairs(Shipment, (*SHIPMENT_FIELDS, "requested_at", "shipped_on"),
                                        parcels=json_column(Shipment.parcels),
                                        short_lines=json_column(Shipment.short_lines))))
               .where(Shipment.order_id == Order.id).correlate(Order).scalar_subquery().label("shipments_json"))
 # A shipped order's returns (return_json; an order that is not 発送済 shows none, so reads none), with their lines.
-_RETURN_LINES = (select(json_rows(*_pairs(**{name: getattr(ReturnLine, name) for name in RETURN_LINE_FIELDS})))
+_RETURN_LINES = (select(json_rows(*_pairs(ReturnLine, RETURN_LINE_FIELDS)))
                  .where(ReturnLine.return_id == Return.id).correlate(Return).scalar_subquery())
 _RETURNS = case((Order.shipment_status == rules.SHIPPED, (
-    select(json_rows(*_pairs(id=Return.id, order_id=Return.order_id, status=Return.status, opened_at=Return.opened_at,
-                             inspected_at=Return.inspected_at, lines=json_column(_RETURN_LINES))))
+    select(json_rows(*_pairs(Return, ("id", "order_id", "status", "opened_at", "inspected_at"),
+                             lines=json_column(_RETURN_LINES))))
     .where(Return.order_id == Order.id).correlate(Order).scalar_subquery())), else_=None).label("returns_json")
 
 # What a page reads of each order: every column the JSON shows (not the last RMS read, the search text or the
