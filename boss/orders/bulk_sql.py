@@ -111,24 +111,11 @@ def _flush_changed(objects, versioned: bool) -> None:
         if changed:
             groups[(state.mapper, tuple(sorted(changed)))].append((obj, changed))
     for (mapper, keys), items in groups.items():
-        table = mapper.local_table
         version_key = mapper.get_property_by_column(mapper.version_id_col).key if versioned else None
-        version_name = mapper.version_id_col.name if versioned else None
         versions = [inspect(obj).committed_state.get(version_key, getattr(obj, version_key)) if versioned else None
                     for obj, _ in items]
-        if db.session.get_bind().dialect.name == "postgresql":
-            rows = [{**changed, "id": obj.id, **({version_name: version} if versioned else {})}
-                    for (obj, changed), version in zip(items, versions)]
-            matched = db.session.connection().execute(_json_update(table, version_name, keys),
-                                                      {"rows": orjson.dumps(rows).decode()}).rowcount
-        else:
-            matched = db.session.connection().execute(_row_update(table, version_name, keys), [
-                {**{f"v_{key}": changed[key] for key in keys}, "w_id": obj.id,
-                 **({"w_version": version, "v_new_version": version + 1} if versioned else {})}
-                for (obj, changed), version in zip(items, versions)]).rowcount
-        if matched != len(items):
-            raise StaleDataError(f"UPDATE statement on table '{table.name}' expected to update {len(items)} row(s); "
-                                 f"{matched} were matched.")
+        _update(mapper.local_table, mapper.version_id_col.name if versioned else None, keys,
+                [(obj.id, version, changed) for (obj, changed), version in zip(items, versions)])
         for (obj, changed), version in zip(items, versions):
             for key, value in changed.items():
                 set_committed_value(obj, key, value)
@@ -137,6 +124,59 @@ def _flush_changed(objects, versioned: bool) -> None:
             state = inspect(obj)
             if not state.committed_state:  # nothing else of it pending: not dirty any more (else the ORM's flush
                 state._commit_all(state.dict, db.session.identity_map)  # looks at every column of it again)
+
+
+class Row:
+    """A table's row read as plain values (no ORM object: a page of warehouse events reads hundreds), which
+    remembers what is set on it for `update_rows`. Values that are not the row's columns (what it is read with:
+    an order's lines, a shipment's order) are given at creation and are not written."""
+
+    def __init__(self, values: dict, **read_with):
+        self.__dict__.update(values, **read_with)
+        self.__dict__["_changed"] = {}
+
+    def __setattr__(self, name, value):
+        self.__dict__[name] = value
+        self._changed[name] = value
+
+
+def update_rows(table, rows, version: Optional[str] = None) -> None:
+    """Write what was set on `rows` (Row) since they were read: one UPDATE per set of changed columns, as
+    `flush_versioned` writes loaded objects. `version`: the table's version column, checked and bumped as the
+    ORM does (R13; fewer rows matched than sent raises StaleDataError). Setting anything that is not a column of
+    `table` is a mistake of the caller's: it raises."""
+    groups: dict = defaultdict(list)
+    for row in rows:
+        if row._changed:
+            unknown = set(row._changed) - set(table.c.keys())
+            if unknown:
+                raise AttributeError(f"not a column of {table.name}: {', '.join(sorted(unknown))}")
+            groups[tuple(sorted(row._changed))].append(row)
+    for keys, items in groups.items():
+        _update(table, version, keys, [(row.id, getattr(row, version) if version else None, row._changed)
+                                       for row in items])
+        for row in items:
+            if version:
+                row.__dict__[version] += 1
+            row.__dict__["_changed"] = {}
+
+
+def _update(table, version_name: Optional[str], keys: tuple, items: list[tuple]) -> None:
+    """UPDATE `table` SET `keys` for items of (id, version, {key: value}), in one statement (PostgreSQL) or one
+    executemany (SQLite); StaleDataError when fewer rows matched than sent."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        rows = [{**changed, "id": row_id, **({version_name: version} if version_name else {})}
+                for row_id, version, changed in items]
+        matched = db.session.connection().execute(_json_update(table, version_name, keys),
+                                                  {"rows": orjson.dumps(rows).decode()}).rowcount
+    else:
+        matched = db.session.connection().execute(_row_update(table, version_name, keys), [
+            {**{f"v_{key}": changed[key] for key in keys}, "w_id": row_id,
+             **({"w_version": version, "v_new_version": version + 1} if version_name else {})}
+            for row_id, version, changed in items]).rowcount
+    if matched != len(items):
+        raise StaleDataError(f"UPDATE statement on table '{table.name}' expected to update {len(items)} row(s); "
+                             f"{matched} were matched.")
 
 
 @lru_cache(maxsize=32)

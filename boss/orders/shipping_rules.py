@@ -223,6 +223,23 @@ def on_event(event_type: str, status: str, shipment_status: Optional[str], *, no
                           f"An event of unknown type {event_type!r} is not applied."))
 
 
+def touches_more_than_statuses(step: Outcome) -> bool:
+    """Whether carrying out `step` touches the order's tags, a return or a cancel — beyond the order's and the
+    shipment's statuses, stock, the notice and the shipment's own fields."""
+    return isinstance(step, Transition) and bool(step.raise_tags or step.clear_tags or step.open_return
+                                                 or step.inspect_return or step.cancel_now)
+
+
+def statuses_only(status: str, notice: str, pending_cancel: bool, event_types) -> bool:
+    """Whether events of `event_types`, in any number and order, can only bring steps that touch no more than
+    statuses (`touches_more_than_statuses` false) to a shipment in any shipment status whose order is in `status`,
+    with the notice and the pending cancel given. Every step that touches more needs a cancelled order, a pending
+    cancel, a pending notice or a `return_inspected`, and no such step's absence brings one: no event cancels an
+    order, asks for a notice or leaves a cancel pending except by a step that touches more itself. Checked against
+    every sequence of events in tests/unit/test_shipping_rules.py."""
+    return status != CANCELLED and not pending_cancel and notice != NOTICE_PENDING and RETURN_INSPECTED not in event_types
+
+
 def check_inspection(shipped: Mapping[str, int], lines: Sequence[tuple[str, int, int]]) -> dict[str, Reason]:
     """What is wrong with an inspection (`lines`: sku, returned, sellable) of a return whose SKUs were shipped in
     `shipped` quantities, by the field it names (`lines[i].sku`, `.returned`, `.sellable`); empty: it adds up.

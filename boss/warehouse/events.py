@@ -13,7 +13,7 @@ nothing twice. Within the page:
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
@@ -22,13 +22,13 @@ from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
 from ..malls.rakuten import shipping_info
-from ..models import Connection, WarehouseEvent, utcnow
+from ..models import Connection, Shop, WarehouseEvent, utcnow
 from ..orders import counters, frame, history, rules
 from ..orders import shipping_rules as sr
 from ..orders.actor import Actor
-from ..orders.bulk_sql import flush_plain, flush_versioned, insert_rows, one_of
+from ..orders.bulk_sql import Row, flush_plain, flush_versioned, insert_rows, one_of, update_rows
 from ..orders.counters import counted
-from ..orders.models import Order, Shipment
+from ..orders.models import Order, OrderLine, Shipment, Tag, order_tags
 from ..reason import Reason
 from . import returns, stock
 
@@ -97,9 +97,15 @@ def _apply_page(connection_id: int, events: Sequence, next_cursor: Optional[str]
             for event in sorted(its_events, key=lambda e: e.seq):
                 outcome = _apply(shipment, latest[shipment.order_id] == shipment.id, event, actor, result)
                 seen_rows.append(_seen(account_id, event, shipment.id, outcome, now))
-    # The orders' UPDATEs (version-checked, R13) in one executemany, not one round trip each at the commit's flush.
-    flush_versioned([shipment.order for shipment in shipments.values()])
-    flush_plain(shipments.values())  # and the shipments' in one statement each, not an UPDATE a row
+    # The orders' UPDATEs (version-checked, R13) in one statement, not one round trip each at the commit's flush;
+    # the shipments' too, not an UPDATE a row.
+    models = [shipment for shipment in shipments.values() if isinstance(shipment, Shipment)]
+    flush_versioned([shipment.order for shipment in models])
+    flush_plain(models)
+    rows = [shipment for shipment in shipments.values() if isinstance(shipment, Row)]
+    update_rows(Order.__table__, [shipment.order for shipment in rows], version="version")
+    update_rows(Shipment.__table__, rows)
+    _expire_loaded(rows)
     if seen_rows:
         insert_rows(WarehouseEvent.__table__, seen_rows)
     conn.cursor = next_cursor
@@ -125,31 +131,97 @@ def _shipment_key(client_reference) -> str:
     return str(client_reference or "").strip()
 
 
-def _shipments(account_id: int, events: Sequence) -> tuple[dict[str, Shipment], dict[int, int]]:
+def _shipments(account_id: int, events: Sequence) -> tuple[dict, dict[int, int]]:
     """The account's shipments the events name (client_reference = BOSS's shipment id), with their orders —
     locked on PostgreSQL, so a staff action on the same order waits for the page (or the page for it) — and
-    each of those orders' latest shipment id (its current one)."""
+    each of those orders' latest shipment id (its current one).
+
+    A shipment whose events can only change statuses (shipping_rules.statuses_only: the `started` and `shipped`
+    of a day's sync) comes as a Row, its order a Row with its tags' codes and its lines' products: hundreds of ORM
+    objects a page cost more than the page's statements. Any other comes as the ORM's Shipment with its Order, for
+    the tags, returns and cancels its events may bring."""
     ids = {int(key) for key in (_shipment_key(e.client_reference) for e in events) if key.isdigit() and len(key) < 12}
     if not ids:
         return {}, {}
-    # The orders' tags (the counters' attention key, system tags) and lines (stock) are loaded with them: two
-    # queries for the page instead of two per order — the lines only when an event of the page may move stock
-    # (a `started` moves none: half the pages of a day's sync). The orders are named by id too (those of the
-    # shipments): else SQLite's planner may scan every order of the account for the join instead of looking up
-    # the page's.
-    loads = [contains_eager(Shipment.order).selectinload(Order.tags)]
-    if any(event.type != sr.STARTED for event in events):
-        loads.append(contains_eager(Shipment.order).selectinload(Order.lines))
-    stmt = (select(Shipment).join(Shipment.order)
-            .options(*loads)
-            .where(one_of(Shipment.id, ids), Order.id.in_(select(Shipment.order_id).where(one_of(Shipment.id, ids))),
-                   Order.account_id == account_id)
-            .with_for_update(of=Order).execution_options(populate_existing=True))
-    found = {str(s.id): s for s in db.session.scalars(stmt).unique()}
+    order_columns = [Order.__table__.c[name].label(f"order_{name}") for name in _ORDER_COLUMNS]
+    # The orders are named by id too (those of the shipments): else SQLite's planner may scan every order of the
+    # account for the join instead of looking up the page's.
+    rows = db.session.execute(
+        select(*Shipment.__table__.c, *order_columns).join(Order, Order.id == Shipment.order_id)
+        .where(one_of(Shipment.id, ids), Order.id.in_(select(Shipment.order_id).where(one_of(Shipment.id, ids))),
+               Order.account_id == account_id)
+        .with_for_update(of=Order.__table__)).mappings().all()
+    types: dict[str, set] = defaultdict(set)
+    for event in events:
+        types[_shipment_key(event.client_reference)].add(event.type)
+    found: dict = {}
+    as_models = []
+    for row in rows:
+        key = str(row["id"])
+        if sr.statuses_only(row["order_status"], row["notice"], row["pending_cancel"] is not None, types[key]):
+            order = Row({name: row[f"order_{name}"] for name in _ORDER_COLUMNS}, tags=(), lines=())
+            found[key] = Row({name: row[name] for name in Shipment.__table__.c.keys()}, order=order)
+        else:
+            as_models.append(row["id"])
+    _read_with(found, any(event.type != sr.STARTED for event in events))
+    if as_models:
+        found.update(_models(account_id, as_models, events))
     order_ids = {s.order_id for s in found.values()}
     latest = dict(db.session.execute(select(Shipment.order_id, func.max(Shipment.id))
                                      .where(one_of(Shipment.order_id, order_ids)).group_by(Shipment.order_id)).all())
     return found, latest
+
+
+# What carrying out a step that changes only statuses reads and sets of an order (events._carry_out, counters,
+# stock, the shipping info's reflection).
+_ORDER_COLUMNS = ("id", "account_id", "shop_id", "status", "shipment_status", "mall_linked", "stock_reserved",
+                  "shipping_reflection_state", "shipping_reflection_message", "deleted_at", "updated_at", "version")
+_Tag = namedtuple("_Tag", "code")
+_Line = namedtuple("_Line", "product_id quantity")
+_Shop = namedtuple("_Shop", "rms_connected")
+
+
+def _read_with(found: dict, with_lines: bool) -> None:
+    """The Row orders' tags (the counters' attention key), shops (the shipping info's reflection) and, when an event
+    of the page may move stock (a `started` moves none), lines: a query each for the page."""
+    orders = {s.order.id: s.order for s in found.values()}
+    if not orders:
+        return
+    tags = defaultdict(list)
+    for order_id, code in db.session.execute(select(order_tags.c.order_id, Tag.code).join(
+            Tag, Tag.id == order_tags.c.tag_id).where(one_of(order_tags.c.order_id, orders))):
+        tags[order_id].append(_Tag(code))
+    lines = defaultdict(list)
+    if with_lines:
+        for order_id, product_id, quantity in db.session.execute(select(
+                OrderLine.order_id, OrderLine.product_id, OrderLine.quantity).where(one_of(OrderLine.order_id, orders))):
+            lines[order_id].append(_Line(product_id, quantity))
+    shops = {shop_id: _Shop(db.session.get(Shop, shop_id).rms_connected)
+             for shop_id in {order.shop_id for order in orders.values()}}
+    for order_id, order in orders.items():
+        order.__dict__.update(tags=tuple(tags[order_id]), lines=tuple(lines[order_id]), shop=shops[order.shop_id])
+
+
+def _models(account_id: int, shipment_ids: list[int], events: Sequence) -> dict[str, Shipment]:
+    """The shipments as the ORM's, with their orders (locked), tags and lines."""
+    # The orders' tags (the counters' attention key, system tags) and lines (stock) are loaded with them: two
+    # queries for the page instead of two per order.
+    stmt = (select(Shipment).join(Shipment.order)
+            .options(contains_eager(Shipment.order).selectinload(Order.tags),
+                     contains_eager(Shipment.order).selectinload(Order.lines))
+            .where(one_of(Shipment.id, shipment_ids), Order.account_id == account_id,
+                   Order.id.in_(select(Shipment.order_id).where(one_of(Shipment.id, shipment_ids))))
+            .with_for_update(of=Order).execution_options(populate_existing=True))
+    return {str(s.id): s for s in db.session.scalars(stmt).unique()}
+
+
+def _expire_loaded(rows: list) -> None:
+    """An ORM copy of an order or shipment written as a Row that the session holds (loaded before the page, in the
+    same transaction) is expired: read again when used, never written from what it held."""
+    written = {(Order, row.order.id) for row in rows} | {(Shipment, row.id) for row in rows}
+    for obj in list(db.session.identity_map.values()):
+        if (type(obj), getattr(obj, "id", None)) in written:
+            db.session.expire(obj)
 
 
 def _seen(account_id: int, event, shipment_id: Optional[int], outcome: str, now) -> dict:
@@ -181,6 +253,8 @@ def _apply(shipment: Shipment, current: bool, event, actor: Actor, result: PageR
         _record_not_applied(order, actor, event, outcome.reason.ja)
         result.ignored += 1
         return IGNORED
+    if isinstance(shipment, Row) and sr.touches_more_than_statuses(outcome):  # statuses_only admitted it
+        raise RuntimeError(f"shipment {shipment.id}: {event.type} needs the order's models ({outcome})")
     _carry_out(order, shipment, event, outcome, actor, result)
     result.applied += 1
     return APPLIED

@@ -94,3 +94,54 @@ def test_shipments_written_in_one_statement_per_set_of_changes_with_their_json_d
         assert db.session.execute(text("SELECT COUNT(*) FROM shipments WHERE id = :id AND parcels IS NULL"),
                                   {"id": second.id}).scalar() == 1  # SQL NULL, not JSON null
         db.session.remove()
+
+
+def test_rows_read_as_plain_values_are_written_with_the_version_checked_and_their_nulls_as_null(app, client, tenant):
+    """update_rows: what was set on Row objects (a page of warehouse events reads its plain shipments so), one
+    UPDATE per set of changed columns, the version + 1; a row changed meanwhile stops the whole write; setting
+    what is not a column is refused before anything is written."""
+    from boss.orders.bulk_sql import Row, update_rows
+    from boss.orders.models import Shipment
+    from tests.factories import set_state
+
+    ids = two_orders(client, tenant)
+    for order_id in ids:
+        set_state(app, order_id, "shipping_in_progress", "shipping")
+    parcels = [{"carrier": "yamato", "tracking_number": "1234-5678-9012"}]
+    with app.app_context():
+        orders = [Row({"id": o.id, "version": o.version, "status": o.status}) for o in
+                  (db.session.get(Order, i) for i in ids)]
+        shipments = [Row({"id": db.session.get(Order, i).shipments[0].id}) for i in ids]
+        versions = [o.version for o in orders]
+        for order in orders:
+            order.status = "completed"
+        shipments[0].parcels, shipments[0].shipped_on = parcels, date(2026, 12, 6)
+        shipments[1].parcels = None
+        update_rows(Order.__table__, orders, version="version")
+        update_rows(Shipment.__table__, shipments)
+        assert [o.version for o in orders] == [v + 1 for v in versions]
+        db.session.commit()
+        db.session.expire_all()
+        assert [(db.session.get(Order, i).status, db.session.get(Order, i).version) for i in ids] == [
+            ("completed", v + 1) for v in versions]
+        first, second = (db.session.get(Shipment, s.id) for s in shipments)
+        assert (first.parcels, first.shipped_on, second.parcels) == (parcels, date(2026, 12, 6), None)
+        assert db.session.execute(text("SELECT COUNT(*) FROM shipments WHERE id = :id AND parcels IS NULL"),
+                                  {"id": second.id}).scalar() == 1  # SQL NULL, not JSON null
+
+        stale = [Row({"id": i, "version": v + 1}) for i, v in zip(ids, versions)]
+        for row in stale:
+            row.remarks = "書き換え"
+        with db.engine.begin() as other:  # another transaction changed the second order since it was read
+            other.execute(text("UPDATE orders SET version = version + 1 WHERE id = :id"), {"id": ids[1]})
+        with pytest.raises(StaleDataError):
+            update_rows(Order.__table__, stale, version="version")
+        db.session.rollback()
+        wrong = Row({"id": ids[0], "version": versions[0] + 1})
+        wrong.remarks, wrong.tags = "書き換え", ["タグ"]
+        with pytest.raises(AttributeError, match="not a column of orders: tags"):
+            update_rows(Order.__table__, [wrong], version="version")
+        db.session.rollback()
+        db.session.expire_all()
+        assert "書き換え" not in [db.session.get(Order, i).remarks for i in ids]
+        db.session.remove()

@@ -13,7 +13,7 @@ from boss.extensions import db
 from boss.models import Connection, Product, StockMovement, WarehouseEvent
 from boss.orders.models import OrderEvent
 from tests.conftest import wait_for
-from tests.factories import create_order, create_product, map_item
+from tests.factories import create_order, create_product, map_item, set_request_state
 from tests.integration.warehouse_simulator import WarehouseSimulator
 
 
@@ -309,6 +309,69 @@ def test_a_page_writes_its_history_ledger_and_shipments_in_one_statement_each_in
         done = warehouse.order(order["id"])
         assert (done["status"], done["shipment"]["carrier"]) == ("completed", "yamato")
     assert warehouse.product().stock == 10 - 3
+
+
+def test_a_page_applies_plain_shipments_as_rows_and_one_with_a_cancel_waiting_as_models_each_right(
+        warehouse, app, monkeypatch):
+    """One page for three orders: A started and shipped, C started — their events change statuses only, so they are
+    applied as rows, no ORM object of their orders made — and B withdrawn while 取下げ後にキャンセル waits, which
+    cancels it (tags, history, stock: the models). Each ends as the rules say, A's stock is deducted and B's
+    reservation released; a copy of A loaded before the page in the same session is read again, not kept stale."""
+    from datetime import date
+
+    from sqlalchemy import inspect
+
+    from boss.orders.models import Order
+    from boss.warehouse import events
+    from boss.warehouse.port import WarehouseEvent as Event
+
+    def event(name, reference, kind, seq, **fields):
+        return Event(id=f"ev_{name}", shipment_id=f"WS-{reference}", client_reference=reference, seq=seq, at=None,
+                     type=kind, **fields)
+
+    a, b, c = (warehouse.confirmed_order(quantity=1) for _ in range(3))
+    refs = {}
+    for order in (a, b, c):
+        warehouse.act(order["id"], "request-shipment")
+        refs[order["id"]] = str(warehouse.order(order["id"])["shipment"]["id"])
+    with app.app_context():
+        conn_id = db.session.scalar(select(Connection.id).where(Connection.account_id == warehouse.tenant.account_id,
+                                                                Connection.provider == "rsl"))
+        events.apply_page(conn_id, [event("b1", refs[b["id"]], "started", 1)], "c-1")
+        db.session.commit()
+        db.session.remove()
+    set_request_state(app, b["id"], "sent")  # the warehouse has it: a withdrawal is asked of it
+    asked = warehouse.act(b["id"], "request-withdrawal", {"then_cancel": True, "reason_code": 8})
+    assert asked["shipment_status"] == "withdrawal_requested"
+    page = [event("a1", refs[a["id"]], "started", 1),
+            event("a2", refs[a["id"]], "shipped", 2, carrier="sagawa", tracking_number="5555-6666-7777",
+                  shipped_on=date(2026, 12, 6)),
+            event("b2", refs[b["id"]], "withdrawn", 2),
+            event("c1", refs[c["id"]], "started", 1)]
+    before_page = warehouse.order(c["id"])["version"]
+    as_models = []
+    models = events._models
+    monkeypatch.setattr(events, "_models", lambda account_id, ids, page: as_models.extend(ids) or models(
+        account_id, ids, page))
+    with app.app_context():
+        copy_of_a = db.session.get(Order, a["id"])
+        assert copy_of_a.status == "awaiting_shipment"
+        result = events.apply_page(conn_id, page, "c-2")
+        assert inspect(copy_of_a).expired, "A's copy from before the page would hold the old status and version"
+        db.session.commit()
+        assert (copy_of_a.status, copy_of_a.version) == ("completed", warehouse.order(a["id"])["version"])
+        db.session.remove()
+    assert (result.applied, result.cancelled_ids) == (4, [b["id"]])
+    assert as_models == [int(refs[b["id"]])], "A and C are applied as rows"
+    done, cancelled, started = (warehouse.order(order["id"]) for order in (a, b, c))
+    assert (done["status"], done["shipment"]["tracking_number"]) == ("completed", "5555-6666-7777")
+    assert (cancelled["status"], cancelled["cancel_reason_code"]) == ("cancelled", 8)
+    assert (started["status"], started["shipment_status"]) == ("shipping_in_progress", "shipping")
+    assert [kind for kind in ("shipment_started", "shipped") if warehouse.events_of(a["id"], kind)] == [
+        "shipment_started", "shipped"]
+    assert warehouse.events_of(c["id"], "shipment_started") and warehouse.events_of(b["id"], "withdrawn")
+    assert (warehouse.product().stock, warehouse.product().reserved) == (10 - 1, 1)  # A shipped, B released, C held
+    assert started["version"] == before_page + 1  # R13: the page is one change of C
 
 
 def test_a_sync_killed_half_way_resumes_after_its_last_page_and_applies_nothing_twice(warehouse, app, monkeypatch):

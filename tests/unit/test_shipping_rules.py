@@ -217,3 +217,59 @@ def test_r1_a_direct_cancel_stays_refused_while_the_warehouse_works_and_allowed_
     assert not rules.can_cancel(state(SHIPPING_IN_PROGRESS, WITHDRAWAL_REQUESTED))
     assert rules.can_cancel(state(SHIPPING_IN_PROGRESS, NOT_SHIPPABLE))
     assert rules.can_cancel(state(AWAITING_SHIPMENT, WITHDRAWAL_REQUESTED))
+
+
+def _after(state, step):
+    """A shipment's state after `step`, as events.py carries it out: (status, shipment status, notice, pending
+    cancel, status before the withdrawal)."""
+    status, shipment, notice, pending, before = state
+    if not isinstance(step, T):
+        return state
+    if step.before_withdrawal is not None:
+        before = step.before_withdrawal
+    if step.shipment_status != WITHDRAWAL_REQUESTED:
+        before = None
+    return (step.order_status, step.shipment_status, step.notice or notice,
+            pending and not (step.drop_pending_cancel or step.cancel_now), before)
+
+
+def _step(state, event):
+    status, shipment, notice, pending, before = state
+    return sr.on_event(event, status, shipment, notice=notice, pending_cancel=pending, before_withdrawal=before)
+
+
+def test_a_shipment_that_statuses_only_admits_never_reaches_a_step_that_touches_tags_returns_or_a_cancel():
+    """events.py applies such shipments as rows, without the order's tags or returns: every state reachable from
+    one that `statuses_only` admits, by any sequence of the events it admits, takes only such steps."""
+    notices = (sr.NOTICE_NONE, sr.NOTICE_PENDING, sr.NOTICE_ACKNOWLEDGED, sr.NOTICE_REFUSED)
+    events = [e for e in sr.EVENT_TYPES if e != sr.RETURN_INSPECTED] + ["unknown"]
+    every = [(status, shipment, notice, pending, before) for status in rules.STATUSES
+             for shipment in (None, *rules.SHIPMENT_STATUSES) for notice in notices for pending in (False, True)
+             for before in (None, REQUESTED, SHIPPING)]
+    todo = [s for s in every if sr.statuses_only(s[0], s[2], s[3], events)]
+    assert len(todo) == 5 * 6 * 3 * 3  # every status but キャンセル, every shipment status or none, three notices
+    seen = set(todo)
+    while todo:
+        state = todo.pop()
+        for event in events:
+            step = _step(state, event)
+            assert not sr.touches_more_than_statuses(step), (state, event, step)
+            after = _after(state, step)
+            if after not in seen:
+                seen.add(after)
+                todo.append(after)
+    assert {s[1] for s in seen} >= {REQUESTED, SHIPPING, SHIPPED, NOT_SHIPPABLE, WITHDRAWAL_REQUESTED}
+
+
+def test_statuses_only_refuses_each_state_where_an_event_touches_tags_returns_or_a_cancel():
+    """The other way: it is not merely false everywhere — each condition it sets is one some event needs."""
+    assert sr.touches_more_than_statuses(_step((CANCELLED, SHIPPING, sr.NOTICE_NONE, False, None), sr.EV_SHIPPED))
+    assert not sr.statuses_only(CANCELLED, sr.NOTICE_NONE, False, [sr.EV_SHIPPED])
+    assert sr.touches_more_than_statuses(_step((SHIPPING_IN_PROGRESS, SHIPPING, sr.NOTICE_NONE, True, None),
+                                               sr.WITHDRAWN))
+    assert not sr.statuses_only(SHIPPING_IN_PROGRESS, sr.NOTICE_NONE, True, [sr.WITHDRAWN])
+    assert sr.touches_more_than_statuses(_step((COMPLETED, SHIPPED, sr.NOTICE_PENDING, False, None),
+                                               sr.CANCELLATION_ACKNOWLEDGED))
+    assert not sr.statuses_only(COMPLETED, sr.NOTICE_PENDING, False, [sr.CANCELLATION_ACKNOWLEDGED])
+    assert not sr.statuses_only(COMPLETED, sr.NOTICE_NONE, False, [sr.RETURN_INSPECTED])
+    assert sr.statuses_only(AWAITING_SHIPMENT, sr.NOTICE_NONE, False, [sr.STARTED, sr.EV_SHIPPED])
