@@ -165,7 +165,7 @@ def _shipments(account_id: int, events: Sequence) -> tuple[dict, dict[int, int]]
             as_models.append(row["id"])
     _read_with(found, any(event.type != sr.STARTED for event in events))
     if as_models:
-        found.update(_models(account_id, as_models, events))
+        found.update(_models(account_id, as_models))
     order_ids = {s.order_id for s in found.values()}
     latest = dict(db.session.execute(select(Shipment.order_id, func.max(Shipment.id))
                                      .where(one_of(Shipment.order_id, order_ids)).group_by(Shipment.order_id)).all())
@@ -202,7 +202,7 @@ def _read_with(found: dict, with_lines: bool) -> None:
         order.__dict__.update(tags=tuple(tags[order_id]), lines=tuple(lines[order_id]), shop=shops[order.shop_id])
 
 
-def _models(account_id: int, shipment_ids: list[int], events: Sequence) -> dict[str, Shipment]:
+def _models(account_id: int, shipment_ids: list[int]) -> dict[str, Shipment]:
     """The shipments as the ORM's, with their orders (locked), tags and lines."""
     # The orders' tags (the counters' attention key, system tags) and lines (stock) are loaded with them: two
     # queries for the page instead of two per order.
@@ -218,9 +218,9 @@ def _models(account_id: int, shipment_ids: list[int], events: Sequence) -> dict[
 def _expire_loaded(rows: list) -> None:
     """An ORM copy of an order or shipment written as a Row that the session holds (loaded before the page, in the
     same transaction) is expired: read again when used, never written from what it held."""
-    written = {(Order, row.order.id) for row in rows} | {(Shipment, row.id) for row in rows}
-    for obj in list(db.session.identity_map.values()):
-        if (type(obj), getattr(obj, "id", None)) in written:
+    written = {(Order, (row.order.id,)) for row in rows} | {(Shipment, (row.id,)) for row in rows}
+    for key, obj in list(db.session.identity_map.items()):  # by identity key: reading an expired object's id loads it
+        if key[:2] in written:
             db.session.expire(obj)
 
 

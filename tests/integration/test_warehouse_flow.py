@@ -351,8 +351,7 @@ def test_a_page_applies_plain_shipments_as_rows_and_one_with_a_cancel_waiting_as
     before_page = warehouse.order(c["id"])["version"]
     as_models = []
     models = events._models
-    monkeypatch.setattr(events, "_models", lambda account_id, ids, page: as_models.extend(ids) or models(
-        account_id, ids, page))
+    monkeypatch.setattr(events, "_models", lambda account_id, ids: as_models.extend(ids) or models(account_id, ids))
     with app.app_context():
         copy_of_a = db.session.get(Order, a["id"])
         assert copy_of_a.status == "awaiting_shipment"
