@@ -488,7 +488,9 @@ def document() -> dict:
                                _query("shape", {**choice(exports.SHAPES), "type": "string", "default": "orders"},
                                       "orders: one row per order; lines: one row per line, the order's fields repeated"),
                                _query("encoding", {**choice(exports.ENCODINGS), "type": "string", "default": "cp932"},
-                                      "cp932 (Shift_JIS), or utf-8 written with a BOM")],
+                                      "cp932 (Shift_JIS), or utf-8 written with a BOM"),
+                               _query("sort", {**choice(tuple(ORDER_SORTS)), "type": "string", "default": DEFAULT_SORT},
+                                      "the rows' order, as GET /api/v1/orders sorts them")],
                        errors=["404"], operation_id="exportOrders")},
         "/api/v1/orders/counts": {
             "get": _op("Counts per status tab and 要対応", {"200": _json(_ref("Counts"))},

@@ -16,8 +16,8 @@ from ..orders import actions, bulk, delivery, editing, filters, frame, listing, 
 from ..orders.mapping import delete_mapping, map_item
 from ..orders.models import OrderEvent, Tag
 from ..orders.numbers import InvalidNumber, manual_number
-from ..orders.search import (MAX_CURSOR_LENGTH, ORDER_SORTS, BadCursor, CursorOfAnotherSort, OrderFilter, like_pattern,
-                             list_orders, status_counts)
+from ..orders.search import (DEFAULT_SORT, MAX_CURSOR_LENGTH, ORDER_SORTS, BadCursor, CursorOfAnotherSort, OrderFilter,
+                             like_pattern, list_orders, status_counts)
 from ..parsing import MAX_ID
 from ..reason import Reason
 from ..warehouse import stock
@@ -409,13 +409,14 @@ def orders_list():
 def orders_export():
     """The orders GET /orders would list (all of them, not a page) as CSV, streamed batch by batch."""
     args = {name: value for name, value in request.args.to_dict().items() if name not in ("limit", "cursor")}
-    reader = Reader(args, from_query=True)
+    reader = Reader({name: args.pop(name, None) for name in ("shape", "encoding", "sort")}, from_query=True)
     shape = reader.string("shape", choices=exports.SHAPES, default="orders")
     encoding = reader.string("encoding", choices=exports.ENCODINGS, default="cp932")
+    sort = reader.string("sort", choices=tuple(ORDER_SORTS), default=DEFAULT_SORT)  # as GET /orders lists them
     flt, _limit, _cursor = read_filter(args, reader.errors)
     charset = "Shift_JIS" if encoding == "cp932" else "UTF-8"
     name = exports.file_name(utcnow())
-    return Response(stream_with_context(exports.stream(flt, shape, encoding)), mimetype="text/csv",
+    return Response(stream_with_context(exports.stream(flt, shape, encoding, sort=sort)), mimetype="text/csv",
                     content_type=f"text/csv; charset={charset}",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Iterator, Optional
 
 from flask import current_app
-from sqlalchemy import delete, func, select, tuple_
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import lazyload, selectinload
 
 from .. import effects, outbox
@@ -23,7 +23,7 @@ from ..models import FileChunk, JobRecord, StoredFile, utcnow
 from ..orders import rules
 from ..orders.actor import Actor
 from ..orders.models import Order, OrderLine
-from ..orders.search import OrderFilter
+from ..orders.search import DEFAULT_SORT, ORDER_SORTS, OrderFilter, list_orders
 from ..timefmt import to_jst
 from ..unit_of_work import unit_of_work
 from ..warehouse.events import CARRIER_WORDS
@@ -105,36 +105,39 @@ def rows_of(order: Order, shape: str) -> list[list[str]]:
     return [head + line_cells(line) + tail for line in order.lines]
 
 
-def order_batches(flt: OrderFilter, batch: int = BATCH_ORDERS) -> Iterator[list[Order]]:
-    """The matching orders newest first, `batch` at a time (keyset on (ordered_at, id): no OFFSET), each batch
-    with its shops, lines, tags and shipments read in one query apiece (`batch` at most 500, what one
-    selectinload query takes)."""
-    stmt = (select(Order).where(*flt.conditions())
-            .options(selectinload(Order.shipments), selectinload(Order.lines).options(lazyload(OrderLine.product)))
-            .order_by(Order.ordered_at.desc(), Order.id.desc()).limit(batch))
-    after = None
+def order_batches(flt: OrderFilter, batch: int = BATCH_ORDERS, sort: str = DEFAULT_SORT) -> Iterator[list[Order]]:
+    """The matching orders in `sort` (a name of search.ORDER_SORTS: the order the list or search showed them in),
+    in its keyset pages (no OFFSET), each read with its shops, lines, tags and shipments in one query apiece.
+    `batch` is the orders a read loads: a page's and the one after it, which says whether another page follows
+    (at most 500, what one selectinload query takes)."""
+    def read(page):
+        return db.session.scalars(page.options(selectinload(Order.shipments), selectinload(Order.lines).options(
+            lazyload(OrderLine.product)))).unique()
+
+    cursor = None
     while True:
-        page = stmt if after is None else stmt.where(tuple_(Order.ordered_at, Order.id) < after)
-        orders = list(db.session.scalars(page).unique())
-        if not orders:
+        # The next page's cursor is read from the rows now: the caller may commit, expiring them.
+        page = list_orders(flt, limit=max(1, batch - 1), cursor=cursor, sort=sort, read=read)
+        if page.rows:
+            yield page.rows
+        if page.next_cursor is None:
             return
-        after = (orders[-1].ordered_at, orders[-1].id)  # read now: the caller may commit, expiring them
-        yield orders
-        if len(orders) < batch:
-            return
+        cursor = page.next_cursor
 
 
-def pieces(flt: OrderFilter, shape: str, writer: CsvWriter, batch: int = BATCH_ORDERS) -> Iterator[tuple[bytes, int]]:
+def pieces(flt: OrderFilter, shape: str, writer: CsvWriter, batch: int = BATCH_ORDERS,
+           sort: str = DEFAULT_SORT) -> Iterator[tuple[bytes, int]]:
     """The file as encoded pieces, the header first, then one piece per batch with its number of orders."""
     yield writer.row(headers(shape)), 0
-    for orders in order_batches(flt, batch):
+    for orders in order_batches(flt, batch, sort):
         yield writer.rows(row for order in orders for row in rows_of(order, shape)), len(orders)
 
 
-def stream(flt: OrderFilter, shape: str, encoding: str, batch: int = BATCH_ORDERS) -> Iterator[bytes]:
+def stream(flt: OrderFilter, shape: str, encoding: str, batch: int = BATCH_ORDERS,
+           sort: str = DEFAULT_SORT) -> Iterator[bytes]:
     """What GET /api/v1/orders/export.csv sends (it counts nothing: csv.md §3)."""
     writer = CsvWriter(writer_encoding(encoding))
-    for piece, _orders in pieces(flt, shape, writer, batch):
+    for piece, _orders in pieces(flt, shape, writer, batch, sort):
         yield piece
 
 
@@ -159,12 +162,13 @@ def filter_from(account_id: int, params: dict) -> OrderFilter:
     return OrderFilter(account_id=account_id, **values)
 
 
-def start_job(actor: Actor, flt: OrderFilter, shape: str, encoding: str) -> JobRecord:
-    if shape not in SHAPES or encoding not in ENCODINGS:
-        raise ValueError(f"shape {shape!r} or encoding {encoding!r} is not one of {SHAPES} / {ENCODINGS}")
+def start_job(actor: Actor, flt: OrderFilter, shape: str, encoding: str, sort: str = DEFAULT_SORT) -> JobRecord:
+    if shape not in SHAPES or encoding not in ENCODINGS or sort not in ORDER_SORTS:
+        raise ValueError(f"shape {shape!r}, encoding {encoding!r} or sort {sort!r} is not one of {SHAPES} / "
+                         f"{ENCODINGS} / {tuple(ORDER_SORTS)}")
     with unit_of_work() as uow:
         job = create_job(actor.account_id, JOB_KIND, {"filter": filter_params(flt), "shape": shape,
-                                                      "encoding": encoding}, created_by=actor.name)
+                                                      "encoding": encoding, "sort": sort}, created_by=actor.name)
         db.session.flush()
         outbox.record("csv.export", {"job_id": job.id}, job_id=job.id)
         uow.commit(keep=[job])
@@ -197,7 +201,8 @@ def run_job(message) -> None:
         uow.commit()
     writer = CsvWriter(writer_encoding(params["encoding"]))
     done = 0
-    for piece, orders in pieces(flt, params["shape"], writer, current_app.config["CSV_EXPORT_BATCH"]):
+    sort = params.get("sort", DEFAULT_SORT)  # a job queued before exports kept the list's sort: newest first, as then
+    for piece, orders in pieces(flt, params["shape"], writer, current_app.config["CSV_EXPORT_BATCH"], sort):
         with unit_of_work() as uow:
             kept.write(piece)
             done += orders
@@ -207,5 +212,5 @@ def run_job(message) -> None:
     job = db.session.get(JobRecord, job_id)
     set_progress(job, 100, state="finished", result={
         "file_id": stored.id, "name": name, "size": stored.size, "orders": done, "replaced": writer.replaced,
-        "shape": params["shape"], "encoding": params["encoding"]})
+        "shape": params["shape"], "encoding": params["encoding"], "sort": sort})
     # the finish commits with the message done (outbox.run_message), as job_runner's jobs do

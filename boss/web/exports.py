@@ -12,11 +12,12 @@ from wtforms.fields.core import UnboundField
 from ..csv import exports, files
 from ..errors import ServiceError
 from ..models import JobRecord
-from ..orders.search import OrderFilter
+from ..orders.search import DEFAULT_SORT, ORDER_SORTS, OrderFilter
 from ..reason import Reason
 from . import selection
 from .common import current_actor, found_or_404, job_page, refusal
 from .search import SearchForm
+from .sorting import SORT_LABELS
 
 bp = Blueprint("exports", __name__)
 
@@ -26,10 +27,14 @@ SEARCH_FIELDS = tuple(name for name, value in vars(SearchForm).items() if isinst
 
 
 def _criteria(values, source: str) -> dict:
-    """The conditions the list or search showed, as its links carry them (what the dialog posts back)."""
+    """The conditions the list or search showed, as its links carry them (what the dialog posts back), and the
+    sort it showed them in when not the default."""
     if source == "list":
-        return {name: values.get(name, "").strip() for name in LIST_FIELDS if values.get(name, "").strip()}
-    return {name: values[name] for name in SEARCH_FIELDS if values.get(name, "").strip()}
+        found = {name: values.get(name, "").strip() for name in LIST_FIELDS if values.get(name, "").strip()}
+    else:
+        found = {name: values[name] for name in SEARCH_FIELDS if values.get(name, "").strip()}
+    sort = (values.get("sort") or "").strip()
+    return {**found, "sort": sort} if sort in ORDER_SORTS and sort != DEFAULT_SORT else found
 
 
 def _order_filter(source: str, criteria: dict) -> OrderFilter:
@@ -37,7 +42,7 @@ def _order_filter(source: str, criteria: dict) -> OrderFilter:
     refused (ServiceError), never dropped."""
     if source == "list":
         return selection.criteria_from(criteria).order_filter(current_user.account_id)
-    form = SearchForm(formdata=MultiDict(criteria))
+    form = SearchForm(formdata=MultiDict({name: value for name, value in criteria.items() if name != "sort"}))
     if not form.validate():
         raise ServiceError("validation_error", _search_refusal(form))
     return form.order_filter()
@@ -55,11 +60,16 @@ def _source() -> str:
     return source
 
 
+def _dialog(source: str, criteria: dict) -> dict:
+    """What the dialog shows and posts back: the conditions, the sort they are written in, the choices."""
+    return dict(source=source, criteria=criteria, sort_label=SORT_LABELS[criteria.get("sort", DEFAULT_SORT)],
+                shapes=exports.SHAPES, encodings=exports.ENCODINGS)
+
+
 @bp.get("/orders/export")
 def dialog():
     source = _source()
-    return render_template("exports/_dialog.html", source=source, criteria=_criteria(request.args, source),
-                           shapes=exports.SHAPES, encodings=exports.ENCODINGS)
+    return render_template("exports/_dialog.html", **_dialog(source, _criteria(request.args, source)))
 
 
 @bp.post("/orders/export")
@@ -68,14 +78,13 @@ def start():
     criteria = _criteria(request.form, source)
     shape, encoding = request.form.get("shape", "orders"), request.form.get("encoding", "cp932")
     if shape not in exports.SHAPES or encoding not in exports.ENCODINGS:
-        return render_template("exports/_dialog.html", source=source, criteria=criteria, shapes=exports.SHAPES,
-                               encodings=exports.ENCODINGS, error=_("出力形式と文字コードを選んでください。")), 422
+        return render_template("exports/_dialog.html", **_dialog(source, criteria),
+                               error=_("出力形式と文字コードを選んでください。")), 422
     try:
         flt = _order_filter(source, criteria)
     except ServiceError as exc:
-        return refusal("exports/_dialog.html", exc, source=source, criteria=criteria, shapes=exports.SHAPES,
-                       encodings=exports.ENCODINGS)
-    return progress(exports.start_job(current_actor(), flt, shape, encoding))
+        return refusal("exports/_dialog.html", exc, **_dialog(source, criteria))
+    return progress(exports.start_job(current_actor(), flt, shape, encoding, criteria.get("sort", DEFAULT_SORT)))
 
 
 @job_page(exports.JOB_KIND)

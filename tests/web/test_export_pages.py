@@ -95,6 +95,30 @@ def test_the_search_export_is_the_search_result_deleted_orders_included_only_whe
     assert sorted(_numbers(_download(staff_client, done)[1].data, "cp932")) == ["S-1", "S-2"]
 
 
+def test_the_export_keeps_the_sort_the_list_or_search_was_shown_in(staff_client, client, tenant, worker):
+    for number, price, name in (("R-1", 800, "佐藤 一郎"), ("R-2", 12000, "佐藤 二郎"), ("R-3", 3000, "鈴木 三郎")):
+        create_order(client, tenant, number=number, buyer={"name": name},
+                     lines=[{"mall_item_id": "item-1", "name": "煎茶", "quantity": 1, "unit_price": price}])
+    page = staff_client.get("/orders?sort=-total").text
+    button = re.search(r'hx-get="(/orders/export\?[^"]+)"[^>]*>CSVダウンロード', page).group(1).replace("&amp;", "&")
+    assert "sort=-total" in button
+    dialog = staff_client.get(button, headers=HTMX).text
+    assert 'name="sort" value="-total"' in dialog and "並び順は一覧のとおり（合計の大きい順）です。" in dialog
+    done = _finished(staff_client, _start(staff_client, {"source": "list", "sort": "-total", "shape": "orders",
+                                                         "encoding": "cp932"}))
+    assert _numbers(_download(staff_client, done)[1].data, "cp932") == ["R-2", "R-3", "R-1"]
+
+    results = staff_client.get("/search?name=佐藤&sort=total").text
+    button = re.search(r'hx-get="(/orders/export\?[^"]+)"', results).group(1).replace("&amp;", "&")
+    assert "sort=total" in button and "source=search" in button
+    assert "並び順は一覧のとおり（合計の小さい順）です。" in staff_client.get(button, headers=HTMX).text
+    done = _finished(staff_client, _start(staff_client, {"source": "search", "name": "佐藤", "sort": "total",
+                                                         "shape": "orders", "encoding": "cp932"}))
+    assert _numbers(_download(staff_client, done)[1].data, "cp932") == ["R-1", "R-2"]
+    plain = staff_client.get("/orders/export?source=list&sort=sideways", headers=HTMX).text
+    assert 'name="sort"' not in plain and "並び順は一覧のとおり（新しい順）です。" in plain  # not a sort: the default
+
+
 def test_another_accounts_export_file_is_not_found(app, staff_client, client, tenant, worker):
     create_order(client, tenant)
     link, _ = _download(staff_client, _finished(staff_client, _start(
