@@ -237,7 +237,8 @@ def statuses_only(status: str, notice: str, pending_cancel: bool, event_types) -
     cancel, a pending notice or a `return_inspected`, and no such step's absence brings one: no event cancels an
     order, asks for a notice or leaves a cancel pending except by a step that touches more itself. Checked against
     every sequence of events in tests/unit/test_shipping_rules.py."""
-    return status != CANCELLED and not pending_cancel and notice != NOTICE_PENDING and RETURN_INSPECTED not in event_types
+    return (status != CANCELLED and not pending_cancel and notice != NOTICE_PENDING
+            and RETURN_INSPECTED not in event_types)
 
 
 def check_inspection(shipped: Mapping[str, int], lines: Sequence[tuple[str, int, int]]) -> dict[str, Reason]:

@@ -193,8 +193,9 @@ def _read_with(found: dict, with_lines: bool) -> None:
         tags[order_id].append(_Tag(code))
     lines = defaultdict(list)
     if with_lines:
-        for order_id, product_id, quantity in db.session.execute(select(
-                OrderLine.order_id, OrderLine.product_id, OrderLine.quantity).where(one_of(OrderLine.order_id, orders))):
+        for order_id, product_id, quantity in db.session.execute(select(OrderLine.order_id, OrderLine.product_id,
+                                                                        OrderLine.quantity)
+                                                                 .where(one_of(OrderLine.order_id, orders))):
             lines[order_id].append(_Line(product_id, quantity))
     shops = {shop_id: _Shop(db.session.get(Shop, shop_id).rms_connected)
              for shop_id in {order.shop_id for order in orders.values()}}

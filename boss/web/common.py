@@ -7,9 +7,11 @@ from typing import Callable, Iterator, Optional
 
 from flask import (Blueprint, Flask, abort, current_app, g, make_response, redirect, render_template, request, session,
                    url_for)
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_login import current_user
+from jinja2 import pass_context
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -156,8 +158,45 @@ def set_shop_filter():
     return redirect(request.referrer or url_for("orders.index"))
 
 
+def _translations():
+    """The request's translations, looked up once: Flask-Babel looks the locale and its catalog up at every _(). One
+    locale a request, as Flask-Babel keeps it (nothing here uses force_locale)."""
+    found = g.get("_translations")
+    if found is None:
+        found = g._translations = get_translations()
+    return found
+
+
+@pass_context
+def template_gettext(context, string: str, **variables):
+    """The templates' `_()` and `gettext()`, as Jinja's newstyle gettext answers them (translated, escaped as Markup
+    where autoescaping is on, then %-formatted with `variables`, always), with the answers without variables kept for
+    the request: a page of 50 rows asks the same few strings hundreds of times, and Jinja's own path (a context call,
+    the catalog, Markup, the %) cost ~10 µs each — about half of rendering 在庫's rows."""
+    autoescape = context.eval_ctx.autoescape
+    if not variables:
+        memo = g.get("_gettext_memo")
+        if memo is None:
+            memo = g._gettext_memo = {}
+        found = memo.get((string, autoescape))
+        if found is None:
+            found = memo[(string, autoescape)] = _translated(string, autoescape) % {}
+        return found
+    return _translated(string, autoescape) % variables
+
+
+def _translated(string: str, autoescape: bool):
+    text = _translations().ugettext(string)
+    return Markup(text) if autoescape else text
+
+
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _translations().ugettext(s), ngettext=lambda s, p, n: _translations().ungettext(s, p, n),
+        pgettext=lambda c, s: _translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _translations().unpgettext(c, s, p, n), newstyle=True)
+    app.jinja_env.globals.update(gettext=template_gettext, _=template_gettext)
     app.jinja_env.filters["jst"] = display_jst
     app.jinja_env.filters["iso_jst"] = iso_jst  # a <time datetime="…">'s value
     app.jinja_env.filters["yen"] = yen

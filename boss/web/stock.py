@@ -5,11 +5,16 @@ keyset on the movement id; neither counts rows.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from types import SimpleNamespace
+from typing import Callable
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from sqlalchemy import or_, select
 from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
@@ -83,12 +88,31 @@ def _product_or_404(product_id: int) -> Product:
     return product
 
 
+# Stand-ins for a product's id and the CSRF token while the list's adjustment form is rendered as a pattern.
+_FORM_ID, _FORM_TOKEN = 9_876_543_210_001, "csrf9876543210token"
+
+
+def list_adjust_forms() -> Callable[[int], Markup]:
+    """The list's adjustment form of a product as a function of its id. Every row's form differs from the others by
+    the id alone (and the session's CSRF token), so stock/_adjust_form.html is rendered once per process and
+    language with stand-ins, and each row's is one str.format: rendering it 50 times was half of 在庫's time."""
+    patterns = current_app.extensions.setdefault("boss_stock_adjust_forms", {})
+    code = lang()
+    if code not in patterns:
+        html = render_template("stock/_adjust_form.html", product=SimpleNamespace(id=_FORM_ID), target="closest tr",
+                               origin="list", csrf_token=lambda: _FORM_TOKEN)
+        patterns[code] = (html.replace("{", "{{").replace("}", "}}").replace(str(_FORM_ID), "{0}")
+                          .replace(_FORM_TOKEN, "{1}"))
+    pattern, token = patterns[code], generate_csrf()
+    return lambda product_id: Markup(pattern.format(int(product_id), token))
+
+
 @bp.get("/stock")
 def index():
     filters = _filters()
     products, has_next = stock_page(current_user.account_id, **filters)
     return page_or_fragment("stock/index.html", "stock/_list.html", products=products, has_next=has_next,
-                            form=AdjustForm(formdata=None), **filters)
+                            form=AdjustForm(formdata=None), adjust_form=list_adjust_forms(), **filters)
 
 
 @bp.get("/stock/<int:product_id>")

@@ -92,6 +92,27 @@ def test_an_adjustment_through_htmx_answers_the_updated_row(staff_client, client
     assert ledger["items"][0]["actor"]["type"] == "user"
 
 
+def test_each_rows_form_on_the_list_is_the_form_the_row_is_answered_with_in_either_language(staff_client, client,
+                                                                                              tenant):
+    """The list writes its 50 forms from one rendered pattern (web/stock.list_adjust_forms); each must be exactly the
+    form that stock/_adjust_form.html renders for that product (its id in the URL and the inputs' ids, the session's
+    CSRF token, the labels in the page's language) — the form an adjustment answers the row with."""
+    products = [create_product(client, tenant, sku, stock=5) for sku in ("SKU-1", "SKU-2")]
+    for language, label in (("ja", "増減数（減らすときは −）"), ("en", None)):
+        staff_client.post(f"/lang/{language}", data={"csrf_token": staff_client.csrf})
+        page = staff_client.get("/stock").text
+        for product in products:
+            row = page.split(f'<tr id="stock-row-{product["id"]}">')[1].split("</tr>")[0]
+            listed = re.search(r'<td class="adjust">(.*?)</td>', row, re.S).group(1).strip()
+            answered = adjust(staff_client, product["id"], delta="0").text  # refused: the row with its form again
+            form = re.search(r'<form class="adjust-form".*?</form>', answered, re.S).group(0)
+            assert listed == re.sub(r'aria-invalid="true" aria-describedby="[^"]+"', "", form).replace(
+                'value="0"', 'value=""').replace('value="入荷"', 'value=""'), language
+            assert f'/stock/{product["id"]}/adjust' in listed and f'id="delta-{product["id"]}"' in listed
+            assert f'name="csrf_token" value="{staff_client.csrf}"' in listed
+            assert (label in listed) if label else ("Adjust" in listed and "増減" not in listed)
+
+
 def test_an_adjustment_below_the_reserved_count_is_refused_in_the_row_saying_why(app, staff_client, client, tenant):
     product = create_product(client, tenant, "SKU-1", stock=5)
     map_item(client, tenant, "item-1", "SKU-1")
