@@ -24,7 +24,7 @@ import time
 from typing import Optional
 
 from flask import current_app, g, has_request_context
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -262,23 +262,30 @@ def step(account_id: int) -> Optional[float]:
         return time.time()
 
 
-def _pending(account_id: int) -> list[tuple[OutboxMessage, Shipment]]:
-    """The account's pending send messages with their shipments and orders (not the orders' lines and tags: of up
-    to 500 read, a step sends at most 100 — `_with_lines` loads theirs)."""
+def _pending(account_id: int, now) -> list[tuple[OutboxMessage, Shipment]]:
+    """The account's send messages due `now` (no run_after, or passed), oldest first, a batch at most, with their
+    shipments and orders (not the orders' lines and tags: `_with_lines` loads those of the requests sent). Only the
+    due ones are read: reading 500 to find 100 due cost a step its slot, and 500 waiting their retry could hide the
+    due ones behind them."""
     rows = db.session.execute(
-        select(OutboxMessage, Shipment)
-        .join(Shipment, Shipment.id == OutboxMessage.payload["shipment_id"].as_integer())
-        .join(Shipment.order).options(contains_eager(Shipment.order).lazyload(Order.lines),
-                                      contains_eager(Shipment.order).lazyload(Order.tags))
-        .where(OutboxMessage.kind == SEND_KIND, OutboxMessage.state == "pending", Order.account_id == account_id)
-        .order_by(OutboxMessage.id).limit(BATCH_LIMIT * 5)).unique().all()
+        _lane_messages(account_id, select(OutboxMessage, Shipment))
+        .options(contains_eager(Shipment.order).lazyload(Order.lines),
+                 contains_eager(Shipment.order).lazyload(Order.tags))
+        .where(or_(OutboxMessage.run_after.is_(None), OutboxMessage.run_after <= now))
+        .order_by(OutboxMessage.id).limit(BATCH_LIMIT)).unique().all()
     return [(message, shipment) for message, shipment in rows]
+
+
+def _lane_messages(account_id: int, stmt):
+    return (stmt.select_from(OutboxMessage)
+            .join(Shipment, Shipment.id == OutboxMessage.payload["shipment_id"].as_integer()).join(Shipment.order)
+            .where(OutboxMessage.kind == SEND_KIND, OutboxMessage.state == "pending", Order.account_id == account_id))
 
 
 def _step(account_id: int) -> Optional[float]:
     with unit_of_work() as uow:
-        pending = _pending(account_id)
-        live = []
+        pending = _pending(account_id, utcnow())
+        due = []
         for message, shipment in pending:
             if shipment.request_state != sr.PENDING or shipment.status != rules.REQUESTED:
                 close(message)  # sent or failed by an earlier message of it, or withdrawn before its send
@@ -288,15 +295,14 @@ def _step(account_id: int) -> Optional[float]:
             # (cancelled while a send was under way whose answer is lost — a killed step —: it goes again, the same
             # client_reference, so the warehouse's id is known and the cancellation notice can follow)
             else:
-                live.append((message, shipment))
-        if not live:
-            uow.commit()
-            return None
-        now = utcnow()
-        due = [(m, s) for m, s in live if m.run_after is None or m.run_after <= now][:BATCH_LIMIT]
+                due.append((message, shipment))
         if not due:
+            later = None if pending else db.session.scalar(_lane_messages(account_id, select(
+                func.min(OutboxMessage.run_after))))
             uow.commit()
-            return min(epoch(m.run_after) for m, _ in live)
+            if pending:  # all of them closed: the next due ones at once
+                return time.time()
+            return epoch(later) if later is not None else None
         _with_lines([shipment.order_id for _, shipment in due])
         requests = [request_of(shipment) for _, shipment in due]
         for message, _ in due:
@@ -355,27 +361,29 @@ def request_of(shipment: Shipment) -> ShipmentRequest:
 def _record_results(account_id: int, ids: list[tuple[int, int]], results) -> None:
     by_reference = {result.client_reference: result for result in results}
     with unit_of_work() as uow:
-        connection.mark_connection_ok(account_id)
-        loaded = _load(ids)
-        for message, shipment in loaded:
-            result = by_reference.get(shipment.client_reference)
-            order = shipment.order
-            actor = _actor(order)
-            if result is None:
-                _fail(message, shipment, history.SHIPMENT_REFUSED_AT_SEND(error=history.NO_RESULT.ja))
-            elif result.refused:
-                _fail(message, shipment, history.SHIPMENT_REFUSED_AT_SEND(error=result.message))
-            else:
-                shipment.request_state = sr.SENT
-                shipment.request_error = None
-                shipment.warehouse_id = result.shipment.id
-                shipment.sent_at = shipment.updated_at = utcnow()
-                frame.touch(order)
-                frame.record_event(order, actor, "shipment_sent",
-                                   history.SHIPMENT_SENT(warehouse_id=result.shipment.id), order.status, order.status)
-                frame.clear_system_tag(order, "shipping_request_error", actor, history.SHIPMENT_RESENT_CLEARED.ja)
-                close(message)
-        flush_versioned([shipment.order for _, shipment in loaded])  # one executemany, not an UPDATE per order
+        with frame.history_together():  # the batch's history rows in one INSERT, before the commit
+            connection.mark_connection_ok(account_id)
+            loaded = _load(ids)
+            for message, shipment in loaded:
+                result = by_reference.get(shipment.client_reference)
+                order = shipment.order
+                actor = _actor(order)
+                if result is None:
+                    _fail(message, shipment, history.SHIPMENT_REFUSED_AT_SEND(error=history.NO_RESULT.ja))
+                elif result.refused:
+                    _fail(message, shipment, history.SHIPMENT_REFUSED_AT_SEND(error=result.message))
+                else:
+                    shipment.request_state = sr.SENT
+                    shipment.request_error = None
+                    shipment.warehouse_id = result.shipment.id
+                    shipment.sent_at = shipment.updated_at = utcnow()
+                    frame.touch(order)
+                    frame.record_event(order, actor, "shipment_sent", history.SHIPMENT_SENT(
+                        warehouse_id=result.shipment.id), order.status, order.status)
+                    frame.clear_system_tag(order, "shipping_request_error", actor,
+                                           history.SHIPMENT_RESENT_CLEARED.ja)
+                    close(message)
+            flush_versioned([shipment.order for _, shipment in loaded])  # one statement, not an UPDATE per order
         uow.commit()
 
 
