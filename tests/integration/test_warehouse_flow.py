@@ -531,6 +531,42 @@ def _sending(app) -> bool:
     return "sending" in phases
 
 
+def test_requests_waiting_for_their_retry_never_hide_a_due_one_from_the_send_lane(warehouse, app, monkeypatch):
+    """A step sends the due requests, oldest first, a batch at most, however many earlier ones wait for their retry
+    (here more than five batches of 2); with none due it answers when the earliest retry is due."""
+    from datetime import timedelta
+
+    from boss.lanes import epoch
+    from boss.models import OutboxMessage, utcnow
+    from boss.warehouse import shipping
+
+    monkeypatch.setattr(shipping, "BATCH_LIMIT", 2)
+    product = warehouse.product()
+    added = warehouse.client.post(f"/api/v1/products/{product.id}/stock-adjustments",
+                                  json={"delta": 10, "reason": "入荷"}, headers=warehouse.tenant.headers())
+    assert added.status_code == 201, added.json
+    orders = [warehouse.confirmed_order(quantity=1) for _ in range(13)]
+    for order in orders:
+        warehouse.act(order["id"], "request-shipment")
+    later = utcnow().replace(microsecond=0) + timedelta(hours=1)
+    with app.app_context():
+        messages = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == shipping.SEND_KIND)
+                                           .order_by(OutboxMessage.id)))
+        assert len(messages) == 13
+        for n, message in enumerate(messages[:11]):  # waiting for their retry, the first one the longest
+            message.run_after = later + timedelta(minutes=10 - n)
+        db.session.commit()
+        assert shipping.step(warehouse.tenant.account_id) is not None
+        db.session.remove()
+    sent = [warehouse.order(order["id"])["shipment"]["request_state"] for order in orders]
+    assert sent == ["pending"] * 11 + ["sent", "sent"]
+    assert len(warehouse.sends()) == 1
+    with app.app_context():
+        assert shipping.step(warehouse.tenant.account_id) == epoch(later)  # nothing due: the earliest retry
+        db.session.remove()
+    assert len(warehouse.sends()) == 1
+
+
 def test_unknown_client_references_are_skipped_without_failing_the_sync(warehouse, worker):
     warehouse.create("no-such-shipment")
     warehouse.advance("no-such-shipment", "started")
