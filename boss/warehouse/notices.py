@@ -33,6 +33,7 @@ from .retrying import retry_or_fail
 from .port import WarehouseAuthError, WarehouseConflict, WarehouseError, WarehousePacingDelay, WarehouseTransientError
 
 KIND = "warehouse.notice"
+READ_AT_ONCE = 100  # due notices a step reads: it sends the oldest wanted one and closes those no longer wanted
 WITHDRAWAL, CANCELLATION = "withdrawal", "cancellation"
 AUTH_WAIT_SECONDS = 300
 WAIT_FOR_SEND_SECONDS = 1.0
@@ -104,13 +105,14 @@ def step(account_id: int) -> Optional[float]:
         return time.time()
 
 
-def _pending(account_id: int) -> list[tuple[OutboxMessage, Shipment]]:
+def _pending(account_id: int, now) -> list[tuple[OutboxMessage, Shipment]]:
+    """The account's notices due `now`, oldest first (as the send lane reads its requests: a notice waiting for its
+    retry never hides a due one)."""
+    from .shipping import lane_messages
+
     return list(db.session.execute(
-        select(OutboxMessage, Shipment)
-        .join(Shipment, Shipment.id == OutboxMessage.payload["shipment_id"].as_integer())
-        .join(Shipment.order).options(contains_eager(Shipment.order))
-        .where(OutboxMessage.kind == KIND, OutboxMessage.state == "pending", Order.account_id == account_id)
-        .order_by(OutboxMessage.id).limit(500)).unique().all())
+        lane_messages(KIND, account_id, select(OutboxMessage, Shipment), due_at=now)
+        .options(contains_eager(Shipment.order)).order_by(OutboxMessage.id).limit(READ_AT_ONCE)).unique().all())
 
 
 def _wanted(message: OutboxMessage, shipment: Shipment) -> bool:
@@ -121,21 +123,22 @@ def _wanted(message: OutboxMessage, shipment: Shipment) -> bool:
 
 
 def _step(account_id: int) -> Optional[float]:
+    from .shipping import next_due
+
     with unit_of_work() as uow:
-        live = []
-        for message, shipment in _pending(account_id):
+        pending = _pending(account_id, utcnow())
+        due = []
+        for message, shipment in pending:
             if _wanted(message, shipment):
-                live.append((message, shipment))
+                due.append((message, shipment))
             else:
                 close(message)
-        if not live:
-            uow.commit()
-            return None
-        now = utcnow()
-        due = [(m, s) for m, s in live if m.run_after is None or m.run_after <= now]
         if not due:
+            later = None if pending else next_due(KIND, account_id)
             uow.commit()
-            return min(epoch(m.run_after) for m, _ in live)
+            if pending:  # all of them closed: the next due ones at once
+                return time.time()
+            return epoch(later) if later is not None else None
         message, shipment = due[0]
         if shipment.warehouse_id is None:
             never_sent = shipment.request_state == sr.PENDING and not _send_alive(shipment)

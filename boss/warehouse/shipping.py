@@ -268,18 +268,27 @@ def _pending(account_id: int, now) -> list[tuple[OutboxMessage, Shipment]]:
     due ones are read: reading 500 to find 100 due cost a step its slot, and 500 waiting their retry could hide the
     due ones behind them."""
     rows = db.session.execute(
-        _lane_messages(account_id, select(OutboxMessage, Shipment))
+        lane_messages(SEND_KIND, account_id, select(OutboxMessage, Shipment), due_at=now)
         .options(contains_eager(Shipment.order).lazyload(Order.lines),
                  contains_eager(Shipment.order).lazyload(Order.tags))
-        .where(or_(OutboxMessage.run_after.is_(None), OutboxMessage.run_after <= now))
         .order_by(OutboxMessage.id).limit(BATCH_LIMIT)).unique().all()
     return [(message, shipment) for message, shipment in rows]
 
 
-def _lane_messages(account_id: int, stmt):
-    return (stmt.select_from(OutboxMessage)
+def lane_messages(kind: str, account_id: int, stmt, due_at=None):
+    """`stmt` over the account's pending messages of `kind` joined with their shipments (payload shipment_id) and
+    orders; `due_at`: only those due then (no run_after, or passed) — a lane reads what it can send now."""
+    stmt = (stmt.select_from(OutboxMessage)
             .join(Shipment, Shipment.id == OutboxMessage.payload["shipment_id"].as_integer()).join(Shipment.order)
-            .where(OutboxMessage.kind == SEND_KIND, OutboxMessage.state == "pending", Order.account_id == account_id))
+            .where(OutboxMessage.kind == kind, OutboxMessage.state == "pending", Order.account_id == account_id))
+    if due_at is None:
+        return stmt
+    return stmt.where(or_(OutboxMessage.run_after.is_(None), OutboxMessage.run_after <= due_at))
+
+
+def next_due(kind: str, account_id: int):
+    """When the account's earliest pending message of `kind` waiting for its retry is due (None: none waits)."""
+    return db.session.scalar(lane_messages(kind, account_id, select(func.min(OutboxMessage.run_after))))
 
 
 def _step(account_id: int) -> Optional[float]:
@@ -297,8 +306,7 @@ def _step(account_id: int) -> Optional[float]:
             else:
                 due.append((message, shipment))
         if not due:
-            later = None if pending else db.session.scalar(_lane_messages(account_id, select(
-                func.min(OutboxMessage.run_after))))
+            later = None if pending else next_due(SEND_KIND, account_id)
             uow.commit()
             if pending:  # all of them closed: the next due ones at once
                 return time.time()

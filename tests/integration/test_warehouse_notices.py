@@ -209,3 +209,48 @@ def test_the_request_carries_the_sender_cod_amount_options_delivery_pickup_and_d
                               "address": "東京都見本区1-1"}
     assert sent["lines"] == [{"sku": "SKU-1", "quantity": 2, "options": "のし:あり\nラッピング:赤"}]
     assert sent["order_number"] == order["mall_order_number"] and sent["shop_code"] == str(warehouse.tenant.shop_id)
+
+
+def test_notices_waiting_for_their_retry_never_hide_a_due_one_from_the_notice_lane(warehouse, app, monkeypatch):
+    """As the send lane: a step reads the due notices only, so one due is told even behind more waiting for their
+    retry than a step reads (here 1); with none due, the step answers when the earliest retry is due."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from boss.extensions import db
+    from boss.lanes import epoch
+    from boss.models import OutboxMessage, utcnow
+    from boss.warehouse import notices, shipping
+
+    monkeypatch.setattr(notices, "READ_AT_ONCE", 1)
+    orders = [warehouse.confirmed_order(quantity=1) for _ in range(3)]
+    for order in orders:
+        warehouse.act(order["id"], "request-shipment")
+    with app.app_context():
+        shipping.step(warehouse.tenant.account_id)  # sent, in one batch: the warehouse knows them
+        db.session.remove()
+    for order in orders:
+        assert warehouse.act(order["id"], "cancel", {"reason_code": 1})["warehouse_notice"] == "pending"
+    later = utcnow().replace(microsecond=0) + timedelta(hours=1)
+    with app.app_context():
+        waiting = list(db.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == notices.KIND)
+                                          .order_by(OutboxMessage.id)))
+        assert len(waiting) == 3
+        for n, message in enumerate(waiting[:2]):
+            message.run_after = later + timedelta(minutes=5 - n)
+        db.session.commit()
+        db.session.remove()
+
+    def told() -> list[dict]:  # a step, as the lane runs it (the pacer may first put it off: the batch went just now)
+        with app.app_context():
+            notices.step(warehouse.tenant.account_id)
+            db.session.remove()
+        return cancellations(warehouse)
+
+    [call] = wait_for(told, timeout=10, message="the due notice to be told")
+    assert call["path"].endswith(warehouse.order(orders[2]["id"])["shipment"]["warehouse_id"] + "/cancellation")
+    with app.app_context():
+        assert notices.step(warehouse.tenant.account_id) == epoch(later + timedelta(minutes=4))  # the earliest retry
+        db.session.remove()
+    assert len(cancellations(warehouse)) == 1
