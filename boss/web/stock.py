@@ -25,7 +25,7 @@ from ..orders.models import Order
 from ..orders.search import like_pattern
 from ..parsing import whole_number
 from ..warehouse import stock
-from .common import attempt, current_actor, is_htmx, lang, page_or_fragment
+from .common import URL_MARKERS, attempt, current_actor, format_pattern, is_htmx, lang, page_or_fragment
 
 bp = Blueprint("stock", __name__)
 
@@ -88,8 +88,7 @@ def _product_or_404(product_id: int) -> Product:
     return product
 
 
-# Stand-ins for a product's id and the CSRF token while the list's adjustment form is rendered as a pattern.
-_FORM_ID, _FORM_TOKEN = 9_876_543_210_001, "csrf9876543210token"
+_FORM_TOKEN = "csrf9876543210token"  # a stand-in for the CSRF token while the list's form is rendered as a pattern
 
 
 def list_adjust_forms() -> Callable[[int], Markup]:
@@ -99,10 +98,10 @@ def list_adjust_forms() -> Callable[[int], Markup]:
     patterns = current_app.extensions.setdefault("boss_stock_adjust_forms", {})
     code = lang()
     if code not in patterns:
-        html = render_template("stock/_adjust_form.html", product=SimpleNamespace(id=_FORM_ID), target="closest tr",
+        product_id = URL_MARKERS[0]
+        html = render_template("stock/_adjust_form.html", product=SimpleNamespace(id=product_id), target="closest tr",
                                origin="list", csrf_token=lambda: _FORM_TOKEN)
-        patterns[code] = (html.replace("{", "{{").replace("}", "}}").replace(str(_FORM_ID), "{0}")
-                          .replace(_FORM_TOKEN, "{1}"))
+        patterns[code] = format_pattern(html, (product_id, _FORM_TOKEN))
     pattern, token = patterns[code], generate_csrf()
     return lambda product_id: Markup(pattern.format(int(product_id), token))
 
